@@ -1,0 +1,164 @@
+//! What a rule reports: a byte range, a message, a severity and an optional fix.
+//!
+//! Ranges are byte offsets into the source text, the engine's only coordinate system;
+//! turning them into rows and columns is the job of [`crate::position`].
+
+use crate::rules::Rule;
+
+/// A half-open byte range `[start, end)` into the source text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct TextRange {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl TextRange {
+    pub const fn new(start: usize, end: usize) -> Self {
+        Self { start, end }
+    }
+
+    pub fn of(node: tree_sitter::Node<'_>) -> Self {
+        Self::new(node.start_byte(), node.end_byte())
+    }
+}
+
+/// How loudly a finding is shown; ordered from the most to the least severe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+    Hint,
+}
+
+impl Severity {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+            Severity::Hint => "hint",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "error" => Some(Severity::Error),
+            "warning" => Some(Severity::Warning),
+            "info" | "information" => Some(Severity::Info),
+            "hint" => Some(Severity::Hint),
+            _ => None,
+        }
+    }
+}
+
+/// How sure a fix is; ordered so that `fix.applies(level)` is a comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Applicability {
+    /// Shown to the user, never applied in bulk.
+    DisplayOnly,
+    /// Probably what was meant, still valid code, but may change behaviour.
+    Unsafe,
+    /// Keeps the meaning, or is certainly what was meant.
+    Safe,
+}
+
+impl Applicability {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Applicability::DisplayOnly => "display-only",
+            Applicability::Unsafe => "unsafe",
+            Applicability::Safe => "safe",
+        }
+    }
+}
+
+/// Replace `range` with `content` (an insertion when the range is empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    pub range: TextRange,
+    pub content: String,
+}
+
+impl Edit {
+    pub fn replacement(content: impl Into<String>, range: TextRange) -> Self {
+        Self { range, content: content.into() }
+    }
+
+    pub fn insertion(content: impl Into<String>, at: usize) -> Self {
+        Self { range: TextRange::new(at, at), content: content.into() }
+    }
+
+    pub fn deletion(range: TextRange) -> Self {
+        Self { range, content: String::new() }
+    }
+}
+
+/// A non-empty, sorted set of edits with a title and an applicability.
+///
+/// The constructors name the intent and take at least one edit, so an empty fix cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fix {
+    title: String,
+    applicability: Applicability,
+    edits: Vec<Edit>,
+}
+
+impl Fix {
+    pub fn safe_edit(title: impl Into<String>, edit: Edit) -> Self {
+        Self::new(title, Applicability::Safe, edit, Vec::new())
+    }
+
+    pub fn safe_edits(title: impl Into<String>, first: Edit, rest: Vec<Edit>) -> Self {
+        Self::new(title, Applicability::Safe, first, rest)
+    }
+
+    pub fn unsafe_edit(title: impl Into<String>, edit: Edit) -> Self {
+        Self::new(title, Applicability::Unsafe, edit, Vec::new())
+    }
+
+    pub fn unsafe_edits(title: impl Into<String>, first: Edit, rest: Vec<Edit>) -> Self {
+        Self::new(title, Applicability::Unsafe, first, rest)
+    }
+
+    pub fn display_only_edit(title: impl Into<String>, edit: Edit) -> Self {
+        Self::new(title, Applicability::DisplayOnly, edit, Vec::new())
+    }
+
+    fn new(title: impl Into<String>, applicability: Applicability, first: Edit, rest: Vec<Edit>) -> Self {
+        let mut edits = rest;
+        edits.push(first);
+        edits.sort_by_key(|edit| (edit.range.start, edit.range.end));
+        Self { title: title.into(), applicability, edits }
+    }
+
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    pub fn applicability(&self) -> Applicability {
+        self.applicability
+    }
+
+    pub fn edits(&self) -> &[Edit] {
+        &self.edits
+    }
+
+    /// Whether this fix may be applied when the user accepts fixes up to `level`.
+    pub fn applies(&self, level: Applicability) -> bool {
+        self.applicability >= level
+    }
+}
+
+/// One finding of one rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub rule: Rule,
+    pub range: TextRange,
+    pub message: String,
+    pub severity: Severity,
+    pub fix: Option<Fix>,
+    /// Byte offset of the start of the statement that holds the finding: a `# noqa` comment on
+    /// that line counts as well as one on the reported line.
+    pub statement_start: usize,
+}

@@ -1,0 +1,127 @@
+//! The tree-sitter patterns of `queries/`, compiled once into one combined query so a file is
+//! matched in a single pass, whatever the number of rules.
+//!
+//! Tree-sitter silently ignores a predicate it does not know, which would make a pattern match
+//! more than it says; compilation here rejects any predicate outside the built-in text
+//! predicates (`#eq?`, `#any-of?`, `#match?` and their negations).
+
+use std::sync::LazyLock;
+
+use tree_sitter::Query;
+
+use crate::analysis::source::language;
+
+/// The query files, by concept, in the order their patterns appear in the combined query.
+pub const QUERY_FILES: &[(Concept, &str, &str)] = &[
+    (Concept::Call, "calls.scm", include_str!("../../queries/calls.scm")),
+    (Concept::WithItem, "with_items.scm", include_str!("../../queries/with_items.scm")),
+];
+
+/// What a pattern hands to the rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Concept {
+    Call,
+    WithItem,
+}
+
+pub struct CompiledQueries {
+    pub query: Query,
+    /// The concept of each pattern, by pattern index.
+    pub concepts: Vec<Concept>,
+    /// Capture indices by name.
+    pub captures: Captures,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Captures {
+    pub call: u32,
+    pub callee: u32,
+    pub arguments: u32,
+    pub with: u32,
+    pub manager: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryError {
+    pub file: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for QueryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "queries/{}: {}", self.file, self.message)
+    }
+}
+
+/// Compiles one query file on its own, rejecting unknown predicates.
+pub fn compile(file: &'static str, source: &str) -> Result<Query, QueryError> {
+    let query = Query::new(&language(), source).map_err(|error| QueryError {
+        file,
+        message: format!("line {}, column {}: {:?} error: {}", error.row + 1, error.column + 1, error.kind, error.message),
+    })?;
+    for pattern in 0..query.pattern_count() {
+        if let Some(predicate) = query.general_predicates(pattern).first() {
+            return Err(QueryError {
+                file,
+                message: format!("pattern {pattern} uses the unknown predicate `#{}`; use #eq?, #any-of? or #match?", predicate.operator),
+            });
+        }
+    }
+    Ok(query)
+}
+
+fn compile_all() -> Result<CompiledQueries, QueryError> {
+    let mut combined = String::new();
+    let mut concepts = Vec::new();
+    for (concept, file, source) in QUERY_FILES {
+        let query = compile(file, source)?;
+        concepts.extend(std::iter::repeat_n(*concept, query.pattern_count()));
+        combined.push_str(source);
+        combined.push('\n');
+    }
+    let query = compile("(combined)", &combined)?;
+    let capture = |name: &str| {
+        query.capture_index_for_name(name).ok_or_else(|| QueryError { file: "(combined)", message: format!("no capture named @{name}") })
+    };
+    let captures = Captures {
+        call: capture("call")?,
+        callee: capture("callee")?,
+        arguments: capture("arguments")?,
+        with: capture("with")?,
+        manager: capture("manager")?,
+    };
+    Ok(CompiledQueries { query, concepts, captures })
+}
+
+/// The combined query; the bundled files are checked by a test, so a failure here is a bug in
+/// loopwise itself.
+pub static QUERIES: LazyLock<CompiledQueries> =
+    LazyLock::new(|| compile_all().unwrap_or_else(|error| panic!("bundled query failed to compile: {error}")));
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_query_file_compiles() {
+        let on_disk: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/queries"))
+            .expect("queries/ exists")
+            .map(|entry| entry.expect("readable entry").file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".scm"))
+            .collect();
+        for name in &on_disk {
+            assert!(QUERY_FILES.iter().any(|(_, file, _)| file == name), "queries/{name} is not compiled into the engine");
+        }
+        for (_, file, source) in QUERY_FILES {
+            compile(file, source).unwrap_or_else(|error| panic!("{error}"));
+        }
+        assert_eq!(QUERIES.concepts.len(), QUERIES.query.pattern_count());
+    }
+
+    #[test]
+    fn unknown_predicates_are_rejected() {
+        let error = compile("test.scm", r#"((identifier) @name (#eqq? @name "x"))"#).expect_err("unknown predicate");
+        assert!(error.message.contains("#eqq?"), "{}", error.message);
+        compile("test.scm", r#"((identifier) @name (#any-of? @name "x" "y"))"#).expect("built-in predicate");
+    }
+}

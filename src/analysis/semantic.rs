@@ -1,0 +1,703 @@
+//! The per-file semantic context, computed once per analysis by one walk over the tree and
+//! shared by every rule: scopes, the import map, and simple bindings.
+//!
+//! It answers three questions, and never guesses a name the file does not bind:
+//! - *in an async function?* The nearest enclosing function-like scope of a position. A nested
+//!   `def`, a `lambda` and a class body are scopes; comprehensions are not (they run in place).
+//!   Decorators, parameter defaults and annotations belong to the outer scope.
+//! - *resolved qualified name* of a name or attribute chain, through `import a.b as c`,
+//!   `from a import b as c` and relative imports; a name bound by anything but an import
+//!   (a local, a parameter, a loop variable) is not a module.
+//! - *bound to X*: the class a value was created from, followed through assignments,
+//!   `with ... as name`, `self.name` assigned in the same class, class and module attributes,
+//!   and parameter annotations.
+//!
+//! It knows nothing of rules, settings, files or the LSP.
+
+use std::collections::HashMap;
+
+use tree_sitter::{Node, Tree};
+
+use crate::analysis::TextRange;
+
+pub type ScopeId = usize;
+/// Index of an import's qualified name in the model.
+pub type ImportId = usize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeKind {
+    Module,
+    Function { is_async: bool },
+    Lambda,
+    Class,
+}
+
+#[derive(Debug)]
+pub struct Scope<'t> {
+    pub kind: ScopeKind,
+    /// Where names resolve in this scope: a function's or class's body, a lambda's expression.
+    pub range: TextRange,
+    pub parent: Option<ScopeId>,
+    /// The `function_definition`, `lambda`, `class_definition` or `module` node.
+    pub node: Node<'t>,
+    /// For a method: the name of its first parameter (`self`, `cls`).
+    receiver: Option<&'t str>,
+    bindings: HashMap<&'t str, Vec<Binding<'t>>>,
+    /// For a class: attributes assigned through the receiver in its methods (`self.x = ...`).
+    instance_attributes: HashMap<&'t str, Vec<Binding<'t>>>,
+}
+
+impl Scope<'_> {
+    pub fn is_async_function(&self) -> bool {
+        matches!(self.kind, ScopeKind::Function { is_async: true })
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Binding<'t> {
+    /// Byte offset after which the binding is in effect.
+    pub position: usize,
+    pub kind: BindingKind<'t>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum BindingKind<'t> {
+    /// `import a.b` binds `a` to `a`; `import a.b as c` binds `c` to `a.b`;
+    /// `from a import b as c` binds `c` to `a.b`. Relative imports keep their leading dots.
+    Import { import: ImportId },
+    /// Assigned, walrus-bound or bound by `with <value> as name`.
+    Value { value: Node<'t> },
+    /// A parameter or a declaration with an annotation.
+    Annotated { annotation: Node<'t> },
+    /// `name = None`: ignored when merging, so `try: import x / except: x = None` stays `x`.
+    NoneValue,
+    Function { node: Node<'t>, is_async: bool },
+    Class { node: Node<'t> },
+    /// Anything else: loop targets, unpacking, `except ... as`, parameters without annotation.
+    Unknown,
+}
+
+pub struct SemanticModel<'t> {
+    source: &'t str,
+    scopes: Vec<Scope<'t>>,
+    /// Scope ids sorted by the start of their range, for position lookups.
+    by_start: Vec<ScopeId>,
+    /// Qualified names of imports, owned here so bindings can borrow them.
+    imports: Vec<String>,
+    comments: Vec<TextRange>,
+}
+
+const MAX_INFERENCE_DEPTH: u32 = 12;
+
+impl<'t> SemanticModel<'t> {
+    pub fn build(tree: &'t Tree, source: &'t str) -> Self {
+        let mut builder = Builder::new(tree, source);
+        builder.walk();
+        builder.finish()
+    }
+
+    pub fn source(&self) -> &'t str {
+        self.source
+    }
+
+    pub fn text(&self, node: Node<'_>) -> &'t str {
+        self.source.get(node.byte_range()).unwrap_or("")
+    }
+
+    pub fn scope(&self, id: ScopeId) -> &Scope<'t> {
+        &self.scopes[id]
+    }
+
+    /// Every comment of the file, in source order.
+    pub fn comments(&self) -> &[TextRange] {
+        &self.comments
+    }
+
+    /// The innermost scope whose range holds `position`.
+    pub fn scope_at(&self, position: usize) -> ScopeId {
+        let index = self.by_start.partition_point(|&id| self.scopes[id].range.start <= position);
+        let mut candidate = if index == 0 { 0 } else { self.by_start[index - 1] };
+        loop {
+            let scope = &self.scopes[candidate];
+            if scope.range.start <= position && position <= scope.range.end {
+                return candidate;
+            }
+            match scope.parent {
+                Some(parent) => candidate = parent,
+                None => return 0,
+            }
+        }
+    }
+
+    /// The nearest function-like scope (function or lambda) holding `position`, stopping at a
+    /// class body.
+    pub fn enclosing_function(&self, position: usize) -> Option<ScopeId> {
+        let id = self.scope_at(position);
+        match self.scopes[id].kind {
+            ScopeKind::Function { .. } | ScopeKind::Lambda => Some(id),
+            ScopeKind::Module | ScopeKind::Class => None,
+        }
+    }
+
+    /// Whether the nearest enclosing function scope of `position` is an `async def`.
+    pub fn in_async_function(&self, position: usize) -> bool {
+        self.enclosing_function(position).is_some_and(|id| self.scopes[id].is_async_function())
+    }
+
+    /// The bindings `name` may refer to at `position`: in the scope of the use, the last one
+    /// before it; in an enclosing scope (which runs earlier, the use runs later), all of them.
+    fn candidates(&self, name: &str, position: usize) -> Vec<BindingKind<'t>> {
+        let origin = self.scope_at(position);
+        let mut current = Some(origin);
+        while let Some(id) = current {
+            let scope = &self.scopes[id];
+            current = scope.parent;
+            // Class bodies are not visible from the functions nested in them.
+            if scope.kind == ScopeKind::Class && id != origin {
+                continue;
+            }
+            let Some(bindings) = scope.bindings.get(name) else { continue };
+            if id == origin {
+                let before = bindings.iter().rev().find(|binding| binding.position <= position);
+                let binding = before.or_else(|| bindings.first());
+                return binding.map(|binding| binding.kind).into_iter().collect();
+            }
+            return merge_candidates(bindings);
+        }
+        Vec::new()
+    }
+
+    /// The qualified name an identifier or attribute chain resolves to through the file's
+    /// imports: `pause` after `from time import sleep as pause` is `time.sleep`. A name the
+    /// file does not bind resolves to `builtins.NAME`.
+    pub fn qualified_name(&self, node: Node<'_>) -> Option<String> {
+        match node.kind() {
+            "identifier" => {
+                let name = self.text(node);
+                let candidates = self.candidates(name, node.start_byte());
+                if candidates.is_empty() {
+                    return Some(format!("builtins.{name}"));
+                }
+                let mut qualified: Option<&str> = None;
+                for candidate in candidates {
+                    let BindingKind::Import { import } = candidate else { return None };
+                    let this = self.imports[import].as_str();
+                    if qualified.is_some_and(|known| known != this) {
+                        return None;
+                    }
+                    qualified = Some(this);
+                }
+                qualified.map(str::to_string)
+            }
+            "attribute" => {
+                let object = node.child_by_field_name("object")?;
+                let attribute = node.child_by_field_name("attribute")?;
+                let mut base = self.qualified_name(object)?;
+                if base.starts_with("builtins.") {
+                    return None;
+                }
+                base.push('.');
+                base.push_str(self.text(attribute));
+                Some(base)
+            }
+            "parenthesized_expression" => self.qualified_name(node.named_child(0)?),
+            _ => None,
+        }
+    }
+
+    /// The qualified name of the class `node`'s value was created from, when the file shows it.
+    pub fn value_type(&self, node: Node<'_>) -> Option<String> {
+        self.value_type_at_depth(node, 0)
+    }
+
+    fn value_type_at_depth(&self, node: Node<'_>, depth: u32) -> Option<String> {
+        if depth > MAX_INFERENCE_DEPTH {
+            return None;
+        }
+        let depth = depth + 1;
+        match node.kind() {
+            "call" => {
+                let callee = node.child_by_field_name("function")?;
+                if let Some(qualified) = self.qualified_name(callee) {
+                    if !qualified.starts_with('.') && !qualified.starts_with("builtins.") {
+                        return Some(factory_type(&qualified).unwrap_or(&qualified).to_string());
+                    }
+                }
+                if callee.kind() != "attribute" {
+                    return None;
+                }
+                let receiver = callee.child_by_field_name("object")?;
+                let method = self.text(callee.child_by_field_name("attribute")?);
+                let receiver_type = self.value_type_at_depth(receiver, depth)?;
+                method_return_type(&receiver_type, method).map(str::to_string)
+            }
+            "identifier" => {
+                let candidates = self.candidates(self.text(node), node.start_byte());
+                self.merge_types(&candidates, depth)
+            }
+            "attribute" => {
+                let object = node.child_by_field_name("object")?;
+                let attribute = self.text(node.child_by_field_name("attribute")?);
+                if let Some(bindings) = self.receiver_attribute(object, attribute) {
+                    return self.merge_types(&bindings, depth);
+                }
+                let object_type = self.value_type_at_depth(object, depth)?;
+                attribute_type(&object_type, attribute).map(str::to_string)
+            }
+            "binary_operator" => {
+                let operator = node.child_by_field_name("operator")?;
+                if self.text(operator) != "/" {
+                    return None;
+                }
+                let left = node.child_by_field_name("left")?;
+                let right = node.child_by_field_name("right")?;
+                [left, right]
+                    .into_iter()
+                    .filter_map(|side| self.value_type_at_depth(side, depth))
+                    .find(|kind| kind == PATH)
+            }
+            "parenthesized_expression" => self.value_type_at_depth(node.named_child(0)?, depth),
+            _ => None,
+        }
+    }
+
+    fn merge_types(&self, candidates: &[BindingKind<'t>], depth: u32) -> Option<String> {
+        let mut merged: Option<String> = None;
+        for candidate in candidates {
+            let this = match *candidate {
+                BindingKind::Value { value } => self.value_type_at_depth(value, depth)?,
+                BindingKind::Annotated { annotation } => self.annotation_type(annotation)?,
+                BindingKind::NoneValue => continue,
+                _ => return None,
+            };
+            if merged.as_ref().is_some_and(|known| *known != this) {
+                return None;
+            }
+            merged = Some(this);
+        }
+        merged
+    }
+
+    /// The class an annotation names: `X`, `mod.X`, `X | None`, `Optional[X]`.
+    fn annotation_type(&self, annotation: Node<'_>) -> Option<String> {
+        let mut node = annotation;
+        loop {
+            match node.kind() {
+                "type" | "parenthesized_expression" => node = node.named_child(0)?,
+                "binary_operator" => {
+                    let left = node.child_by_field_name("left")?;
+                    let right = node.child_by_field_name("right")?;
+                    node = if self.text(right) == "None" { left } else if self.text(left) == "None" { right } else { return None };
+                }
+                "union_type" => {
+                    let mut cursor = node.walk();
+                    let members: Vec<_> = node.named_children(&mut cursor).filter(|member| self.text(*member) != "None").collect();
+                    let [only] = members.as_slice() else { return None };
+                    node = *only;
+                }
+                "generic_type" | "subscript" => {
+                    let base = node.named_child(0)?;
+                    let name = self.qualified_name(base).or_else(|| Some(self.text(base).to_string()))?;
+                    if !name.ends_with("Optional") {
+                        return None;
+                    }
+                    let argument = node.named_child(1)?;
+                    node = if argument.kind() == "type_parameter" { argument.named_child(0)? } else { argument };
+                }
+                "identifier" | "attribute" => {
+                    let qualified = self.qualified_name(node)?;
+                    if qualified.starts_with("builtins.") || qualified.starts_with('.') {
+                        return None;
+                    }
+                    return Some(qualified);
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// `self.name` / `cls.name` inside a method: the class's bindings of `name`, from its body
+    /// and from assignments through the receiver in any of its methods.
+    fn receiver_attribute(&self, object: Node<'_>, attribute: &str) -> Option<Vec<BindingKind<'t>>> {
+        if object.kind() != "identifier" {
+            return None;
+        }
+        let method = self.enclosing_function(object.start_byte())?;
+        let method_scope = &self.scopes[method];
+        let receiver = method_scope.receiver?;
+        if receiver != self.text(object) {
+            return None;
+        }
+        let class = &self.scopes[method_scope.parent?];
+        let mut bindings: Vec<&Binding<'t>> = Vec::new();
+        bindings.extend(class.instance_attributes.get(attribute).into_iter().flatten());
+        bindings.extend(class.bindings.get(attribute).into_iter().flatten());
+        if bindings.is_empty() {
+            return None;
+        }
+        Some(bindings.into_iter().map(|binding| binding.kind).collect())
+    }
+}
+
+fn merge_candidates<'t>(bindings: &[Binding<'t>]) -> Vec<BindingKind<'t>> {
+    let meaningful: Vec<_> = bindings
+        .iter()
+        .filter(|binding| !matches!(binding.kind, BindingKind::NoneValue))
+        .map(|binding| binding.kind)
+        .collect();
+    if meaningful.is_empty() {
+        bindings.iter().map(|binding| binding.kind).collect()
+    } else {
+        meaningful
+    }
+}
+
+/// `pathlib.Path` and its concrete subclasses are one type for the rules.
+pub const PATH: &str = "pathlib.Path";
+/// What `executor.submit(...)` and `asyncio.run_coroutine_threadsafe(...)` return.
+pub const CONCURRENT_FUTURE: &str = "concurrent.futures.Future";
+
+/// Calls whose result is an instance of another class than their qualified name says.
+fn factory_type(qualified: &str) -> Option<&'static str> {
+    Some(match qualified {
+        "pathlib.Path" | "pathlib.PosixPath" | "pathlib.WindowsPath" | "pathlib.Path.home" | "pathlib.Path.cwd" => PATH,
+        "requests.session" | "requests.sessions.Session" | "requests.Session" => "requests.Session",
+        "asyncio.run_coroutine_threadsafe" => CONCURRENT_FUTURE,
+        "concurrent.futures.thread.ThreadPoolExecutor" => "concurrent.futures.ThreadPoolExecutor",
+        "concurrent.futures.process.ProcessPoolExecutor" => "concurrent.futures.ProcessPoolExecutor",
+        _ => return None,
+    })
+}
+
+/// The class a method of a known class returns, when it matters to a rule.
+fn method_return_type(receiver: &str, method: &str) -> Option<&'static str> {
+    match (receiver, method) {
+        (
+            PATH,
+            "joinpath" | "with_name" | "with_suffix" | "with_stem" | "resolve" | "absolute" | "expanduser" | "relative_to"
+            | "readlink",
+        ) => Some(PATH),
+        ("concurrent.futures.ThreadPoolExecutor" | "concurrent.futures.ProcessPoolExecutor" | "concurrent.futures.Executor", "submit") => {
+            Some(CONCURRENT_FUTURE)
+        }
+        _ => None,
+    }
+}
+
+/// The class an attribute of a known class holds, when it matters to a rule.
+fn attribute_type(object: &str, attribute: &str) -> Option<&'static str> {
+    match (object, attribute) {
+        (PATH, "parent") => Some(PATH),
+        _ => None,
+    }
+}
+
+struct Builder<'t> {
+    tree: &'t Tree,
+    source: &'t str,
+    scopes: Vec<Scope<'t>>,
+    imports: Vec<(ScopeId, &'t str, usize, String)>,
+    comments: Vec<TextRange>,
+    /// Body nodes whose scope starts when the walk enters them: (node id, scope).
+    pending_bodies: Vec<(usize, ScopeId)>,
+}
+
+impl<'t> Builder<'t> {
+    fn new(tree: &'t Tree, source: &'t str) -> Self {
+        let root = tree.root_node();
+        let module = Scope {
+            kind: ScopeKind::Module,
+            range: TextRange::new(0, source.len().max(root.end_byte())),
+            parent: None,
+            node: root,
+            receiver: None,
+            bindings: HashMap::new(),
+            instance_attributes: HashMap::new(),
+        };
+        Self { tree, source, scopes: vec![module], imports: Vec::new(), comments: Vec::new(), pending_bodies: Vec::new() }
+    }
+
+    fn text(&self, node: Node<'_>) -> &'t str {
+        self.source.get(node.byte_range()).unwrap_or("")
+    }
+
+    /// One iterative pre-order walk (Python trees can be deeper than the native stack allows
+    /// for recursion), keeping a stack of the scopes whose bodies the walk is inside.
+    fn walk(&mut self) {
+        let mut cursor = self.tree.walk();
+        let mut stack: Vec<(usize, ScopeId)> = vec![(self.tree.root_node().id(), 0)];
+        loop {
+            let node = cursor.node();
+            if let Some(index) = self.pending_bodies.iter().position(|(id, _)| *id == node.id()) {
+                let (_, scope) = self.pending_bodies.swap_remove(index);
+                stack.push((node.id(), scope));
+            }
+            let current = stack.last().map_or(0, |(_, scope)| *scope);
+            self.visit(node, current);
+            if cursor.goto_first_child() {
+                continue;
+            }
+            loop {
+                if stack.len() > 1 && stack.last().is_some_and(|(id, _)| *id == cursor.node().id()) {
+                    stack.pop();
+                }
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                if !cursor.goto_parent() {
+                    return;
+                }
+            }
+        }
+    }
+
+    fn new_scope(&mut self, kind: ScopeKind, node: Node<'t>, body: Node<'t>, parent: ScopeId) -> ScopeId {
+        let id = self.scopes.len();
+        let receiver = match (kind, self.scopes[parent].kind) {
+            (ScopeKind::Function { .. }, ScopeKind::Class) if !is_staticmethod(node, self.source) => {
+                first_parameter(node).map(|parameter| self.text(parameter))
+            }
+            _ => None,
+        };
+        self.scopes.push(Scope {
+            kind,
+            range: TextRange::of(body),
+            parent: Some(parent),
+            node,
+            receiver,
+            bindings: HashMap::new(),
+            instance_attributes: HashMap::new(),
+        });
+        self.pending_bodies.push((body.id(), id));
+        id
+    }
+
+    fn bind(&mut self, scope: ScopeId, name: Node<'t>, position: usize, kind: BindingKind<'t>) {
+        let name = self.text(name);
+        self.scopes[scope].bindings.entry(name).or_default().push(Binding { position, kind });
+    }
+
+    fn visit(&mut self, node: Node<'t>, scope: ScopeId) {
+        match node.kind() {
+            "comment" => self.comments.push(TextRange::of(node)),
+            "function_definition" => self.visit_function(node, scope),
+            "lambda" => {
+                let Some(body) = node.child_by_field_name("body") else { return };
+                let lambda = self.new_scope(ScopeKind::Lambda, node, body, scope);
+                if let Some(parameters) = node.child_by_field_name("parameters") {
+                    self.bind_parameters(lambda, parameters, body.start_byte());
+                }
+            }
+            "class_definition" => {
+                let (Some(name), Some(body)) = (node.child_by_field_name("name"), node.child_by_field_name("body")) else {
+                    return;
+                };
+                self.bind(scope, name, node.start_byte(), BindingKind::Class { node });
+                self.new_scope(ScopeKind::Class, node, body, scope);
+            }
+            "import_statement" => self.visit_import(node, scope),
+            "import_from_statement" => self.visit_import_from(node, scope),
+            "assignment" => self.visit_assignment(node, scope),
+            "named_expression" => {
+                if let (Some(name), Some(value)) = (node.child_by_field_name("name"), node.child_by_field_name("value")) {
+                    self.bind(scope, name, node.end_byte(), BindingKind::Value { value });
+                }
+            }
+            "for_statement" => {
+                if let Some(left) = node.child_by_field_name("left") {
+                    let position = left.end_byte();
+                    self.bind_targets_unknown(scope, left, position);
+                }
+            }
+            "with_item" => self.visit_with_item(node, scope),
+            "except_clause" => {
+                if let Some(alias) = node.child_by_field_name("alias") {
+                    self.bind_targets_unknown(scope, alias, alias.end_byte());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn visit_function(&mut self, node: Node<'t>, scope: ScopeId) {
+        let (Some(name), Some(body)) = (node.child_by_field_name("name"), node.child_by_field_name("body")) else { return };
+        let is_async = node.child(0).is_some_and(|first| first.kind() == "async");
+        self.bind(scope, name, node.start_byte(), BindingKind::Function { node, is_async });
+        let function = self.new_scope(ScopeKind::Function { is_async }, node, body, scope);
+        if let Some(parameters) = node.child_by_field_name("parameters") {
+            self.bind_parameters(function, parameters, body.start_byte());
+        }
+    }
+
+    fn bind_parameters(&mut self, scope: ScopeId, parameters: Node<'t>, position: usize) {
+        let mut cursor = parameters.walk();
+        for parameter in parameters.named_children(&mut cursor) {
+            let (name, annotation) = match parameter.kind() {
+                "identifier" => (Some(parameter), None),
+                "typed_parameter" => (parameter.named_child(0).filter(|n| n.kind() == "identifier"), parameter.child_by_field_name("type")),
+                "default_parameter" => (parameter.child_by_field_name("name"), None),
+                "typed_default_parameter" => (parameter.child_by_field_name("name"), parameter.child_by_field_name("type")),
+                "list_splat_pattern" | "dictionary_splat_pattern" => (parameter.named_child(0), None),
+                _ => (None, None),
+            };
+            let Some(name) = name.filter(|name| name.kind() == "identifier") else { continue };
+            let kind = annotation.map_or(BindingKind::Unknown, |annotation| BindingKind::Annotated { annotation });
+            self.bind(scope, name, position, kind);
+        }
+    }
+
+    fn visit_import(&mut self, node: Node<'t>, scope: ScopeId) {
+        let mut cursor = node.walk();
+        for name in node.children_by_field_name("name", &mut cursor) {
+            match name.kind() {
+                "dotted_name" => {
+                    // `import a.b.c` binds `a`, which is the module `a`.
+                    let Some(first) = name.named_child(0) else { continue };
+                    let first_name = self.text(first);
+                    self.imports.push((scope, first_name, node.end_byte(), first_name.to_string()));
+                }
+                "aliased_import" => {
+                    let (Some(module), Some(alias)) = (name.child_by_field_name("name"), name.child_by_field_name("alias")) else {
+                        continue;
+                    };
+                    let qualified = self.text(module).to_string();
+                    self.imports.push((scope, self.text(alias), node.end_byte(), qualified));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn visit_import_from(&mut self, node: Node<'t>, scope: ScopeId) {
+        let Some(module) = node.child_by_field_name("module_name") else { return };
+        let module_name: String = self.text(module).chars().filter(|c| !c.is_whitespace()).collect();
+        let mut cursor = node.walk();
+        for name in node.children_by_field_name("name", &mut cursor) {
+            let (member, local) = match name.kind() {
+                "dotted_name" => (name, name),
+                "aliased_import" => {
+                    let (Some(member), Some(alias)) = (name.child_by_field_name("name"), name.child_by_field_name("alias")) else {
+                        continue;
+                    };
+                    (member, alias)
+                }
+                _ => continue,
+            };
+            let separator = if module_name.ends_with('.') { "" } else { "." };
+            let qualified = format!("{module_name}{separator}{}", self.text(member));
+            self.imports.push((scope, self.text(local), node.end_byte(), qualified));
+        }
+    }
+
+    fn visit_assignment(&mut self, node: Node<'t>, scope: ScopeId) {
+        let Some(left) = node.child_by_field_name("left") else { return };
+        let right = node.child_by_field_name("right");
+        let annotation = node.child_by_field_name("type");
+        let position = node.end_byte();
+        let kind = match (right, annotation) {
+            (_, Some(annotation)) if right.is_none_or(|value| value.kind() == "none") => BindingKind::Annotated { annotation },
+            (Some(value), _) if value.kind() == "none" => BindingKind::NoneValue,
+            // `a = b = value`: the inner assignment binds `b`; `a` gets the same value.
+            (Some(value), _) if value.kind() == "assignment" => {
+                innermost_value(value).map_or(BindingKind::Unknown, |value| BindingKind::Value { value })
+            }
+            (Some(value), _) => BindingKind::Value { value },
+            (None, _) => BindingKind::Unknown,
+        };
+        match left.kind() {
+            "identifier" => self.bind(scope, left, position, kind),
+            "attribute" => self.bind_receiver_attribute(scope, left, position, kind),
+            _ => self.bind_targets_unknown(scope, left, position),
+        }
+    }
+
+    /// `self.name = value` in a method records `name` as an attribute of the method's class.
+    fn bind_receiver_attribute(&mut self, scope: ScopeId, target: Node<'t>, position: usize, kind: BindingKind<'t>) {
+        let (Some(object), Some(attribute)) = (target.child_by_field_name("object"), target.child_by_field_name("attribute")) else {
+            return;
+        };
+        let method = &self.scopes[scope];
+        let (Some(receiver), Some(class)) = (method.receiver, method.parent) else { return };
+        if object.kind() != "identifier" || self.text(object) != receiver {
+            return;
+        }
+        let name = self.text(attribute);
+        self.scopes[class].instance_attributes.entry(name).or_default().push(Binding { position, kind });
+    }
+
+    fn visit_with_item(&mut self, node: Node<'t>, scope: ScopeId) {
+        let Some(value) = node.child_by_field_name("value") else { return };
+        if value.kind() != "as_pattern" {
+            return;
+        }
+        let (Some(manager), Some(alias)) = (value.named_child(0), value.child_by_field_name("alias")) else { return };
+        let Some(target) = alias.named_child(0) else { return };
+        if target.kind() == "identifier" {
+            self.bind(scope, target, node.end_byte(), BindingKind::Value { value: manager });
+        } else {
+            self.bind_targets_unknown(scope, target, node.end_byte());
+        }
+    }
+
+    /// Every identifier bound by a target pattern (`a, (b, *c)`) binds something unknown.
+    fn bind_targets_unknown(&mut self, scope: ScopeId, target: Node<'t>, position: usize) {
+        match target.kind() {
+            "identifier" => self.bind(scope, target, position, BindingKind::Unknown),
+            "pattern_list" | "tuple_pattern" | "list_pattern" | "list_splat_pattern" | "parenthesized_expression" | "as_pattern_target"
+            | "expression_list" | "tuple" | "list" => {
+                let mut cursor = target.walk();
+                let children: Vec<_> = target.named_children(&mut cursor).collect();
+                for child in children {
+                    self.bind_targets_unknown(scope, child, position);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(mut self) -> SemanticModel<'t> {
+        let mut imports = Vec::with_capacity(self.imports.len());
+        for (scope, local, position, qualified) in std::mem::take(&mut self.imports) {
+            let kind = BindingKind::Import { import: imports.len() };
+            imports.push(qualified);
+            self.scopes[scope].bindings.entry(local).or_default().push(Binding { position, kind });
+        }
+        for scope in &mut self.scopes {
+            for bindings in scope.bindings.values_mut() {
+                bindings.sort_by_key(|binding| binding.position);
+            }
+        }
+        let scopes = self.scopes;
+        let mut by_start: Vec<ScopeId> = (0..scopes.len()).collect();
+        by_start.sort_by_key(|&id| (scopes[id].range.start, std::cmp::Reverse(scopes[id].range.end)));
+        SemanticModel { source: self.source, scopes, by_start, imports, comments: self.comments }
+    }
+}
+
+fn innermost_value(assignment: Node<'_>) -> Option<Node<'_>> {
+    let mut node = assignment;
+    while node.kind() == "assignment" {
+        node = node.child_by_field_name("right")?;
+    }
+    Some(node)
+}
+
+fn first_parameter(function: Node<'_>) -> Option<Node<'_>> {
+    let parameters = function.child_by_field_name("parameters")?;
+    let first = parameters.named_child(0)?;
+    match first.kind() {
+        "identifier" => Some(first),
+        "typed_parameter" => first.named_child(0).filter(|n| n.kind() == "identifier"),
+        "default_parameter" | "typed_default_parameter" => first.child_by_field_name("name"),
+        _ => None,
+    }
+}
+
+fn is_staticmethod(function: Node<'_>, source: &str) -> bool {
+    let Some(parent) = function.parent().filter(|parent| parent.kind() == "decorated_definition") else { return false };
+    let mut cursor = parent.walk();
+    parent
+        .named_children(&mut cursor)
+        .filter(|child| child.kind() == "decorator")
+        .any(|decorator| source.get(decorator.byte_range()).is_some_and(|text| text.trim_start_matches('@').trim() == "staticmethod"))
+}

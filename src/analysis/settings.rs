@@ -1,0 +1,95 @@
+//! The settings one analysis runs with, already resolved: no files, no TOML, no defaults to
+//! look up. `crate::config` builds them from configuration files, the CLI and the editor.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use globset::GlobMatcher;
+
+use crate::analysis::Severity;
+use crate::rules::{Rule, RuleSet};
+
+/// A Python version, `major.minor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PythonVersion {
+    pub major: u8,
+    pub minor: u8,
+}
+
+impl PythonVersion {
+    pub const PY311: PythonVersion = PythonVersion { major: 3, minor: 11 };
+
+    /// Parses `3.11`, `py311`, `py3.11` or `>=3.11` (the lower bound of `requires-python`).
+    pub fn parse(value: &str) -> Option<Self> {
+        let value = value.trim();
+        let value = value.strip_prefix("py").unwrap_or(value);
+        let value = value.trim_start_matches(['>', '=', '~', '^', ' ']);
+        let value = value.split([',', ' ']).next()?;
+        if let Some((major, rest)) = value.split_once('.') {
+            let minor = rest.split('.').next()?;
+            let minor = minor.trim_end_matches('*');
+            return Some(PythonVersion { major: major.parse().ok()?, minor: minor.parse().ok()? });
+        }
+        // `py311`
+        let (major, minor) = value.split_at_checked(1)?;
+        Some(PythonVersion { major: major.parse().ok()?, minor: minor.parse().ok()? })
+    }
+}
+
+impl std::fmt::Display for PythonVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// Rules switched off for files matching a glob.
+#[derive(Debug, Clone)]
+pub struct PerFileIgnore {
+    pub matcher: GlobMatcher,
+    /// Patterns without a `/` match a file's base name as well as its whole path.
+    pub match_basename: bool,
+    pub rules: RuleSet,
+}
+
+#[derive(Debug, Clone)]
+pub struct LintSettings {
+    pub target_version: PythonVersion,
+    pub rules: RuleSet,
+    pub severity: HashMap<Rule, Severity>,
+    pub per_file_ignores: Vec<PerFileIgnore>,
+    /// Seconds, used by timeout fixes.
+    pub default_timeout: f64,
+    /// User-listed blocking calls: qualified name -> optional suggestion.
+    pub blocking_calls: HashMap<String, Option<String>>,
+}
+
+impl Default for LintSettings {
+    fn default() -> Self {
+        Self {
+            target_version: PythonVersion::PY311,
+            rules: RuleSet::defaults(),
+            severity: HashMap::new(),
+            per_file_ignores: Vec::new(),
+            default_timeout: 10.0,
+            blocking_calls: HashMap::new(),
+        }
+    }
+}
+
+impl LintSettings {
+    /// The rules that run on `path`: the enabled ones less its per-file ignores.
+    pub fn rules_for(&self, path: Option<&Path>) -> RuleSet {
+        let Some(path) = path else { return self.rules };
+        let basename = path.file_name().map(Path::new);
+        self.per_file_ignores
+            .iter()
+            .filter(|ignore| {
+                ignore.matcher.is_match(path) || (ignore.match_basename && basename.is_some_and(|name| ignore.matcher.is_match(name)))
+            })
+            .fold(self.rules, |rules, ignore| rules.subtract(ignore.rules))
+    }
+
+    pub fn severity_of(&self, rule: Rule) -> Severity {
+        self.severity.get(&rule).copied().unwrap_or(rule.meta().default_severity)
+    }
+}

@@ -1,0 +1,178 @@
+use crate::analysis::semantic::PATH;
+use crate::analysis::{Call, Checker};
+use crate::rules::Rule;
+
+define_rule! {
+    /// ## What it does
+    /// Checks for synchronous file-system calls in an async function: `open`, `io.open`,
+    /// `io.open_code`, `os.fdopen`; I/O methods of `pathlib.Path` values (`read_text`,
+    /// `write_bytes`, `open`, `exists`, `iterdir`, `glob`, `stat`, `mkdir`, `unlink`, ...);
+    /// `os.path` functions that touch the disk (`exists`, `isfile`, `getsize`, ...);
+    /// `os.listdir/scandir/walk/remove/unlink/rename/makedirs/stat`; and `shutil` copy, move
+    /// and `rmtree`.
+    ///
+    /// ## Why is this bad?
+    /// Disk access blocks the event loop: usually briefly, but on a network file system, a
+    /// busy disk or a large file for as long as it takes, and every task waits.
+    ///
+    /// ## Example
+    /// ```python
+    /// async def load(path):
+    ///     with open(path) as f:
+    ///         return f.read()
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// import asyncio
+    /// from pathlib import Path
+    ///
+    /// async def load(path):
+    ///     return await asyncio.to_thread(Path(path).read_text)
+    /// ```
+    ///
+    /// ## Fix safety
+    /// Wrapping in `asyncio.to_thread` is unsafe: the call then runs in another thread.
+    ///
+    /// ## Known problems
+    /// Pure path helpers (`os.path.join`, `basename`, `dirname`, `split*`, `normpath`) never
+    /// touch the disk and are not flagged. A `Path` method is flagged only when the file shows
+    /// the value is a `Path` (made by `Path(...)`, `p / "x"`, `p.parent`, an annotation).
+    ///
+    /// ## References
+    /// - [Python docs: `asyncio.to_thread`](https://docs.python.org/3/library/asyncio-task.html#asyncio.to_thread)
+    code: "LW104",
+    name: "blocking-file-io",
+    summary: "synchronous file-system calls (`open`, `Path` I/O, `os.path.exists`, `shutil`, ...) in an async function",
+    severity: Warning,
+    enabled: true,
+    aliases: ["ASYNC230", "ASYNC231", "ASYNC232", "ASYNC240"],
+    peers: "ruff, flake8-async (partly)",
+    fix: "wrap in `await asyncio.to_thread(...)` (unsafe)",
+}
+
+fn is_blocking_function(qualified: &str) -> bool {
+    if matches!(qualified, "builtins.open" | "io.open" | "io.open_code" | "os.fdopen") {
+        return true;
+    }
+    if let Some(name) = qualified.strip_prefix("os.path.") {
+        return matches!(
+            name,
+            "exists"
+                | "lexists"
+                | "isfile"
+                | "isdir"
+                | "islink"
+                | "ismount"
+                | "isjunction"
+                | "getsize"
+                | "getmtime"
+                | "getatime"
+                | "getctime"
+                | "samefile"
+                | "sameopenfile"
+                | "realpath"
+        );
+    }
+    if let Some(name) = qualified.strip_prefix("os.") {
+        return matches!(
+            name,
+            "listdir"
+                | "scandir"
+                | "walk"
+                | "fwalk"
+                | "remove"
+                | "unlink"
+                | "rename"
+                | "renames"
+                | "replace"
+                | "makedirs"
+                | "mkdir"
+                | "rmdir"
+                | "removedirs"
+                | "stat"
+                | "lstat"
+                | "chmod"
+                | "chown"
+                | "link"
+                | "symlink"
+                | "readlink"
+                | "truncate"
+                | "utime"
+        );
+    }
+    if let Some(name) = qualified.strip_prefix("shutil.") {
+        return matches!(
+            name,
+            "copy"
+                | "copy2"
+                | "copyfile"
+                | "copyfileobj"
+                | "copytree"
+                | "copymode"
+                | "copystat"
+                | "move"
+                | "rmtree"
+                | "make_archive"
+                | "unpack_archive"
+                | "chown"
+                | "disk_usage"
+        );
+    }
+    false
+}
+
+const PATH_IO_METHODS: &[&str] = &[
+    "read_text",
+    "read_bytes",
+    "write_text",
+    "write_bytes",
+    "open",
+    "exists",
+    "is_dir",
+    "is_file",
+    "is_symlink",
+    "is_mount",
+    "is_socket",
+    "is_fifo",
+    "is_block_device",
+    "is_char_device",
+    "is_junction",
+    "iterdir",
+    "glob",
+    "rglob",
+    "walk",
+    "stat",
+    "lstat",
+    "mkdir",
+    "rmdir",
+    "unlink",
+    "touch",
+    "rename",
+    "replace",
+    "chmod",
+    "lchmod",
+    "owner",
+    "group",
+    "samefile",
+    "readlink",
+    "symlink_to",
+    "hardlink_to",
+];
+
+pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
+    if let Some(qualified) = call.qualified_name.as_deref() {
+        if is_blocking_function(qualified) {
+            let shown = qualified.strip_prefix("builtins.").unwrap_or(qualified);
+            checker.report(Rule::BlockingFileIo, call.node, format!("Blocking file-system call `{shown}` in async function"));
+            return;
+        }
+    }
+    let (Some(receiver), Some(method)) = (call.receiver(), call.method_name(checker.semantic)) else { return };
+    if !PATH_IO_METHODS.contains(&method) {
+        return;
+    }
+    if checker.semantic.value_type(receiver).as_deref() == Some(PATH) {
+        checker.report(Rule::BlockingFileIo, call.node, format!("Blocking file-system call `Path.{method}` in async function"));
+    }
+}

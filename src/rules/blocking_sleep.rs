@@ -1,0 +1,52 @@
+use crate::analysis::{Call, Checker};
+use crate::rules::Rule;
+
+define_rule! {
+    /// ## What it does
+    /// Checks for calls to `time.sleep` in an async function.
+    ///
+    /// ## Why is this bad?
+    /// `time.sleep` blocks the thread, and with it the event loop: no other task, callback or
+    /// I/O runs until it returns. `await asyncio.sleep(...)` suspends only the current task.
+    ///
+    /// ## Example
+    /// ```python
+    /// import time
+    ///
+    /// async def poll():
+    ///     time.sleep(1)
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// import asyncio
+    ///
+    /// async def poll():
+    ///     await asyncio.sleep(1)
+    /// ```
+    ///
+    /// ## Fix safety
+    /// The fix (replace with `await asyncio.sleep(...)`) is unsafe: other tasks now run during
+    /// the pause, which can change the order of events.
+    ///
+    /// ## Known problems
+    /// A nested sync `def`, a lambda and a reference that is not called (`to_thread(time.sleep, 1)`)
+    /// are not flagged, because they do not run on the event loop here.
+    ///
+    /// ## References
+    /// - [Python docs: `asyncio.sleep`](https://docs.python.org/3/library/asyncio-task.html#asyncio.sleep)
+    code: "LW101",
+    name: "blocking-sleep",
+    summary: "`time.sleep(...)` in an async function",
+    severity: Warning,
+    enabled: true,
+    aliases: ["ASYNC251"],
+    peers: "ruff, flake8-async",
+    fix: "`await asyncio.sleep(...)` (unsafe)",
+}
+
+pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
+    if call.qualified_name.as_deref() == Some("time.sleep") {
+        checker.report(Rule::BlockingSleep, call.node, "Blocking call to `time.sleep` in async function".to_string());
+    }
+}

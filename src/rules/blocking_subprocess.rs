@@ -1,0 +1,73 @@
+use crate::analysis::{Call, Checker};
+use crate::rules::Rule;
+
+define_rule! {
+    /// ## What it does
+    /// Checks for calls that start or wait for a process synchronously in an async function:
+    /// `subprocess.run/call/check_call/check_output/getoutput/getstatusoutput/Popen`,
+    /// `os.system`, `os.popen`, `os.spawn*`, `os.posix_spawn*`, `os.wait*` and `os.waitpid`.
+    ///
+    /// ## Why is this bad?
+    /// These calls block the event loop while the process starts or runs. asyncio has
+    /// non-blocking equivalents that let other tasks run meanwhile.
+    ///
+    /// ## Example
+    /// ```python
+    /// import subprocess
+    ///
+    /// async def version():
+    ///     return subprocess.check_output(["git", "--version"])
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// import asyncio
+    ///
+    /// async def version():
+    ///     process = await asyncio.create_subprocess_exec(
+    ///         "git", "--version", stdout=asyncio.subprocess.PIPE
+    ///     )
+    ///     out, _ = await process.communicate()
+    ///     return out
+    /// ```
+    ///
+    /// ## Fix safety
+    /// Wrapping in `asyncio.to_thread` is unsafe: the call then runs in another thread.
+    ///
+    /// ## Known problems
+    /// `Popen` itself only forks, but a process started this way is usually waited for with a
+    /// blocking call next, so it is flagged too.
+    ///
+    /// ## References
+    /// - [Python docs: asyncio subprocesses](https://docs.python.org/3/library/asyncio-subprocess.html)
+    code: "LW103",
+    name: "blocking-subprocess",
+    summary: "synchronous process calls (`subprocess.*`, `os.system`, `os.wait*`, ...) in an async function",
+    severity: Warning,
+    enabled: true,
+    aliases: ["ASYNC220", "ASYNC221", "ASYNC222"],
+    peers: "ruff, flake8-async",
+    fix: "wrap in `await asyncio.to_thread(...)` (unsafe)",
+}
+
+fn is_blocking_process_call(qualified: &str) -> bool {
+    match qualified.split_once('.') {
+        Some(("subprocess", name)) => {
+            matches!(name, "run" | "call" | "check_call" | "check_output" | "getoutput" | "getstatusoutput" | "Popen")
+        }
+        Some(("os", name)) => {
+            matches!(name, "system" | "popen" | "wait" | "wait3" | "wait4" | "waitid" | "waitpid")
+                || name.strip_prefix("spawn").is_some_and(|rest| rest.chars().all(|c| matches!(c, 'l' | 'v' | 'p' | 'e')))
+                || name == "posix_spawn"
+                || name == "posix_spawnp"
+        }
+        _ => false,
+    }
+}
+
+pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
+    let Some(qualified) = call.qualified_name.as_deref() else { return };
+    if is_blocking_process_call(qualified) {
+        checker.report(Rule::BlockingSubprocess, call.node, format!("Blocking call to `{qualified}` in async function"));
+    }
+}

@@ -1,0 +1,146 @@
+use tree_sitter::Node;
+
+use crate::analysis::semantic::CONCURRENT_FUTURE;
+use crate::analysis::{Call, Checker};
+use crate::rules::Rule;
+
+define_rule! {
+    /// ## What it does
+    /// Checks for waits on thread and process synchronization objects in an async function:
+    /// `with X`, `X.acquire()`, `X.wait()`, `X.get()`, `X.put()`, `X.join()` and `X.result()`
+    /// where `X` is a `threading` lock, event, condition, semaphore or barrier, a `queue` or
+    /// `multiprocessing` queue, a `threading.Thread` or `multiprocessing.Process`, or a
+    /// `concurrent.futures` future.
+    ///
+    /// ## Why is this bad?
+    /// These wait by blocking the thread. On the event loop's thread that stops every task,
+    /// and if the object is to be released by a task on the same loop, it never is: a deadlock.
+    ///
+    /// ## Example
+    /// ```python
+    /// import threading
+    ///
+    /// class Cache:
+    ///     def __init__(self):
+    ///         self._lock = threading.Lock()
+    ///
+    ///     async def refresh(self):
+    ///         with self._lock:
+    ///             await self._reload()
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// import asyncio
+    ///
+    /// class Cache:
+    ///     def __init__(self):
+    ///         self._lock = asyncio.Lock()
+    ///
+    ///     async def refresh(self):
+    ///         async with self._lock:
+    ///             await self._reload()
+    /// ```
+    ///
+    /// ## Fix safety
+    /// There is no fix: the right replacement depends on who else uses the object.
+    ///
+    /// ## Known problems
+    /// Non-blocking forms (`acquire(blocking=False)`, `get(block=False)`, `get_nowait()`) are
+    /// not flagged. The object must be bound to its class where the file shows it.
+    ///
+    /// ## References
+    /// - [Python docs: asyncio synchronization primitives](https://docs.python.org/3/library/asyncio-sync.html)
+    code: "LW107",
+    name: "blocking-thread-sync",
+    summary: "waiting on `threading`/`queue`/`multiprocessing` objects or `concurrent.futures` futures in an async function",
+    severity: Warning,
+    enabled: true,
+    aliases: [],
+    peers: "none",
+    fix: "none",
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SyncKind {
+    Lock,
+    Condition,
+    Event,
+    Barrier,
+    Queue,
+    Worker,
+    Future,
+}
+
+fn sync_kind(qualified: &str) -> Option<SyncKind> {
+    Some(match qualified {
+        "threading.Lock" | "threading.RLock" | "threading.Semaphore" | "threading.BoundedSemaphore" | "multiprocessing.Lock"
+        | "multiprocessing.RLock" | "multiprocessing.Semaphore" | "multiprocessing.BoundedSemaphore" => SyncKind::Lock,
+        "threading.Condition" | "multiprocessing.Condition" => SyncKind::Condition,
+        "threading.Event" | "multiprocessing.Event" => SyncKind::Event,
+        "threading.Barrier" | "multiprocessing.Barrier" => SyncKind::Barrier,
+        "queue.Queue" | "queue.LifoQueue" | "queue.PriorityQueue" | "queue.SimpleQueue" | "multiprocessing.Queue"
+        | "multiprocessing.JoinableQueue" | "multiprocessing.SimpleQueue" => SyncKind::Queue,
+        "threading.Thread" | "multiprocessing.Process" => SyncKind::Worker,
+        CONCURRENT_FUTURE => SyncKind::Future,
+        _ => return None,
+    })
+}
+
+fn blocks(kind: SyncKind, method: &str) -> bool {
+    match kind {
+        SyncKind::Lock => method == "acquire",
+        SyncKind::Condition => matches!(method, "acquire" | "wait" | "wait_for"),
+        SyncKind::Event | SyncKind::Barrier => method == "wait",
+        SyncKind::Queue => matches!(method, "get" | "put" | "join"),
+        SyncKind::Worker => method == "join",
+        SyncKind::Future => matches!(method, "result" | "exception"),
+    }
+}
+
+/// `acquire(False)`, `acquire(blocking=False)`, `get(False)`, `get(block=False)`,
+/// `put(item, False)`, `put(item, block=False)` return at once.
+fn is_non_blocking(checker: &Checker<'_, '_>, call: &Call<'_>, method: &str) -> bool {
+    let keyword = if method == "acquire" { "blocking" } else { "block" };
+    if let Some(value) = call.keyword_argument(checker.semantic, keyword) {
+        return checker.text(value) == "False";
+    }
+    let flag_position = match method {
+        "acquire" | "get" => 0,
+        "put" => 1,
+        _ => return false,
+    };
+    let mut cursor = call.arguments.walk();
+    let positional: Vec<Node<'_>> =
+        call.arguments.named_children(&mut cursor).filter(|argument| argument.kind() != "keyword_argument" && argument.kind() != "comment").collect();
+    positional.get(flag_position).is_some_and(|flag| checker.text(*flag) == "False")
+}
+
+pub(crate) fn check_call(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
+    let (Some(receiver), Some(method)) = (call.receiver(), call.method_name(checker.semantic)) else { return };
+    if !matches!(method, "acquire" | "wait" | "wait_for" | "get" | "put" | "join" | "result" | "exception") {
+        return;
+    }
+    let Some(receiver_type) = checker.semantic.value_type(receiver) else { return };
+    let Some(kind) = sync_kind(&receiver_type) else { return };
+    if !blocks(kind, method) || is_non_blocking(checker, call, method) {
+        return;
+    }
+    checker.report(
+        Rule::BlockingThreadSync,
+        call.node,
+        format!("Blocking `{method}()` on a `{receiver_type}` in async function"),
+    );
+}
+
+/// A sync `with X:` in an async function, where `X` is a thread or process lock.
+pub(crate) fn check_with(checker: &mut Checker<'_, '_>, manager: Node<'_>) {
+    if !checker.enabled(Rule::BlockingThreadSync) {
+        return;
+    }
+    let manager = if manager.kind() == "as_pattern" { manager.named_child(0).unwrap_or(manager) } else { manager };
+    let Some(manager_type) = checker.semantic.value_type(manager) else { return };
+    if matches!(sync_kind(&manager_type), Some(SyncKind::Lock | SyncKind::Condition)) {
+        checker.report(Rule::BlockingThreadSync, manager, format!("Blocking `with` on a `{manager_type}` in async function"));
+    }
+}

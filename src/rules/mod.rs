@@ -1,0 +1,251 @@
+//! The rule registry: one file per rule (its docs, metadata and check), the `Rule` enum that
+//! names them, rule sets, and the parsing of selectors (codes, prefixes and aliases).
+//!
+//! Rules see the source only through [`crate::analysis::Checker`]; they never walk the tree on
+//! their own and never read files, settings files or anything of the LSP.
+
+#[macro_use]
+mod registry_macro;
+
+pub mod blocking_configured_call;
+pub mod blocking_db_client;
+pub mod blocking_file_io;
+pub mod blocking_input;
+pub mod blocking_network_call;
+pub mod blocking_sleep;
+pub mod blocking_subprocess;
+pub mod blocking_thread_sync;
+
+use std::fmt;
+
+use crate::analysis::Severity;
+
+/// Everything about a rule that is not its check: the catalog row and the documentation.
+#[derive(Debug)]
+pub struct RuleMeta {
+    pub code: &'static str,
+    pub name: &'static str,
+    /// One line: what the rule catches.
+    pub summary: &'static str,
+    pub default_severity: Severity,
+    pub enabled_by_default: bool,
+    /// Codes other tools use for the same problem; `# noqa` and `select` accept them.
+    pub aliases: &'static [&'static str],
+    /// Who else catches it today.
+    pub peers: &'static str,
+    /// What the fix does, or "none".
+    pub fix: &'static str,
+    /// Markdown with the fixed sections of the rule's doc comment.
+    pub docs: &'static str,
+}
+
+macro_rules! rules {
+    ($($variant:ident => $module:ident),* $(,)?) => {
+        /// Every rule loopwise knows, in code order.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Rule {
+            $($variant),*
+        }
+
+        impl Rule {
+            pub const ALL: &'static [Rule] = &[$(Rule::$variant),*];
+
+            pub fn meta(self) -> &'static RuleMeta {
+                match self {
+                    $(Rule::$variant => &$module::META),*
+                }
+            }
+        }
+    };
+}
+
+rules! {
+    BlockingSleep => blocking_sleep,
+    BlockingNetworkCall => blocking_network_call,
+    BlockingSubprocess => blocking_subprocess,
+    BlockingFileIo => blocking_file_io,
+    BlockingInput => blocking_input,
+    BlockingDbClient => blocking_db_client,
+    BlockingThreadSync => blocking_thread_sync,
+    BlockingConfiguredCall => blocking_configured_call,
+}
+
+impl Rule {
+    pub fn code(self) -> &'static str {
+        self.meta().code
+    }
+
+    pub fn name(self) -> &'static str {
+        self.meta().name
+    }
+
+    /// The rule with this code, kebab-case name or alias (aliases may name several rules; the
+    /// first in code order is returned).
+    pub fn from_code(code: &str) -> Option<Rule> {
+        let code = code.trim();
+        Rule::ALL.iter().copied().find(|rule| {
+            let meta = rule.meta();
+            meta.code.eq_ignore_ascii_case(code) || meta.name == code
+        })
+    }
+
+    /// Whether `code` (a loopwise code or an alias) names this rule exactly.
+    pub fn is_named_by(self, code: &str) -> bool {
+        let meta = self.meta();
+        meta.code.eq_ignore_ascii_case(code)
+            || meta.aliases.iter().any(|alias| alias.eq_ignore_ascii_case(code))
+    }
+
+    /// A documentation link for output formats that carry one.
+    pub fn url(self) -> String {
+        format!("https://loopwise.dev/rules/{}", self.name())
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A set of rules, as a bit set indexed by the `Rule` discriminant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct RuleSet(u128);
+
+impl RuleSet {
+    pub const EMPTY: RuleSet = RuleSet(0);
+
+    pub fn all() -> Self {
+        Rule::ALL.iter().copied().collect()
+    }
+
+    pub fn defaults() -> Self {
+        Rule::ALL.iter().copied().filter(|rule| rule.meta().enabled_by_default).collect()
+    }
+
+    pub fn contains(self, rule: Rule) -> bool {
+        self.0 & (1 << rule as u32) != 0
+    }
+
+    pub fn insert(&mut self, rule: Rule) {
+        self.0 |= 1 << rule as u32;
+    }
+
+    #[must_use]
+    pub fn union(self, other: RuleSet) -> RuleSet {
+        RuleSet(self.0 | other.0)
+    }
+
+    #[must_use]
+    pub fn subtract(self, other: RuleSet) -> RuleSet {
+        RuleSet(self.0 & !other.0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Rule> {
+        Rule::ALL.iter().copied().filter(move |rule| self.contains(*rule))
+    }
+}
+
+impl FromIterator<Rule> for RuleSet {
+    fn from_iter<T: IntoIterator<Item = Rule>>(iter: T) -> Self {
+        let mut set = RuleSet::EMPTY;
+        for rule in iter {
+            set.insert(rule);
+        }
+        set
+    }
+}
+
+/// A selector that matched no rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownSelector(pub String);
+
+impl fmt::Display for UnknownSelector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown rule selector `{}`: expected a code (`LW101`), a prefix (`LW1`, `LW10`), an alias (`ASYNC251`) or `ALL`",
+            self.0
+        )
+    }
+}
+
+/// The rules a selector names: `ALL`, a code or a code prefix (`LW`, `LW1`, `LW10`, `LW101`),
+/// a kebab-case rule name, or an alias or alias prefix of other tools (`ASYNC251`, `ASYNC2`).
+pub fn parse_selector(selector: &str) -> Result<RuleSet, UnknownSelector> {
+    let wanted = selector.trim().to_ascii_uppercase();
+    if wanted == "ALL" {
+        return Ok(RuleSet::all());
+    }
+    let set: RuleSet = Rule::ALL
+        .iter()
+        .copied()
+        .filter(|rule| {
+            let meta = rule.meta();
+            !wanted.is_empty()
+                && (meta.code.starts_with(&wanted)
+                    || meta.name == selector.trim()
+                    || meta.aliases.iter().any(|alias| alias.starts_with(&wanted)))
+        })
+        .collect();
+    if set.is_empty() {
+        Err(UnknownSelector(selector.to_string()))
+    } else {
+        Ok(set)
+    }
+}
+
+/// Whether a `# noqa: CODE` entry names `rule`: its code, an alias, or a prefix of either
+/// (`LW1` silences every LW1xx rule).
+pub fn noqa_code_matches(rule: Rule, code: &str) -> bool {
+    let code = code.trim().to_ascii_uppercase();
+    if code.is_empty() {
+        return false;
+    }
+    let meta = rule.meta();
+    meta.code.starts_with(&code) || meta.aliases.iter().any(|alias| alias.starts_with(&code))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selectors_accept_codes_prefixes_and_aliases() {
+        assert_eq!(parse_selector("LW101").unwrap().iter().collect::<Vec<_>>(), [Rule::BlockingSleep]);
+        assert_eq!(parse_selector("ASYNC251").unwrap().iter().collect::<Vec<_>>(), [Rule::BlockingSleep]);
+        assert_eq!(parse_selector("blocking-sleep").unwrap().iter().collect::<Vec<_>>(), [Rule::BlockingSleep]);
+        let lw1 = parse_selector("LW1").unwrap();
+        assert!(lw1.contains(Rule::BlockingThreadSync) && lw1.contains(Rule::BlockingSleep));
+        assert_eq!(parse_selector("lw10").unwrap(), lw1);
+        assert!(parse_selector("LW999").is_err());
+        assert!(parse_selector("").is_err());
+        assert!(parse_selector("E501").is_err());
+    }
+
+    #[test]
+    fn every_rule_documents_the_fixed_sections() {
+        for rule in Rule::ALL {
+            let docs = rule.meta().docs;
+            for section in ["## What it does", "## Why is this bad?", "## Example", "Use instead:"] {
+                assert!(docs.contains(section), "{} docs miss `{section}`", rule.code());
+            }
+            let codes = Rule::ALL.iter().filter(|other| other.code() == rule.code()).count();
+            assert_eq!(codes, 1, "{} is registered twice", rule.code());
+        }
+    }
+
+    #[test]
+    fn rule_set_operations() {
+        let mut set = RuleSet::EMPTY;
+        set.insert(Rule::BlockingInput);
+        assert!(set.contains(Rule::BlockingInput));
+        assert!(!set.contains(Rule::BlockingSleep));
+        assert!(set.subtract(set).is_empty());
+        assert_eq!(RuleSet::all().iter().count(), Rule::ALL.len());
+    }
+}
