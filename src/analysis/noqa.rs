@@ -41,11 +41,17 @@ fn parse_codes(after_keyword: &str) -> Directive {
     let codes: Vec<String> = list
         .split(|c: char| c == ',' || c.is_whitespace())
         .map(str::trim)
-        .take_while(|code| code.is_empty() || code.chars().all(|c| c.is_ascii_alphanumeric()))
         .filter(|code| !code.is_empty())
+        .take_while(|code| looks_like_code(code))
         .map(str::to_ascii_uppercase)
         .collect();
     if codes.is_empty() { Directive::All } else { Directive::Codes(codes) }
+}
+
+/// `LW101`, `ASYNC251`, `LW1`: letters then digits. Free text after the codes is a reason.
+fn looks_like_code(word: &str) -> bool {
+    let digits = word.trim_start_matches(|c: char| c.is_ascii_alphabetic());
+    digits.len() < word.len() && !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())
 }
 
 /// The file-level directive: `# loopwise: noqa` alone on a line among the comments that open

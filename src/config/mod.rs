@@ -1,15 +1,46 @@
 //! Configuration: `[tool.loopwise]` in pyproject.toml, `loopwise.toml` / `.loopwise.toml`,
 //! CLI flags and editor settings, resolved into [`LintSettings`] for one file.
 //!
-//! Owns file discovery (nearest configuration to a file wins), TOML parsing and validation
+//! Owns file discovery (the configuration nearest to a file wins), TOML parsing and validation
 //! with errors that name the file, line and key. Knows nothing of the LSP or of output formats.
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
-use crate::analysis::LintSettings;
+use crate::analysis::settings::PerFileIgnore;
+use crate::analysis::{LintSettings, PythonVersion, Severity};
+use crate::rules::{parse_selector, Rule, RuleSet};
+
+/// Configuration file names, in the order they win when several sit in one folder.
+pub const CONFIG_FILES: &[&str] = &[".loopwise.toml", "loopwise.toml", "pyproject.toml"];
+
+/// Folders no one wants linted; `exclude` replaces this list, `extend-exclude` adds to it.
+pub const DEFAULT_EXCLUDES: &[&str] = &[
+    ".bzr",
+    ".direnv",
+    ".eggs",
+    ".git",
+    ".hg",
+    ".mypy_cache",
+    ".nox",
+    ".pytype",
+    ".ruff_cache",
+    ".svn",
+    ".tox",
+    ".venv",
+    "__pypackages__",
+    "_build",
+    "buck-out",
+    "build",
+    "dist",
+    "node_modules",
+    "site-packages",
+    "venv",
+];
 
 /// The keys of a configuration file, also accepted from the CLI and from editor settings.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -21,6 +52,24 @@ pub struct Options {
     #[serde(alias = "extendSelect")]
     pub extend_select: Option<Vec<String>>,
     pub ignore: Option<Vec<String>>,
+    #[serde(alias = "perFileIgnores")]
+    pub per_file_ignores: Option<BTreeMap<String, Vec<String>>>,
+    pub exclude: Option<Vec<String>>,
+    #[serde(alias = "extendExclude")]
+    pub extend_exclude: Option<Vec<String>>,
+    #[serde(alias = "defaultTimeout")]
+    pub default_timeout: Option<f64>,
+    #[serde(alias = "blockingCalls")]
+    pub blocking_calls: Option<BlockingCalls>,
+    pub severity: Option<BTreeMap<String, String>>,
+}
+
+/// `blocking-calls`: a table of qualified name -> suggestion, or a list of qualified names.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum BlockingCalls {
+    Table(BTreeMap<String, String>),
+    List(Vec<String>),
 }
 
 /// A configuration problem, with the file and line it is on when known.
@@ -43,30 +92,439 @@ impl std::fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// Where options came from, so errors can point at the file and line.
+struct OptionsSource<'a> {
+    path: Option<&'a Path>,
+    text: Option<&'a str>,
+}
+
+impl OptionsSource<'_> {
+    fn error(&self, needle: &str, message: String) -> ConfigError {
+        let line = self.text.and_then(|text| line_of(text, needle));
+        ConfigError { path: self.path.map(Path::to_path_buf), line, message }
+    }
+}
+
+/// The 1-based line of the first occurrence of `needle` in `text`.
+fn line_of(text: &str, needle: &str) -> Option<usize> {
+    let offset = text.find(needle)?;
+    Some(text[..offset].matches('\n').count() + 1)
+}
+
 impl Options {
     /// Options from editor settings (`initializationOptions`, `didChangeConfiguration`).
     pub fn from_json(value: serde_json::Value) -> Result<Options, ConfigError> {
-        serde_json::from_value(value).map_err(|error| ConfigError { path: None, line: None, message: format!("invalid settings: {error}") })
+        let options: Options = serde_json::from_value(value)
+            .map_err(|error| ConfigError { path: None, line: None, message: format!("invalid loopwise settings: {error}") })?;
+        options.validate(&OptionsSource { path: None, text: None })?;
+        Ok(options)
+    }
+
+    /// Checks every value, so a typo is an error rather than a silent default.
+    fn validate(&self, source: &OptionsSource<'_>) -> Result<(), ConfigError> {
+        if let Some(version) = &self.target_version {
+            if PythonVersion::parse(version).is_none() {
+                return Err(source.error(
+                    "target-version",
+                    format!("`target-version`: `{version}` is not a Python version (expected e.g. \"3.11\" or \"py311\")"),
+                ));
+            }
+        }
+        let lists = [("select", &self.select), ("extend-select", &self.extend_select), ("ignore", &self.ignore)];
+        for (key, codes) in lists {
+            for code in codes.iter().flatten() {
+                parse_selector(code).map_err(|error| source.error(&format!("\"{code}\""), format!("`{key}`: {error}")))?;
+            }
+        }
+        for (pattern, codes) in self.per_file_ignores.iter().flatten() {
+            Glob::new(pattern).map_err(|error| source.error(pattern, format!("`per-file-ignores`: bad glob `{pattern}`: {error}")))?;
+            for code in codes {
+                parse_selector(code)
+                    .map_err(|error| source.error(&format!("\"{code}\""), format!("`per-file-ignores` for `{pattern}`: {error}")))?;
+            }
+        }
+        for pattern in self.exclude.iter().chain(self.extend_exclude.iter()).flatten() {
+            Glob::new(pattern).map_err(|error| source.error(pattern, format!("bad exclude glob `{pattern}`: {error}")))?;
+        }
+        if let Some(timeout) = self.default_timeout {
+            if !(timeout.is_finite() && timeout > 0.0) {
+                return Err(source.error("default-timeout", format!("`default-timeout` must be a positive number of seconds, not {timeout}")));
+            }
+        }
+        for (code, severity) in self.severity.iter().flatten() {
+            if Rule::ALL.iter().all(|rule| !rule.is_named_by(code)) {
+                return Err(source.error(code, format!("`severity`: unknown rule code `{code}`")));
+            }
+            if Severity::parse(severity).is_none() {
+                return Err(source.error(
+                    severity,
+                    format!("`severity` for `{code}`: `{severity}` is not one of \"error\", \"warning\", \"info\", \"hint\""),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses the options of one configuration file (`[tool.loopwise]` of a pyproject.toml, or
+    /// the top level of a loopwise.toml). `Ok(None)`: a pyproject.toml without the table.
+    pub fn from_file(path: &Path, text: &str) -> Result<Option<Options>, ConfigError> {
+        let is_pyproject = path.file_name().is_some_and(|name| name == "pyproject.toml");
+        let located = |error: toml::de::Error| {
+            let line = error.span().map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+            ConfigError { path: Some(path.to_path_buf()), line, message: error.message().to_string() }
+        };
+        let options = if is_pyproject {
+            let document: PyProject = toml::from_str(text).map_err(located)?;
+            let Some(options) = document.tool.and_then(|tool| tool.loopwise) else { return Ok(None) };
+            options
+        } else {
+            toml::from_str::<Options>(text).map_err(located)?
+        };
+        options.validate(&OptionsSource { path: Some(path), text: Some(text) })?;
+        Ok(Some(options))
+    }
+
+    /// `self` with every key that `overrides` sets replaced, except the rule selection, which
+    /// stacks (see [`resolve_rules`]).
+    fn overridden_by(&self, overrides: &Options) -> Options {
+        Options {
+            target_version: overrides.target_version.clone().or_else(|| self.target_version.clone()),
+            select: self.select.clone(),
+            extend_select: self.extend_select.clone(),
+            ignore: self.ignore.clone(),
+            per_file_ignores: overrides.per_file_ignores.clone().or_else(|| self.per_file_ignores.clone()),
+            exclude: overrides.exclude.clone().or_else(|| self.exclude.clone()),
+            extend_exclude: overrides.extend_exclude.clone().or_else(|| self.extend_exclude.clone()),
+            default_timeout: overrides.default_timeout.or(self.default_timeout),
+            blocking_calls: overrides.blocking_calls.clone().or_else(|| self.blocking_calls.clone()),
+            severity: overrides.severity.clone().or_else(|| self.severity.clone()),
+        }
     }
 }
+
+#[derive(Deserialize)]
+struct PyProject {
+    tool: Option<PyProjectTool>,
+}
+
+#[derive(Deserialize)]
+struct PyProjectTool {
+    loopwise: Option<Options>,
+}
+
+
+fn selection(codes: Option<&Vec<String>>) -> RuleSet {
+    codes.into_iter().flatten().filter_map(|code| parse_selector(code).ok()).fold(RuleSet::EMPTY, RuleSet::union)
+}
+
+/// The enabled rules: the file's `select` (or the defaults) plus `extend-select` less
+/// `ignore`, then the same three from the CLI or editor on top.
+fn resolve_rules(file: &Options, overrides: &Options) -> RuleSet {
+    let mut rules = file.select.as_ref().map_or_else(RuleSet::defaults, |select| selection(Some(select)));
+    rules = rules.union(selection(file.extend_select.as_ref())).subtract(selection(file.ignore.as_ref()));
+    if let Some(select) = &overrides.select {
+        rules = selection(Some(select));
+    }
+    rules.union(selection(overrides.extend_select.as_ref())).subtract(selection(overrides.ignore.as_ref()))
+}
+
+/// Everything the configuration says about the files under one configuration file.
+#[derive(Debug)]
+pub struct Configuration {
+    /// The configuration file, if any was found.
+    pub file: Option<PathBuf>,
+    /// The folder relative patterns (`exclude`, `per-file-ignores`) are anchored at.
+    pub root: PathBuf,
+    pub settings: Arc<LintSettings>,
+    exclude: Excludes,
+}
+
+#[derive(Debug)]
+struct Excludes {
+    /// Patterns without a `/`: matched against each path component.
+    names: GlobSet,
+    /// Patterns with a `/`: matched against the path relative to the root.
+    paths: GlobSet,
+}
+
+impl Configuration {
+    /// Whether `path` (a file or folder) is excluded from linting by `exclude`/`extend-exclude`.
+    pub fn is_excluded(&self, path: &Path) -> bool {
+        let relative = path.strip_prefix(&self.root).unwrap_or(path);
+        if self.exclude.paths.is_match(relative) {
+            return true;
+        }
+        relative.components().any(|component| self.exclude.names.is_match(Path::new(component.as_os_str())))
+    }
+
+    fn build(file: Option<&Path>, root: &Path, options: &Options, overrides: &Options, requires_python: Option<PythonVersion>) -> Self {
+        let merged = options.overridden_by(overrides);
+        let target_version = merged
+            .target_version
+            .as_deref()
+            .and_then(PythonVersion::parse)
+            .or(requires_python)
+            .unwrap_or(PythonVersion::PY311);
+        let severity = merged
+            .severity
+            .iter()
+            .flatten()
+            .flat_map(|(code, severity)| {
+                let severity = Severity::parse(severity);
+                Rule::ALL.iter().filter(move |rule| rule.is_named_by(code)).filter_map(move |rule| Some((*rule, severity?)))
+            })
+            .collect();
+        let per_file_ignores = merged
+            .per_file_ignores
+            .iter()
+            .flatten()
+            .filter_map(|(pattern, codes)| {
+                let absolute = root.join(pattern);
+                let matcher = GlobBuilder::new(&absolute.to_string_lossy()).literal_separator(false).build().ok()?.compile_matcher();
+                Some(PerFileIgnore { matcher, match_basename: !pattern.contains('/'), rules: selection(Some(codes)) })
+            })
+            .collect();
+        let blocking_calls = match &merged.blocking_calls {
+            Some(BlockingCalls::Table(table)) => table
+                .iter()
+                .map(|(name, suggestion)| (name.clone(), Some(suggestion.clone()).filter(|s| !s.trim().is_empty())))
+                .collect(),
+            Some(BlockingCalls::List(list)) => list.iter().map(|name| (name.clone(), None)).collect(),
+            None => HashMap::new(),
+        };
+        let settings = LintSettings {
+            target_version,
+            rules: resolve_rules(options, overrides),
+            severity,
+            per_file_ignores,
+            default_timeout: merged.default_timeout.unwrap_or(10.0),
+            blocking_calls,
+        };
+        let excludes: Vec<&str> = match &merged.exclude {
+            Some(exclude) => exclude.iter().map(String::as_str).collect(),
+            None => DEFAULT_EXCLUDES.to_vec(),
+        };
+        let mut names = GlobSetBuilder::new();
+        let mut paths = GlobSetBuilder::new();
+        for pattern in excludes.into_iter().chain(merged.extend_exclude.iter().flatten().map(String::as_str)) {
+            let trimmed = pattern.trim_end_matches('/');
+            let Ok(glob) = Glob::new(trimmed) else { continue };
+            if trimmed.contains('/') {
+                paths.add(glob);
+            } else {
+                names.add(glob);
+            }
+        }
+        let exclude = Excludes {
+            names: names.build().unwrap_or_else(|_| GlobSet::empty()),
+            paths: paths.build().unwrap_or_else(|_| GlobSet::empty()),
+        };
+        Configuration { file: file.map(Path::to_path_buf), root: root.to_path_buf(), settings: Arc::new(settings), exclude }
+    }
+}
+
+type Cached<T> = Mutex<HashMap<PathBuf, T>>;
 
 /// Finds and caches the configuration that applies to each file.
 pub struct Resolver {
     overrides: Options,
+    /// `--config FILE`: used for every file instead of discovery.
+    explicit: Option<PathBuf>,
+    /// Folder -> the configuration that applies to files in it.
+    by_folder: Cached<Result<Arc<Configuration>, ConfigError>>,
+    /// Configuration file -> its parsed configuration (many folders share one).
+    by_file: Cached<Result<Arc<Configuration>, ConfigError>>,
 }
 
 impl Resolver {
     /// `overrides` (from the CLI or the editor) win over every configuration file.
     pub fn new(overrides: Options) -> Self {
-        Self { overrides }
+        Self { overrides, explicit: None, by_folder: Mutex::default(), by_file: Mutex::default() }
+    }
+
+    /// Uses one configuration file for every file (`--config FILE`).
+    pub fn with_config_file(overrides: Options, file: PathBuf) -> Self {
+        Self { explicit: Some(file), ..Self::new(overrides) }
     }
 
     /// The settings for `file`: from the nearest configuration file, then the overrides.
     pub fn settings_for(&self, file: &Path) -> Result<Arc<LintSettings>, ConfigError> {
-        let _ = (file, &self.overrides);
-        Ok(Arc::new(LintSettings::default()))
+        Ok(Arc::clone(&self.configuration_for(file)?.settings))
+    }
+
+    /// The configuration for a file or folder.
+    pub fn configuration_for(&self, path: &Path) -> Result<Arc<Configuration>, ConfigError> {
+        let path = absolute(path);
+        let folder = if path.is_dir() { path.clone() } else { path.parent().map_or_else(|| path.clone(), Path::to_path_buf) };
+        if let Some(cached) = lock(&self.by_folder).get(&folder) {
+            return cached.clone();
+        }
+        let result = match &self.explicit {
+            Some(file) => self.load(&absolute(file), true),
+            None => match find_config_file(&folder) {
+                Some(file) => self.load(&file, false),
+                None => Ok(Arc::new(Configuration::build(None, &folder_root(&folder), &Options::default(), &self.overrides, requires_python(&folder)))),
+            },
+        };
+        lock(&self.by_folder).insert(folder, result.clone());
+        result
+    }
+
+    fn load(&self, file: &Path, explicit: bool) -> Result<Arc<Configuration>, ConfigError> {
+        if let Some(cached) = lock(&self.by_file).get(file) {
+            return cached.clone();
+        }
+        let result = (|| {
+            let text = std::fs::read_to_string(file).map_err(|error| ConfigError {
+                path: Some(file.to_path_buf()),
+                line: None,
+                message: format!("cannot read configuration file: {error}"),
+            })?;
+            let options = Options::from_file(file, &text)?.unwrap_or_default();
+            let root = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+            let _ = explicit;
+            Ok(Arc::new(Configuration::build(Some(file), &root, &options, &self.overrides, requires_python(&root))))
+        })();
+        lock(&self.by_file).insert(file.to_path_buf(), result.clone());
+        result
     }
 
     /// Forgets every file read so far (after a configuration file changed).
-    pub fn clear_cache(&self) {}
+    pub fn clear_cache(&self) {
+        lock(&self.by_folder).clear();
+        lock(&self.by_file).clear();
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock leaves only a cache behind: still usable.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Without a configuration file, patterns are anchored at the current folder when the file is
+/// below it, else at the file's own folder.
+fn folder_root(folder: &Path) -> PathBuf {
+    match std::env::current_dir() {
+        Ok(cwd) if folder.starts_with(&cwd) => cwd,
+        _ => folder.to_path_buf(),
+    }
+}
+
+/// The nearest configuration file at or above `folder`: `.loopwise.toml`, `loopwise.toml`, or
+/// a pyproject.toml with a `[tool.loopwise]` table.
+pub fn find_config_file(folder: &Path) -> Option<PathBuf> {
+    for ancestor in folder.ancestors() {
+        for name in CONFIG_FILES {
+            let candidate = ancestor.join(name);
+            if !candidate.is_file() {
+                continue;
+            }
+            if *name != "pyproject.toml" {
+                return Some(candidate);
+            }
+            let has_table = std::fs::read_to_string(&candidate).is_ok_and(|text| {
+                text.lines().any(|line| {
+                    let line = line.trim();
+                    line.starts_with("[tool.loopwise") || line.starts_with("[tool.\"loopwise\"")
+                })
+            });
+            if has_table {
+                return Some(candidate);
+            }
+        }
+    }
+    None
+}
+
+/// The lower bound of `project.requires-python` in the nearest pyproject.toml.
+fn requires_python(folder: &Path) -> Option<PythonVersion> {
+    let pyproject = folder.ancestors().map(|ancestor| ancestor.join("pyproject.toml")).find(|candidate| candidate.is_file())?;
+    let text = std::fs::read_to_string(pyproject).ok()?;
+    let document: toml::Value = toml::from_str(&text).ok()?;
+    let requires = document.get("project")?.get("requires-python")?.as_str()?;
+    requires.split(',').map(str::trim).find(|part| part.starts_with(">=")).and_then(PythonVersion::parse)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(name: &str, text: &str) -> Result<Option<Options>, ConfigError> {
+        Options::from_file(Path::new(name), text)
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let error = parse("pyproject.toml", "[project]\nname = \"x\"\n\n[tool.loopwise]\nselect = [\"LW1\"]\nslect = [\"LW101\"]\n")
+            .expect_err("unknown key");
+        assert_eq!(error.path.as_deref(), Some(Path::new("pyproject.toml")));
+        assert_eq!(error.line, Some(6), "{error}");
+        assert!(error.message.contains("slect"), "{error}");
+    }
+
+    #[test]
+    fn unknown_code_names_its_line() {
+        let error = parse("loopwise.toml", "target-version = \"3.12\"\nignore = [\n  \"LW101\",\n  \"LW999\",\n]\n").expect_err("bad code");
+        assert_eq!(error.line, Some(4), "{error}");
+        assert!(error.to_string().starts_with("loopwise.toml:4: `ignore`: unknown rule selector `LW999`"), "{error}");
+    }
+
+    #[test]
+    fn bad_values_are_errors() {
+        assert!(parse("loopwise.toml", "target-version = \"three\"\n").is_err());
+        assert!(parse("loopwise.toml", "default-timeout = -1\n").is_err());
+        assert!(parse("loopwise.toml", "severity = { LW101 = \"loud\" }\n").is_err());
+        assert!(parse("loopwise.toml", "severity = { LW000 = \"error\" }\n").is_err());
+        assert!(parse("loopwise.toml", "select = \"LW1\"\n").is_err());
+    }
+
+    #[test]
+    fn pyproject_without_table_has_no_options() {
+        assert_eq!(parse("pyproject.toml", "[project]\nname = \"x\"\n").expect("valid"), None);
+    }
+
+    #[test]
+    fn rule_selection_stacks_file_then_overrides() {
+        let file = Options { ignore: Some(vec!["ASYNC251".into()]), ..Options::default() };
+        let rules = resolve_rules(&file, &Options::default());
+        assert!(!rules.contains(Rule::BlockingSleep));
+        assert!(rules.contains(Rule::BlockingInput));
+        let overrides = Options { select: Some(vec!["LW101".into()]), ..Options::default() };
+        let rules = resolve_rules(&file, &overrides);
+        assert_eq!(rules.iter().collect::<Vec<_>>(), [Rule::BlockingSleep]);
+    }
+
+    #[test]
+    fn blocking_calls_table_and_list() {
+        let options = parse("loopwise.toml", "[blocking-calls]\n\"a.b\" = \"use c\"\n\"d.e\" = \"\"\n").expect("valid").expect("options");
+        let configuration = Configuration::build(None, Path::new("/"), &options, &Options::default(), None);
+        assert_eq!(configuration.settings.blocking_calls.get("a.b"), Some(&Some("use c".to_string())));
+        assert_eq!(configuration.settings.blocking_calls.get("d.e"), Some(&None));
+        let options = parse("loopwise.toml", "blocking-calls = [\"x.y\"]\n").expect("valid").expect("options");
+        let configuration = Configuration::build(None, Path::new("/"), &options, &Options::default(), None);
+        assert_eq!(configuration.settings.blocking_calls.get("x.y"), Some(&None));
+    }
+
+    #[test]
+    fn target_version_falls_back_to_requires_python_then_311() {
+        let configuration = Configuration::build(None, Path::new("/"), &Options::default(), &Options::default(), None);
+        assert_eq!(configuration.settings.target_version, PythonVersion::PY311);
+        let configuration =
+            Configuration::build(None, Path::new("/"), &Options::default(), &Options::default(), PythonVersion::parse(">=3.9"));
+        assert_eq!(configuration.settings.target_version, PythonVersion { major: 3, minor: 9 });
+    }
+
+    #[test]
+    fn excludes_match_names_and_rooted_paths() {
+        let options = Options { extend_exclude: Some(vec!["generated/*.py".into(), "legacy".into()]), ..Options::default() };
+        let configuration = Configuration::build(None, Path::new("/project"), &options, &Options::default(), None);
+        assert!(configuration.is_excluded(Path::new("/project/.venv/lib/x.py")));
+        assert!(configuration.is_excluded(Path::new("/project/generated/api.py")));
+        assert!(configuration.is_excluded(Path::new("/project/src/legacy/x.py")));
+        assert!(!configuration.is_excluded(Path::new("/project/src/app.py")));
+    }
 }

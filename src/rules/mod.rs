@@ -35,8 +35,21 @@ pub struct RuleMeta {
     pub peers: &'static str,
     /// What the fix does, or "none".
     pub fix: &'static str,
-    /// Markdown with the fixed sections of the rule's doc comment.
+    /// The rule's doc comment as written (each line keeps the space after `///`); use
+    /// [`RuleMeta::documentation`].
     pub docs: &'static str,
+}
+
+impl RuleMeta {
+    /// Markdown with the fixed sections of the rule's doc comment.
+    pub fn documentation(&self) -> String {
+        let mut text = String::with_capacity(self.docs.len());
+        for line in self.docs.lines() {
+            text.push_str(line.strip_prefix(' ').unwrap_or(line));
+            text.push('\n');
+        }
+        text
+    }
 }
 
 macro_rules! rules {
