@@ -44,9 +44,26 @@ pub struct CheckedFile {
 
 /// A problem that stopped one file from being checked; every other file still is.
 #[derive(Debug)]
+#[derive(PartialEq, Eq)]
 pub struct FileError {
     pub path: PathBuf,
+    pub line: Option<usize>,
     pub message: String,
+}
+
+impl std::fmt::Display for FileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: {}", self.path.display(), self.message),
+            None => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
+}
+
+impl FileError {
+    fn new(path: &Path, message: impl Into<String>) -> Self {
+        Self { path: path.to_path_buf(), line: None, message: message.into() }
+    }
 }
 
 pub fn check(args: &CheckArgs) -> ExitCode {
@@ -83,7 +100,7 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         }
     }
     for error in &errors {
-        eprintln!("error: {}: {}", error.path.display(), error.message);
+        eprintln!("error: {error}");
     }
     if !errors.is_empty() {
         ExitCode::from(2)
@@ -121,7 +138,7 @@ pub fn run(args: &CheckArgs, resolver: &Arc<Resolver>) -> (Vec<CheckedFile>, Vec
         let name = args.stdin_filename.clone().unwrap_or_else(|| PathBuf::from("-"));
         let mut bytes = Vec::new();
         if let Err(error) = io::stdin().read_to_end(&mut bytes) {
-            return (Vec::new(), vec![FileError { path: name, message: format!("cannot read standard input: {error}") }]);
+            return (Vec::new(), vec![FileError::new(&name, format!("cannot read standard input: {error}"))]);
         }
         return match check_bytes(&name, bytes, resolver) {
             Ok(file) => (vec![file], Vec::new()),
@@ -133,7 +150,7 @@ pub fn run(args: &CheckArgs, resolver: &Arc<Resolver>) -> (Vec<CheckedFile>, Vec
     let results: Vec<Result<CheckedFile, FileError>> = files
         .par_iter()
         .map(|path| {
-            let bytes = std::fs::read(path).map_err(|error| FileError { path: path.clone(), message: format!("cannot read: {error}") })?;
+            let bytes = std::fs::read(path).map_err(|error| FileError::new(path, format!("cannot read: {error}")))?;
             check_bytes(path, bytes, resolver)
         })
         .collect();
@@ -145,14 +162,17 @@ pub fn run(args: &CheckArgs, resolver: &Arc<Resolver>) -> (Vec<CheckedFile>, Vec
         }
     }
     checked.sort_by(|a, b| a.path.cmp(&b.path));
-    errors.sort_by(|a, b| a.path.cmp(&b.path));
+    // A broken configuration file is reported once, not once per file under it.
+    errors.sort_by(|a, b| (&a.path, a.line, &a.message).cmp(&(&b.path, b.line, &b.message)));
+    errors.dedup();
     (checked, errors)
 }
 
 fn check_bytes(path: &Path, bytes: Vec<u8>, resolver: &Resolver) -> Result<CheckedFile, FileError> {
-    let source = String::from_utf8(bytes).map_err(|error| FileError {
-        path: path.to_path_buf(),
-        message: format!("not valid UTF-8 (byte {}); loopwise reads Python source as UTF-8", error.utf8_error().valid_up_to()),
+    let source = String::from_utf8(bytes).map_err(|error| {
+        let valid = error.utf8_error().valid_up_to();
+        let line = error.as_bytes()[..valid].iter().filter(|byte| **byte == b'\n').count() + 1;
+        FileError { path: path.to_path_buf(), line: Some(line), message: "not valid UTF-8; loopwise reads Python source as UTF-8".to_string() }
     })?;
     let lookup = if path.as_os_str() == "-" { Path::new("stdin.py") } else { path };
     let settings = resolver.settings_for(lookup).map_err(|error| config_error(path, &error))?;
@@ -161,18 +181,10 @@ fn check_bytes(path: &Path, bytes: Vec<u8>, resolver: &Resolver) -> Result<Check
 }
 
 fn config_error(path: &Path, error: &ConfigError) -> FileError {
+    // The configuration file is what is wrong: name it and its line, not the file being checked.
     match &error.path {
-        // The configuration file is what is wrong; name it (and its line) first.
-        Some(config) => FileError {
-            path: config.clone(),
-            message: format!(
-                "{}{} (while checking {})",
-                error.line.map(|line| format!("line {line}: ")).unwrap_or_default(),
-                error.message,
-                path.display()
-            ),
-        },
-        None => FileError { path: path.to_path_buf(), message: error.message.clone() },
+        Some(config) => FileError { path: config.clone(), line: error.line, message: error.message.clone() },
+        None => FileError::new(path, error.message.clone()),
     }
 }
 
@@ -195,7 +207,7 @@ fn collect_files(roots: &[PathBuf], resolver: &Arc<Resolver>) -> (Vec<PathBuf>, 
             continue;
         }
         if !root.exists() {
-            errors.push(FileError { path: root.clone(), message: "no such file or folder".to_string() });
+            errors.push(FileError::new(root, "no such file or folder"));
             continue;
         }
         let resolver = Arc::clone(resolver);
@@ -211,7 +223,7 @@ fn collect_files(roots: &[PathBuf], resolver: &Arc<Resolver>) -> (Vec<PathBuf>, 
                     files.push(entry.path().strip_prefix("./").unwrap_or(entry.path()).to_path_buf());
                 }
                 Ok(_) => {}
-                Err(error) => errors.push(FileError { path: root.clone(), message: error.to_string() }),
+                Err(error) => errors.push(FileError::new(root, error.to_string())),
             }
         }
     }

@@ -1,0 +1,102 @@
+//! Rule fixtures: `tests/fixtures/lwNNN_*.py`. A trailing `# LWNNN` comment marks a line where
+//! that rule must report; every other line must stay quiet for it. A failure lists `missing`
+//! and `noisy` lines with the file and line number. Each fixture also has an insta snapshot of
+//! its findings (range, message, fix).
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use loopwise::analysis::{lint_source, LintSettings};
+use loopwise::rules::{Rule, RuleSet};
+
+fn fixtures() -> Vec<PathBuf> {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
+        .unwrap_or_else(|error| panic!("{}: {error}", folder.display()))
+        .map(|entry| entry.expect("readable fixture entry").path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "py"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// `lw101_blocking_sleep.py` -> LW101.
+fn rule_of(path: &Path) -> Rule {
+    let stem = path.file_stem().and_then(|stem| stem.to_str()).unwrap_or_default();
+    let code = stem.split('_').next().unwrap_or_default().to_ascii_uppercase();
+    Rule::from_code(&code).unwrap_or_else(|| panic!("{}: the file name does not start with a rule code", path.display()))
+}
+
+/// Settings for a fixture: only its rule, plus the `blocking-calls` LW108's fixture assumes.
+fn settings_for(rule: Rule) -> LintSettings {
+    let mut settings = LintSettings { rules: [rule].into_iter().collect::<RuleSet>(), ..LintSettings::default() };
+    settings.blocking_calls.insert("legacy.client.fetch".to_string(), Some("use `legacy.aclient.fetch`".to_string()));
+    settings.blocking_calls.insert("mylib.slow_call".to_string(), None);
+    settings
+}
+
+/// The 1-based lines carrying a trailing `# CODE` marker for `rule`.
+fn expected_lines(source: &str, rule: Rule) -> BTreeSet<usize> {
+    source
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            line.rsplit_once('#').is_some_and(|(_, comment)| comment.split([',', ' ']).any(|word| word.trim() == rule.code()))
+        })
+        .map(|(index, _)| index + 1)
+        .collect()
+}
+
+fn line_of(source: &str, offset: usize) -> usize {
+    source[..offset].matches('\n').count() + 1
+}
+
+#[test]
+fn every_rule_has_a_fixture() {
+    let covered: Vec<Rule> = fixtures().iter().map(|path| rule_of(path)).collect();
+    for rule in Rule::ALL {
+        assert!(covered.contains(rule), "no fixture for {} ({})", rule.code(), rule.name());
+    }
+}
+
+#[test]
+fn fixtures_report_exactly_the_marked_lines() {
+    let mut failures = String::new();
+    for path in fixtures() {
+        let rule = rule_of(&path);
+        let source = std::fs::read_to_string(&path).expect("fixture is UTF-8");
+        let expected = expected_lines(&source, rule);
+        assert!(!expected.is_empty(), "{}: no `# {}` marker", path.display(), rule.code());
+        let diagnostics = lint_source(&source, Some(&path), &settings_for(rule));
+        let actual: BTreeSet<usize> = diagnostics.iter().map(|diagnostic| line_of(&source, diagnostic.range.start)).collect();
+        let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+        for line in expected.difference(&actual) {
+            let _ = writeln!(failures, "missing: {name}:{line}: expected {} here", rule.code());
+        }
+        for line in actual.difference(&expected) {
+            let message = diagnostics.iter().find(|d| line_of(&source, d.range.start) == *line).map(|d| d.message.as_str());
+            let _ = writeln!(failures, "noisy: {name}:{line}: unexpected {}: {}", rule.code(), message.unwrap_or_default());
+        }
+    }
+    assert!(failures.is_empty(), "\n{failures}");
+}
+
+#[test]
+fn fixture_snapshots() {
+    for path in fixtures() {
+        let rule = rule_of(&path);
+        let source = std::fs::read_to_string(&path).expect("fixture is UTF-8");
+        let mut report = String::new();
+        for diagnostic in lint_source(&source, Some(&path), &settings_for(rule)) {
+            let start = line_of(&source, diagnostic.range.start);
+            let text = &source[diagnostic.range.start..diagnostic.range.end];
+            let _ = writeln!(report, "{}:{start} {} `{}`\n    {}", rule.code(), diagnostic.severity.as_str(), text, diagnostic.message);
+            if let Some(fix) = &diagnostic.fix {
+                let _ = writeln!(report, "    fix ({}): {}", fix.applicability().as_str(), fix.title());
+            }
+        }
+        let name = path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
+        insta::assert_snapshot!(name, report);
+    }
+}
