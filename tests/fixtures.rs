@@ -36,13 +36,18 @@ fn settings_for(rule: Rule) -> LintSettings {
     settings
 }
 
-/// The 1-based lines carrying a trailing `# CODE` marker for `rule`.
+/// The 1-based lines carrying a trailing `# CODE` marker for `rule`: a comment after code
+/// whose only words are codes (so prose mentioning a code is not a marker).
 fn expected_lines(source: &str, rule: Rule) -> BTreeSet<usize> {
     source
         .lines()
         .enumerate()
         .filter(|(_, line)| {
-            line.rsplit_once('#').is_some_and(|(_, comment)| comment.split([',', ' ']).any(|word| word.trim() == rule.code()))
+            let Some((code, comment)) = line.rsplit_once('#') else { return false };
+            let words: Vec<&str> = comment.split([',', ' ']).filter(|word| !word.is_empty()).collect();
+            !code.trim().is_empty()
+                && words.iter().all(|word| word.starts_with("LW"))
+                && words.contains(&rule.code())
         })
         .map(|(index, _)| index + 1)
         .collect()

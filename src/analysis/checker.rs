@@ -79,9 +79,24 @@ impl<'a, 't> Checker<'a, 't> {
     }
 
     pub fn run(mut self, tree: &'t Tree) -> Vec<Diagnostic> {
+        // Rules that only report inside `async def`s need the query over their bodies alone.
+        let ranges = if self.rules.only_in_async_functions() {
+            self.semantic.async_function_bodies()
+        } else {
+            vec![TextRange::new(0, self.semantic.source().len())]
+        };
+        let mut cursor = QueryCursor::new();
+        for range in ranges {
+            cursor.set_byte_range(range.start..range.end);
+            self.run_query(&mut cursor, tree);
+        }
+        self.diagnostics.sort_by_key(|diagnostic| (diagnostic.range.start, diagnostic.range.end, diagnostic.rule));
+        self.diagnostics
+    }
+
+    fn run_query(&mut self, cursor: &mut QueryCursor, tree: &'t Tree) {
         let queries = &*QUERIES;
         let captures = queries.captures;
-        let mut cursor = QueryCursor::new();
         let source = self.semantic.source().as_bytes();
         let mut matches = cursor.matches(&queries.query, tree.root_node(), source);
         while let Some(found) = matches.next() {
@@ -99,13 +114,11 @@ impl<'a, 't> Checker<'a, 't> {
                     let (Some(with), Some(manager)) = (capture(captures.with), capture(captures.manager)) else { continue };
                     let is_async = with.child(0).is_some_and(|first| first.kind() == "async");
                     if !is_async && self.semantic.in_async_function(with.start_byte()) {
-                        rules::blocking_thread_sync::check_with(&mut self, manager);
+                        rules::blocking_thread_sync::check_with(self, manager);
                     }
                 }
             }
         }
-        self.diagnostics.sort_by_key(|diagnostic| (diagnostic.range.start, diagnostic.range.end, diagnostic.rule));
-        self.diagnostics
     }
 
     fn visit_call(&mut self, node: Node<'t>, callee: Node<'t>, arguments: Node<'t>) {

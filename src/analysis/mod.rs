@@ -27,7 +27,7 @@ pub fn lint(source: &str, tree: &Tree, path: Option<&Path>, settings: &LintSetti
     if let Some(directive) = noqa::file_directive(source) {
         rules = rules.iter().filter(|rule| !directive.silences(*rule)).collect();
     }
-    if rules.is_empty() {
+    if rules.is_empty() || (rules.only_in_async_functions() && !has_async_def(source)) {
         return Vec::new();
     }
     let semantic = semantic::SemanticModel::build(tree, source);
@@ -44,6 +44,39 @@ pub fn lint(source: &str, tree: &Tree, path: Option<&Path>, settings: &LintSetti
 
 /// Parses and lints a source text.
 pub fn lint_source(source: &str, path: Option<&Path>, settings: &LintSettings) -> Vec<Diagnostic> {
+    // Parsing is most of the cost of a file; skip it when no enabled rule can report here.
+    if settings.rules.only_in_async_functions() && !has_async_def(source) {
+        return Vec::new();
+    }
     let tree = source::parse(source);
     lint(source, &tree, path, settings)
+}
+
+/// Whether the text may define a coroutine function: `async` followed by white space and
+/// `def`. A false positive (in a string or comment) only costs a parse.
+fn has_async_def(source: &str) -> bool {
+    source.match_indices("async").any(|(index, keyword)| {
+        let rest = &source[index + keyword.len()..];
+        let trimmed = rest.trim_start_matches([' ', '\t', '\\', '\n', '\r']);
+        trimmed.len() < rest.len() && trimmed.starts_with("def")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn async_def_prefilter() {
+        assert!(has_async_def("class A:\n    async  def f(self): ..."));
+        assert!(has_async_def("async \\\ndef f(): ..."));
+        assert!(!has_async_def("import asyncio\nasyncdef = 1\ndef f(): time.sleep(1)\n"));
+    }
+
+    #[test]
+    fn files_without_async_def_report_nothing_and_others_do() {
+        let settings = LintSettings::default();
+        assert!(lint_source("import time\ndef f():\n    time.sleep(1)\n", None, &settings).is_empty());
+        assert_eq!(lint_source("import time\nasync def f():\n    time.sleep(1)\n", None, &settings).len(), 1);
+    }
 }

@@ -108,6 +108,23 @@ impl<'t> SemanticModel<'t> {
         &self.scopes[id]
     }
 
+    /// The bodies of the outermost `async def`s, in source order: every position inside an
+    /// async function lies in exactly one of them.
+    pub fn async_function_bodies(&self) -> Vec<TextRange> {
+        let mut bodies: Vec<TextRange> = Vec::new();
+        for &id in &self.by_start {
+            let scope = &self.scopes[id];
+            if !scope.is_async_function() {
+                continue;
+            }
+            if bodies.last().is_some_and(|last| scope.range.start < last.end) {
+                continue;
+            }
+            bodies.push(scope.range);
+        }
+        bodies
+    }
+
     /// Every comment of the file, in source order.
     pub fn comments(&self) -> &[TextRange] {
         &self.comments

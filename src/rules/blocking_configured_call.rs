@@ -47,6 +47,7 @@ define_rule! {
     aliases: ["ASYNC200"],
     peers: "flake8-async",
     fix: "none",
+    only_in_async_functions: true,
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {

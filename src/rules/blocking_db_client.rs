@@ -47,6 +47,7 @@ define_rule! {
     aliases: ["ASYNC200"],
     peers: "none",
     fix: "none",
+    only_in_async_functions: true,
 }
 
 fn is_sync_client(qualified: &str) -> bool {

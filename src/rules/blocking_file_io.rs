@@ -49,6 +49,7 @@ define_rule! {
     aliases: ["ASYNC230", "ASYNC231", "ASYNC232", "ASYNC240"],
     peers: "ruff, flake8-async (partly)",
     fix: "wrap in `await asyncio.to_thread(...)` (unsafe)",
+    only_in_async_functions: true,
 }
 
 fn is_blocking_function(qualified: &str) -> bool {
@@ -72,6 +73,10 @@ fn is_blocking_function(qualified: &str) -> bool {
                 | "samefile"
                 | "sameopenfile"
                 | "realpath"
+                // `getcwd()` for a relative path; ruff's ASYNC240 flags it too.
+                | "abspath"
+                // Reads the password database, which may be a network service (NSS, LDAP).
+                | "expanduser"
         );
     }
     if let Some(name) = qualified.strip_prefix("os.") {
@@ -158,6 +163,9 @@ const PATH_IO_METHODS: &[&str] = &[
     "readlink",
     "symlink_to",
     "hardlink_to",
+    "resolve",
+    "absolute",
+    "expanduser",
 ];
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {

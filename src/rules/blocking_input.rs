@@ -39,6 +39,7 @@ define_rule! {
     aliases: ["ASYNC250"],
     peers: "ruff, flake8-async",
     fix: "wrap in `await asyncio.to_thread(...)` (unsafe)",
+    only_in_async_functions: true,
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {

@@ -49,6 +49,7 @@ define_rule! {
     aliases: ["ASYNC210", "ASYNC211", "ASYNC212"],
     peers: "ruff, flake8-async",
     fix: "wrap in `await asyncio.to_thread(...)` (unsafe, plain calls only)",
+    only_in_async_functions: true,
 }
 
 const HTTP_METHODS: &[&str] = &["get", "options", "head", "post", "put", "patch", "delete", "request"];

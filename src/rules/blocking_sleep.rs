@@ -43,6 +43,7 @@ define_rule! {
     aliases: ["ASYNC251"],
     peers: "ruff, flake8-async",
     fix: "`await asyncio.sleep(...)` (unsafe)",
+    only_in_async_functions: true,
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {

@@ -48,6 +48,7 @@ define_rule! {
     aliases: ["ASYNC220", "ASYNC221", "ASYNC222"],
     peers: "ruff, flake8-async",
     fix: "wrap in `await asyncio.to_thread(...)` (unsafe)",
+    only_in_async_functions: true,
 }
 
 fn is_blocking_process_call(qualified: &str) -> bool {

@@ -59,6 +59,7 @@ define_rule! {
     aliases: [],
     peers: "none",
     fix: "none",
+    only_in_async_functions: true,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

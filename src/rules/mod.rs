@@ -35,6 +35,9 @@ pub struct RuleMeta {
     pub peers: &'static str,
     /// What the fix does, or "none".
     pub fix: &'static str,
+    /// The rule can only report inside an `async def`: a file without one is skipped unparsed
+    /// and the shared query runs only over async function bodies when all enabled rules are so.
+    pub only_in_async_functions: bool,
     /// The rule's doc comment as written (each line keeps the space after `///`); use
     /// [`RuleMeta::documentation`].
     pub docs: &'static str,
@@ -152,6 +155,11 @@ impl RuleSet {
     #[must_use]
     pub fn subtract(self, other: RuleSet) -> RuleSet {
         RuleSet(self.0 & !other.0)
+    }
+
+    /// Whether every rule of the set reports only inside async functions.
+    pub fn only_in_async_functions(self) -> bool {
+        self.iter().all(|rule| rule.meta().only_in_async_functions)
     }
 
     pub fn is_empty(self) -> bool {

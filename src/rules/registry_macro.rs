@@ -11,7 +11,8 @@ macro_rules! define_rule {
         enabled: $enabled:literal,
         aliases: [$($alias:literal),* $(,)?],
         peers: $peers:literal,
-        fix: $fix:literal $(,)?
+        fix: $fix:literal,
+        only_in_async_functions: $async_only:literal $(,)?
     ) => {
         pub static META: $crate::rules::RuleMeta = $crate::rules::RuleMeta {
             code: $code,
@@ -22,6 +23,7 @@ macro_rules! define_rule {
             aliases: &[$($alias),*],
             peers: $peers,
             fix: $fix,
+            only_in_async_functions: $async_only,
             docs: concat!($($doc, "\n"),*),
         };
     };
