@@ -171,7 +171,11 @@ mod tests {
     ];
 
     fn random_char_boundary(rng: &mut StdRng, text: &str) -> usize {
-        let boundaries: Vec<usize> = text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
+        let boundaries: Vec<usize> = text
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain([text.len()])
+            .collect();
         boundaries[rng.random_range(0..boundaries.len())]
     }
 
@@ -179,7 +183,9 @@ mod tests {
     fn incremental_reparse_matches_a_fresh_parse() {
         for seed in 0..20 {
             let mut rng = StdRng::seed_from_u64(seed);
-            let mut expected = String::from("import time\n\nasync def main():\n    time.sleep(1)\n    x = '😀'\r\n");
+            let mut expected = String::from(
+                "import time\n\nasync def main():\n    time.sleep(1)\n    x = '😀'\r\n",
+            );
             let mut document = Document::new(&expected, 0);
             for _ in 0..40 {
                 let a = random_char_boundary(&mut rng, &expected);
