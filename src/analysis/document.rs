@@ -117,9 +117,10 @@ impl Document {
             if chunk_start >= byte {
                 break;
             }
-            let bytes = &chunk.as_bytes()[..chunk.len().min(byte - chunk_start)];
-            row += bytes.iter().filter(|&&b| b == b'\n').count();
-            if let Some(last) = bytes.iter().rposition(|&b| b == b'\n') {
+            // `byte` and `chunk_start` are character boundaries, so this slice is too.
+            let before = &chunk[..chunk.len().min(byte - chunk_start)];
+            row += before.matches('\n').count();
+            if let Some(last) = before.rfind('\n') {
                 line_start = chunk_start + last + 1;
             }
             chunk_start += chunk.len();

@@ -93,11 +93,10 @@ async fn read_frame<R: AsyncRead + Unpin>(
         }
         match parse_content_length(header) {
             Some(Ok(length)) => content_length = Some(length),
-            Some(Err(())) => skipped += line.len(),
             // Other headers (`Content-Type`) are dropped: the body is passed on as UTF-8 JSON
             // with a fresh `Content-Length`, which is all the decoder needs.
             None if is_header(header) => {}
-            None => skipped += line.len(),
+            Some(Err(())) | None => skipped += line.len(),
         }
     }
     if skipped > 0 {
