@@ -84,10 +84,16 @@ fn main() -> ExitCode {
             statistics,
             stdin_filename,
         }),
-        Command::Server => {
-            eprintln!("error: the language server is not built yet");
-            ExitCode::from(2)
-        }
+        Command::Server => match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            Ok(runtime) => {
+                runtime.block_on(loopwise::lsp::run_stdio());
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("error: cannot start the language server's runtime: {error}");
+                ExitCode::from(2)
+            }
+        },
         Command::Rule { code, all } => cli::rule(code.as_deref(), all),
     }
 }

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::analysis::Diagnostic;
 use crate::cli::CheckedFile;
-use crate::position::{byte_to_position, PositionEncoding};
+use crate::position::{offset_to_position, PositionEncoding};
 use crate::rules::Rule;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -31,8 +31,8 @@ struct Location {
 }
 
 fn location(rope: &Rope, offset: usize) -> Location {
-    let position = byte_to_position(rope, offset, PositionEncoding::Utf32);
-    Location { row: position.line + 1, column: position.character + 1 }
+    let position = offset_to_position(rope.slice(..), offset, PositionEncoding::Utf32).value;
+    Location { row: position.line + 1, column: position.column + 1 }
 }
 
 pub fn write(out: &mut impl Write, files: &[CheckedFile], format: OutputFormat) -> io::Result<()> {

@@ -1,0 +1,139 @@
+//! The open documents, keyed by URI, and the translation of LSP content changes into byte edits.
+//!
+//! Every method takes the map's guard and drops it before returning: callers run in async
+//! handlers, and a guard held across an `.await` would block other handlers on the same shard
+//! (or deadlock a handler that comes back to the same entry).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use dashmap::DashMap;
+use ropey::Rope;
+use tower_lsp_server::ls_types::{TextDocumentContentChangeEvent, Uri};
+use tree_sitter::Tree;
+
+use crate::analysis::document::Document;
+use crate::position::{self, PositionEncoding};
+
+use super::convert;
+
+/// What an analysis needs from a document, detached from the map.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub rope: Rope,
+    pub tree: Tree,
+    pub version: i32,
+    pub revision: u64,
+}
+
+/// Something odd about a change that the server survived and should log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeProblem {
+    UnknownDocument,
+    /// The change at this index had a range outside the text; it was clamped.
+    ClampedRange {
+        change: usize,
+    },
+}
+
+/// A document and the server's own count of its changes.
+///
+/// The client's version cannot tell two texts apart when a client repeats or reuses version
+/// numbers; the revision, unique across the server's life, always can.
+#[derive(Debug)]
+struct OpenDocument {
+    document: Document,
+    revision: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct Documents {
+    open: DashMap<Uri, OpenDocument>,
+    revisions: AtomicU64,
+}
+
+impl Documents {
+    pub fn open(&self, uri: Uri, text: &str, version: i32) {
+        let revision = self.next_revision();
+        self.open.insert(
+            uri,
+            OpenDocument {
+                document: Document::new(text, version),
+                revision,
+            },
+        );
+    }
+
+    fn next_revision(&self) -> u64 {
+        self.revisions.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    pub fn close(&self, uri: &Uri) -> bool {
+        self.open.remove(uri).is_some()
+    }
+
+    /// Applies `changes` in order (each range refers to the text left by the previous one, as
+    /// the LSP specifies), reparses once, and records `version`.
+    pub fn change(
+        &self,
+        uri: &Uri,
+        version: i32,
+        changes: &[TextDocumentContentChangeEvent],
+        encoding: PositionEncoding,
+    ) -> Vec<ChangeProblem> {
+        let Some(mut entry) = self.open.get_mut(uri) else {
+            return vec![ChangeProblem::UnknownDocument];
+        };
+        entry.revision = self.next_revision();
+        let document = &mut entry.document;
+        let mut problems = Vec::new();
+        for (index, change) in changes.iter().enumerate() {
+            let Some(range) = change.range else {
+                document.replace_all(&change.text);
+                continue;
+            };
+            let start = position::position_to_offset(
+                document.rope().slice(..),
+                convert::line_column(range.start),
+                encoding,
+            );
+            let end = position::position_to_offset(
+                document.rope().slice(..),
+                convert::line_column(range.end),
+                encoding,
+            );
+            if start.clamped || end.clamped || end.value < start.value {
+                problems.push(ChangeProblem::ClampedRange { change: index });
+            }
+            document.apply_edit(start.value, end.value.max(start.value), &change.text);
+        }
+        document.reparse();
+        document.set_version(version);
+        problems
+    }
+
+    pub fn snapshot(&self, uri: &Uri) -> Option<Snapshot> {
+        let entry = self.open.get(uri)?;
+        Some(Snapshot {
+            rope: entry.document.rope().clone(),
+            tree: entry.document.tree().clone(),
+            version: entry.document.version(),
+            revision: entry.revision,
+        })
+    }
+
+    pub fn revision(&self, uri: &Uri) -> Option<u64> {
+        self.open.get(uri).map(|entry| entry.revision)
+    }
+
+    pub fn version(&self, uri: &Uri) -> Option<i32> {
+        self.open.get(uri).map(|entry| entry.document.version())
+    }
+
+    pub fn text(&self, uri: &Uri) -> Option<String> {
+        self.open.get(uri).map(|entry| entry.document.text())
+    }
+
+    pub fn uris(&self) -> Vec<Uri> {
+        self.open.iter().map(|entry| entry.key().clone()).collect()
+    }
+}

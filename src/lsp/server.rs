@@ -1,0 +1,641 @@
+//! The `LanguageServer` implementation: capability negotiation, document sync, diagnostics
+//! (pushed or pulled), settings, and the panic guard around every handler.
+
+use std::collections::HashSet;
+use std::fmt::Display;
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use futures::FutureExt;
+use serde::Deserialize;
+use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
+use tower_lsp_server::ls_types::{
+    DiagnosticOptions, DiagnosticServerCapabilities, DidChangeConfigurationParams,
+    DidChangeTextDocumentParams, DidChangeWatchedFilesParams,
+    DidChangeWatchedFilesRegistrationOptions, DidCloseTextDocumentParams,
+    DidOpenTextDocumentParams, DocumentDiagnosticParams, DocumentDiagnosticReport,
+    DocumentDiagnosticReportResult, FileSystemWatcher, FullDocumentDiagnosticReport, GlobPattern,
+    InitializeParams, InitializeResult, InitializedParams, MessageType, PositionEncodingKind,
+    Registration, RelatedFullDocumentDiagnosticReport, ServerCapabilities, ServerInfo,
+    TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions, Uri,
+};
+use tower_lsp_server::{Client, LanguageServer};
+
+use crate::analysis::{self, LintSettings};
+use crate::config::{ConfigError, Options, Resolver};
+use crate::position::PositionEncoding;
+
+use super::convert;
+use super::documents::{ChangeProblem, Documents, Snapshot};
+
+/// Files whose change may change the settings of any open document.
+const CONFIG_FILE_GLOBS: [&str; 3] = ["**/pyproject.toml", "**/loopwise.toml", "**/.loopwise.toml"];
+
+/// Where the test seam makes the server panic.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PanicSeam {
+    /// The next analysis (on a blocking thread).
+    Analysis,
+    /// The next handler (request or notification), before it does anything.
+    Handler,
+}
+
+/// What the negotiation and the settings decided; replaced as a whole, read by cloning.
+#[derive(Clone)]
+struct Session {
+    encoding: PositionEncoding,
+    /// The client pulls diagnostics (`textDocument/diagnostic`); the server must not push.
+    pull_diagnostics: bool,
+    refresh_diagnostics: bool,
+    watch_config_files: bool,
+    resolver: Arc<Resolver>,
+    /// Invalid editor settings, shown once the client is ready for messages.
+    settings_error: Option<ConfigError>,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Self {
+            encoding: PositionEncoding::Utf16,
+            pull_diagnostics: false,
+            refresh_diagnostics: false,
+            watch_config_files: false,
+            resolver: Arc::new(Resolver::new(Options::default())),
+            settings_error: None,
+        }
+    }
+}
+
+/// The server's state, shared by the backend and (for tests) whoever built the service.
+pub struct State {
+    client: Client,
+    documents: Documents,
+    session: RwLock<Session>,
+    /// Held from the "is this still the latest text?" check until the notification is queued,
+    /// so an older analysis can never be published after a newer one.
+    publish: tokio::sync::Mutex<()>,
+    /// Configuration errors already shown, so a broken file does not pop up on every keystroke.
+    shown_errors: Mutex<HashSet<String>>,
+    panic_seam: Mutex<Option<PanicSeam>>,
+}
+
+impl State {
+    pub(super) fn new(client: Client) -> Self {
+        Self {
+            client,
+            documents: Documents::default(),
+            session: RwLock::new(Session::default()),
+            publish: tokio::sync::Mutex::new(()),
+            shown_errors: Mutex::new(HashSet::new()),
+            panic_seam: Mutex::new(None),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The server's copy of an open document's text.
+    pub fn document_text(&self, uri: &Uri) -> Option<String> {
+        self.documents.text(uri)
+    }
+
+    pub fn document_version(&self, uri: &Uri) -> Option<i32> {
+        self.documents.version(uri)
+    }
+
+    pub fn position_encoding(&self) -> PositionEncoding {
+        self.session().encoding
+    }
+
+    /// Test seam: the next analysis or handler (see [`PanicSeam`]) panics.
+    #[doc(hidden)]
+    pub fn inject_panic(&self, at: PanicSeam) {
+        *self
+            .panic_seam
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(at);
+    }
+
+    fn panic_if_injected(&self, at: PanicSeam) {
+        let mut seam = self
+            .panic_seam
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if *seam == Some(at) {
+            *seam = None;
+            drop(seam);
+            panic!("panic injected by a test at {at:?}");
+        }
+    }
+
+    fn session(&self) -> Session {
+        self.session
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn update_session(&self, update: impl FnOnce(&mut Session)) {
+        update(&mut self.session.write().unwrap_or_else(PoisonError::into_inner));
+    }
+
+    /// Whether `error` is new, remembering it.
+    fn first_time(&self, error: &str) -> bool {
+        self.shown_errors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(error.to_string())
+    }
+}
+
+/// The result of one analysis.
+enum Analysis {
+    Diagnostics(Vec<tower_lsp_server::ls_types::Diagnostic>),
+    /// The document changed (or closed) before the analysis started; the newer change analyzes.
+    Stale,
+    Failed(String),
+}
+
+pub struct Backend {
+    state: Arc<State>,
+}
+
+impl Backend {
+    pub(super) fn new(state: Arc<State>) -> Self {
+        Self { state }
+    }
+
+    async fn log(&self, kind: MessageType, message: impl Display) {
+        self.state.client.log_message(kind, message).await;
+    }
+
+    /// Runs a notification handler; a panic is logged and the server carries on.
+    async fn guard_notification(&self, method: &str, handler: impl Future<Output = ()>) {
+        let guarded = AssertUnwindSafe(async {
+            self.state.panic_if_injected(PanicSeam::Handler);
+            handler.await;
+        });
+        if let Err(payload) = guarded.catch_unwind().await {
+            let message = panic_message(payload.as_ref());
+            self.log(MessageType::ERROR, format!("{method} panicked: {message}"))
+                .await;
+        }
+    }
+
+    /// Runs a request handler; a panic is logged and answered with an internal error.
+    async fn guard_request<T>(
+        &self,
+        method: &str,
+        handler: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let guarded = AssertUnwindSafe(async {
+            self.state.panic_if_injected(PanicSeam::Handler);
+            handler.await
+        });
+        match guarded.catch_unwind().await {
+            Ok(result) => result,
+            Err(payload) => {
+                let message = panic_message(payload.as_ref());
+                self.log(MessageType::ERROR, format!("{method} panicked: {message}"))
+                    .await;
+                Err(internal_error(format!("{method} failed: {message}")))
+            }
+        }
+    }
+
+    /// Lints a snapshot off the async threads: resolving settings may read files and linting
+    /// is CPU work, and neither should stall the handlers that keep documents in sync.
+    async fn analyze(&self, uri: &Uri, snapshot: Snapshot, skip_if_stale: bool) -> Analysis {
+        let session = self.state.session();
+        let state = Arc::clone(&self.state);
+        let uri_for_task = uri.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                if skip_if_stale
+                    && state.documents.revision(&uri_for_task) != Some(snapshot.revision)
+                {
+                    return None;
+                }
+                state.panic_if_injected(PanicSeam::Analysis);
+                let path = file_path(&uri_for_task);
+                let (settings, error) = match path.as_deref() {
+                    Some(path) => match session.resolver.settings_for(path) {
+                        Ok(settings) => (settings, None),
+                        Err(error) => (Arc::new(LintSettings::default()), Some(error)),
+                    },
+                    None => (Arc::new(LintSettings::default()), None),
+                };
+                let text = snapshot.rope.to_string();
+                let found = analysis::lint(&text, &snapshot.tree, path.as_deref(), &settings);
+                let diagnostics = found
+                    .iter()
+                    .map(|diagnostic| {
+                        convert::diagnostic(snapshot.rope.slice(..), diagnostic, session.encoding)
+                    })
+                    .collect();
+                Some((diagnostics, error))
+            }))
+        });
+        match task.await {
+            Ok(Ok(Some((diagnostics, error)))) => {
+                if let Some(error) = error {
+                    self.show_config_error(&error).await;
+                }
+                Analysis::Diagnostics(diagnostics)
+            }
+            Ok(Ok(None)) => Analysis::Stale,
+            Ok(Err(payload)) => Analysis::Failed(panic_message(payload.as_ref())),
+            Err(join_error) => Analysis::Failed(join_error.to_string()),
+        }
+    }
+
+    /// Analyzes the document as it is now and publishes the result, unless a newer change
+    /// arrived meanwhile (that change publishes its own) or the client pulls diagnostics.
+    async fn publish_diagnostics(&self, uri: Uri) {
+        if self.state.session().pull_diagnostics {
+            return;
+        }
+        let Some(snapshot) = self.state.documents.snapshot(&uri) else {
+            return;
+        };
+        let (revision, version) = (snapshot.revision, snapshot.version);
+        let diagnostics = match self.analyze(&uri, snapshot, true).await {
+            Analysis::Diagnostics(diagnostics) => diagnostics,
+            Analysis::Stale => return,
+            Analysis::Failed(message) => {
+                self.log(
+                    MessageType::ERROR,
+                    format!("analysis of {} failed: {message}", uri.as_str()),
+                )
+                .await;
+                return;
+            }
+        };
+        let _publishing = self.state.publish.lock().await;
+        if self.state.documents.revision(&uri) != Some(revision) {
+            return;
+        }
+        self.state
+            .client
+            .publish_diagnostics(uri, diagnostics, Some(version))
+            .await;
+    }
+
+    /// After a settings or configuration-file change: every open document may lint differently.
+    async fn rediagnose_all(&self) {
+        let session = self.state.session();
+        if session.pull_diagnostics {
+            if session.refresh_diagnostics
+                && let Err(error) = self.state.client.workspace_diagnostic_refresh().await
+            {
+                self.log(
+                    MessageType::WARNING,
+                    format!("diagnostic refresh failed: {error}"),
+                )
+                .await;
+            }
+            return;
+        }
+        for uri in self.state.documents.uris() {
+            self.publish_diagnostics(uri).await;
+        }
+    }
+
+    async fn show_config_error(&self, error: &ConfigError) {
+        let message =
+            format!("loopwise: {error}; linting with the default settings until it is fixed");
+        if self.state.first_time(&message) {
+            self.state
+                .client
+                .show_message(MessageType::ERROR, &message)
+                .await;
+            self.log(MessageType::ERROR, &message).await;
+        }
+    }
+
+    /// Answers a message the transport could not hand to the server (see `transport`).
+    pub(super) async fn invalid_message(&self, params: InvalidMessage) -> Result<()> {
+        self.log(
+            MessageType::ERROR,
+            format!("dropped an invalid message: {}", params.error),
+        )
+        .await;
+        Err(Error {
+            code: ErrorCode::InvalidRequest,
+            message: params.error.into(),
+            data: None,
+        })
+    }
+
+    async fn did_change_inner(&self, params: DidChangeTextDocumentParams) {
+        // Applied before the first `.await`: handlers run concurrently, and only the part of a
+        // handler before its first suspension point is guaranteed to run in arrival order.
+        let uri = params.text_document.uri;
+        let encoding = self.state.session().encoding;
+        let problems = self.state.documents.change(
+            &uri,
+            params.text_document.version,
+            &params.content_changes,
+            encoding,
+        );
+        for problem in problems {
+            match problem {
+                ChangeProblem::UnknownDocument => {
+                    self.log(
+                        MessageType::WARNING,
+                        format!("ignored a change to {}, which is not open", uri.as_str()),
+                    )
+                    .await;
+                    return;
+                }
+                ChangeProblem::ClampedRange { change } => {
+                    self.log(
+                        MessageType::WARNING,
+                        format!(
+                            "change {change} to {} (version {}) had a range outside the text; it was clamped",
+                            uri.as_str(),
+                            params.text_document.version
+                        ),
+                    )
+                    .await;
+                }
+            }
+        }
+        self.publish_diagnostics(uri).await;
+    }
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        self.guard_request("initialize", async {
+            let capabilities = &params.capabilities;
+            let offers_utf8 = capabilities
+                .general
+                .as_ref()
+                .and_then(|general| general.position_encodings.as_ref())
+                .is_some_and(|encodings| encodings.contains(&PositionEncodingKind::UTF8));
+            // UTF-8 avoids converting columns at all; UTF-16 is what every client must support.
+            let encoding = if offers_utf8 {
+                PositionEncoding::Utf8
+            } else {
+                PositionEncoding::Utf16
+            };
+            let text_document = capabilities.text_document.as_ref();
+            let pull_diagnostics =
+                text_document.is_some_and(|text_document| text_document.diagnostic.is_some());
+            let workspace = capabilities.workspace.as_ref();
+            let refresh_diagnostics = workspace
+                .and_then(|workspace| workspace.diagnostics.as_ref())
+                .and_then(|diagnostic| diagnostic.refresh_support)
+                .unwrap_or(false);
+            let watch_config_files = workspace
+                .and_then(|workspace| workspace.did_change_watched_files.as_ref())
+                .and_then(|watched| watched.dynamic_registration)
+                .unwrap_or(false);
+            let (options, settings_error) =
+                match options_from_settings(params.initialization_options.clone()) {
+                    Ok(options) => (options, None),
+                    Err(error) => (Options::default(), Some(error)),
+                };
+            self.state.update_session(|session| {
+                *session = Session {
+                    encoding,
+                    pull_diagnostics,
+                    refresh_diagnostics,
+                    watch_config_files,
+                    resolver: Arc::new(Resolver::new(options)),
+                    settings_error,
+                };
+            });
+
+            Ok(InitializeResult {
+                capabilities: ServerCapabilities {
+                    position_encoding: Some(convert::encoding_kind(encoding)),
+                    text_document_sync: Some(TextDocumentSyncCapability::Options(
+                        TextDocumentSyncOptions {
+                            open_close: Some(true),
+                            change: Some(TextDocumentSyncKind::INCREMENTAL),
+                            ..TextDocumentSyncOptions::default()
+                        },
+                    )),
+                    diagnostic_provider: pull_diagnostics.then(|| {
+                        DiagnosticServerCapabilities::Options(DiagnosticOptions {
+                            identifier: Some(convert::SOURCE.to_string()),
+                            inter_file_dependencies: false,
+                            workspace_diagnostics: false,
+                            ..DiagnosticOptions::default()
+                        })
+                    }),
+                    ..ServerCapabilities::default()
+                },
+                server_info: Some(ServerInfo {
+                    name: convert::SOURCE.to_string(),
+                    version: Some(env!("CARGO_PKG_VERSION").to_string()),
+                }),
+                offset_encoding: None,
+            })
+        })
+        .await
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        self.guard_notification("initialized", async {
+            let session = self.state.session();
+            if let Some(error) = &session.settings_error {
+                self.show_config_error(error).await;
+            }
+            if !session.watch_config_files {
+                return;
+            }
+            let watchers = CONFIG_FILE_GLOBS
+                .iter()
+                .map(|glob| FileSystemWatcher {
+                    glob_pattern: GlobPattern::String((*glob).to_string()),
+                    kind: None,
+                })
+                .collect();
+            let Ok(options) =
+                serde_json::to_value(DidChangeWatchedFilesRegistrationOptions { watchers })
+            else {
+                return;
+            };
+            let registration = Registration {
+                id: "loopwise-config-files".to_string(),
+                method: "workspace/didChangeWatchedFiles".to_string(),
+                register_options: Some(options),
+            };
+            if let Err(error) = self
+                .state
+                .client
+                .register_capability(vec![registration])
+                .await
+            {
+                self.log(
+                    MessageType::WARNING,
+                    format!("could not watch configuration files: {error}"),
+                )
+                .await;
+            }
+        })
+        .await;
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        self.guard_notification("textDocument/didOpen", async {
+            let document = params.text_document;
+            self.state
+                .documents
+                .open(document.uri.clone(), &document.text, document.version);
+            self.publish_diagnostics(document.uri).await;
+        })
+        .await;
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        self.guard_notification("textDocument/didChange", self.did_change_inner(params))
+            .await;
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        self.guard_notification("textDocument/didClose", async {
+            let uri = params.text_document.uri;
+            if !self.state.documents.close(&uri) {
+                self.log(
+                    MessageType::WARNING,
+                    format!("ignored closing {}, which is not open", uri.as_str()),
+                )
+                .await;
+                return;
+            }
+            if self.state.session().pull_diagnostics {
+                return;
+            }
+            // Under the publish lock, so an analysis still running for the closed document
+            // (which will find it gone) cannot be queued after the empty list.
+            let _publishing = self.state.publish.lock().await;
+            self.state
+                .client
+                .publish_diagnostics(uri, Vec::new(), None)
+                .await;
+        })
+        .await;
+    }
+
+    async fn diagnostic(
+        &self,
+        params: DocumentDiagnosticParams,
+    ) -> Result<DocumentDiagnosticReportResult> {
+        self.guard_request("textDocument/diagnostic", async {
+            let uri = params.text_document.uri;
+            let items = match self.state.documents.snapshot(&uri) {
+                None => Vec::new(),
+                Some(snapshot) => match self.analyze(&uri, snapshot, false).await {
+                    Analysis::Diagnostics(diagnostics) => diagnostics,
+                    Analysis::Stale => Vec::new(),
+                    Analysis::Failed(message) => {
+                        self.log(
+                            MessageType::ERROR,
+                            format!("analysis of {} failed: {message}", uri.as_str()),
+                        )
+                        .await;
+                        return Err(internal_error(format!("analysis failed: {message}")));
+                    }
+                },
+            };
+            Ok(DocumentDiagnosticReportResult::Report(
+                DocumentDiagnosticReport::Full(RelatedFullDocumentDiagnosticReport {
+                    related_documents: None,
+                    full_document_diagnostic_report: FullDocumentDiagnosticReport {
+                        result_id: None,
+                        items,
+                    },
+                }),
+            ))
+        })
+        .await
+    }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        self.guard_notification("workspace/didChangeConfiguration", async {
+            let options = match options_from_settings(Some(params.settings)) {
+                Ok(options) => options,
+                Err(error) => {
+                    self.show_config_error(&error).await;
+                    Options::default()
+                }
+            };
+            self.state
+                .update_session(|session| session.resolver = Arc::new(Resolver::new(options)));
+            self.rediagnose_all().await;
+        })
+        .await;
+    }
+
+    async fn did_change_watched_files(&self, _: DidChangeWatchedFilesParams) {
+        self.guard_notification("workspace/didChangeWatchedFiles", async {
+            self.state.session().resolver.clear_cache();
+            // A fixed file may fail again later; let that error show again too.
+            self.state
+                .shown_errors
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clear();
+            self.rediagnose_all().await;
+        })
+        .await;
+    }
+}
+
+/// Parameters of the transport's report of a message it could not pass on.
+#[derive(Debug, Deserialize)]
+pub(super) struct InvalidMessage {
+    error: String,
+}
+
+/// Editor settings: the configuration keys, either at the top level or under `"loopwise"`.
+fn options_from_settings(
+    settings: Option<serde_json::Value>,
+) -> std::result::Result<Options, ConfigError> {
+    let settings = match settings {
+        None | Some(serde_json::Value::Null) => return Ok(Options::default()),
+        Some(serde_json::Value::Object(mut map)) if map.contains_key("loopwise") => {
+            map.remove("loopwise").unwrap_or_default()
+        }
+        Some(settings) => settings,
+    };
+    if settings.is_null() {
+        return Ok(Options::default());
+    }
+    Options::from_json(settings)
+}
+
+/// The file a `file://` URI names; other schemes (untitled buffers, remote files) have none.
+fn file_path(uri: &Uri) -> Option<PathBuf> {
+    if !uri.scheme().as_str().eq_ignore_ascii_case("file") {
+        return None;
+    }
+    uri.to_file_path().map(std::borrow::Cow::into_owned)
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(ToString::to_string)
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string())
+}
+
+fn internal_error(message: String) -> Error {
+    Error {
+        code: ErrorCode::InternalError,
+        message: message.into(),
+        data: None,
+    }
+}

@@ -1,0 +1,174 @@
+//! A guard between the wire and tower-lsp-server's decoder.
+//!
+//! tower-lsp-server 0.23 reads stdin through tokio-util's `FramedRead`, which ends the stream
+//! after the first frame its decoder rejects (bad headers, invalid UTF-8, a body that is not a
+//! JSON-RPC message); the server then stops reading and exits. An editor extension with a bug
+//! should cost one message, not the session, so this task re-frames the input and passes on
+//! only messages the decoder will accept:
+//!
+//! - bytes outside a frame are skipped up to the next `Content-Length` header;
+//! - a body that is not JSON is dropped and logged;
+//! - a JSON body that is not a request or response but carries an `id` is turned into a
+//!   request to `$/loopwise/invalidMessage` with the same id, which the server answers with an
+//!   "invalid request" error, so the client is not left waiting for a reply.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader, DuplexStream};
+use tower_lsp_server::jsonrpc::{Request, Response};
+use tower_lsp_server::ls_types::MessageType;
+
+use super::server::State;
+
+pub const INVALID_MESSAGE_METHOD: &str = "$/loopwise/invalidMessage";
+
+/// Starts the guard on `input`; the server reads the returned stream instead.
+pub fn guard<R>(input: R, state: Arc<State>) -> DuplexStream
+where
+    R: AsyncRead + Unpin + Send + 'static,
+{
+    let (server_side, guard_side) = tokio::io::duplex(64 * 1024);
+    tokio::spawn(forward_valid_frames(input, guard_side, state));
+    server_side
+}
+
+async fn forward_valid_frames<R: AsyncRead + Unpin>(
+    input: R,
+    mut output: DuplexStream,
+    state: Arc<State>,
+) {
+    let mut input = BufReader::new(input);
+    // Ends on end of input or a broken pipe; dropping `output` then ends the server's input as
+    // the end of stdin would.
+    while let Some(frame) = read_frame(&mut input, &state).await {
+        let body = match check(&frame) {
+            Ok(()) => frame,
+            Err(Invalid {
+                error,
+                id: Some(id),
+            }) => {
+                let request = json!({"jsonrpc": "2.0", "id": id, "method": INVALID_MESSAGE_METHOD, "params": {"error": error}});
+                request.to_string().into_bytes()
+            }
+            Err(Invalid { error, id: None }) => {
+                state
+                    .client()
+                    .log_message(
+                        MessageType::ERROR,
+                        format!("dropped an invalid message: {error}"),
+                    )
+                    .await;
+                continue;
+            }
+        };
+        let header = format!("Content-Length: {}\r\n\r\n", body.len());
+        if output.write_all(header.as_bytes()).await.is_err()
+            || output.write_all(&body).await.is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// The next frame's body, or `None` at the end of the input.
+async fn read_frame<R: AsyncRead + Unpin>(
+    input: &mut BufReader<R>,
+    state: &State,
+) -> Option<Vec<u8>> {
+    let mut content_length = None;
+    let mut skipped = 0;
+    loop {
+        let mut line = Vec::new();
+        if input.read_until(b'\n', &mut line).await.ok()? == 0 {
+            return None;
+        }
+        let header = line.strip_suffix(b"\n").unwrap_or(&line);
+        let header = header.strip_suffix(b"\r").unwrap_or(header);
+        if header.is_empty() {
+            if content_length.is_some() {
+                break;
+            }
+            continue;
+        }
+        match parse_content_length(header) {
+            Some(Ok(length)) => content_length = Some(length),
+            // Other headers (`Content-Type`) are dropped: the body is passed on as UTF-8 JSON
+            // with a fresh `Content-Length`, which is all the decoder needs.
+            None if is_header(header) => {}
+            Some(Err(())) | None => skipped += line.len(),
+        }
+    }
+    if skipped > 0 {
+        state
+            .client()
+            .log_message(
+                MessageType::ERROR,
+                format!("skipped {skipped} bytes that were not a message"),
+            )
+            .await;
+    }
+    let length = u64::try_from(content_length?).ok()?;
+    let mut body = Vec::new();
+    // `take` + `read_to_end` grows the buffer as bytes arrive, so a garbage length cannot
+    // allocate gigabytes up front.
+    let read = input.take(length).read_to_end(&mut body).await.ok()?;
+    (read as u64 == length).then_some(body)
+}
+
+/// `Some(Ok(length))` for a valid `Content-Length` header (also when it follows garbage on the
+/// same line), `Some(Err(()))` for one with a bad value, `None` for other lines.
+fn parse_content_length(line: &[u8]) -> Option<Result<usize, ()>> {
+    const NAME: &[u8] = b"content-length:";
+    let at = line
+        .windows(NAME.len())
+        .position(|window| window.eq_ignore_ascii_case(NAME))?;
+    let value = std::str::from_utf8(&line[at + NAME.len()..]).map_err(|_| ());
+    Some(value.and_then(|value| value.trim().parse().map_err(|_| ())))
+}
+
+fn is_header(line: &[u8]) -> bool {
+    line.iter().position(|&b| b == b':').is_some_and(|colon| {
+        colon > 0
+            && line[..colon]
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+    })
+}
+
+struct Invalid {
+    error: String,
+    id: Option<Value>,
+}
+
+/// Whether tower-lsp-server's decoder will accept `body` as a request or a response.
+fn check(body: &[u8]) -> Result<(), Invalid> {
+    let value: Value = serde_json::from_slice(body).map_err(|error| Invalid {
+        error: format!("not JSON: {error}"),
+        id: None,
+    })?;
+    if serde_json::from_value::<Request>(value.clone()).is_ok()
+        || serde_json::from_value::<Response>(value.clone()).is_ok()
+    {
+        return Ok(());
+    }
+    let id = value
+        .get("id")
+        .filter(|id| id.is_number() || id.is_string())
+        .cloned();
+    Err(Invalid {
+        error: format!(
+            "not a JSON-RPC 2.0 request or response: {}",
+            truncate(&value.to_string())
+        ),
+        id,
+    })
+}
+
+fn truncate(text: &str) -> String {
+    const LIMIT: usize = 200;
+    match text.char_indices().nth(LIMIT) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text.to_string(),
+    }
+}

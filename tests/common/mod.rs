@@ -1,0 +1,230 @@
+//! An in-process LSP client for tests: the real server on one end of a `tokio::io::duplex`,
+//! Content-Length framing on the wire, and helpers that make a test read like a transcript.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use loopwise::lsp::State;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, DuplexStream, WriteHalf};
+use tokio::sync::{Mutex, mpsc};
+
+/// How long a test waits for a message before it fails instead of hanging.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+pub struct TestClient {
+    writer: Arc<Mutex<WriteHalf<DuplexStream>>>,
+    incoming: mpsc::UnboundedReceiver<Value>,
+    pub state: Arc<State>,
+    next_id: i64,
+}
+
+impl TestClient {
+    /// Starts a server. Requests the server makes of the client (`client/registerCapability`)
+    /// are answered with `null` by the reader task and also handed to the test.
+    pub fn start() -> Self {
+        let (client_end, server_end) = tokio::io::duplex(1 << 20);
+        let (server_read, server_write) = tokio::io::split(server_end);
+        let (service, socket, state) = loopwise::lsp::new_service();
+        tokio::spawn(loopwise::lsp::serve(
+            server_read,
+            server_write,
+            service,
+            socket,
+            Arc::clone(&state),
+        ));
+
+        let (client_read, client_write) = tokio::io::split(client_end);
+        let writer = Arc::new(Mutex::new(client_write));
+        let (sender, incoming) = mpsc::unbounded_channel();
+        let answer = Arc::clone(&writer);
+        // Reading on its own task keeps the server's output flowing while a test sends many
+        // messages without reading; otherwise both sides could block on full pipes.
+        tokio::spawn(async move {
+            let mut reader = BufReader::new(client_read);
+            while let Some(message) = read_message(&mut reader).await {
+                if message.get("method").is_some()
+                    && let Some(id) = message.get("id")
+                {
+                    let reply = json!({"jsonrpc": "2.0", "id": id, "result": null});
+                    write_frame(&answer, reply.to_string().as_bytes()).await;
+                }
+                if sender.send(message).is_err() {
+                    return;
+                }
+            }
+        });
+        Self {
+            writer,
+            incoming,
+            state,
+            next_id: 0,
+        }
+    }
+
+    /// Starts a server and completes `initialize` + `initialized`; returns the initialize result.
+    pub async fn initialized(capabilities: Value, initialization_options: Value) -> (Self, Value) {
+        let mut client = Self::start();
+        let result = client
+            .request_ok(
+                "initialize",
+                json!({"processId": null, "rootUri": null, "capabilities": capabilities, "initializationOptions": initialization_options}),
+            )
+            .await;
+        client.notify("initialized", json!({})).await;
+        (client, result)
+    }
+
+    pub async fn send(&self, message: &Value) {
+        write_frame(&self.writer, message.to_string().as_bytes()).await;
+    }
+
+    pub async fn send_raw(&self, bytes: &[u8]) {
+        let mut writer = self.writer.lock().await;
+        writer.write_all(bytes).await.expect("server input open");
+        writer.flush().await.expect("server input open");
+    }
+
+    pub async fn notify(&self, method: &str, params: Value) {
+        self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params}))
+            .await;
+    }
+
+    /// Sends a request and returns its response message (result or error) and the messages
+    /// that arrived before it, so a test can assert on those too.
+    pub async fn request_with_id(&mut self, method: &str, params: Value) -> (Value, Vec<Value>) {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
+        let mut before = Vec::new();
+        loop {
+            let message = self.recv().await;
+            if message.get("id") == Some(&json!(id)) && message.get("method").is_none() {
+                return (message, before);
+            }
+            before.push(message);
+        }
+    }
+
+    pub async fn request(&mut self, method: &str, params: Value) -> Value {
+        self.request_with_id(method, params).await.0
+    }
+
+    pub async fn request_ok(&mut self, method: &str, params: Value) -> Value {
+        let response = self.request(method, params).await;
+        assert!(
+            response.get("error").is_none(),
+            "{method} failed: {response}"
+        );
+        response["result"].clone()
+    }
+
+    pub async fn recv(&mut self) -> Value {
+        tokio::time::timeout(PATIENCE, self.incoming.recv())
+            .await
+            .expect("the server answered in time")
+            .expect("the server is still running")
+    }
+
+    /// The next message for which `wanted` holds; the ones before it are returned too.
+    pub async fn recv_until(&mut self, wanted: impl Fn(&Value) -> bool) -> (Value, Vec<Value>) {
+        let mut before = Vec::new();
+        loop {
+            let message = self.recv().await;
+            if wanted(&message) {
+                return (message, before);
+            }
+            before.push(message);
+        }
+    }
+
+    /// The next notification of `method`, skipping others.
+    pub async fn expect_notification(&mut self, method: &str) -> Value {
+        self.recv_until(|message| message["method"] == method)
+            .await
+            .0["params"]
+            .clone()
+    }
+
+    /// Every message that arrives within `quiet` of the previous one.
+    pub async fn drain(&mut self, quiet: Duration) -> Vec<Value> {
+        let mut messages = Vec::new();
+        while let Ok(Some(message)) = tokio::time::timeout(quiet, self.incoming.recv()).await {
+            messages.push(message);
+        }
+        messages
+    }
+
+    pub async fn open(&self, uri: &str, version: i32, text: &str) {
+        self.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "python", "version": version, "text": text}}),
+        )
+        .await;
+    }
+
+    /// An incremental change replacing `range` (`[[line, character], [line, character]]`).
+    pub async fn change(
+        &self,
+        uri: &str,
+        version: i32,
+        start: (usize, usize),
+        end: (usize, usize),
+        text: &str,
+    ) {
+        self.notify(
+            "textDocument/didChange",
+            json!({
+                "textDocument": {"uri": uri, "version": version},
+                "contentChanges": [{"range": range(start, end), "text": text}],
+            }),
+        )
+        .await;
+    }
+}
+
+pub fn range(start: (usize, usize), end: (usize, usize)) -> Value {
+    json!({"start": {"line": start.0, "character": start.1}, "end": {"line": end.0, "character": end.1}})
+}
+
+async fn write_frame(writer: &Mutex<WriteHalf<DuplexStream>>, body: &[u8]) {
+    let mut writer = writer.lock().await;
+    let header = format!("Content-Length: {}\r\n\r\n", body.len());
+    writer
+        .write_all(header.as_bytes())
+        .await
+        .expect("server input open");
+    writer.write_all(body).await.expect("server input open");
+    writer.flush().await.expect("server input open");
+}
+
+async fn read_message<R: tokio::io::AsyncRead + Unpin>(reader: &mut BufReader<R>) -> Option<Value> {
+    let mut length = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).await.ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some(value) = line.strip_prefix("Content-Length: ") {
+            length = value.parse().ok();
+        }
+    }
+    let mut body = vec![0; length?];
+    reader.read_exact(&mut body).await.ok()?;
+    Some(serde_json::from_slice(&body).expect("the server writes JSON"))
+}
+
+/// The (line, UTF-16 column) of byte `offset` in `text`, computed independently of
+/// `loopwise::position` so a bug there cannot hide in both client and server. Lines end at
+/// `\n` only: the texts the tests generate contain no lone `\r`.
+pub fn utf16_position(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset];
+    let line = before.matches('\n').count();
+    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+    (line, before[line_start..].encode_utf16().count())
+}
