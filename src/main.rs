@@ -87,6 +87,10 @@ fn main() -> ExitCode {
         Command::Server => match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
             Ok(runtime) => {
                 runtime.block_on(loopwise::lsp::run_stdio());
+                // Tokio reads stdin on a blocking thread that no one can interrupt; waiting for
+                // it on drop would keep the process alive after `exit` until the editor closes
+                // the pipe.
+                runtime.shutdown_timeout(std::time::Duration::from_millis(100));
                 ExitCode::SUCCESS
             }
             Err(error) => {

@@ -241,3 +241,41 @@ fn rule_explains_and_lists() {
     assert_eq!(stdout(&output).lines().count(), loopwise::rules::Rule::ALL.len());
     assert_eq!(loopwise(folder.path(), &["rule", "LW000"]).status.code(), Some(2));
 }
+
+#[test]
+fn server_binary_answers_and_exits_on_exit() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_loopwise"))
+        .arg("server")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn the server");
+    let mut stdin = child.stdin.take().expect("stdin");
+    for message in [
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}"#,
+        r#"{"jsonrpc":"2.0","id":2,"method":"shutdown"}"#,
+        r#"{"jsonrpc":"2.0","method":"exit"}"#,
+    ] {
+        write!(stdin, "Content-Length: {}\r\n\r\n{message}", message.len()).expect("write a message");
+    }
+    stdin.flush().expect("flush");
+    // The pipe stays open, as an editor keeps it: `exit` alone must end the process.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("poll the server") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server did not exit within 10 s of `exit`");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    drop(stdin);
+    assert!(status.success(), "{status}");
+    let output = child.wait_with_output().expect("collect output");
+    let text = stdout(&output);
+    assert!(text.contains(r#""positionEncoding":"utf-16""#), "{text}");
+    assert!(text.contains(r#""id":2"#), "shutdown answered: {text}");
+}
