@@ -1,7 +1,7 @@
 //! `loopwise check` and `loopwise rule` end to end: the built binary on files in a temporary
 //! folder, checking stdout, stderr and the exit code as a user sees them.
 
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -242,6 +242,25 @@ fn rule_explains_and_lists() {
     assert_eq!(loopwise(folder.path(), &["rule", "LW000"]).status.code(), Some(2));
 }
 
+/// Reads one `Content-Length` framed message.
+fn read_message(reader: &mut impl std::io::BufRead) -> serde_json::Value {
+    let mut length = 0;
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header).expect("read a header line");
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some(value) = header.strip_prefix("Content-Length: ") {
+            length = value.parse().expect("a numeric Content-Length");
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).expect("read the body");
+    serde_json::from_slice(&body).expect("a JSON body")
+}
+
 #[test]
 fn server_binary_answers_and_exits_on_exit() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_loopwise"))
@@ -252,14 +271,17 @@ fn server_binary_answers_and_exits_on_exit() {
         .spawn()
         .expect("spawn the server");
     let mut stdin = child.stdin.take().expect("stdin");
-    for message in [
-        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}"#,
-        r#"{"jsonrpc":"2.0","id":2,"method":"shutdown"}"#,
-        r#"{"jsonrpc":"2.0","method":"exit"}"#,
-    ] {
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut send = |message: &str| {
         write!(stdin, "Content-Length: {}\r\n\r\n{message}", message.len()).expect("write a message");
-    }
-    stdin.flush().expect("flush");
+        stdin.flush().expect("flush");
+    };
+    send(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}"#);
+    let initialized = read_message(&mut stdout);
+    assert_eq!(initialized["result"]["capabilities"]["positionEncoding"], "utf-16", "{initialized}");
+    send(r#"{"jsonrpc":"2.0","id":2,"method":"shutdown"}"#);
+    assert_eq!(read_message(&mut stdout)["id"], 2);
+    send(r#"{"jsonrpc":"2.0","method":"exit"}"#);
     // The pipe stays open, as an editor keeps it: `exit` alone must end the process.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let status = loop {
@@ -272,10 +294,5 @@ fn server_binary_answers_and_exits_on_exit() {
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
-    drop(stdin);
     assert!(status.success(), "{status}");
-    let output = child.wait_with_output().expect("collect output");
-    let text = stdout(&output);
-    assert!(text.contains(r#""positionEncoding":"utf-16""#), "{text}");
-    assert!(text.contains(r#""id":2"#), "shutdown answered: {text}");
 }
