@@ -50,26 +50,18 @@ pub struct Clamped<T> {
 ///
 /// An offset past the end of the text clamps to the end; one inside a multi-byte character
 /// clamps to the start of that character.
-pub fn offset_to_position(
-    text: RopeSlice<'_>,
-    offset: usize,
-    encoding: PositionEncoding,
-) -> Clamped<LineColumn> {
+pub fn offset_to_position(text: RopeSlice<'_>, offset: usize, encoding: PositionEncoding) -> Clamped<LineColumn> {
     let (offset, clamped) = floor_char_boundary(text, offset);
     let line = text.byte_to_line(offset);
     let line_start = text.line_to_byte(line);
     let column = match encoding {
         PositionEncoding::Utf8 => offset - line_start,
         PositionEncoding::Utf16 => {
-            text.char_to_utf16_cu(text.byte_to_char(offset))
-                - text.char_to_utf16_cu(text.byte_to_char(line_start))
+            text.char_to_utf16_cu(text.byte_to_char(offset)) - text.char_to_utf16_cu(text.byte_to_char(line_start))
         }
         PositionEncoding::Utf32 => text.byte_to_char(offset) - text.byte_to_char(line_start),
     };
-    Clamped {
-        value: LineColumn { line, column },
-        clamped,
-    }
+    Clamped { value: LineColumn { line, column }, clamped }
 }
 
 /// The byte offset of `position`.
@@ -77,16 +69,9 @@ pub fn offset_to_position(
 /// A line past the last one clamps to the end of the text; a column past the end of its line
 /// clamps to the end of the line (before its line break); a column inside a character (a UTF-8
 /// continuation byte, the second half of a surrogate pair) clamps to the start of the character.
-pub fn position_to_offset(
-    text: RopeSlice<'_>,
-    position: LineColumn,
-    encoding: PositionEncoding,
-) -> Clamped<usize> {
+pub fn position_to_offset(text: RopeSlice<'_>, position: LineColumn, encoding: PositionEncoding) -> Clamped<usize> {
     if position.line >= text.len_lines() {
-        return Clamped {
-            value: text.len_bytes(),
-            clamped: true,
-        };
+        return Clamped { value: text.len_bytes(), clamped: true };
     }
     let line = text.line(position.line);
     let line_start = text.line_to_byte(position.line);
@@ -120,10 +105,7 @@ pub fn position_to_offset(
             }
         }
     };
-    Clamped {
-        value: line_start + content_offset,
-        clamped,
-    }
+    Clamped { value: line_start + content_offset, clamped }
 }
 
 /// Both ends of a byte range as positions.
@@ -135,10 +117,7 @@ pub fn range_to_positions(
 ) -> Clamped<(LineColumn, LineColumn)> {
     let start = offset_to_position(text, start, encoding);
     let end = offset_to_position(text, end, encoding);
-    Clamped {
-        value: (start.value, end.value),
-        clamped: start.clamped || end.clamped,
-    }
+    Clamped { value: (start.value, end.value), clamped: start.clamped || end.clamped }
 }
 
 /// `offset` moved back to the nearest character boundary at or before it (and at most to the
@@ -155,10 +134,7 @@ fn floor_char_boundary(text: RopeSlice<'_>, offset: usize) -> (usize, bool) {
 /// line when the text does not end with a break.
 fn line_break_chars(line: RopeSlice<'_>) -> usize {
     let len = line.len_chars();
-    match (
-        len.checked_sub(2).map(|i| line.char(i)),
-        len.checked_sub(1).map(|i| line.char(i)),
-    ) {
+    match (len.checked_sub(2).map(|i| line.char(i)), len.checked_sub(1).map(|i| line.char(i))) {
         (Some('\r'), Some('\n')) => 2,
         (_, Some('\n' | '\r')) => 1,
         _ => 0,
@@ -243,28 +219,13 @@ mod tests {
     #[test]
     fn crlf_and_lone_cr_end_lines() {
         let text = "a\r\nbc\rd\ne";
-        assert_eq!(
-            to_position(text, text.find('b').unwrap(), Utf16),
-            (pos(1, 0), false)
-        );
-        assert_eq!(
-            to_position(text, text.find('d').unwrap(), Utf16),
-            (pos(2, 0), false)
-        );
-        assert_eq!(
-            to_position(text, text.find('e').unwrap(), Utf16),
-            (pos(3, 0), false)
-        );
-        assert_eq!(
-            to_offset(text, pos(2, 0), Utf8),
-            (text.find('d').unwrap(), false)
-        );
+        assert_eq!(to_position(text, text.find('b').unwrap(), Utf16), (pos(1, 0), false));
+        assert_eq!(to_position(text, text.find('d').unwrap(), Utf16), (pos(2, 0), false));
+        assert_eq!(to_position(text, text.find('e').unwrap(), Utf16), (pos(3, 0), false));
+        assert_eq!(to_offset(text, pos(2, 0), Utf8), (text.find('d').unwrap(), false));
         // A column past the end of a CRLF line stops before the `\r`, not between `\r` and `\n`.
         assert_eq!(to_offset(text, pos(0, 5), Utf16), (1, true));
-        assert_eq!(
-            to_offset(text, pos(1, 2), Utf16),
-            (text.find('c').unwrap() + 1, false)
-        );
+        assert_eq!(to_offset(text, pos(1, 2), Utf16), (text.find('c').unwrap() + 1, false));
     }
 
     #[test]
@@ -296,17 +257,10 @@ mod tests {
                 assert!(!position.clamped, "{offset} {encoding:?}");
                 let back = position_to_offset(rope.slice(..), position.value, encoding);
                 // The one exception: the offset of the `\n` in a CRLF is not a line position.
-                if text.as_bytes().get(offset) == Some(&b'\n')
-                    && offset > 0
-                    && text.as_bytes()[offset - 1] == b'\r'
-                {
+                if text.as_bytes().get(offset) == Some(&b'\n') && offset > 0 && text.as_bytes()[offset - 1] == b'\r' {
                     continue;
                 }
-                assert_eq!(
-                    (back.value, back.clamped),
-                    (offset, false),
-                    "{offset} {encoding:?}"
-                );
+                assert_eq!((back.value, back.clamped), (offset, false), "{offset} {encoding:?}");
             }
         }
     }

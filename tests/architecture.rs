@@ -1,6 +1,6 @@
 //! Invariants of ARCHITECTURE.md that a test can hold: the engine (`src/analysis`, `src/rules`)
 //! imports nothing from the protocol, CLI or configuration layers, nor tokio or JSON; and the
-//! lint that forbids DashMap guards across `.await` stays configured.
+//! lint that forbids `DashMap` guards across `.await` stays configured.
 
 use std::path::{Path, PathBuf};
 
@@ -20,7 +20,8 @@ fn rust_files(folder: &Path) -> Vec<PathBuf> {
 #[test]
 fn engine_imports_nothing_from_the_outer_layers() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let forbidden = ["crate::lsp", "crate::cli", "crate::config", "tower_lsp_server", "tokio", "serde_json", "dashmap", "ls_types"];
+    let forbidden =
+        ["crate::lsp", "crate::cli", "crate::config", "tower_lsp_server", "tokio", "serde_json", "dashmap", "ls_types"];
     let mut violations = Vec::new();
     for folder in ["src/analysis", "src/rules"] {
         for file in rust_files(&root.join(folder)) {
@@ -40,8 +41,12 @@ fn engine_imports_nothing_from_the_outer_layers() {
 
 #[test]
 fn dashmap_guards_across_await_are_linted() {
-    let config = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("clippy.toml")).expect("clippy.toml");
+    let config =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("clippy.toml")).expect("clippy.toml");
     for guard in ["dashmap::mapref::one::Ref", "dashmap::mapref::one::RefMut", "dashmap::mapref::entry::Entry"] {
-        assert!(config.contains(&format!("\"{guard}\"")), "clippy.toml must list {guard} in await-holding-invalid-types");
+        assert!(
+            config.contains(&format!("\"{guard}\"")),
+            "clippy.toml must list {guard} in await-holding-invalid-types"
+        );
     }
 }

@@ -1,14 +1,18 @@
 //! `loopwise check` and `loopwise rule` end to end: the built binary on files in a temporary
 //! folder, checking stdout, stderr and the exit code as a user sees them.
 
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 const BLOCKING: &str = "import time\n\nasync def handler():\n    time.sleep(1)\n";
 
 fn loopwise(folder: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_loopwise")).current_dir(folder).args(args).output().expect("the loopwise binary runs")
+    Command::new(env!("CARGO_BIN_EXE_loopwise"))
+        .current_dir(folder)
+        .args(args)
+        .output()
+        .expect("the loopwise binary runs")
 }
 
 fn stdout(output: &Output) -> String {
@@ -114,10 +118,15 @@ fn unknown_config_key_names_file_line_and_key() {
 
 #[test]
 fn unknown_code_in_config_is_an_error() {
-    let folder = project(&[("loopwise.toml", b"select = [\n  \"LW1\",\n  \"LW777\",\n]\n"), ("app.py", BLOCKING.as_bytes())]);
+    let folder =
+        project(&[("loopwise.toml", b"select = [\n  \"LW1\",\n  \"LW777\",\n]\n"), ("app.py", BLOCKING.as_bytes())]);
     let output = loopwise(folder.path(), &["check"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("loopwise.toml:3: `select`: unknown rule selector `LW777`"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("loopwise.toml:3: `select`: unknown rule selector `LW777`"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use loopwise::analysis::{lint_source, LintSettings};
+use loopwise::analysis::{LintSettings, lint_source};
 use loopwise::rules::{Rule, RuleSet};
 
 fn fixtures() -> Vec<PathBuf> {
@@ -25,7 +25,8 @@ fn fixtures() -> Vec<PathBuf> {
 fn rule_of(path: &Path) -> Rule {
     let stem = path.file_stem().and_then(|stem| stem.to_str()).unwrap_or_default();
     let code = stem.split('_').next().unwrap_or_default().to_ascii_uppercase();
-    Rule::from_code(&code).unwrap_or_else(|| panic!("{}: the file name does not start with a rule code", path.display()))
+    Rule::from_code(&code)
+        .unwrap_or_else(|| panic!("{}: the file name does not start with a rule code", path.display()))
 }
 
 /// Settings for a fixture: only its rule, plus the `blocking-calls` LW108's fixture assumes.
@@ -45,9 +46,7 @@ fn expected_lines(source: &str, rule: Rule) -> BTreeSet<usize> {
         .filter(|(_, line)| {
             let Some((code, comment)) = line.rsplit_once('#') else { return false };
             let words: Vec<&str> = comment.split([',', ' ']).filter(|word| !word.is_empty()).collect();
-            !code.trim().is_empty()
-                && words.iter().all(|word| word.starts_with("LW"))
-                && words.contains(&rule.code())
+            !code.trim().is_empty() && words.iter().all(|word| word.starts_with("LW")) && words.contains(&rule.code())
         })
         .map(|(index, _)| index + 1)
         .collect()
@@ -74,14 +73,17 @@ fn fixtures_report_exactly_the_marked_lines() {
         let expected = expected_lines(&source, rule);
         assert!(!expected.is_empty(), "{}: no `# {}` marker", path.display(), rule.code());
         let diagnostics = lint_source(&source, Some(&path), &settings_for(rule));
-        let actual: BTreeSet<usize> = diagnostics.iter().map(|diagnostic| line_of(&source, diagnostic.range.start)).collect();
+        let actual: BTreeSet<usize> =
+            diagnostics.iter().map(|diagnostic| line_of(&source, diagnostic.range.start)).collect();
         let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
         for line in expected.difference(&actual) {
             let _ = writeln!(failures, "missing: {name}:{line}: expected {} here", rule.code());
         }
         for line in actual.difference(&expected) {
-            let message = diagnostics.iter().find(|d| line_of(&source, d.range.start) == *line).map(|d| d.message.as_str());
-            let _ = writeln!(failures, "noisy: {name}:{line}: unexpected {}: {}", rule.code(), message.unwrap_or_default());
+            let message =
+                diagnostics.iter().find(|d| line_of(&source, d.range.start) == *line).map(|d| d.message.as_str());
+            let _ =
+                writeln!(failures, "noisy: {name}:{line}: unexpected {}: {}", rule.code(), message.unwrap_or_default());
         }
     }
     assert!(failures.is_empty(), "\n{failures}");
@@ -96,7 +98,14 @@ fn fixture_snapshots() {
         for diagnostic in lint_source(&source, Some(&path), &settings_for(rule)) {
             let start = line_of(&source, diagnostic.range.start);
             let text = &source[diagnostic.range.start..diagnostic.range.end];
-            let _ = writeln!(report, "{}:{start} {} `{}`\n    {}", rule.code(), diagnostic.severity.as_str(), text, diagnostic.message);
+            let _ = writeln!(
+                report,
+                "{}:{start} {} `{}`\n    {}",
+                rule.code(),
+                diagnostic.severity.as_str(),
+                text,
+                diagnostic.message
+            );
             if let Some(fix) = &diagnostic.fix {
                 let _ = writeln!(report, "    fix ({}): {}", fix.applicability().as_str(), fix.title());
             }

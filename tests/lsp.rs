@@ -42,15 +42,8 @@ async fn initialize_picks_utf8_when_the_client_offers_it() {
     let capabilities = json!({"general": {"positionEncodings": ["utf-16", "utf-8"]}});
     let (client, result) = TestClient::initialized(capabilities, Value::Null).await;
     assert_eq!(result["capabilities"]["positionEncoding"], "utf-8");
-    assert_eq!(
-        result["capabilities"]["textDocumentSync"],
-        json!({"openClose": true, "change": 2})
-    );
-    assert_eq!(
-        result["capabilities"].get("diagnosticProvider"),
-        None,
-        "push mode has no diagnostic provider"
-    );
+    assert_eq!(result["capabilities"]["textDocumentSync"], json!({"openClose": true, "change": 2}));
+    assert_eq!(result["capabilities"].get("diagnosticProvider"), None, "push mode has no diagnostic provider");
     assert_eq!(client.state.position_encoding(), PositionEncoding::Utf8);
 }
 
@@ -67,38 +60,20 @@ async fn initialize_falls_back_to_utf16() {
 #[tokio::test]
 async fn initialized_registers_config_file_watchers() {
     let (mut client, _) = TestClient::initialized(push_client(), Value::Null).await;
-    let (request, _) = client
-        .recv_until(|message| message["method"] == "client/registerCapability")
-        .await;
+    let (request, _) = client.recv_until(|message| message["method"] == "client/registerCapability").await;
     let registration = &request["params"]["registrations"][0];
     assert_eq!(registration["method"], "workspace/didChangeWatchedFiles");
-    let globs: Vec<&Value> = registration["registerOptions"]["watchers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| &w["globPattern"])
-        .collect();
-    assert_eq!(
-        globs,
-        [
-            &json!("**/pyproject.toml"),
-            &json!("**/loopwise.toml"),
-            &json!("**/.loopwise.toml")
-        ]
-    );
+    let globs: Vec<&Value> =
+        registration["registerOptions"]["watchers"].as_array().unwrap().iter().map(|w| &w["globPattern"]).collect();
+    assert_eq!(globs, [&json!("**/pyproject.toml"), &json!("**/loopwise.toml"), &json!("**/.loopwise.toml")]);
 }
 
 #[tokio::test]
 async fn did_open_publishes_versioned_diagnostics() {
     let (mut client, _) = TestClient::initialized(json!({}), Value::Null).await;
     client.open(URI, 7, SLEEPY).await;
-    let published = client
-        .expect_notification("textDocument/publishDiagnostics")
-        .await;
-    assert_eq!(
-        published,
-        json!({"uri": URI, "version": 7, "diagnostics": [sleep_diagnostic((2, 4), (2, 17))]})
-    );
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
+    assert_eq!(published, json!({"uri": URI, "version": 7, "diagnostics": [sleep_diagnostic((2, 4), (2, 17))]}));
 }
 
 /// `x = "😀"; ` is 16 bytes but 14 UTF-16 code units, so the call starts at a different
@@ -110,50 +85,30 @@ async fn ranges_are_in_utf8_when_negotiated() {
     let capabilities = json!({"general": {"positionEncodings": ["utf-8"]}});
     let (mut client, _) = TestClient::initialized(capabilities, Value::Null).await;
     client.open(URI, 1, EMOJI_LINE).await;
-    let published = client
-        .expect_notification("textDocument/publishDiagnostics")
-        .await;
-    assert_eq!(
-        published["diagnostics"],
-        json!([sleep_diagnostic((2, 16), (2, 29))])
-    );
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
+    assert_eq!(published["diagnostics"], json!([sleep_diagnostic((2, 16), (2, 29))]));
 }
 
 #[tokio::test]
 async fn ranges_are_in_utf16_by_default() {
     let (mut client, _) = TestClient::initialized(json!({}), Value::Null).await;
     client.open(URI, 1, EMOJI_LINE).await;
-    let published = client
-        .expect_notification("textDocument/publishDiagnostics")
-        .await;
-    assert_eq!(
-        published["diagnostics"],
-        json!([sleep_diagnostic((2, 14), (2, 27))])
-    );
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
+    assert_eq!(published["diagnostics"], json!([sleep_diagnostic((2, 14), (2, 27))]));
 }
 
 #[tokio::test]
 async fn edits_in_utf16_land_after_the_emoji() {
     let (mut client, _) = TestClient::initialized(json!({}), Value::Null).await;
     client.open(URI, 1, EMOJI_LINE).await;
-    client
-        .expect_notification("textDocument/publishDiagnostics")
-        .await;
+    client.expect_notification("textDocument/publishDiagnostics").await;
     // Replace `time` (UTF-16 columns 14..18) with `asyncio`: if the server counted bytes it
     // would cut into the emoji's quotes instead.
     client.change(URI, 2, (2, 14), (2, 18), "asyncio").await;
-    let published = client
-        .expect_notification("textDocument/publishDiagnostics")
-        .await;
-    assert_eq!(
-        published,
-        json!({"uri": URI, "version": 2, "diagnostics": []})
-    );
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
+    assert_eq!(published, json!({"uri": URI, "version": 2, "diagnostics": []}));
     let expected = EMOJI_LINE.replace("; time.", "; asyncio.");
-    assert_eq!(
-        client.state.document_text(&URI.parse().unwrap()),
-        Some(expected)
-    );
+    assert_eq!(client.state.document_text(&URI.parse().unwrap()), Some(expected));
 }
 
 #[tokio::test]
@@ -164,38 +119,21 @@ async fn three_hundred_rapid_changes_end_in_sync() {
     let mut rng = StdRng::seed_from_u64(300);
     for version in 1..=300 {
         let (start, end, insert) = random_edit(&mut rng, &text);
-        client
-            .change(
-                URI,
-                version,
-                utf16_position(&text, start),
-                utf16_position(&text, end),
-                insert,
-            )
-            .await;
+        client.change(URI, version, utf16_position(&text, start), utf16_position(&text, end), insert).await;
         text.replace_range(start..end, insert);
     }
     let (last, _) = client
         .recv_until(|message| {
-            message["method"] == "textDocument/publishDiagnostics"
-                && message["params"]["version"] == 300
+            message["method"] == "textDocument/publishDiagnostics" && message["params"]["version"] == 300
         })
         .await;
     let later = client.drain(Duration::from_millis(300)).await;
     assert!(
-        later
-            .iter()
-            .all(|message| message["method"] != "textDocument/publishDiagnostics"),
+        later.iter().all(|message| message["method"] != "textDocument/publishDiagnostics"),
         "diagnostics published after the ones for the last version: {later:?}"
     );
-    assert_eq!(
-        client.state.document_text(&URI.parse().unwrap()).as_deref(),
-        Some(text.as_str())
-    );
-    assert_eq!(
-        diagnostic_summary(&last["params"]["diagnostics"]),
-        expected_summary(&text, PositionEncoding::Utf16)
-    );
+    assert_eq!(client.state.document_text(&URI.parse().unwrap()).as_deref(), Some(text.as_str()));
+    assert_eq!(diagnostic_summary(&last["params"]["diagnostics"]), expected_summary(&text, PositionEncoding::Utf16));
 }
 
 #[tokio::test]
@@ -206,30 +144,15 @@ async fn pull_mode_answers_diagnostic_requests_and_never_pushes() {
         json!({"identifier": "loopwise", "interFileDependencies": false, "workspaceDiagnostics": false})
     );
     client.open(URI, 1, SLEEPY).await;
-    let (report, before) = client
-        .request_with_id(
-            "textDocument/diagnostic",
-            json!({"textDocument": {"uri": URI}}),
-        )
-        .await;
-    assert_eq!(
-        report["result"],
-        json!({"kind": "full", "items": [sleep_diagnostic((2, 4), (2, 17))]})
-    );
+    let (report, before) =
+        client.request_with_id("textDocument/diagnostic", json!({"textDocument": {"uri": URI}})).await;
+    assert_eq!(report["result"], json!({"kind": "full", "items": [sleep_diagnostic((2, 4), (2, 17))]}));
     client.change(URI, 2, (2, 4), (2, 17), "pass").await;
-    let report = client
-        .request_ok(
-            "textDocument/diagnostic",
-            json!({"textDocument": {"uri": URI}}),
-        )
-        .await;
+    let report = client.request_ok("textDocument/diagnostic", json!({"textDocument": {"uri": URI}})).await;
     assert_eq!(report, json!({"kind": "full", "items": []}));
     let later = client.drain(Duration::from_millis(200)).await;
-    let pushed: Vec<_> = before
-        .iter()
-        .chain(&later)
-        .filter(|message| message["method"] == "textDocument/publishDiagnostics")
-        .collect();
+    let pushed: Vec<_> =
+        before.iter().chain(&later).filter(|message| message["method"] == "textDocument/publishDiagnostics").collect();
     assert!(pushed.is_empty(), "pull mode pushed: {pushed:?}");
 }
 
@@ -237,34 +160,20 @@ async fn pull_mode_answers_diagnostic_requests_and_never_pushes() {
 async fn did_close_clears_diagnostics() {
     let (mut client, _) = TestClient::initialized(json!({}), Value::Null).await;
     client.open(URI, 1, SLEEPY).await;
-    let published = client
-        .expect_notification("textDocument/publishDiagnostics")
-        .await;
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
     assert_eq!(published["diagnostics"].as_array().map(Vec::len), Some(1));
-    client
-        .notify(
-            "textDocument/didClose",
-            json!({"textDocument": {"uri": URI}}),
-        )
-        .await;
-    let published = client
-        .expect_notification("textDocument/publishDiagnostics")
-        .await;
+    client.notify("textDocument/didClose", json!({"textDocument": {"uri": URI}})).await;
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
     assert_eq!(published, json!({"uri": URI, "diagnostics": []}));
     assert_eq!(client.state.document_text(&URI.parse().unwrap()), None);
 }
 
 #[tokio::test]
 async fn initialization_options_select_rules() {
-    for options in [
-        json!({"ignore": ["LW101"]}),
-        json!({"loopwise": {"ignore": ["LW101"]}}),
-    ] {
+    for options in [json!({"ignore": ["LW101"]}), json!({"loopwise": {"ignore": ["LW101"]}})] {
         let (mut client, _) = TestClient::initialized(json!({}), options.clone()).await;
         client.open(URI, 1, SLEEPY).await;
-        let published = client
-            .expect_notification("textDocument/publishDiagnostics")
-            .await;
+        let published = client.expect_notification("textDocument/publishDiagnostics").await;
         assert_eq!(published["diagnostics"], json!([]), "with {options}");
     }
 }
@@ -274,27 +183,12 @@ async fn invalid_settings_are_shown_once_and_defaults_used() {
     let (mut client, _) = TestClient::initialized(json!({}), json!({"selekt": ["LW1"]})).await;
     let shown = client.expect_notification("window/showMessage").await;
     assert_eq!(shown["type"], 1);
-    assert!(
-        shown["message"].as_str().unwrap().contains("selekt"),
-        "{shown}"
-    );
+    assert!(shown["message"].as_str().unwrap().contains("selekt"), "{shown}");
     client.open(URI, 1, SLEEPY).await;
-    let (published, before) = client
-        .recv_until(|message| message["method"] == "textDocument/publishDiagnostics")
-        .await;
-    assert_eq!(
-        published["params"]["diagnostics"].as_array().map(Vec::len),
-        Some(1)
-    );
-    client
-        .notify(
-            "workspace/didChangeConfiguration",
-            json!({"settings": {"selekt": ["LW1"]}}),
-        )
-        .await;
-    client
-        .expect_notification("textDocument/publishDiagnostics")
-        .await;
+    let (published, before) = client.recv_until(|message| message["method"] == "textDocument/publishDiagnostics").await;
+    assert_eq!(published["params"]["diagnostics"].as_array().map(Vec::len), Some(1));
+    client.notify("workspace/didChangeConfiguration", json!({"settings": {"selekt": ["LW1"]}})).await;
+    client.expect_notification("textDocument/publishDiagnostics").await;
     let shown_again = before
         .iter()
         .chain(&client.drain(Duration::from_millis(200)).await)
@@ -306,18 +200,9 @@ async fn invalid_settings_are_shown_once_and_defaults_used() {
 async fn did_change_configuration_rediagnoses_open_documents() {
     let (mut client, _) = TestClient::initialized(json!({}), Value::Null).await;
     client.open(URI, 4, SLEEPY).await;
-    client
-        .expect_notification("textDocument/publishDiagnostics")
-        .await;
-    client
-        .notify(
-            "workspace/didChangeConfiguration",
-            json!({"settings": {"loopwise": {}}}),
-        )
-        .await;
-    let published = client
-        .expect_notification("textDocument/publishDiagnostics")
-        .await;
+    client.expect_notification("textDocument/publishDiagnostics").await;
+    client.notify("workspace/didChangeConfiguration", json!({"settings": {"loopwise": {}}})).await;
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
     assert_eq!(published["version"], 4);
     client
         .notify(
@@ -325,9 +210,7 @@ async fn did_change_configuration_rediagnoses_open_documents() {
             json!({"changes": [{"uri": "file:///project/pyproject.toml", "type": 2}]}),
         )
         .await;
-    let published = client
-        .expect_notification("textDocument/publishDiagnostics")
-        .await;
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
     assert_eq!(published["version"], 4);
 }
 
@@ -337,13 +220,9 @@ async fn a_panicking_analysis_answers_an_error_and_the_server_goes_on() {
     client.open(URI, 1, SLEEPY).await;
     let params = json!({"textDocument": {"uri": URI}});
     // A round trip first, so the seam cannot catch the didOpen still in flight.
-    client
-        .request_ok("textDocument/diagnostic", params.clone())
-        .await;
+    client.request_ok("textDocument/diagnostic", params.clone()).await;
     client.state.inject_panic(PanicSeam::Analysis);
-    let response = client
-        .request("textDocument/diagnostic", params.clone())
-        .await;
+    let response = client.request("textDocument/diagnostic", params.clone()).await;
     assert_eq!(response["error"]["code"], -32603, "{response}");
     let report = client.request_ok("textDocument/diagnostic", params).await;
     assert_eq!(report["items"].as_array().map(Vec::len), Some(1));
@@ -355,21 +234,15 @@ async fn a_panicking_handler_answers_an_error_and_the_server_goes_on() {
     client.open(URI, 1, SLEEPY).await;
     let params = json!({"textDocument": {"uri": URI}});
     // A round trip first, so the seam cannot catch the didOpen still in flight.
-    client
-        .request_ok("textDocument/diagnostic", params.clone())
-        .await;
+    client.request_ok("textDocument/diagnostic", params.clone()).await;
     client.state.inject_panic(PanicSeam::Handler);
-    let (response, before) = client
-        .request_with_id("textDocument/diagnostic", params.clone())
-        .await;
+    let (response, before) = client.request_with_id("textDocument/diagnostic", params.clone()).await;
     assert_eq!(response["error"]["code"], -32603, "{response}");
     // The log travels on the client channel, the response on the service's: tower-lsp-server
     // merges the two, so the log may arrive on either side of the response.
     let is_panic_log = |message: &Value| {
         message["method"] == "window/logMessage"
-            && message["params"]["message"]
-                .as_str()
-                .is_some_and(|text| text.contains("panicked"))
+            && message["params"]["message"].as_str().is_some_and(|text| text.contains("panicked"))
     };
     if !before.iter().any(is_panic_log) {
         client.recv_until(is_panic_log).await;
@@ -382,25 +255,15 @@ async fn a_panicking_handler_answers_an_error_and_the_server_goes_on() {
 async fn a_panicking_notification_is_logged_and_later_changes_still_publish() {
     let (mut client, _) = TestClient::initialized(json!({}), Value::Null).await;
     client.open(URI, 1, SLEEPY).await;
-    client
-        .expect_notification("textDocument/publishDiagnostics")
-        .await;
+    client.expect_notification("textDocument/publishDiagnostics").await;
     client.state.inject_panic(PanicSeam::Analysis);
     client.change(URI, 2, (0, 0), (0, 0), "# hi\n").await;
     let logged = client.expect_notification("window/logMessage").await;
-    assert!(
-        logged["message"].as_str().unwrap().contains("panic"),
-        "{logged}"
-    );
+    assert!(logged["message"].as_str().unwrap().contains("panic"), "{logged}");
     client.change(URI, 3, (0, 0), (1, 0), "").await;
-    let published = client
-        .expect_notification("textDocument/publishDiagnostics")
-        .await;
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
     assert_eq!(published["version"], 3);
-    assert_eq!(
-        published["diagnostics"],
-        json!([sleep_diagnostic((2, 4), (2, 17))])
-    );
+    assert_eq!(published["diagnostics"], json!([sleep_diagnostic((2, 4), (2, 17))]));
 }
 
 #[tokio::test]
@@ -410,68 +273,39 @@ async fn garbage_on_the_wire_does_not_stop_the_server() {
     client.send_raw(b"this is not a header\r\n\r\n").await;
     client.send_raw(b"Content-Length: 9\r\n\r\n{not json").await;
     client.send_raw(b"Content-Length: nine\r\n\r\n").await;
-    client
-        .send_raw("Content-Length: 4\r\n\r\n\u{1F600}".as_bytes())
-        .await;
+    client.send_raw("Content-Length: 4\r\n\r\n\u{1F600}".as_bytes()).await;
     // Valid JSON, but neither a request nor a response: the client gets an error for its id.
     let body = br#"{"jsonrpc":"2.0","id":77,"method":42}"#;
-    client
-        .send_raw(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes())
-        .await;
+    client.send_raw(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes()).await;
     client.send_raw(body).await;
     let (error, _) = client.recv_until(|message| message["id"] == 77).await;
     assert_eq!(error["error"]["code"], -32600, "{error}");
-    let report = client
-        .request_ok(
-            "textDocument/diagnostic",
-            json!({"textDocument": {"uri": URI}}),
-        )
-        .await;
+    let report = client.request_ok("textDocument/diagnostic", json!({"textDocument": {"uri": URI}})).await;
     assert_eq!(report["items"].as_array().map(Vec::len), Some(1));
 }
 
 #[tokio::test]
 async fn bad_edits_are_logged_and_survived() {
     let (mut client, _) = TestClient::initialized(json!({}), Value::Null).await;
-    client
-        .change("file:///project/never-opened.py", 1, (0, 0), (0, 0), "x")
-        .await;
+    client.change("file:///project/never-opened.py", 1, (0, 0), (0, 0), "x").await;
     let logged = client.expect_notification("window/logMessage").await;
-    assert!(
-        logged["message"].as_str().unwrap().contains("not open"),
-        "{logged}"
-    );
+    assert!(logged["message"].as_str().unwrap().contains("not open"), "{logged}");
 
     client.open(URI, 1, SLEEPY).await;
-    client
-        .expect_notification("textDocument/publishDiagnostics")
-        .await;
+    client.expect_notification("textDocument/publishDiagnostics").await;
     // Line 99 does not exist: the insertion clamps to the end of the text.
     client.change(URI, 2, (99, 3), (99, 5), "x = 1\n").await;
     let logged = client.expect_notification("window/logMessage").await;
-    assert!(
-        logged["message"].as_str().unwrap().contains("clamped"),
-        "{logged}"
-    );
-    let published = client
-        .expect_notification("textDocument/publishDiagnostics")
-        .await;
+    assert!(logged["message"].as_str().unwrap().contains("clamped"), "{logged}");
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
     assert_eq!(published["version"], 2);
-    assert_eq!(
-        client.state.document_text(&URI.parse().unwrap()),
-        Some(format!("{SLEEPY}x = 1\n"))
-    );
+    assert_eq!(client.state.document_text(&URI.parse().unwrap()), Some(format!("{SLEEPY}x = 1\n")));
     // A column past the end of a line clamps to the line's end, before its line break.
     client.change(URI, 3, (0, 50), (0, 60), " as t").await;
-    client
-        .expect_notification("textDocument/publishDiagnostics")
-        .await;
+    client.expect_notification("textDocument/publishDiagnostics").await;
     assert_eq!(
         client.state.document_text(&URI.parse().unwrap()),
-        Some(format!(
-            "{}x = 1\n",
-            SLEEPY.replacen("import time", "import time as t", 1)
-        ))
+        Some(format!("{}x = 1\n", SLEEPY.replacen("import time", "import time as t", 1)))
     );
 }
 
@@ -493,25 +327,15 @@ const CHARS: &[&str] = &["", "x", " ", "日本", "😀", "(", ")", "."];
 /// A random edit of `text`: (start byte, end byte, replacement). Most edits keep the code
 /// parseable, so that the runs keep having something to report.
 fn random_edit(rng: &mut StdRng, text: &str) -> (usize, usize, &'static str) {
-    let line_starts: Vec<usize> = [0]
-        .into_iter()
-        .chain(text.match_indices('\n').map(|(at, _)| at + 1))
-        .collect();
+    let line_starts: Vec<usize> = [0].into_iter().chain(text.match_indices('\n').map(|(at, _)| at + 1)).collect();
     let line = rng.random_range(0..line_starts.len());
     let line_start = line_starts[line];
     let line_end = line_starts.get(line + 1).copied().unwrap_or(text.len());
     match rng.random_range(0..10) {
-        0..6 => (
-            line_start,
-            line_start,
-            LINES[rng.random_range(0..LINES.len())],
-        ),
+        0..6 => (line_start, line_start, LINES[rng.random_range(0..LINES.len())]),
         6..9 => {
-            let boundaries: Vec<usize> = text[line_start..line_end]
-                .char_indices()
-                .map(|(at, _)| line_start + at)
-                .chain([line_end])
-                .collect();
+            let boundaries: Vec<usize> =
+                text[line_start..line_end].char_indices().map(|(at, _)| line_start + at).chain([line_end]).collect();
             let at = rng.random_range(0..boundaries.len());
             let end = boundaries[(at + rng.random_range(0..2)).min(boundaries.len() - 1)];
             (boundaries[at], end, CHARS[rng.random_range(0..CHARS.len())])
@@ -527,32 +351,21 @@ fn diagnostic_summary(diagnostics: &Value) -> Vec<(String, Value, String)> {
         .expect("diagnostics are an array")
         .iter()
         .map(|d| {
-            (
-                d["code"].as_str().unwrap().to_string(),
-                d["range"].clone(),
-                d["message"].as_str().unwrap().to_string(),
-            )
+            (d["code"].as_str().unwrap().to_string(), d["range"].clone(), d["message"].as_str().unwrap().to_string())
         })
         .collect();
-    summary
-        .sort_by_key(|(code, range, message)| (code.clone(), range.to_string(), message.clone()));
+    summary.sort_by_key(|(code, range, message)| (code.clone(), range.to_string(), message.clone()));
     summary
 }
 
 /// What the engine reports on `text` when linted from scratch, in LSP terms.
 fn expected_summary(text: &str, encoding: PositionEncoding) -> Vec<(String, Value, String)> {
     let rope = Rope::from_str(text);
-    let diagnostics = lint_source(
-        text,
-        Some(Path::new("/project/app.py")),
-        &LintSettings::default(),
-    );
+    let diagnostics = lint_source(text, Some(Path::new("/project/app.py")), &LintSettings::default());
     let published: Vec<Value> = diagnostics
         .iter()
         .map(|d| {
-            let (start, end) =
-                position::range_to_positions(rope.slice(..), d.range.start, d.range.end, encoding)
-                    .value;
+            let (start, end) = position::range_to_positions(rope.slice(..), d.range.start, d.range.end, encoding).value;
             json!({
                 "code": d.rule.code(),
                 "range": range((start.line, start.column), (end.line, end.column)),
@@ -576,15 +389,7 @@ async fn random_edit_sequences_publish_what_a_fresh_lint_reports() {
         client.open(&uri, 0, &text).await;
         for version in 1..=40 {
             let (start, end, insert) = random_edit(&mut rng, &text);
-            client
-                .change(
-                    &uri,
-                    version,
-                    utf16_position(&text, start),
-                    utf16_position(&text, end),
-                    insert,
-                )
-                .await;
+            client.change(&uri, version, utf16_position(&text, start), utf16_position(&text, end), insert).await;
             text.replace_range(start..end, insert);
         }
         let (last, _) = client
@@ -595,24 +400,12 @@ async fn random_edit_sequences_publish_what_a_fresh_lint_reports() {
             })
             .await;
         let expected = expected_summary(&text, PositionEncoding::Utf16);
-        assert_eq!(
-            diagnostic_summary(&last["params"]["diagnostics"]),
-            expected,
-            "seed {seed}, text:\n{text}"
-        );
+        assert_eq!(diagnostic_summary(&last["params"]["diagnostics"]), expected, "seed {seed}, text:\n{text}");
         if !expected.is_empty() {
             nonempty_runs += 1;
         }
-        client
-            .notify(
-                "textDocument/didClose",
-                json!({"textDocument": {"uri": uri}}),
-            )
-            .await;
+        client.notify("textDocument/didClose", json!({"textDocument": {"uri": uri}})).await;
     }
     // The comparison means little if every run ended with nothing to report.
-    assert!(
-        nonempty_runs >= 6,
-        "only {nonempty_runs} runs ended with diagnostics"
-    );
+    assert!(nonempty_runs >= 6, "only {nonempty_runs} runs ended with diagnostics");
 }

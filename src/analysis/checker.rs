@@ -31,7 +31,10 @@ pub struct Call<'t> {
 impl Call<'_> {
     /// The method name when the callee is an attribute (`s.get` -> `get`).
     pub fn method_name<'s>(&self, semantic: &SemanticModel<'s>) -> Option<&'s str> {
-        (self.callee.kind() == "attribute").then(|| self.callee.child_by_field_name("attribute")).flatten().map(|name| semantic.text(name))
+        (self.callee.kind() == "attribute")
+            .then(|| self.callee.child_by_field_name("attribute"))
+            .flatten()
+            .map(|name| semantic.text(name))
     }
 
     /// The receiver when the callee is an attribute (`s.get` -> `s`).
@@ -100,7 +103,8 @@ impl<'a, 't> Checker<'a, 't> {
         let source = self.semantic.source().as_bytes();
         let mut matches = cursor.matches(&queries.query, tree.root_node(), source);
         while let Some(found) = matches.next() {
-            let capture = |index: u32| found.captures().iter().find(|capture| capture.index == index).map(|capture| capture.node);
+            let capture =
+                |index: u32| found.captures().iter().find(|capture| capture.index == index).map(|capture| capture.node);
             match queries.concepts[found.pattern_index] {
                 Concept::Call => {
                     let (Some(node), Some(callee), Some(arguments)) =
@@ -111,7 +115,9 @@ impl<'a, 't> Checker<'a, 't> {
                     self.visit_call(node, callee, arguments);
                 }
                 Concept::WithItem => {
-                    let (Some(with), Some(manager)) = (capture(captures.with), capture(captures.manager)) else { continue };
+                    let (Some(with), Some(manager)) = (capture(captures.with), capture(captures.manager)) else {
+                        continue;
+                    };
                     let is_async = with.child(0).is_some_and(|first| first.kind() == "async");
                     if !is_async && self.semantic.in_async_function(with.start_byte()) {
                         rules::blocking_thread_sync::check_with(self, manager);
@@ -159,7 +165,9 @@ fn enclosing_statement(node: Node<'_>) -> Option<Node<'_>> {
     let mut current = Some(node);
     while let Some(candidate) = current {
         let kind = candidate.kind();
-        if kind.ends_with("_statement") || matches!(kind, "function_definition" | "class_definition" | "decorated_definition") {
+        if kind.ends_with("_statement")
+            || matches!(kind, "function_definition" | "class_definition" | "decorated_definition")
+        {
             return Some(candidate);
         }
         current = candidate.parent();

@@ -19,11 +19,7 @@ pub struct Document {
 
 impl Document {
     pub fn new(text: &str, version: i32) -> Self {
-        Self {
-            rope: Rope::from_str(text),
-            tree: source::parse(text),
-            version,
-        }
+        Self { rope: Rope::from_str(text), tree: source::parse(text), version }
     }
 
     pub fn rope(&self) -> &Rope {
@@ -125,10 +121,7 @@ impl Document {
             }
             chunk_start += chunk.len();
         }
-        Point {
-            row,
-            column: byte - line_start,
-        }
+        Point { row, column: byte - line_start }
     }
 }
 
@@ -136,14 +129,8 @@ impl Document {
 fn advance(start: Point, text: &str) -> Point {
     let newlines = text.bytes().filter(|&b| b == b'\n').count();
     match text.rfind('\n') {
-        Some(last) => Point {
-            row: start.row + newlines,
-            column: text.len() - last - 1,
-        },
-        None => Point {
-            row: start.row,
-            column: start.column + text.len(),
-        },
+        Some(last) => Point { row: start.row + newlines, column: text.len() - last - 1 },
+        None => Point { row: start.row, column: start.column + text.len() },
     }
 }
 
@@ -172,11 +159,7 @@ mod tests {
     ];
 
     fn random_char_boundary(rng: &mut StdRng, text: &str) -> usize {
-        let boundaries: Vec<usize> = text
-            .char_indices()
-            .map(|(i, _)| i)
-            .chain([text.len()])
-            .collect();
+        let boundaries: Vec<usize> = text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
         boundaries[rng.random_range(0..boundaries.len())]
     }
 
@@ -184,9 +167,7 @@ mod tests {
     fn incremental_reparse_matches_a_fresh_parse() {
         for seed in 0..20 {
             let mut rng = StdRng::seed_from_u64(seed);
-            let mut expected = String::from(
-                "import time\n\nasync def main():\n    time.sleep(1)\n    x = '😀'\r\n",
-            );
+            let mut expected = String::from("import time\n\nasync def main():\n    time.sleep(1)\n    x = '😀'\r\n");
             let mut document = Document::new(&expected, 0);
             for _ in 0..40 {
                 let a = random_char_boundary(&mut rng, &expected);

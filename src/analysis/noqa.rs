@@ -2,7 +2,7 @@
 //! `# loopwise: noqa` (optionally `: CODES`) alone on a line of the file's first comment block.
 
 use crate::analysis::TextRange;
-use crate::rules::{noqa_code_matches, Rule};
+use crate::rules::{Rule, noqa_code_matches};
 
 /// What one suppression comment silences.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +62,7 @@ pub fn file_directive(source: &str) -> Option<Directive> {
         if line.is_empty() {
             continue;
         }
-        let Some(comment) = line.strip_prefix('#') else { return None };
+        let comment = line.strip_prefix('#')?;
         let Some(rest) = comment.trim_start().strip_prefix("loopwise:") else { continue };
         let rest = rest.trim_start();
         if rest.len() >= 4 && rest[..4].eq_ignore_ascii_case("noqa") {
@@ -88,8 +88,9 @@ impl NoqaMap {
         if lines.is_empty() {
             return Self { lines: Vec::new(), line_starts: Vec::new() };
         }
-        let line_starts: Vec<usize> =
-            std::iter::once(0).chain(source.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1)).collect();
+        let line_starts: Vec<usize> = std::iter::once(0)
+            .chain(source.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1))
+            .collect();
         let mut map = Self { lines: Vec::new(), line_starts };
         map.lines = lines.into_iter().map(|(offset, directive)| (map.line_of(offset), directive)).collect();
         map
@@ -119,7 +120,10 @@ mod tests {
     fn parses_noqa_forms() {
         assert_eq!(parse_noqa("# noqa"), Some(Directive::All));
         assert_eq!(parse_noqa("#NOQA"), Some(Directive::All));
-        assert_eq!(parse_noqa("# noqa: LW101, asyncw251"), Some(Directive::Codes(vec!["LW101".into(), "ASYNCW251".into()])));
+        assert_eq!(
+            parse_noqa("# noqa: LW101, asyncw251"),
+            Some(Directive::Codes(vec!["LW101".into(), "ASYNCW251".into()]))
+        );
         assert_eq!(parse_noqa("# type: ignore  # noqa:LW1 because"), Some(Directive::Codes(vec!["LW1".into()])));
         assert_eq!(parse_noqa("# nothing to see"), None);
         assert_eq!(parse_noqa("# noq"), None);

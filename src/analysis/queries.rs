@@ -57,13 +57,22 @@ impl std::fmt::Display for QueryError {
 pub fn compile(file: &'static str, source: &str) -> Result<Query, QueryError> {
     let query = Query::new(&language(), source).map_err(|error| QueryError {
         file,
-        message: format!("line {}, column {}: {:?} error: {}", error.row + 1, error.column + 1, error.kind, error.message),
+        message: format!(
+            "line {}, column {}: {:?} error: {}",
+            error.row + 1,
+            error.column + 1,
+            error.kind,
+            error.message
+        ),
     })?;
     for pattern in 0..query.pattern_count() {
         if let Some(predicate) = query.general_predicates(pattern).first() {
             return Err(QueryError {
                 file,
-                message: format!("pattern {pattern} uses the unknown predicate `#{}`; use #eq?, #any-of? or #match?", predicate.operator),
+                message: format!(
+                    "pattern {pattern} uses the unknown predicate `#{}`; use #eq?, #any-of? or #match?",
+                    predicate.operator
+                ),
             });
         }
     }
@@ -81,7 +90,9 @@ fn compile_all() -> Result<CompiledQueries, QueryError> {
     }
     let query = compile("(combined)", &combined)?;
     let capture = |name: &str| {
-        query.capture_index_for_name(name).ok_or_else(|| QueryError { file: "(combined)", message: format!("no capture named @{name}") })
+        query
+            .capture_index_for_name(name)
+            .ok_or_else(|| QueryError { file: "(combined)", message: format!("no capture named @{name}") })
     };
     let captures = Captures {
         call: capture("call")?,
@@ -100,6 +111,8 @@ pub static QUERIES: LazyLock<CompiledQueries> =
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     #[test]
@@ -107,10 +120,13 @@ mod tests {
         let on_disk: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/queries"))
             .expect("queries/ exists")
             .map(|entry| entry.expect("readable entry").file_name().to_string_lossy().into_owned())
-            .filter(|name| name.ends_with(".scm"))
+            .filter(|name| Path::new(name).extension().is_some_and(|extension| extension.eq_ignore_ascii_case("scm")))
             .collect();
         for name in &on_disk {
-            assert!(QUERY_FILES.iter().any(|(_, file, _)| file == name), "queries/{name} is not compiled into the engine");
+            assert!(
+                QUERY_FILES.iter().any(|(_, file, _)| file == name),
+                "queries/{name} is not compiled into the engine"
+            );
         }
         for (_, file, source) in QUERY_FILES {
             compile(file, source).unwrap_or_else(|error| panic!("{error}"));

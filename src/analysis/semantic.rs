@@ -64,15 +64,26 @@ pub struct Binding<'t> {
 pub enum BindingKind<'t> {
     /// `import a.b` binds `a` to `a`; `import a.b as c` binds `c` to `a.b`;
     /// `from a import b as c` binds `c` to `a.b`. Relative imports keep their leading dots.
-    Import { import: ImportId },
+    Import {
+        import: ImportId,
+    },
     /// Assigned, walrus-bound or bound by `with <value> as name`.
-    Value { value: Node<'t> },
+    Value {
+        value: Node<'t>,
+    },
     /// A parameter or a declaration with an annotation.
-    Annotated { annotation: Node<'t> },
+    Annotated {
+        annotation: Node<'t>,
+    },
     /// `name = None`: ignored when merging, so `try: import x / except: x = None` stays `x`.
     NoneValue,
-    Function { node: Node<'t>, is_async: bool },
-    Class { node: Node<'t> },
+    Function {
+        node: Node<'t>,
+        is_async: bool,
+    },
+    Class {
+        node: Node<'t>,
+    },
     /// Anything else: loop targets, unpacking, `except ... as`, parameters without annotation.
     Unknown,
 }
@@ -235,10 +246,11 @@ impl<'t> SemanticModel<'t> {
         match node.kind() {
             "call" => {
                 let callee = node.child_by_field_name("function")?;
-                if let Some(qualified) = self.qualified_name(callee) {
-                    if !qualified.starts_with('.') && !qualified.starts_with("builtins.") {
-                        return Some(factory_type(&qualified).unwrap_or(&qualified).to_string());
-                    }
+                if let Some(qualified) = self.qualified_name(callee)
+                    && !qualified.starts_with('.')
+                    && !qualified.starts_with("builtins.")
+                {
+                    return Some(factory_type(&qualified).unwrap_or(&qualified).to_string());
                 }
                 if callee.kind() != "attribute" {
                     return None;
@@ -304,11 +316,18 @@ impl<'t> SemanticModel<'t> {
                 "binary_operator" => {
                     let left = node.child_by_field_name("left")?;
                     let right = node.child_by_field_name("right")?;
-                    node = if self.text(right) == "None" { left } else if self.text(left) == "None" { right } else { return None };
+                    node = if self.text(right) == "None" {
+                        left
+                    } else if self.text(left) == "None" {
+                        right
+                    } else {
+                        return None;
+                    };
                 }
                 "union_type" => {
                     let mut cursor = node.walk();
-                    let members: Vec<_> = node.named_children(&mut cursor).filter(|member| self.text(*member) != "None").collect();
+                    let members: Vec<_> =
+                        node.named_children(&mut cursor).filter(|member| self.text(*member) != "None").collect();
                     let [only] = members.as_slice() else { return None };
                     node = *only;
                 }
@@ -362,11 +381,7 @@ fn merge_candidates<'t>(bindings: &[Binding<'t>]) -> Vec<BindingKind<'t>> {
         .filter(|binding| !matches!(binding.kind, BindingKind::NoneValue))
         .map(|binding| binding.kind)
         .collect();
-    if meaningful.is_empty() {
-        bindings.iter().map(|binding| binding.kind).collect()
-    } else {
-        meaningful
-    }
+    if meaningful.is_empty() { bindings.iter().map(|binding| binding.kind).collect() } else { meaningful }
 }
 
 /// `pathlib.Path` and its concrete subclasses are one type for the rules.
@@ -391,12 +406,15 @@ fn method_return_type(receiver: &str, method: &str) -> Option<&'static str> {
     match (receiver, method) {
         (
             PATH,
-            "joinpath" | "with_name" | "with_suffix" | "with_stem" | "resolve" | "absolute" | "expanduser" | "relative_to"
-            | "readlink",
+            "joinpath" | "with_name" | "with_suffix" | "with_stem" | "resolve" | "absolute" | "expanduser"
+            | "relative_to" | "readlink",
         ) => Some(PATH),
-        ("concurrent.futures.ThreadPoolExecutor" | "concurrent.futures.ProcessPoolExecutor" | "concurrent.futures.Executor", "submit") => {
-            Some(CONCURRENT_FUTURE)
-        }
+        (
+            "concurrent.futures.ThreadPoolExecutor"
+            | "concurrent.futures.ProcessPoolExecutor"
+            | "concurrent.futures.Executor",
+            "submit",
+        ) => Some(CONCURRENT_FUTURE),
         _ => None,
     }
 }
@@ -431,7 +449,14 @@ impl<'t> Builder<'t> {
             bindings: HashMap::new(),
             instance_attributes: HashMap::new(),
         };
-        Self { tree, source, scopes: vec![module], imports: Vec::new(), comments: Vec::new(), pending_bodies: Vec::new() }
+        Self {
+            tree,
+            source,
+            scopes: vec![module],
+            imports: Vec::new(),
+            comments: Vec::new(),
+            pending_bodies: Vec::new(),
+        }
     }
 
     fn text(&self, node: Node<'_>) -> &'t str {
@@ -506,7 +531,8 @@ impl<'t> Builder<'t> {
                 }
             }
             "class_definition" => {
-                let (Some(name), Some(body)) = (node.child_by_field_name("name"), node.child_by_field_name("body")) else {
+                let (Some(name), Some(body)) = (node.child_by_field_name("name"), node.child_by_field_name("body"))
+                else {
                     return;
                 };
                 self.bind(scope, name, node.start_byte(), BindingKind::Class { node });
@@ -516,7 +542,8 @@ impl<'t> Builder<'t> {
             "import_from_statement" => self.visit_import_from(node, scope),
             "assignment" => self.visit_assignment(node, scope),
             "named_expression" => {
-                if let (Some(name), Some(value)) = (node.child_by_field_name("name"), node.child_by_field_name("value")) {
+                if let (Some(name), Some(value)) = (node.child_by_field_name("name"), node.child_by_field_name("value"))
+                {
                     self.bind(scope, name, node.end_byte(), BindingKind::Value { value });
                 }
             }
@@ -537,7 +564,9 @@ impl<'t> Builder<'t> {
     }
 
     fn visit_function(&mut self, node: Node<'t>, scope: ScopeId) {
-        let (Some(name), Some(body)) = (node.child_by_field_name("name"), node.child_by_field_name("body")) else { return };
+        let (Some(name), Some(body)) = (node.child_by_field_name("name"), node.child_by_field_name("body")) else {
+            return;
+        };
         let is_async = node.child(0).is_some_and(|first| first.kind() == "async");
         self.bind(scope, name, node.start_byte(), BindingKind::Function { node, is_async });
         let function = self.new_scope(ScopeKind::Function { is_async }, node, body, scope);
@@ -551,9 +580,14 @@ impl<'t> Builder<'t> {
         for parameter in parameters.named_children(&mut cursor) {
             let (name, annotation) = match parameter.kind() {
                 "identifier" => (Some(parameter), None),
-                "typed_parameter" => (parameter.named_child(0).filter(|n| n.kind() == "identifier"), parameter.child_by_field_name("type")),
+                "typed_parameter" => (
+                    parameter.named_child(0).filter(|n| n.kind() == "identifier"),
+                    parameter.child_by_field_name("type"),
+                ),
                 "default_parameter" => (parameter.child_by_field_name("name"), None),
-                "typed_default_parameter" => (parameter.child_by_field_name("name"), parameter.child_by_field_name("type")),
+                "typed_default_parameter" => {
+                    (parameter.child_by_field_name("name"), parameter.child_by_field_name("type"))
+                }
                 "list_splat_pattern" | "dictionary_splat_pattern" => (parameter.named_child(0), None),
                 _ => (None, None),
             };
@@ -574,7 +608,9 @@ impl<'t> Builder<'t> {
                     self.imports.push((scope, first_name, node.end_byte(), first_name.to_string()));
                 }
                 "aliased_import" => {
-                    let (Some(module), Some(alias)) = (name.child_by_field_name("name"), name.child_by_field_name("alias")) else {
+                    let (Some(module), Some(alias)) =
+                        (name.child_by_field_name("name"), name.child_by_field_name("alias"))
+                    else {
                         continue;
                     };
                     let qualified = self.text(module).to_string();
@@ -593,7 +629,9 @@ impl<'t> Builder<'t> {
             let (member, local) = match name.kind() {
                 "dotted_name" => (name, name),
                 "aliased_import" => {
-                    let (Some(member), Some(alias)) = (name.child_by_field_name("name"), name.child_by_field_name("alias")) else {
+                    let (Some(member), Some(alias)) =
+                        (name.child_by_field_name("name"), name.child_by_field_name("alias"))
+                    else {
                         continue;
                     };
                     (member, alias)
@@ -612,7 +650,9 @@ impl<'t> Builder<'t> {
         let annotation = node.child_by_field_name("type");
         let position = node.end_byte();
         let kind = match (right, annotation) {
-            (_, Some(annotation)) if right.is_none_or(|value| value.kind() == "none") => BindingKind::Annotated { annotation },
+            (_, Some(annotation)) if right.is_none_or(|value| value.kind() == "none") => {
+                BindingKind::Annotated { annotation }
+            }
             (Some(value), _) if value.kind() == "none" => BindingKind::NoneValue,
             // `a = b = value`: the inner assignment binds `b`; `a` gets the same value.
             (Some(value), _) if value.kind() == "assignment" => {
@@ -630,7 +670,9 @@ impl<'t> Builder<'t> {
 
     /// `self.name = value` in a method records `name` as an attribute of the method's class.
     fn bind_receiver_attribute(&mut self, scope: ScopeId, target: Node<'t>, position: usize, kind: BindingKind<'t>) {
-        let (Some(object), Some(attribute)) = (target.child_by_field_name("object"), target.child_by_field_name("attribute")) else {
+        let (Some(object), Some(attribute)) =
+            (target.child_by_field_name("object"), target.child_by_field_name("attribute"))
+        else {
             return;
         };
         let method = &self.scopes[scope];
@@ -660,8 +702,15 @@ impl<'t> Builder<'t> {
     fn bind_targets_unknown(&mut self, scope: ScopeId, target: Node<'t>, position: usize) {
         match target.kind() {
             "identifier" => self.bind(scope, target, position, BindingKind::Unknown),
-            "pattern_list" | "tuple_pattern" | "list_pattern" | "list_splat_pattern" | "parenthesized_expression" | "as_pattern_target"
-            | "expression_list" | "tuple" | "list" => {
+            "pattern_list"
+            | "tuple_pattern"
+            | "list_pattern"
+            | "list_splat_pattern"
+            | "parenthesized_expression"
+            | "as_pattern_target"
+            | "expression_list"
+            | "tuple"
+            | "list" => {
                 let mut cursor = target.walk();
                 let children: Vec<_> = target.named_children(&mut cursor).collect();
                 for child in children {
@@ -713,8 +762,7 @@ fn first_parameter(function: Node<'_>) -> Option<Node<'_>> {
 fn is_staticmethod(function: Node<'_>, source: &str) -> bool {
     let Some(parent) = function.parent().filter(|parent| parent.kind() == "decorated_definition") else { return false };
     let mut cursor = parent.walk();
-    parent
-        .named_children(&mut cursor)
-        .filter(|child| child.kind() == "decorator")
-        .any(|decorator| source.get(decorator.byte_range()).is_some_and(|text| text.trim_start_matches('@').trim() == "staticmethod"))
+    parent.named_children(&mut cursor).filter(|child| child.kind() == "decorator").any(|decorator| {
+        source.get(decorator.byte_range()).is_some_and(|text| text.trim_start_matches('@').trim() == "staticmethod")
+    })
 }

@@ -84,7 +84,8 @@ impl LintSettings {
         self.per_file_ignores
             .iter()
             .filter(|ignore| {
-                ignore.matcher.is_match(path) || (ignore.match_basename && basename.is_some_and(|name| ignore.matcher.is_match(name)))
+                ignore.matcher.is_match(path)
+                    || (ignore.match_basename && basename.is_some_and(|name| ignore.matcher.is_match(name)))
             })
             .fold(self.rules, |rules, ignore| rules.subtract(ignore.rules))
     }

@@ -20,7 +20,9 @@ pub fn with_parser<R>(f: impl FnOnce(&mut Parser) -> R) -> R {
         let mut slot = cell.borrow_mut();
         let parser = slot.get_or_insert_with(|| {
             let mut parser = Parser::new();
-            parser.set_language(&language()).expect("the bundled tree-sitter-python grammar matches the tree-sitter ABI");
+            parser
+                .set_language(&language())
+                .expect("the bundled tree-sitter-python grammar matches the tree-sitter ABI");
             parser
         });
         f(parser)

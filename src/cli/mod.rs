@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use crate::analysis::{self, Diagnostic};
 use crate::config::{ConfigError, Options, Resolver};
-use crate::rules::{parse_selector, Rule};
+use crate::rules::{Rule, parse_selector};
 
 pub use output::OutputFormat;
 
@@ -43,8 +43,7 @@ pub struct CheckedFile {
 }
 
 /// A problem that stopped one file from being checked; every other file still is.
-#[derive(Debug)]
-#[derive(PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct FileError {
     pub path: PathBuf,
     pub line: Option<usize>,
@@ -93,11 +92,11 @@ pub fn check(args: &CheckArgs) -> ExitCode {
     } else {
         output::write(&mut out, &checked, args.output_format)
     };
-    if let Err(error) = written.and_then(|()| out.flush()) {
-        if error.kind() != io::ErrorKind::BrokenPipe {
-            eprintln!("error: cannot write the report: {error}");
-            return ExitCode::from(2);
-        }
+    if let Err(error) = written.and_then(|()| out.flush())
+        && error.kind() != io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: cannot write the report: {error}");
+        return ExitCode::from(2);
     }
     for error in &errors {
         eprintln!("error: {error}");
@@ -123,17 +122,18 @@ fn overrides(args: &CheckArgs) -> Result<Options, String> {
         ignore: non_empty(&args.ignore),
         ..Options::default()
     };
-    if let Some(version) = &args.target_version {
-        if analysis::PythonVersion::parse(version).is_none() {
-            return Err(format!("--target-version: `{version}` is not a Python version (expected e.g. 3.11 or py311)"));
-        }
+    if let Some(version) = &args.target_version
+        && analysis::PythonVersion::parse(version).is_none()
+    {
+        return Err(format!("--target-version: `{version}` is not a Python version (expected e.g. 3.11 or py311)"));
     }
     Ok(options)
 }
 
 /// Checks everything `args` names: the walked files in parallel, or standard input.
 pub fn run(args: &CheckArgs, resolver: &Arc<Resolver>) -> (Vec<CheckedFile>, Vec<FileError>) {
-    let reads_stdin = args.paths.iter().any(|path| path.as_os_str() == "-") || (args.paths.is_empty() && args.stdin_filename.is_some());
+    let reads_stdin = args.paths.iter().any(|path| path.as_os_str() == "-")
+        || (args.paths.is_empty() && args.stdin_filename.is_some());
     if reads_stdin {
         let name = args.stdin_filename.clone().unwrap_or_else(|| PathBuf::from("-"));
         let mut bytes = Vec::new();
@@ -171,8 +171,12 @@ pub fn run(args: &CheckArgs, resolver: &Arc<Resolver>) -> (Vec<CheckedFile>, Vec
 fn check_bytes(path: &Path, bytes: Vec<u8>, resolver: &Resolver) -> Result<CheckedFile, FileError> {
     let source = String::from_utf8(bytes).map_err(|error| {
         let valid = error.utf8_error().valid_up_to();
-        let line = error.as_bytes()[..valid].iter().filter(|byte| **byte == b'\n').count() + 1;
-        FileError { path: path.to_path_buf(), line: Some(line), message: "not valid UTF-8; loopwise reads Python source as UTF-8".to_string() }
+        let line = std::str::from_utf8(&error.as_bytes()[..valid]).map_or(1, |prefix| prefix.matches('\n').count() + 1);
+        FileError {
+            path: path.to_path_buf(),
+            line: Some(line),
+            message: "not valid UTF-8; loopwise reads Python source as UTF-8".to_string(),
+        }
     })?;
     let lookup = if path.as_os_str() == "-" { Path::new("stdin.py") } else { path };
     let settings = resolver.settings_for(lookup).map_err(|error| config_error(path, &error))?;
@@ -214,7 +218,9 @@ fn collect_files(roots: &[PathBuf], resolver: &Arc<Resolver>) -> (Vec<PathBuf>, 
         let walker = ignore::WalkBuilder::new(root)
             .filter_entry(move |entry| {
                 // A configuration error surfaces when a file under it is checked.
-                resolver.configuration_for(entry.path()).map_or(true, |configuration| !configuration.is_excluded(entry.path()))
+                resolver
+                    .configuration_for(entry.path())
+                    .map_or(true, |configuration| !configuration.is_excluded(entry.path()))
             })
             .build();
         for entry in walker {
@@ -245,7 +251,8 @@ pub fn rule(code: Option<&str>, all: bool) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let code = code.unwrap_or_default();
-    let Some(rule) = Rule::from_code(code).or_else(|| Rule::ALL.iter().copied().find(|rule| rule.is_named_by(code))) else {
+    let Some(rule) = Rule::from_code(code).or_else(|| Rule::ALL.iter().copied().find(|rule| rule.is_named_by(code)))
+    else {
         eprintln!("error: unknown rule `{code}`; `loopwise rule --all` lists every rule");
         return ExitCode::from(2);
     };
@@ -257,9 +264,17 @@ pub fn rule(code: Option<&str>, all: bool) -> ExitCode {
 pub fn explanation(rule: Rule) -> String {
     let meta = rule.meta();
     let aliases = if meta.aliases.is_empty() { "none".to_string() } else { meta.aliases.join(", ") };
-    let default = if meta.enabled_by_default { meta.default_severity.as_str().to_string() } else { format!("off ({})", meta.default_severity.as_str()) };
+    let default = if meta.enabled_by_default {
+        meta.default_severity.as_str().to_string()
+    } else {
+        format!("off ({})", meta.default_severity.as_str())
+    };
     format!(
         "# {} ({})\n\nDefault: {default}. Fix: {}. Aliases: {aliases}. Also caught by: {}.\n\n{}",
-        meta.name, meta.code, meta.fix, meta.peers, meta.documentation()
+        meta.name,
+        meta.code,
+        meta.fix,
+        meta.peers,
+        meta.documentation()
     )
 }

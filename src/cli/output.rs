@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::analysis::Diagnostic;
 use crate::cli::CheckedFile;
-use crate::position::{offset_to_position, PositionEncoding};
+use crate::position::{PositionEncoding, offset_to_position};
 use crate::rules::Rule;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -48,7 +48,15 @@ pub fn write(out: &mut impl Write, files: &[CheckedFile], format: OutputFormat) 
                         write_frame(out, &file.path, &rope, diagnostic)?;
                     } else {
                         let start = location(&rope, diagnostic.range.start);
-                        writeln!(out, "{}:{}:{}: {} {}", file.path.display(), start.row, start.column, diagnostic.rule, diagnostic.message)?;
+                        writeln!(
+                            out,
+                            "{}:{}:{}: {} {}",
+                            file.path.display(),
+                            start.row,
+                            start.column,
+                            diagnostic.rule,
+                            diagnostic.message
+                        )?;
                     }
                 }
             }
@@ -84,7 +92,8 @@ fn write_frame(out: &mut impl Write, path: &Path, rope: &Rope, diagnostic: &Diag
             let line_chars = text.chars().count();
             let caret_end = if end.row == start.row { end.column } else { line_chars + 1 };
             let width = caret_end.saturating_sub(start.column).max(1);
-            let indent: String = text.chars().take(start.column - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+            let indent: String =
+                text.chars().take(start.column - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
             writeln!(out, "{:gutter$} | {indent}{}", "", "^".repeat(width))?;
         }
     }
@@ -145,7 +154,10 @@ pub fn write_statistics(out: &mut impl Write, files: &[CheckedFile], format: Out
     let mut rows: Vec<(Rule, usize)> = counts.into_iter().collect();
     rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     if format == OutputFormat::Json {
-        let rows: Vec<_> = rows.iter().map(|(rule, count)| json!({"code": rule.code(), "name": rule.name(), "count": count})).collect();
+        let rows: Vec<_> = rows
+            .iter()
+            .map(|(rule, count)| json!({"code": rule.code(), "name": rule.name(), "count": count}))
+            .collect();
         serde_json::to_writer_pretty(&mut *out, &rows).map_err(io::Error::other)?;
         return writeln!(out);
     }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::analysis::settings::PerFileIgnore;
 use crate::analysis::{LintSettings, PythonVersion, Severity};
-use crate::rules::{parse_selector, Rule, RuleSet};
+use crate::rules::{Rule, RuleSet, parse_selector};
 
 /// Configuration file names, in the order they win when several sit in one folder.
 pub const CONFIG_FILES: &[&str] = &[".loopwise.toml", "loopwise.toml", "pyproject.toml"];
@@ -114,42 +114,52 @@ fn line_of(text: &str, needle: &str) -> Option<usize> {
 impl Options {
     /// Options from editor settings (`initializationOptions`, `didChangeConfiguration`).
     pub fn from_json(value: serde_json::Value) -> Result<Options, ConfigError> {
-        let options: Options = serde_json::from_value(value)
-            .map_err(|error| ConfigError { path: None, line: None, message: format!("invalid loopwise settings: {error}") })?;
+        let options: Options = serde_json::from_value(value).map_err(|error| ConfigError {
+            path: None,
+            line: None,
+            message: format!("invalid loopwise settings: {error}"),
+        })?;
         options.validate(&OptionsSource { path: None, text: None })?;
         Ok(options)
     }
 
     /// Checks every value, so a typo is an error rather than a silent default.
     fn validate(&self, source: &OptionsSource<'_>) -> Result<(), ConfigError> {
-        if let Some(version) = &self.target_version {
-            if PythonVersion::parse(version).is_none() {
-                return Err(source.error(
-                    "target-version",
-                    format!("`target-version`: `{version}` is not a Python version (expected e.g. \"3.11\" or \"py311\")"),
-                ));
-            }
+        if let Some(version) = &self.target_version
+            && PythonVersion::parse(version).is_none()
+        {
+            return Err(source.error(
+                "target-version",
+                format!("`target-version`: `{version}` is not a Python version (expected e.g. \"3.11\" or \"py311\")"),
+            ));
         }
         let lists = [("select", &self.select), ("extend-select", &self.extend_select), ("ignore", &self.ignore)];
         for (key, codes) in lists {
             for code in codes.iter().flatten() {
-                parse_selector(code).map_err(|error| source.error(&format!("\"{code}\""), format!("`{key}`: {error}")))?;
+                parse_selector(code)
+                    .map_err(|error| source.error(&format!("\"{code}\""), format!("`{key}`: {error}")))?;
             }
         }
         for (pattern, codes) in self.per_file_ignores.iter().flatten() {
-            Glob::new(pattern).map_err(|error| source.error(pattern, format!("`per-file-ignores`: bad glob `{pattern}`: {error}")))?;
+            Glob::new(pattern)
+                .map_err(|error| source.error(pattern, format!("`per-file-ignores`: bad glob `{pattern}`: {error}")))?;
             for code in codes {
-                parse_selector(code)
-                    .map_err(|error| source.error(&format!("\"{code}\""), format!("`per-file-ignores` for `{pattern}`: {error}")))?;
+                parse_selector(code).map_err(|error| {
+                    source.error(&format!("\"{code}\""), format!("`per-file-ignores` for `{pattern}`: {error}"))
+                })?;
             }
         }
         for pattern in self.exclude.iter().chain(self.extend_exclude.iter()).flatten() {
-            Glob::new(pattern).map_err(|error| source.error(pattern, format!("bad exclude glob `{pattern}`: {error}")))?;
+            Glob::new(pattern)
+                .map_err(|error| source.error(pattern, format!("bad exclude glob `{pattern}`: {error}")))?;
         }
-        if let Some(timeout) = self.default_timeout {
-            if !(timeout.is_finite() && timeout > 0.0) {
-                return Err(source.error("default-timeout", format!("`default-timeout` must be a positive number of seconds, not {timeout}")));
-            }
+        if let Some(timeout) = self.default_timeout
+            && !(timeout.is_finite() && timeout > 0.0)
+        {
+            return Err(source.error(
+                "default-timeout",
+                format!("`default-timeout` must be a positive number of seconds, not {timeout}"),
+            ));
         }
         for (code, severity) in self.severity.iter().flatten() {
             if Rule::ALL.iter().all(|rule| !rule.is_named_by(code)) {
@@ -158,7 +168,9 @@ impl Options {
             if Severity::parse(severity).is_none() {
                 return Err(source.error(
                     severity,
-                    format!("`severity` for `{code}`: `{severity}` is not one of \"error\", \"warning\", \"info\", \"hint\""),
+                    format!(
+                        "`severity` for `{code}`: `{severity}` is not one of \"error\", \"warning\", \"info\", \"hint\""
+                    ),
                 ));
             }
         }
@@ -212,7 +224,6 @@ struct PyProjectTool {
     loopwise: Option<Options>,
 }
 
-
 fn selection(codes: Option<&Vec<String>>) -> RuleSet {
     codes.into_iter().flatten().filter_map(|code| parse_selector(code).ok()).fold(RuleSet::EMPTY, RuleSet::union)
 }
@@ -257,7 +268,13 @@ impl Configuration {
         relative.components().any(|component| self.exclude.names.is_match(Path::new(component.as_os_str())))
     }
 
-    fn build(file: Option<&Path>, root: &Path, options: &Options, overrides: &Options, requires_python: Option<PythonVersion>) -> Self {
+    fn build(
+        file: Option<&Path>,
+        root: &Path,
+        options: &Options,
+        overrides: &Options,
+        requires_python: Option<PythonVersion>,
+    ) -> Self {
         let merged = options.overridden_by(overrides);
         let target_version = merged
             .target_version
@@ -271,7 +288,10 @@ impl Configuration {
             .flatten()
             .flat_map(|(code, severity)| {
                 let severity = Severity::parse(severity);
-                Rule::ALL.iter().filter(move |rule| rule.is_named_by(code)).filter_map(move |rule| Some((*rule, severity?)))
+                Rule::ALL
+                    .iter()
+                    .filter(move |rule| rule.is_named_by(code))
+                    .filter_map(move |rule| Some((*rule, severity?)))
             })
             .collect();
         let per_file_ignores = merged
@@ -280,7 +300,11 @@ impl Configuration {
             .flatten()
             .filter_map(|(pattern, codes)| {
                 let absolute = root.join(pattern);
-                let matcher = GlobBuilder::new(&absolute.to_string_lossy()).literal_separator(false).build().ok()?.compile_matcher();
+                let matcher = GlobBuilder::new(&absolute.to_string_lossy())
+                    .literal_separator(false)
+                    .build()
+                    .ok()?
+                    .compile_matcher();
                 Some(PerFileIgnore { matcher, match_basename: !pattern.contains('/'), rules: selection(Some(codes)) })
             })
             .collect();
@@ -319,7 +343,12 @@ impl Configuration {
             names: names.build().unwrap_or_else(|_| GlobSet::empty()),
             paths: paths.build().unwrap_or_else(|_| GlobSet::empty()),
         };
-        Configuration { file: file.map(Path::to_path_buf), root: root.to_path_buf(), settings: Arc::new(settings), exclude }
+        Configuration {
+            file: file.map(Path::to_path_buf),
+            root: root.to_path_buf(),
+            settings: Arc::new(settings),
+            exclude,
+        }
     }
 }
 
@@ -355,7 +384,8 @@ impl Resolver {
     /// The configuration for a file or folder.
     pub fn configuration_for(&self, path: &Path) -> Result<Arc<Configuration>, ConfigError> {
         let path = absolute(path);
-        let folder = if path.is_dir() { path.clone() } else { path.parent().map_or_else(|| path.clone(), Path::to_path_buf) };
+        let folder =
+            if path.is_dir() { path.clone() } else { path.parent().map_or_else(|| path.clone(), Path::to_path_buf) };
         if let Some(cached) = lock(&self.by_folder).get(&folder) {
             return cached.clone();
         }
@@ -363,7 +393,13 @@ impl Resolver {
             Some(file) => self.load(&absolute(file), true),
             None => match find_config_file(&folder) {
                 Some(file) => self.load(&file, false),
-                None => Ok(Arc::new(Configuration::build(None, &folder_root(&folder), &Options::default(), &self.overrides, requires_python(&folder)))),
+                None => Ok(Arc::new(Configuration::build(
+                    None,
+                    &folder_root(&folder),
+                    &Options::default(),
+                    &self.overrides,
+                    requires_python(&folder),
+                ))),
             },
         };
         lock(&self.by_folder).insert(folder, result.clone());
@@ -442,7 +478,8 @@ pub fn find_config_file(folder: &Path) -> Option<PathBuf> {
 
 /// The lower bound of `project.requires-python` in the nearest pyproject.toml.
 fn requires_python(folder: &Path) -> Option<PythonVersion> {
-    let pyproject = folder.ancestors().map(|ancestor| ancestor.join("pyproject.toml")).find(|candidate| candidate.is_file())?;
+    let pyproject =
+        folder.ancestors().map(|ancestor| ancestor.join("pyproject.toml")).find(|candidate| candidate.is_file())?;
     let text = std::fs::read_to_string(pyproject).ok()?;
     let document: toml::Value = toml::from_str(&text).ok()?;
     let requires = document.get("project")?.get("requires-python")?.as_str()?;
@@ -459,8 +496,11 @@ mod tests {
 
     #[test]
     fn unknown_key_names_file_line_and_key() {
-        let error = parse("pyproject.toml", "[project]\nname = \"x\"\n\n[tool.loopwise]\nselect = [\"LW1\"]\nslect = [\"LW101\"]\n")
-            .expect_err("unknown key");
+        let error = parse(
+            "pyproject.toml",
+            "[project]\nname = \"x\"\n\n[tool.loopwise]\nselect = [\"LW1\"]\nslect = [\"LW101\"]\n",
+        )
+        .expect_err("unknown key");
         assert_eq!(error.path.as_deref(), Some(Path::new("pyproject.toml")));
         assert_eq!(error.line, Some(6), "{error}");
         assert!(error.message.contains("slect"), "{error}");
@@ -468,7 +508,8 @@ mod tests {
 
     #[test]
     fn unknown_code_names_its_line() {
-        let error = parse("loopwise.toml", "target-version = \"3.12\"\nignore = [\n  \"LW101\",\n  \"LW999\",\n]\n").expect_err("bad code");
+        let error = parse("loopwise.toml", "target-version = \"3.12\"\nignore = [\n  \"LW101\",\n  \"LW999\",\n]\n")
+            .expect_err("bad code");
         assert_eq!(error.line, Some(4), "{error}");
         assert!(error.to_string().starts_with("loopwise.toml:4: `ignore`: unknown rule selector `LW999`"), "{error}");
     }
@@ -500,7 +541,9 @@ mod tests {
 
     #[test]
     fn blocking_calls_table_and_list() {
-        let options = parse("loopwise.toml", "[blocking-calls]\n\"a.b\" = \"use c\"\n\"d.e\" = \"\"\n").expect("valid").expect("options");
+        let options = parse("loopwise.toml", "[blocking-calls]\n\"a.b\" = \"use c\"\n\"d.e\" = \"\"\n")
+            .expect("valid")
+            .expect("options");
         let configuration = Configuration::build(None, Path::new("/"), &options, &Options::default(), None);
         assert_eq!(configuration.settings.blocking_calls.get("a.b"), Some(&Some("use c".to_string())));
         assert_eq!(configuration.settings.blocking_calls.get("d.e"), Some(&None));
@@ -513,14 +556,20 @@ mod tests {
     fn target_version_falls_back_to_requires_python_then_311() {
         let configuration = Configuration::build(None, Path::new("/"), &Options::default(), &Options::default(), None);
         assert_eq!(configuration.settings.target_version, PythonVersion::PY311);
-        let configuration =
-            Configuration::build(None, Path::new("/"), &Options::default(), &Options::default(), PythonVersion::parse(">=3.9"));
+        let configuration = Configuration::build(
+            None,
+            Path::new("/"),
+            &Options::default(),
+            &Options::default(),
+            PythonVersion::parse(">=3.9"),
+        );
         assert_eq!(configuration.settings.target_version, PythonVersion { major: 3, minor: 9 });
     }
 
     #[test]
     fn excludes_match_names_and_rooted_paths() {
-        let options = Options { extend_exclude: Some(vec!["generated/*.py".into(), "legacy".into()]), ..Options::default() };
+        let options =
+            Options { extend_exclude: Some(vec!["generated/*.py".into(), "legacy".into()]), ..Options::default() };
         let configuration = Configuration::build(None, Path::new("/project"), &options, &Options::default(), None);
         assert!(configuration.is_excluded(Path::new("/project/.venv/lib/x.py")));
         assert!(configuration.is_excluded(Path::new("/project/generated/api.py")));

@@ -4,8 +4,7 @@
 use ropey::RopeSlice;
 use serde_json::json;
 use tower_lsp_server::ls_types::{
-    self, CodeDescription, DiagnosticSeverity, NumberOrString, Position, PositionEncodingKind,
-    Range, Uri,
+    self, CodeDescription, DiagnosticSeverity, NumberOrString, Position, PositionEncodingKind, Range, Uri,
 };
 
 use crate::analysis::{Diagnostic, Fix, Severity};
@@ -19,18 +18,10 @@ pub fn line_column(position: Position) -> LineColumn {
 
 /// An LSP position; lines and columns beyond `u32::MAX` saturate rather than wrap.
 pub fn lsp_position(position: LineColumn) -> Position {
-    Position::new(
-        u32::try_from(position.line).unwrap_or(u32::MAX),
-        u32::try_from(position.column).unwrap_or(u32::MAX),
-    )
+    Position::new(u32::try_from(position.line).unwrap_or(u32::MAX), u32::try_from(position.column).unwrap_or(u32::MAX))
 }
 
-pub fn lsp_range(
-    text: RopeSlice<'_>,
-    start: usize,
-    end: usize,
-    encoding: PositionEncoding,
-) -> Range {
+pub fn lsp_range(text: RopeSlice<'_>, start: usize, end: usize, encoding: PositionEncoding) -> Range {
     let (start, end) = position::range_to_positions(text, start, end, encoding).value;
     Range::new(lsp_position(start), lsp_position(end))
 }
@@ -52,11 +43,7 @@ pub fn severity(severity: Severity) -> DiagnosticSeverity {
     }
 }
 
-pub fn diagnostic(
-    text: RopeSlice<'_>,
-    diagnostic: &Diagnostic,
-    encoding: PositionEncoding,
-) -> ls_types::Diagnostic {
+pub fn diagnostic(text: RopeSlice<'_>, diagnostic: &Diagnostic, encoding: PositionEncoding) -> ls_types::Diagnostic {
     let rule = diagnostic.rule;
     ls_types::Diagnostic {
         range: lsp_range(text, diagnostic.range.start, diagnostic.range.end, encoding),
@@ -64,19 +51,12 @@ pub fn diagnostic(
         code: Some(NumberOrString::String(rule.code().to_string())),
         // A rule URL is built from a fixed prefix and a kebab-case name, so it always parses;
         // should it not, the diagnostic is still worth showing without the link.
-        code_description: rule
-            .url()
-            .parse::<Uri>()
-            .ok()
-            .map(|href| CodeDescription { href }),
+        code_description: rule.url().parse::<Uri>().ok().map(|href| CodeDescription { href }),
         source: Some(SOURCE.to_string()),
         message: diagnostic.message.clone(),
         related_information: None,
         tags: None,
-        data: diagnostic
-            .fix
-            .as_ref()
-            .map(|fix| fix_data(text, fix, encoding)),
+        data: diagnostic.fix.as_ref().map(|fix| fix_data(text, fix, encoding)),
     }
 }
 

@@ -54,13 +54,7 @@ pub struct Documents {
 impl Documents {
     pub fn open(&self, uri: Uri, text: &str, version: i32) {
         let revision = self.next_revision();
-        self.open.insert(
-            uri,
-            OpenDocument {
-                document: Document::new(text, version),
-                revision,
-            },
-        );
+        self.open.insert(uri, OpenDocument { document: Document::new(text, version), revision });
     }
 
     fn next_revision(&self) -> u64 {
@@ -91,16 +85,10 @@ impl Documents {
                 document.replace_all(&change.text);
                 continue;
             };
-            let start = position::position_to_offset(
-                document.rope().slice(..),
-                convert::line_column(range.start),
-                encoding,
-            );
-            let end = position::position_to_offset(
-                document.rope().slice(..),
-                convert::line_column(range.end),
-                encoding,
-            );
+            let start =
+                position::position_to_offset(document.rope().slice(..), convert::line_column(range.start), encoding);
+            let end =
+                position::position_to_offset(document.rope().slice(..), convert::line_column(range.end), encoding);
             if start.clamped || end.clamped || end.value < start.value {
                 problems.push(ChangeProblem::ClampedRange { change: index });
             }

@@ -43,13 +43,8 @@ pub fn new_service() -> (LspService<Backend>, ClientSocket, Arc<State>) {
 }
 
 /// Serves the service on `input`/`output` until the client exits or closes the input.
-pub async fn serve<I, O>(
-    input: I,
-    output: O,
-    service: LspService<Backend>,
-    socket: ClientSocket,
-    state: Arc<State>,
-) where
+pub async fn serve<I, O>(input: I, output: O, service: LspService<Backend>, socket: ClientSocket, state: Arc<State>)
+where
     I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite,
 {
@@ -60,12 +55,5 @@ pub async fn serve<I, O>(
 /// Serves on stdin and stdout: `loopwise server`.
 pub async fn run_stdio() {
     let (service, socket, state) = new_service();
-    serve(
-        tokio::io::stdin(),
-        tokio::io::stdout(),
-        service,
-        socket,
-        state,
-    )
-    .await;
+    serve(tokio::io::stdin(), tokio::io::stdout(), service, socket, state).await;
 }

@@ -11,14 +11,12 @@ use futures::FutureExt;
 use serde::Deserialize;
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tower_lsp_server::ls_types::{
-    DiagnosticOptions, DiagnosticServerCapabilities, DidChangeConfigurationParams,
-    DidChangeTextDocumentParams, DidChangeWatchedFilesParams,
-    DidChangeWatchedFilesRegistrationOptions, DidCloseTextDocumentParams,
-    DidOpenTextDocumentParams, DocumentDiagnosticParams, DocumentDiagnosticReport,
-    DocumentDiagnosticReportResult, FileSystemWatcher, FullDocumentDiagnosticReport, GlobPattern,
-    InitializeParams, InitializeResult, InitializedParams, MessageType, PositionEncodingKind,
-    Registration, RelatedFullDocumentDiagnosticReport, ServerCapabilities, ServerInfo,
-    TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions, Uri,
+    DiagnosticOptions, DiagnosticServerCapabilities, DidChangeConfigurationParams, DidChangeTextDocumentParams,
+    DidChangeWatchedFilesParams, DidChangeWatchedFilesRegistrationOptions, DidCloseTextDocumentParams,
+    DidOpenTextDocumentParams, DocumentDiagnosticParams, DocumentDiagnosticReport, DocumentDiagnosticReportResult,
+    FileSystemWatcher, FullDocumentDiagnosticReport, GlobPattern, InitializeParams, InitializeResult,
+    InitializedParams, MessageType, PositionEncodingKind, Registration, RelatedFullDocumentDiagnosticReport,
+    ServerCapabilities, ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions, Uri,
 };
 use tower_lsp_server::{Client, LanguageServer};
 
@@ -113,17 +111,11 @@ impl State {
     /// Test seam: the next analysis or handler (see [`PanicSeam`]) panics.
     #[doc(hidden)]
     pub fn inject_panic(&self, at: PanicSeam) {
-        *self
-            .panic_seam
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(at);
+        *self.panic_seam.lock().unwrap_or_else(PoisonError::into_inner) = Some(at);
     }
 
     fn panic_if_injected(&self, at: PanicSeam) {
-        let mut seam = self
-            .panic_seam
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut seam = self.panic_seam.lock().unwrap_or_else(PoisonError::into_inner);
         if *seam == Some(at) {
             *seam = None;
             drop(seam);
@@ -132,10 +124,7 @@ impl State {
     }
 
     fn session(&self) -> Session {
-        self.session
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.session.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     fn update_session(&self, update: impl FnOnce(&mut Session)) {
@@ -144,10 +133,7 @@ impl State {
 
     /// Whether `error` is new, remembering it.
     fn first_time(&self, error: &str) -> bool {
-        self.shown_errors
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(error.to_string())
+        self.shown_errors.lock().unwrap_or_else(PoisonError::into_inner).insert(error.to_string())
     }
 }
 
@@ -180,17 +166,12 @@ impl Backend {
         });
         if let Err(payload) = guarded.catch_unwind().await {
             let message = panic_message(payload.as_ref());
-            self.log(MessageType::ERROR, format!("{method} panicked: {message}"))
-                .await;
+            self.log(MessageType::ERROR, format!("{method} panicked: {message}")).await;
         }
     }
 
     /// Runs a request handler; a panic is logged and answered with an internal error.
-    async fn guard_request<T>(
-        &self,
-        method: &str,
-        handler: impl Future<Output = Result<T>>,
-    ) -> Result<T> {
+    async fn guard_request<T>(&self, method: &str, handler: impl Future<Output = Result<T>>) -> Result<T> {
         let guarded = AssertUnwindSafe(async {
             self.state.panic_if_injected(PanicSeam::Handler);
             handler.await
@@ -199,8 +180,7 @@ impl Backend {
             Ok(result) => result,
             Err(payload) => {
                 let message = panic_message(payload.as_ref());
-                self.log(MessageType::ERROR, format!("{method} panicked: {message}"))
-                    .await;
+                self.log(MessageType::ERROR, format!("{method} panicked: {message}")).await;
                 Err(internal_error(format!("{method} failed: {message}")))
             }
         }
@@ -214,9 +194,7 @@ impl Backend {
         let uri_for_task = uri.clone();
         let task = tokio::task::spawn_blocking(move || {
             std::panic::catch_unwind(AssertUnwindSafe(|| {
-                if skip_if_stale
-                    && state.documents.revision(&uri_for_task) != Some(snapshot.revision)
-                {
+                if skip_if_stale && state.documents.revision(&uri_for_task) != Some(snapshot.revision) {
                     return None;
                 }
                 state.panic_if_injected(PanicSeam::Analysis);
@@ -232,9 +210,7 @@ impl Backend {
                 let found = analysis::lint(&text, &snapshot.tree, path.as_deref(), &settings);
                 let diagnostics = found
                     .iter()
-                    .map(|diagnostic| {
-                        convert::diagnostic(snapshot.rope.slice(..), diagnostic, session.encoding)
-                    })
+                    .map(|diagnostic| convert::diagnostic(snapshot.rope.slice(..), diagnostic, session.encoding))
                     .collect();
                 Some((diagnostics, error))
             }))
@@ -266,11 +242,7 @@ impl Backend {
             Analysis::Diagnostics(diagnostics) => diagnostics,
             Analysis::Stale => return,
             Analysis::Failed(message) => {
-                self.log(
-                    MessageType::ERROR,
-                    format!("analysis of {} failed: {message}", uri.as_str()),
-                )
-                .await;
+                self.log(MessageType::ERROR, format!("analysis of {} failed: {message}", uri.as_str())).await;
                 return;
             }
         };
@@ -278,10 +250,7 @@ impl Backend {
         if self.state.documents.revision(&uri) != Some(revision) {
             return;
         }
-        self.state
-            .client
-            .publish_diagnostics(uri, diagnostics, Some(version))
-            .await;
+        self.state.client.publish_diagnostics(uri, diagnostics, Some(version)).await;
     }
 
     /// After a settings or configuration-file change: every open document may lint differently.
@@ -291,11 +260,7 @@ impl Backend {
             if session.refresh_diagnostics
                 && let Err(error) = self.state.client.workspace_diagnostic_refresh().await
             {
-                self.log(
-                    MessageType::WARNING,
-                    format!("diagnostic refresh failed: {error}"),
-                )
-                .await;
+                self.log(MessageType::WARNING, format!("diagnostic refresh failed: {error}")).await;
             }
             return;
         }
@@ -305,29 +270,17 @@ impl Backend {
     }
 
     async fn show_config_error(&self, error: &ConfigError) {
-        let message =
-            format!("loopwise: {error}; linting with the default settings until it is fixed");
+        let message = format!("loopwise: {error}; linting with the default settings until it is fixed");
         if self.state.first_time(&message) {
-            self.state
-                .client
-                .show_message(MessageType::ERROR, &message)
-                .await;
+            self.state.client.show_message(MessageType::ERROR, &message).await;
             self.log(MessageType::ERROR, &message).await;
         }
     }
 
     /// Answers a message the transport could not hand to the server (see `transport`).
     pub(super) async fn invalid_message(&self, params: InvalidMessage) -> Result<()> {
-        self.log(
-            MessageType::ERROR,
-            format!("dropped an invalid message: {}", params.error),
-        )
-        .await;
-        Err(Error {
-            code: ErrorCode::InvalidRequest,
-            message: params.error.into(),
-            data: None,
-        })
+        self.log(MessageType::ERROR, format!("dropped an invalid message: {}", params.error)).await;
+        Err(Error { code: ErrorCode::InvalidRequest, message: params.error.into(), data: None })
     }
 
     async fn did_change_inner(&self, params: DidChangeTextDocumentParams) {
@@ -335,20 +288,13 @@ impl Backend {
         // handler before its first suspension point is guaranteed to run in arrival order.
         let uri = params.text_document.uri;
         let encoding = self.state.session().encoding;
-        let problems = self.state.documents.change(
-            &uri,
-            params.text_document.version,
-            &params.content_changes,
-            encoding,
-        );
+        let problems =
+            self.state.documents.change(&uri, params.text_document.version, &params.content_changes, encoding);
         for problem in problems {
             match problem {
                 ChangeProblem::UnknownDocument => {
-                    self.log(
-                        MessageType::WARNING,
-                        format!("ignored a change to {}, which is not open", uri.as_str()),
-                    )
-                    .await;
+                    self.log(MessageType::WARNING, format!("ignored a change to {}, which is not open", uri.as_str()))
+                        .await;
                     return;
                 }
                 ChangeProblem::ClampedRange { change } => {
@@ -378,14 +324,9 @@ impl LanguageServer for Backend {
                 .and_then(|general| general.position_encodings.as_ref())
                 .is_some_and(|encodings| encodings.contains(&PositionEncodingKind::UTF8));
             // UTF-8 avoids converting columns at all; UTF-16 is what every client must support.
-            let encoding = if offers_utf8 {
-                PositionEncoding::Utf8
-            } else {
-                PositionEncoding::Utf16
-            };
+            let encoding = if offers_utf8 { PositionEncoding::Utf8 } else { PositionEncoding::Utf16 };
             let text_document = capabilities.text_document.as_ref();
-            let pull_diagnostics =
-                text_document.is_some_and(|text_document| text_document.diagnostic.is_some());
+            let pull_diagnostics = text_document.is_some_and(|text_document| text_document.diagnostic.is_some());
             let workspace = capabilities.workspace.as_ref();
             let refresh_diagnostics = workspace
                 .and_then(|workspace| workspace.diagnostics.as_ref())
@@ -395,11 +336,10 @@ impl LanguageServer for Backend {
                 .and_then(|workspace| workspace.did_change_watched_files.as_ref())
                 .and_then(|watched| watched.dynamic_registration)
                 .unwrap_or(false);
-            let (options, settings_error) =
-                match options_from_settings(params.initialization_options.clone()) {
-                    Ok(options) => (options, None),
-                    Err(error) => (Options::default(), Some(error)),
-                };
+            let (options, settings_error) = match options_from_settings(params.initialization_options.clone()) {
+                Ok(options) => (options, None),
+                Err(error) => (Options::default(), Some(error)),
+            };
             self.state.update_session(|session| {
                 *session = Session {
                     encoding,
@@ -414,13 +354,11 @@ impl LanguageServer for Backend {
             Ok(InitializeResult {
                 capabilities: ServerCapabilities {
                     position_encoding: Some(convert::encoding_kind(encoding)),
-                    text_document_sync: Some(TextDocumentSyncCapability::Options(
-                        TextDocumentSyncOptions {
-                            open_close: Some(true),
-                            change: Some(TextDocumentSyncKind::INCREMENTAL),
-                            ..TextDocumentSyncOptions::default()
-                        },
-                    )),
+                    text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
+                        open_close: Some(true),
+                        change: Some(TextDocumentSyncKind::INCREMENTAL),
+                        ..TextDocumentSyncOptions::default()
+                    })),
                     diagnostic_provider: pull_diagnostics.then(|| {
                         DiagnosticServerCapabilities::Options(DiagnosticOptions {
                             identifier: Some(convert::SOURCE.to_string()),
@@ -452,14 +390,9 @@ impl LanguageServer for Backend {
             }
             let watchers = CONFIG_FILE_GLOBS
                 .iter()
-                .map(|glob| FileSystemWatcher {
-                    glob_pattern: GlobPattern::String((*glob).to_string()),
-                    kind: None,
-                })
+                .map(|glob| FileSystemWatcher { glob_pattern: GlobPattern::String((*glob).to_string()), kind: None })
                 .collect();
-            let Ok(options) =
-                serde_json::to_value(DidChangeWatchedFilesRegistrationOptions { watchers })
-            else {
+            let Ok(options) = serde_json::to_value(DidChangeWatchedFilesRegistrationOptions { watchers }) else {
                 return;
             };
             let registration = Registration {
@@ -467,17 +400,8 @@ impl LanguageServer for Backend {
                 method: "workspace/didChangeWatchedFiles".to_string(),
                 register_options: Some(options),
             };
-            if let Err(error) = self
-                .state
-                .client
-                .register_capability(vec![registration])
-                .await
-            {
-                self.log(
-                    MessageType::WARNING,
-                    format!("could not watch configuration files: {error}"),
-                )
-                .await;
+            if let Err(error) = self.state.client.register_capability(vec![registration]).await {
+                self.log(MessageType::WARNING, format!("could not watch configuration files: {error}")).await;
             }
         })
         .await;
@@ -490,28 +414,21 @@ impl LanguageServer for Backend {
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
         self.guard_notification("textDocument/didOpen", async {
             let document = params.text_document;
-            self.state
-                .documents
-                .open(document.uri.clone(), &document.text, document.version);
+            self.state.documents.open(document.uri.clone(), &document.text, document.version);
             self.publish_diagnostics(document.uri).await;
         })
         .await;
     }
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
-        self.guard_notification("textDocument/didChange", self.did_change_inner(params))
-            .await;
+        self.guard_notification("textDocument/didChange", self.did_change_inner(params)).await;
     }
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         self.guard_notification("textDocument/didClose", async {
             let uri = params.text_document.uri;
             if !self.state.documents.close(&uri) {
-                self.log(
-                    MessageType::WARNING,
-                    format!("ignored closing {}, which is not open", uri.as_str()),
-                )
-                .await;
+                self.log(MessageType::WARNING, format!("ignored closing {}, which is not open", uri.as_str())).await;
                 return;
             }
             if self.state.session().pull_diagnostics {
@@ -520,18 +437,12 @@ impl LanguageServer for Backend {
             // Under the publish lock, so an analysis still running for the closed document
             // (which will find it gone) cannot be queued after the empty list.
             let _publishing = self.state.publish.lock().await;
-            self.state
-                .client
-                .publish_diagnostics(uri, Vec::new(), None)
-                .await;
+            self.state.client.publish_diagnostics(uri, Vec::new(), None).await;
         })
         .await;
     }
 
-    async fn diagnostic(
-        &self,
-        params: DocumentDiagnosticParams,
-    ) -> Result<DocumentDiagnosticReportResult> {
+    async fn diagnostic(&self, params: DocumentDiagnosticParams) -> Result<DocumentDiagnosticReportResult> {
         self.guard_request("textDocument/diagnostic", async {
             let uri = params.text_document.uri;
             let items = match self.state.documents.snapshot(&uri) {
@@ -540,24 +451,17 @@ impl LanguageServer for Backend {
                     Analysis::Diagnostics(diagnostics) => diagnostics,
                     Analysis::Stale => Vec::new(),
                     Analysis::Failed(message) => {
-                        self.log(
-                            MessageType::ERROR,
-                            format!("analysis of {} failed: {message}", uri.as_str()),
-                        )
-                        .await;
+                        self.log(MessageType::ERROR, format!("analysis of {} failed: {message}", uri.as_str())).await;
                         return Err(internal_error(format!("analysis failed: {message}")));
                     }
                 },
             };
-            Ok(DocumentDiagnosticReportResult::Report(
-                DocumentDiagnosticReport::Full(RelatedFullDocumentDiagnosticReport {
+            Ok(DocumentDiagnosticReportResult::Report(DocumentDiagnosticReport::Full(
+                RelatedFullDocumentDiagnosticReport {
                     related_documents: None,
-                    full_document_diagnostic_report: FullDocumentDiagnosticReport {
-                        result_id: None,
-                        items,
-                    },
-                }),
-            ))
+                    full_document_diagnostic_report: FullDocumentDiagnosticReport { result_id: None, items },
+                },
+            )))
         })
         .await
     }
@@ -571,8 +475,7 @@ impl LanguageServer for Backend {
                     Options::default()
                 }
             };
-            self.state
-                .update_session(|session| session.resolver = Arc::new(Resolver::new(options)));
+            self.state.update_session(|session| session.resolver = Arc::new(Resolver::new(options)));
             self.rediagnose_all().await;
         })
         .await;
@@ -582,11 +485,7 @@ impl LanguageServer for Backend {
         self.guard_notification("workspace/didChangeWatchedFiles", async {
             self.state.session().resolver.clear_cache();
             // A fixed file may fail again later; let that error show again too.
-            self.state
-                .shown_errors
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clear();
+            self.state.shown_errors.lock().unwrap_or_else(PoisonError::into_inner).clear();
             self.rediagnose_all().await;
         })
         .await;
@@ -600,9 +499,7 @@ pub(super) struct InvalidMessage {
 }
 
 /// Editor settings: the configuration keys, either at the top level or under `"loopwise"`.
-fn options_from_settings(
-    settings: Option<serde_json::Value>,
-) -> std::result::Result<Options, ConfigError> {
+fn options_from_settings(settings: Option<serde_json::Value>) -> std::result::Result<Options, ConfigError> {
     let settings = match settings {
         None | Some(serde_json::Value::Null) => return Ok(Options::default()),
         Some(serde_json::Value::Object(mut map)) if map.contains_key("loopwise") => {
@@ -633,9 +530,5 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 fn internal_error(message: String) -> Error {
-    Error {
-        code: ErrorCode::InternalError,
-        message: message.into(),
-        data: None,
-    }
+    Error { code: ErrorCode::InternalError, message: message.into(), data: None }
 }

@@ -33,49 +33,32 @@ where
     server_side
 }
 
-async fn forward_valid_frames<R: AsyncRead + Unpin>(
-    input: R,
-    mut output: DuplexStream,
-    state: Arc<State>,
-) {
+async fn forward_valid_frames<R: AsyncRead + Unpin>(input: R, mut output: DuplexStream, state: Arc<State>) {
     let mut input = BufReader::new(input);
     // Ends on end of input or a broken pipe; dropping `output` then ends the server's input as
     // the end of stdin would.
     while let Some(frame) = read_frame(&mut input, &state).await {
         let body = match check(&frame) {
             Ok(()) => frame,
-            Err(Invalid {
-                error,
-                id: Some(id),
-            }) => {
-                let request = json!({"jsonrpc": "2.0", "id": id, "method": INVALID_MESSAGE_METHOD, "params": {"error": error}});
+            Err(Invalid { error, id: Some(id) }) => {
+                let request =
+                    json!({"jsonrpc": "2.0", "id": id, "method": INVALID_MESSAGE_METHOD, "params": {"error": error}});
                 request.to_string().into_bytes()
             }
             Err(Invalid { error, id: None }) => {
-                state
-                    .client()
-                    .log_message(
-                        MessageType::ERROR,
-                        format!("dropped an invalid message: {error}"),
-                    )
-                    .await;
+                state.client().log_message(MessageType::ERROR, format!("dropped an invalid message: {error}")).await;
                 continue;
             }
         };
         let header = format!("Content-Length: {}\r\n\r\n", body.len());
-        if output.write_all(header.as_bytes()).await.is_err()
-            || output.write_all(&body).await.is_err()
-        {
+        if output.write_all(header.as_bytes()).await.is_err() || output.write_all(&body).await.is_err() {
             return;
         }
     }
 }
 
 /// The next frame's body, or `None` at the end of the input.
-async fn read_frame<R: AsyncRead + Unpin>(
-    input: &mut BufReader<R>,
-    state: &State,
-) -> Option<Vec<u8>> {
+async fn read_frame<R: AsyncRead + Unpin>(input: &mut BufReader<R>, state: &State) -> Option<Vec<u8>> {
     let mut content_length = None;
     let mut skipped = 0;
     loop {
@@ -102,10 +85,7 @@ async fn read_frame<R: AsyncRead + Unpin>(
     if skipped > 0 {
         state
             .client()
-            .log_message(
-                MessageType::ERROR,
-                format!("skipped {skipped} bytes that were not a message"),
-            )
+            .log_message(MessageType::ERROR, format!("skipped {skipped} bytes that were not a message"))
             .await;
     }
     let length = u64::try_from(content_length?).ok()?;
@@ -120,20 +100,15 @@ async fn read_frame<R: AsyncRead + Unpin>(
 /// same line), `Some(Err(()))` for one with a bad value, `None` for other lines.
 fn parse_content_length(line: &[u8]) -> Option<Result<usize, ()>> {
     const NAME: &[u8] = b"content-length:";
-    let at = line
-        .windows(NAME.len())
-        .position(|window| window.eq_ignore_ascii_case(NAME))?;
+    let at = line.windows(NAME.len()).position(|window| window.eq_ignore_ascii_case(NAME))?;
     let value = std::str::from_utf8(&line[at + NAME.len()..]).map_err(|_| ());
     Some(value.and_then(|value| value.trim().parse().map_err(|_| ())))
 }
 
 fn is_header(line: &[u8]) -> bool {
-    line.iter().position(|&b| b == b':').is_some_and(|colon| {
-        colon > 0
-            && line[..colon]
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
-    })
+    line.iter()
+        .position(|&b| b == b':')
+        .is_some_and(|colon| colon > 0 && line[..colon].iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-'))
 }
 
 struct Invalid {
@@ -143,26 +118,15 @@ struct Invalid {
 
 /// Whether tower-lsp-server's decoder will accept `body` as a request or a response.
 fn check(body: &[u8]) -> Result<(), Invalid> {
-    let value: Value = serde_json::from_slice(body).map_err(|error| Invalid {
-        error: format!("not JSON: {error}"),
-        id: None,
-    })?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|error| Invalid { error: format!("not JSON: {error}"), id: None })?;
     if serde_json::from_value::<Request>(value.clone()).is_ok()
         || serde_json::from_value::<Response>(value.clone()).is_ok()
     {
         return Ok(());
     }
-    let id = value
-        .get("id")
-        .filter(|id| id.is_number() || id.is_string())
-        .cloned();
-    Err(Invalid {
-        error: format!(
-            "not a JSON-RPC 2.0 request or response: {}",
-            truncate(&value.to_string())
-        ),
-        id,
-    })
+    let id = value.get("id").filter(|id| id.is_number() || id.is_string()).cloned();
+    Err(Invalid { error: format!("not a JSON-RPC 2.0 request or response: {}", truncate(&value.to_string())), id })
 }
 
 fn truncate(text: &str) -> String {

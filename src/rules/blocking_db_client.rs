@@ -79,6 +79,10 @@ fn is_sync_client(qualified: &str) -> bool {
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
     let Some(qualified) = call.qualified_name.as_deref() else { return };
     if is_sync_client(qualified) {
-        checker.report(Rule::BlockingDbClient, call.node, format!("Synchronous client `{qualified}` created in async function"));
+        checker.report(
+            Rule::BlockingDbClient,
+            call.node,
+            format!("Synchronous client `{qualified}` created in async function"),
+        );
     }
 }

@@ -169,18 +169,26 @@ const PATH_IO_METHODS: &[&str] = &[
 ];
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
-    if let Some(qualified) = call.qualified_name.as_deref() {
-        if is_blocking_function(qualified) {
-            let shown = qualified.strip_prefix("builtins.").unwrap_or(qualified);
-            checker.report(Rule::BlockingFileIo, call.node, format!("Blocking file-system call `{shown}` in async function"));
-            return;
-        }
+    if let Some(qualified) = call.qualified_name.as_deref()
+        && is_blocking_function(qualified)
+    {
+        let shown = qualified.strip_prefix("builtins.").unwrap_or(qualified);
+        checker.report(
+            Rule::BlockingFileIo,
+            call.node,
+            format!("Blocking file-system call `{shown}` in async function"),
+        );
+        return;
     }
     let (Some(receiver), Some(method)) = (call.receiver(), call.method_name(checker.semantic)) else { return };
     if !PATH_IO_METHODS.contains(&method) {
         return;
     }
     if checker.semantic.value_type(receiver).as_deref() == Some(PATH) {
-        checker.report(Rule::BlockingFileIo, call.node, format!("Blocking file-system call `Path.{method}` in async function"));
+        checker.report(
+            Rule::BlockingFileIo,
+            call.node,
+            format!("Blocking file-system call `Path.{method}` in async function"),
+        );
     }
 }

@@ -83,13 +83,20 @@ fn is_blocking_method(receiver_type: &str, method: &str) -> bool {
         | "urllib3.ProxyManager"
         | "urllib3.HTTPConnectionPool"
         | "urllib3.HTTPSConnectionPool"
-        | "urllib3.connection_from_url" => matches!(method, "request" | "urlopen" | "request_encode_url" | "request_encode_body"),
-        "http.client.HTTPConnection" | "http.client.HTTPSConnection" => matches!(method, "request" | "getresponse" | "connect"),
+        | "urllib3.connection_from_url" => {
+            matches!(method, "request" | "urlopen" | "request_encode_url" | "request_encode_body")
+        }
+        "http.client.HTTPConnection" | "http.client.HTTPSConnection" => {
+            matches!(method, "request" | "getresponse" | "connect")
+        }
         "smtplib.SMTP" | "smtplib.SMTP_SSL" | "smtplib.LMTP" => {
             matches!(method, "connect" | "login" | "sendmail" | "send_message" | "starttls" | "ehlo" | "helo")
         }
         "ftplib.FTP" | "ftplib.FTP_TLS" => {
-            matches!(method, "connect" | "login" | "retrbinary" | "retrlines" | "storbinary" | "storlines" | "nlst" | "cwd" | "dir")
+            matches!(
+                method,
+                "connect" | "login" | "retrbinary" | "retrlines" | "storbinary" | "storlines" | "nlst" | "cwd" | "dir"
+            )
         }
         _ => false,
     }
@@ -99,7 +106,11 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
     if let Some(qualified) = call.qualified_name.as_deref() {
         let connects = is_connecting_constructor(qualified) && call.arguments.named_child_count() > 0;
         if is_blocking_function(qualified) || connects {
-            checker.report(Rule::BlockingNetworkCall, call.node, format!("Blocking network call `{qualified}` in async function"));
+            checker.report(
+                Rule::BlockingNetworkCall,
+                call.node,
+                format!("Blocking network call `{qualified}` in async function"),
+            );
             return;
         }
     }

@@ -58,7 +58,9 @@ fn is_blocking_process_call(qualified: &str) -> bool {
         }
         Some(("os", name)) => {
             matches!(name, "system" | "popen" | "wait" | "wait3" | "wait4" | "waitid" | "waitpid")
-                || name.strip_prefix("spawn").is_some_and(|rest| rest.chars().all(|c| matches!(c, 'l' | 'v' | 'p' | 'e')))
+                || name
+                    .strip_prefix("spawn")
+                    .is_some_and(|rest| rest.chars().all(|c| matches!(c, 'l' | 'v' | 'p' | 'e')))
                 || name == "posix_spawn"
                 || name == "posix_spawnp"
         }
@@ -69,6 +71,10 @@ fn is_blocking_process_call(qualified: &str) -> bool {
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
     let Some(qualified) = call.qualified_name.as_deref() else { return };
     if is_blocking_process_call(qualified) {
-        checker.report(Rule::BlockingSubprocess, call.node, format!("Blocking call to `{qualified}` in async function"));
+        checker.report(
+            Rule::BlockingSubprocess,
+            call.node,
+            format!("Blocking call to `{qualified}` in async function"),
+        );
     }
 }

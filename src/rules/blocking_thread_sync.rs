@@ -75,13 +75,24 @@ enum SyncKind {
 
 fn sync_kind(qualified: &str) -> Option<SyncKind> {
     Some(match qualified {
-        "threading.Lock" | "threading.RLock" | "threading.Semaphore" | "threading.BoundedSemaphore" | "multiprocessing.Lock"
-        | "multiprocessing.RLock" | "multiprocessing.Semaphore" | "multiprocessing.BoundedSemaphore" => SyncKind::Lock,
+        "threading.Lock"
+        | "threading.RLock"
+        | "threading.Semaphore"
+        | "threading.BoundedSemaphore"
+        | "multiprocessing.Lock"
+        | "multiprocessing.RLock"
+        | "multiprocessing.Semaphore"
+        | "multiprocessing.BoundedSemaphore" => SyncKind::Lock,
         "threading.Condition" | "multiprocessing.Condition" => SyncKind::Condition,
         "threading.Event" | "multiprocessing.Event" => SyncKind::Event,
         "threading.Barrier" | "multiprocessing.Barrier" => SyncKind::Barrier,
-        "queue.Queue" | "queue.LifoQueue" | "queue.PriorityQueue" | "queue.SimpleQueue" | "multiprocessing.Queue"
-        | "multiprocessing.JoinableQueue" | "multiprocessing.SimpleQueue" => SyncKind::Queue,
+        "queue.Queue"
+        | "queue.LifoQueue"
+        | "queue.PriorityQueue"
+        | "queue.SimpleQueue"
+        | "multiprocessing.Queue"
+        | "multiprocessing.JoinableQueue"
+        | "multiprocessing.SimpleQueue" => SyncKind::Queue,
         "threading.Thread" | "multiprocessing.Process" => SyncKind::Worker,
         CONCURRENT_FUTURE => SyncKind::Future,
         _ => return None,
@@ -112,8 +123,11 @@ fn is_non_blocking(checker: &Checker<'_, '_>, call: &Call<'_>, method: &str) -> 
         _ => return false,
     };
     let mut cursor = call.arguments.walk();
-    let positional: Vec<Node<'_>> =
-        call.arguments.named_children(&mut cursor).filter(|argument| argument.kind() != "keyword_argument" && argument.kind() != "comment").collect();
+    let positional: Vec<Node<'_>> = call
+        .arguments
+        .named_children(&mut cursor)
+        .filter(|argument| argument.kind() != "keyword_argument" && argument.kind() != "comment")
+        .collect();
     positional.get(flag_position).is_some_and(|flag| checker.text(*flag) == "False")
 }
 
@@ -142,6 +156,10 @@ pub(crate) fn check_with(checker: &mut Checker<'_, '_>, manager: Node<'_>) {
     let manager = if manager.kind() == "as_pattern" { manager.named_child(0).unwrap_or(manager) } else { manager };
     let Some(manager_type) = checker.semantic.value_type(manager) else { return };
     if matches!(sync_kind(&manager_type), Some(SyncKind::Lock | SyncKind::Condition)) {
-        checker.report(Rule::BlockingThreadSync, manager, format!("Blocking `with` on a `{manager_type}` in async function"));
+        checker.report(
+            Rule::BlockingThreadSync,
+            manager,
+            format!("Blocking `with` on a `{manager_type}` in async function"),
+        );
     }
 }

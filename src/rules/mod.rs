@@ -108,8 +108,7 @@ impl Rule {
     /// Whether `code` (a loopwise code or an alias) names this rule exactly.
     pub fn is_named_by(self, code: &str) -> bool {
         let meta = self.meta();
-        meta.code.eq_ignore_ascii_case(code)
-            || meta.aliases.iter().any(|alias| alias.eq_ignore_ascii_case(code))
+        meta.code.eq_ignore_ascii_case(code) || meta.aliases.iter().any(|alias| alias.eq_ignore_ascii_case(code))
     }
 
     /// A documentation link for output formats that carry one.
@@ -213,15 +212,11 @@ pub fn parse_selector(selector: &str) -> Result<RuleSet, UnknownSelector> {
                     || meta.aliases.iter().any(|alias| alias.starts_with(&wanted)))
         })
         .collect();
-    if set.is_empty() {
-        Err(UnknownSelector(selector.to_string()))
-    } else {
-        Ok(set)
-    }
+    if set.is_empty() { Err(UnknownSelector(selector.to_string())) } else { Ok(set) }
 }
 
 /// Whether a `# noqa: CODE` entry names `rule`: its code, an alias, or a prefix of either
-/// (`LW1` silences every LW1xx rule).
+/// (`LW1` silences every `LW1xx` rule).
 pub fn noqa_code_matches(rule: Rule, code: &str) -> bool {
     let code = code.trim().to_ascii_uppercase();
     if code.is_empty() {

@@ -26,13 +26,7 @@ impl TestClient {
         let (client_end, server_end) = tokio::io::duplex(1 << 20);
         let (server_read, server_write) = tokio::io::split(server_end);
         let (service, socket, state) = loopwise::lsp::new_service();
-        tokio::spawn(loopwise::lsp::serve(
-            server_read,
-            server_write,
-            service,
-            socket,
-            Arc::clone(&state),
-        ));
+        tokio::spawn(loopwise::lsp::serve(server_read, server_write, service, socket, Arc::clone(&state)));
 
         let (client_read, client_write) = tokio::io::split(client_end);
         let writer = Arc::new(Mutex::new(client_write));
@@ -54,12 +48,7 @@ impl TestClient {
                 }
             }
         });
-        Self {
-            writer,
-            incoming,
-            state,
-            next_id: 0,
-        }
+        Self { writer, incoming, state, next_id: 0 }
     }
 
     /// Starts a server and completes `initialize` + `initialized`; returns the initialize result.
@@ -86,8 +75,7 @@ impl TestClient {
     }
 
     pub async fn notify(&self, method: &str, params: Value) {
-        self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params}))
-            .await;
+        self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params})).await;
     }
 
     /// Sends a request and returns its response message (result or error) and the messages
@@ -95,8 +83,7 @@ impl TestClient {
     pub async fn request_with_id(&mut self, method: &str, params: Value) -> (Value, Vec<Value>) {
         self.next_id += 1;
         let id = self.next_id;
-        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
-            .await;
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})).await;
         let mut before = Vec::new();
         loop {
             let message = self.recv().await;
@@ -113,10 +100,7 @@ impl TestClient {
 
     pub async fn request_ok(&mut self, method: &str, params: Value) -> Value {
         let response = self.request(method, params).await;
-        assert!(
-            response.get("error").is_none(),
-            "{method} failed: {response}"
-        );
+        assert!(response.get("error").is_none(), "{method} failed: {response}");
         response["result"].clone()
     }
 
@@ -141,10 +125,7 @@ impl TestClient {
 
     /// The next notification of `method`, skipping others.
     pub async fn expect_notification(&mut self, method: &str) -> Value {
-        self.recv_until(|message| message["method"] == method)
-            .await
-            .0["params"]
-            .clone()
+        self.recv_until(|message| message["method"] == method).await.0["params"].clone()
     }
 
     /// Every message that arrives within `quiet` of the previous one.
@@ -165,14 +146,7 @@ impl TestClient {
     }
 
     /// An incremental change replacing `range` (`[[line, character], [line, character]]`).
-    pub async fn change(
-        &self,
-        uri: &str,
-        version: i32,
-        start: (usize, usize),
-        end: (usize, usize),
-        text: &str,
-    ) {
+    pub async fn change(&self, uri: &str, version: i32, start: (usize, usize), end: (usize, usize), text: &str) {
         self.notify(
             "textDocument/didChange",
             json!({
@@ -191,10 +165,7 @@ pub fn range(start: (usize, usize), end: (usize, usize)) -> Value {
 async fn write_frame(writer: &Mutex<WriteHalf<DuplexStream>>, body: &[u8]) {
     let mut writer = writer.lock().await;
     let header = format!("Content-Length: {}\r\n\r\n", body.len());
-    writer
-        .write_all(header.as_bytes())
-        .await
-        .expect("server input open");
+    writer.write_all(header.as_bytes()).await.expect("server input open");
     writer.write_all(body).await.expect("server input open");
     writer.flush().await.expect("server input open");
 }
