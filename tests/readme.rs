@@ -10,10 +10,10 @@ fn readme() -> String {
 #[test]
 fn readme_starts_with_the_two_commands() {
     let text = readme();
-    let check = text.find("cargo run --release -- check examples/").expect("the check command");
-    let test = text.find("cargo test").expect("the test command");
+    let check_command = text.find("cargo run --release -- check examples/").expect("the check command");
+    let test_command = text.find("cargo test").expect("the test command");
     let first_table = text.find("| code |").expect("the rule table");
-    assert!(check < first_table && test < first_table, "the two commands come before anything else");
+    assert!(check_command < first_table && test_command < first_table, "the two commands come before anything else");
 }
 
 #[test]

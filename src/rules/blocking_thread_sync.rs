@@ -111,24 +111,32 @@ fn blocks(kind: SyncKind, method: &str) -> bool {
 }
 
 /// `acquire(False)`, `acquire(blocking=False)`, `get(False)`, `get(block=False)`,
-/// `put(item, False)`, `put(item, block=False)` return at once.
+/// `put(item, False)`, `put(item, block=False)` return at once, and so does any of these
+/// waits with a zero timeout (`join(timeout=0)`, `wait(0)`, `result(0)`).
 fn is_non_blocking(checker: &Checker<'_, '_>, call: &Call<'_>, method: &str) -> bool {
+    let is_zero = |node: Node<'_>| matches!(checker.text(node), "0" | "0.0" | "0." | ".0");
+    if call.keyword_argument(checker.semantic, "timeout").is_some_and(is_zero) {
+        return true;
+    }
     let keyword = if method == "acquire" { "blocking" } else { "block" };
     if let Some(value) = call.keyword_argument(checker.semantic, keyword) {
         return checker.text(value) == "False";
     }
-    let flag_position = match method {
-        "acquire" | "get" => 0,
-        "put" => 1,
-        _ => return false,
-    };
     let mut cursor = call.arguments.walk();
     let positional: Vec<Node<'_>> = call
         .arguments
         .named_children(&mut cursor)
         .filter(|argument| argument.kind() != "keyword_argument" && argument.kind() != "comment")
         .collect();
-    positional.get(flag_position).is_some_and(|flag| checker.text(*flag) == "False")
+    // (position of the blocking flag, position of the timeout) in each method's signature.
+    let (flag, timeout) = match method {
+        "acquire" | "get" => (Some(0), Some(1)),
+        "put" => (Some(1), Some(2)),
+        "join" | "wait" | "result" | "exception" => (None, Some(0)),
+        _ => (None, None),
+    };
+    flag.and_then(|index| positional.get(index)).is_some_and(|node| checker.text(*node) == "False")
+        || timeout.and_then(|index| positional.get(index)).is_some_and(|node| is_zero(*node))
 }
 
 pub(crate) fn check_call(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
