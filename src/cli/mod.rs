@@ -19,18 +19,37 @@ use crate::rules::{Rule, parse_selector};
 
 pub use output::OutputFormat;
 
-/// What `loopwise check` was asked to do.
-#[derive(Debug, Clone, Default)]
+/// What `loopwise check` was asked to do: its command-line arguments.
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct CheckArgs {
+    /// Files or folders to check (default: the current folder); `-` reads standard input.
     pub paths: Vec<PathBuf>,
+    /// How to print findings.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Full)]
     pub output_format: OutputFormat,
+    /// Rules to enable instead of the configured ones: codes, prefixes, names or aliases.
+    #[arg(long, value_delimiter = ',')]
     pub select: Option<Vec<String>>,
+    /// Rules to enable on top of the configured ones.
+    #[arg(long, value_delimiter = ',')]
     pub extend_select: Vec<String>,
+    /// Rules to disable.
+    #[arg(long, value_delimiter = ',')]
     pub ignore: Vec<String>,
+    /// The Python version to assume, e.g. 3.11 or py311.
+    #[arg(long)]
     pub target_version: Option<String>,
+    /// Use this configuration file for every file instead of discovering them.
+    #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Exit with 0 even when there are findings (errors still exit with 2).
+    #[arg(long)]
     pub exit_zero: bool,
+    /// Print counts per rule instead of the findings.
+    #[arg(long)]
     pub statistics: bool,
+    /// The file name to report (and to find configuration for) when reading standard input.
+    #[arg(long)]
     pub stdin_filename: Option<PathBuf>,
 }
 
