@@ -305,3 +305,12 @@ fn server_binary_answers_and_exits_on_exit() {
     };
     assert!(status.success(), "{status}");
 }
+
+#[test]
+fn configured_severity_reaches_the_output() {
+    let folder =
+        project(&[("loopwise.toml", b"severity = { ASYNC251 = \"error\" }\n"), ("app.py", BLOCKING.as_bytes())]);
+    let output = loopwise(folder.path(), &["check", "--output-format", "json"]);
+    let messages: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON output");
+    assert_eq!(messages[0]["severity"], "error", "{messages}");
+}

@@ -409,3 +409,35 @@ async fn random_edit_sequences_publish_what_a_fresh_lint_reports() {
     // The comparison means little if every run ended with nothing to report.
     assert!(nonempty_runs >= 6, "only {nonempty_runs} runs ended with diagnostics");
 }
+
+#[tokio::test]
+async fn changed_configuration_files_are_re_read() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let config = folder.path().join("loopwise.toml");
+    std::fs::write(&config, "ignore = []\n").expect("write config");
+    let uri = format!("file://{}", folder.path().join("app.py").display());
+    let (mut client, _) = TestClient::initialized(push_client(), Value::Null).await;
+    client.open(&uri, 1, SLEEPY).await;
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
+    assert_eq!(published["diagnostics"].as_array().map(Vec::len), Some(1), "{published}");
+
+    std::fs::write(&config, "ignore = [\"ASYNC251\"]\n").expect("rewrite config");
+    let config_uri = format!("file://{}", config.display());
+    client.notify("workspace/didChangeWatchedFiles", json!({"changes": [{"uri": config_uri, "type": 2}]})).await;
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
+    assert_eq!(published["diagnostics"], json!([]), "the new configuration applies: {published}");
+}
+
+#[tokio::test]
+async fn editor_settings_change_what_is_reported() {
+    let (mut client, _) = TestClient::initialized(push_client(), Value::Null).await;
+    client.open(URI, 1, SLEEPY).await;
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
+    assert_eq!(published["diagnostics"].as_array().map(Vec::len), Some(1), "{published}");
+    client.notify("workspace/didChangeConfiguration", json!({"settings": {"loopwise": {"ignore": ["LW1"]}}})).await;
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
+    assert_eq!(published["diagnostics"], json!([]), "{published}");
+    client.notify("workspace/didChangeConfiguration", json!({"settings": {"severity": {"LW101": "error"}}})).await;
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
+    assert_eq!(published["diagnostics"][0]["severity"], 1, "{published}");
+}
