@@ -57,6 +57,7 @@ pub struct CheckArgs {
 pub struct CheckedFile {
     /// The path as the user will read it (relative to where they ran the command when below it).
     pub path: PathBuf,
+    /// The text, kept only when there are findings to print.
     pub source: String,
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -200,6 +201,8 @@ fn check_bytes(path: &Path, bytes: Vec<u8>, resolver: &Resolver) -> Result<Check
     let lookup = if path.as_os_str() == "-" { Path::new("stdin.py") } else { path };
     let settings = resolver.settings_for(lookup).map_err(|error| config_error(path, &error))?;
     let diagnostics = analysis::lint_source(&source, Some(&absolute(lookup)), &settings);
+    // The text is kept only to print findings: a clean file's would just hold memory.
+    let source = if diagnostics.is_empty() { String::new() } else { source };
     Ok(CheckedFile { path: path.to_path_buf(), source, diagnostics })
 }
 

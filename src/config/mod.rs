@@ -390,9 +390,9 @@ impl Resolver {
             return cached.clone();
         }
         let result = match &self.explicit {
-            Some(file) => self.load(&absolute(file), true),
+            Some(file) => self.load(&absolute(file)),
             None => match find_config_file(&folder) {
-                Some(file) => self.load(&file, false),
+                Some(file) => self.load(&file),
                 None => Ok(Arc::new(Configuration::build(
                     None,
                     &folder_root(&folder),
@@ -406,7 +406,7 @@ impl Resolver {
         result
     }
 
-    fn load(&self, file: &Path, explicit: bool) -> Result<Arc<Configuration>, ConfigError> {
+    fn load(&self, file: &Path) -> Result<Arc<Configuration>, ConfigError> {
         if let Some(cached) = lock(&self.by_file).get(file) {
             return cached.clone();
         }
@@ -418,7 +418,6 @@ impl Resolver {
             })?;
             let options = Options::from_file(file, &text)?.unwrap_or_default();
             let root = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-            let _ = explicit;
             Ok(Arc::new(Configuration::build(Some(file), &root, &options, &self.overrides, requires_python(&root))))
         })();
         lock(&self.by_file).insert(file.to_path_buf(), result.clone());
