@@ -1,5 +1,6 @@
 //! Rule fixtures: `tests/fixtures/lwNNN_*.py`. A trailing `# LWNNN` comment marks a line where
-//! that rule must report; every other line must stay quiet for it. A failure lists `missing`
+//! that rule must report; every other line must stay quiet for it. Lines starting with
+//! `# settings: ` hold configuration (TOML keys of loopwise.toml) for that fixture. A failure lists `missing`
 //! and `noisy` lines with the file and line number. Each fixture also has an insta snapshot of
 //! its findings (range, message, fix).
 
@@ -8,6 +9,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use loopwise::analysis::{LintSettings, lint_source};
+use loopwise::config::{Options, lint_settings};
 use loopwise::rules::{Rule, RuleSet};
 
 fn fixtures() -> Vec<PathBuf> {
@@ -29,12 +31,14 @@ fn rule_of(path: &Path) -> Rule {
         .unwrap_or_else(|| panic!("{}: the file name does not start with a rule code", path.display()))
 }
 
-/// Settings for a fixture: only its rule, plus the `blocking-calls` LW108's fixture assumes.
-fn settings_for(rule: Rule) -> LintSettings {
-    let mut settings = LintSettings { rules: [rule].into_iter().collect::<RuleSet>(), ..LintSettings::default() };
-    settings.blocking_calls.insert("legacy.client.fetch".to_string(), Some("use `legacy.aclient.fetch`".to_string()));
-    settings.blocking_calls.insert("mylib.slow_call".to_string(), None);
-    settings
+/// Settings for a fixture: its `# settings: KEY = VALUE` header lines (configuration-file TOML,
+/// read by the real configuration code), with only the fixture's own rule selected.
+fn settings_for(path: &Path, source: &str, rule: Rule) -> LintSettings {
+    let toml = source.lines().filter_map(|line| line.strip_prefix("# settings: ")).collect::<Vec<_>>().join("\n");
+    let options = Options::from_file(Path::new("loopwise.toml"), &toml)
+        .unwrap_or_else(|error| panic!("{}: bad `# settings:` header: {error}", path.display()))
+        .unwrap_or_default();
+    LintSettings { rules: [rule].into_iter().collect::<RuleSet>(), ..lint_settings(&options) }
 }
 
 /// The 1-based lines carrying a trailing `# CODE` marker for `rule`: a comment after code
@@ -72,7 +76,7 @@ fn fixtures_report_exactly_the_marked_lines() {
         let source = std::fs::read_to_string(&path).expect("fixture is UTF-8");
         let expected = expected_lines(&source, rule);
         assert!(!expected.is_empty(), "{}: no `# {}` marker", path.display(), rule.code());
-        let diagnostics = lint_source(&source, Some(&path), &settings_for(rule));
+        let diagnostics = lint_source(&source, Some(&path), &settings_for(&path, &source, rule));
         let actual: BTreeSet<usize> =
             diagnostics.iter().map(|diagnostic| line_of(&source, diagnostic.range.start)).collect();
         let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
@@ -95,7 +99,7 @@ fn fixture_snapshots() {
         let rule = rule_of(&path);
         let source = std::fs::read_to_string(&path).expect("fixture is UTF-8");
         let mut report = String::new();
-        for diagnostic in lint_source(&source, Some(&path), &settings_for(rule)) {
+        for diagnostic in lint_source(&source, Some(&path), &settings_for(&path, &source, rule)) {
             let start = line_of(&source, diagnostic.range.start);
             let text = &source[diagnostic.range.start..diagnostic.range.end];
             let _ = writeln!(

@@ -105,21 +105,19 @@ impl<'a, 't> Checker<'a, 't> {
         while let Some(found) = matches.next() {
             let capture =
                 |index: u32| found.captures().iter().find(|capture| capture.index == index).map(|capture| capture.node);
+            let Some(node) = capture(queries.primary[found.pattern_index]) else { continue };
             match queries.concepts[found.pattern_index] {
                 Concept::Call => {
-                    let (Some(node), Some(callee), Some(arguments)) =
-                        (capture(captures.call), capture(captures.callee), capture(captures.arguments))
+                    let (Some(callee), Some(arguments)) = (capture(captures.callee), capture(captures.arguments))
                     else {
                         continue;
                     };
                     self.visit_call(node, callee, arguments);
                 }
                 Concept::WithItem => {
-                    let (Some(with), Some(manager)) = (capture(captures.with), capture(captures.manager)) else {
-                        continue;
-                    };
-                    let is_async = with.child(0).is_some_and(|first| first.kind() == "async");
-                    if !is_async && self.semantic.in_async_function(with.start_byte()) {
+                    let Some(manager) = capture(captures.manager) else { continue };
+                    let is_async = node.child(0).is_some_and(|first| first.kind() == "async");
+                    if !is_async && self.semantic.in_async_function(node.start_byte()) {
                         rules::blocking_thread_sync::check_with(self, manager);
                     }
                 }
@@ -128,33 +126,37 @@ impl<'a, 't> Checker<'a, 't> {
     }
 
     fn visit_call(&mut self, node: Node<'t>, callee: Node<'t>, arguments: Node<'t>) {
-        if !self.semantic.in_async_function(node.start_byte()) {
-            return;
-        }
         let call = Call { node, callee, arguments, qualified_name: self.semantic.qualified_name(callee) };
+        if self.semantic.in_async_function(node.start_byte()) {
+            self.visit_call_in_async_function(&call);
+        }
+    }
+
+    /// The blocking-call rules (LW1xx): only calls that run on the event loop.
+    fn visit_call_in_async_function(&mut self, call: &Call<'t>) {
         if self.enabled(Rule::BlockingSleep) {
-            rules::blocking_sleep::check(self, &call);
+            rules::blocking_sleep::check(self, call);
         }
         if self.enabled(Rule::BlockingNetworkCall) {
-            rules::blocking_network_call::check(self, &call);
+            rules::blocking_network_call::check(self, call);
         }
         if self.enabled(Rule::BlockingSubprocess) {
-            rules::blocking_subprocess::check(self, &call);
+            rules::blocking_subprocess::check(self, call);
         }
         if self.enabled(Rule::BlockingFileIo) {
-            rules::blocking_file_io::check(self, &call);
+            rules::blocking_file_io::check(self, call);
         }
         if self.enabled(Rule::BlockingInput) {
-            rules::blocking_input::check(self, &call);
+            rules::blocking_input::check(self, call);
         }
         if self.enabled(Rule::BlockingDbClient) {
-            rules::blocking_db_client::check(self, &call);
+            rules::blocking_db_client::check(self, call);
         }
         if self.enabled(Rule::BlockingThreadSync) {
-            rules::blocking_thread_sync::check_call(self, &call);
+            rules::blocking_thread_sync::check_call(self, call);
         }
         if self.enabled(Rule::BlockingConfiguredCall) {
-            rules::blocking_configured_call::check(self, &call);
+            rules::blocking_configured_call::check(self, call);
         }
     }
 }

@@ -17,27 +17,39 @@ pub const QUERY_FILES: &[(Concept, &str, &str)] = &[
     (Concept::WithItem, "with_items.scm", include_str!("../../queries/with_items.scm")),
 ];
 
-/// What a pattern hands to the rules.
+/// What a pattern hands to the rules. Each query file's patterns capture their main node under
+/// the concept's [`Concept::capture_name`]; a new concept is a file, a variant and a dispatch
+/// arm in the checker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Concept {
     Call,
     WithItem,
 }
 
+impl Concept {
+    /// The capture that names the node the concept is about.
+    pub const fn capture_name(self) -> &'static str {
+        match self {
+            Concept::Call => "call",
+            Concept::WithItem => "with",
+        }
+    }
+}
+
 pub struct CompiledQueries {
     pub query: Query,
     /// The concept of each pattern, by pattern index.
     pub concepts: Vec<Concept>,
-    /// Capture indices by name.
+    /// The capture index of each pattern's main node, by pattern index.
+    pub primary: Vec<u32>,
+    /// Capture indices by name, for concepts that hand rules more than one node.
     pub captures: Captures,
 }
 
 #[derive(Debug, Clone, Copy)]
 pub struct Captures {
-    pub call: u32,
     pub callee: u32,
     pub arguments: u32,
-    pub with: u32,
     pub manager: u32,
 }
 
@@ -94,14 +106,10 @@ fn compile_all() -> Result<CompiledQueries, QueryError> {
             .capture_index_for_name(name)
             .ok_or_else(|| QueryError { file: "(combined)", message: format!("no capture named @{name}") })
     };
-    let captures = Captures {
-        call: capture("call")?,
-        callee: capture("callee")?,
-        arguments: capture("arguments")?,
-        with: capture("with")?,
-        manager: capture("manager")?,
-    };
-    Ok(CompiledQueries { query, concepts, captures })
+    let primary = concepts.iter().map(|concept| capture(concept.capture_name())).collect::<Result<Vec<_>, _>>()?;
+    let captures =
+        Captures { callee: capture("callee")?, arguments: capture("arguments")?, manager: capture("manager")? };
+    Ok(CompiledQueries { query, concepts, primary, captures })
 }
 
 /// The combined query; the bundled files are checked by a test, so a failure here is a bug in
@@ -132,6 +140,14 @@ mod tests {
             compile(file, source).unwrap_or_else(|error| panic!("{error}"));
         }
         assert_eq!(QUERIES.concepts.len(), QUERIES.query.pattern_count());
+        for (concept, file, source) in QUERY_FILES {
+            let query = compile(file, source).expect("compiles");
+            assert!(
+                query.capture_index_for_name(concept.capture_name()).is_some(),
+                "queries/{file} must capture its main node as @{}",
+                concept.capture_name()
+            );
+        }
     }
 
     #[test]

@@ -352,6 +352,12 @@ impl Configuration {
     }
 }
 
+/// The lint settings `options` describe on their own (no file discovery, no overrides).
+pub fn lint_settings(options: &Options) -> LintSettings {
+    let configuration = Configuration::build(None, Path::new("/"), options, &Options::default(), None);
+    Arc::unwrap_or_clone(configuration.settings)
+}
+
 type Cached<T> = Mutex<HashMap<PathBuf, T>>;
 
 /// Finds and caches the configuration that applies to each file.
