@@ -12,3 +12,4 @@ pub mod config;
 pub mod lsp;
 pub mod position;
 pub mod rules;
+pub mod workspace;

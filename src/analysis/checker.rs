@@ -4,10 +4,11 @@
 use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, QueryCursor, Tree};
 
+use crate::analysis::index::{FunctionKind, absolute_name, function_kind_of};
 use crate::analysis::queries::{Concept, QUERIES};
 use crate::analysis::semantic::SemanticModel;
 use crate::analysis::settings::LintSettings;
-use crate::analysis::{Diagnostic, TextRange};
+use crate::analysis::{Diagnostic, TextRange, WorkspaceView};
 use crate::rules::{self, Rule, RuleSet};
 
 /// What a rule sees of the file while it checks one node.
@@ -16,6 +17,7 @@ pub struct Checker<'a, 't> {
     pub settings: &'a LintSettings,
     rules: RuleSet,
     diagnostics: Vec<Diagnostic>,
+    workspace: Option<&'a WorkspaceView<'a>>,
 }
 
 /// A call site, with its callee already resolved through the file's imports.
@@ -55,7 +57,22 @@ impl Call<'_> {
 
 impl<'a, 't> Checker<'a, 't> {
     pub fn new(semantic: &'a SemanticModel<'t>, settings: &'a LintSettings, rules: RuleSet) -> Self {
-        Self { semantic, settings, rules, diagnostics: Vec::new() }
+        Self { semantic, settings, rules, diagnostics: Vec::new(), workspace: None }
+    }
+
+    /// Lets rules see the other modules of the workspace.
+    #[must_use]
+    pub fn with_workspace(mut self, workspace: Option<&'a WorkspaceView<'a>>) -> Self {
+        self.workspace = workspace;
+        self
+    }
+
+    /// What calling the function `qualified` (a name resolved through this file's imports,
+    /// possibly relative) gives, when a module of the workspace defines it.
+    pub fn workspace_function_kind(&self, qualified: &str) -> Option<FunctionKind> {
+        let workspace = self.workspace?;
+        let absolute = absolute_name(qualified, workspace.module, workspace.is_package)?;
+        function_kind_of(workspace.modules, &absolute)
     }
 
     pub fn enabled(&self, rule: Rule) -> bool {

@@ -7,6 +7,7 @@
 mod checker;
 mod diagnostic;
 pub mod document;
+pub mod index;
 pub mod noqa;
 pub mod queries;
 pub mod semantic;
@@ -17,12 +18,34 @@ use std::path::Path;
 
 use tree_sitter::Tree;
 
+use crate::analysis::index::ModuleSource;
+
 pub use checker::{Call, Checker};
 pub use diagnostic::{Applicability, Diagnostic, Edit, Fix, Severity, TextRange};
 pub use settings::{LintSettings, PythonVersion};
 
-/// Lints a source text that is already parsed into `tree`.
+/// The rest of the workspace, as one file sees it: where its imports lead.
+pub struct WorkspaceView<'a> {
+    pub modules: &'a dyn ModuleSource,
+    /// The dotted name of the file being linted, for its relative imports.
+    pub module: &'a str,
+    /// The file is a package's `__init__.py`.
+    pub is_package: bool,
+}
+
+/// Lints a source text that is already parsed into `tree`, on its own.
 pub fn lint(source: &str, tree: &Tree, path: Option<&Path>, settings: &LintSettings) -> Vec<Diagnostic> {
+    lint_in_workspace(source, tree, path, settings, None)
+}
+
+/// Lints a source text that is already parsed into `tree`, seeing the workspace's modules.
+pub fn lint_in_workspace(
+    source: &str,
+    tree: &Tree,
+    path: Option<&Path>,
+    settings: &LintSettings,
+    workspace: Option<&WorkspaceView<'_>>,
+) -> Vec<Diagnostic> {
     let mut rules = settings.rules_for(path);
     if let Some(directive) = noqa::file_directive(source) {
         rules = rules.iter().filter(|rule| !directive.silences(*rule)).collect();
@@ -31,7 +54,7 @@ pub fn lint(source: &str, tree: &Tree, path: Option<&Path>, settings: &LintSetti
         return Vec::new();
     }
     let semantic = semantic::SemanticModel::build(tree, source);
-    let diagnostics = Checker::new(&semantic, settings, rules).run(tree);
+    let diagnostics = Checker::new(&semantic, settings, rules).with_workspace(workspace).run(tree);
     if diagnostics.is_empty() {
         return diagnostics;
     }
@@ -42,14 +65,24 @@ pub fn lint(source: &str, tree: &Tree, path: Option<&Path>, settings: &LintSetti
         .collect()
 }
 
-/// Parses and lints a source text.
+/// Parses and lints a source text, on its own.
 pub fn lint_source(source: &str, path: Option<&Path>, settings: &LintSettings) -> Vec<Diagnostic> {
+    lint_source_in_workspace(source, path, settings, None)
+}
+
+/// Parses and lints a source text, seeing the workspace's modules.
+pub fn lint_source_in_workspace(
+    source: &str,
+    path: Option<&Path>,
+    settings: &LintSettings,
+    workspace: Option<&WorkspaceView<'_>>,
+) -> Vec<Diagnostic> {
     // Parsing is most of the cost of a file; skip it when no enabled rule can report here.
     if settings.rules.only_in_async_functions() && !has_async_def(source) {
         return Vec::new();
     }
     let tree = source::parse(source);
-    lint(source, &tree, path, settings)
+    lint_in_workspace(source, &tree, path, settings, workspace)
 }
 
 /// Whether the text may define a coroutine function: `async` followed by white space and

@@ -13,9 +13,10 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::analysis::{self, Diagnostic};
+use crate::analysis::{self, Diagnostic, WorkspaceView};
 use crate::config::{ConfigError, Options, Resolver};
 use crate::rules::{Rule, parse_selector};
+use crate::workspace::Workspace;
 
 pub use output::OutputFormat;
 
@@ -160,18 +161,20 @@ pub fn run(args: &CheckArgs, resolver: &Arc<Resolver>) -> (Vec<CheckedFile>, Vec
         if let Err(error) = io::stdin().read_to_end(&mut bytes) {
             return (Vec::new(), vec![FileError::new(&name, format!("cannot read standard input: {error}"))]);
         }
-        return match check_bytes(&name, bytes, resolver) {
+        return match check_bytes(&name, bytes, resolver, &Workspace::default()) {
             Ok(file) => (vec![file], Vec::new()),
             Err(error) => (Vec::new(), vec![error]),
         };
     }
     let roots = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
     let (files, mut errors) = collect_files(&roots, resolver);
+    // Modules that checked files import are read from here, lazily, once each.
+    let workspace = Workspace::default();
     let results: Vec<Result<CheckedFile, FileError>> = files
         .par_iter()
         .map(|path| {
             let bytes = std::fs::read(path).map_err(|error| FileError::new(path, format!("cannot read: {error}")))?;
-            check_bytes(path, bytes, resolver)
+            check_bytes(path, bytes, resolver, &workspace)
         })
         .collect();
     let mut checked = Vec::new();
@@ -188,7 +191,12 @@ pub fn run(args: &CheckArgs, resolver: &Arc<Resolver>) -> (Vec<CheckedFile>, Vec
     (checked, errors)
 }
 
-fn check_bytes(path: &Path, bytes: Vec<u8>, resolver: &Resolver) -> Result<CheckedFile, FileError> {
+fn check_bytes(
+    path: &Path,
+    bytes: Vec<u8>,
+    resolver: &Resolver,
+    workspace: &Workspace,
+) -> Result<CheckedFile, FileError> {
     let source = String::from_utf8(bytes).map_err(|error| {
         let valid = error.utf8_error().valid_up_to();
         let line = std::str::from_utf8(&error.as_bytes()[..valid]).map_or(1, |prefix| prefix.matches('\n').count() + 1);
@@ -200,7 +208,13 @@ fn check_bytes(path: &Path, bytes: Vec<u8>, resolver: &Resolver) -> Result<Check
     })?;
     let lookup = if path.as_os_str() == "-" { Path::new("stdin.py") } else { path };
     let settings = resolver.settings_for(lookup).map_err(|error| config_error(path, &error))?;
-    let diagnostics = analysis::lint_source(&source, Some(&absolute(lookup)), &settings);
+    let module = workspace.module_of(lookup);
+    let view = module.as_ref().map(|module| WorkspaceView {
+        modules: workspace,
+        module: &module.name,
+        is_package: module.is_package,
+    });
+    let diagnostics = analysis::lint_source_in_workspace(&source, Some(&absolute(lookup)), &settings, view.as_ref());
     // The text is kept only to print findings: a clean file's would just hold memory.
     let source = if diagnostics.is_empty() { String::new() } else { source };
     Ok(CheckedFile { path: path.to_path_buf(), source, diagnostics })

@@ -1,0 +1,209 @@
+//! The workspace: the dotted names of Python files and the summaries of the modules they
+//! import, read from disk lazily and cached, with open editor documents taking precedence.
+//!
+//! Owns file lookups for modules (`root/a/b.py`, `root/a/b/__init__.py`); the engine only sees
+//! it as a [`ModuleSource`]. Only modules that some checked file asks about are ever read, so
+//! a whole-project check does not parse the project twice.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use dashmap::DashMap;
+
+use crate::analysis::index::{ModuleSource, ModuleSummary, summarize};
+use crate::analysis::source::parse;
+
+/// A file's place in the module tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleName {
+    /// `pkg.sub.mod`; for `pkg/__init__.py`, `pkg`.
+    pub name: String,
+    /// The file is a package's `__init__.py`.
+    pub is_package: bool,
+    /// The folder the dotted name starts from.
+    pub root: PathBuf,
+}
+
+/// The dotted module name of a Python file: its folders up to the first one without an
+/// `__init__.py`, as the import system would see it from that folder.
+pub fn module_name(path: &Path) -> Option<ModuleName> {
+    let stem = path.file_stem()?.to_str()?;
+    let mut folder = path.parent()?.to_path_buf();
+    let is_package = stem == "__init__";
+    let mut parts: Vec<String> = if is_package { Vec::new() } else { vec![stem.to_string()] };
+    while folder.join("__init__.py").is_file() || (is_package && parts.is_empty()) {
+        let name = folder.file_name()?.to_str()?.to_string();
+        parts.insert(0, name);
+        folder = folder.parent()?.to_path_buf();
+    }
+    Some(ModuleName { name: parts.join("."), is_package, root: folder })
+}
+
+/// Module summaries for the roots the workspace knows.
+#[derive(Default)]
+pub struct Workspace {
+    roots: RwLock<Vec<PathBuf>>,
+    /// Read from disk: `None` when no file defines the module.
+    on_disk: DashMap<String, Option<Arc<ModuleSummary>>>,
+    /// From open documents, which win over the disk.
+    documents: DashMap<String, Arc<ModuleSummary>>,
+}
+
+impl Workspace {
+    pub fn new(roots: impl IntoIterator<Item = PathBuf>) -> Self {
+        let workspace = Self::default();
+        for root in roots {
+            workspace.add_root(&root);
+        }
+        workspace
+    }
+
+    /// Makes modules under `root` known (idempotent).
+    pub fn add_root(&self, root: &Path) {
+        let root = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
+        // Every checked file calls this: the common case, a known root, takes no write lock.
+        if self.roots.read().unwrap_or_else(PoisonError::into_inner).contains(&root) {
+            return;
+        }
+        let mut roots = self.roots.write().unwrap_or_else(PoisonError::into_inner);
+        if !roots.contains(&root) {
+            roots.push(root);
+            // A module missing before may exist under the new root.
+            self.on_disk.retain(|_, summary| summary.is_some());
+        }
+    }
+
+    /// The module name of `path`, adding the root it hangs from.
+    pub fn module_of(&self, path: &Path) -> Option<ModuleName> {
+        let name = module_name(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))?;
+        self.add_root(&name.root);
+        Some(name)
+    }
+
+    /// Records an open document's summary; returns whether it differs from what was known,
+    /// so the caller can re-check the files that may depend on it.
+    pub fn set_document(&self, module: &str, summary: ModuleSummary) -> bool {
+        let previous = self.documents.get(module).map(|known| Arc::clone(&known)).or_else(|| self.summary(module));
+        let changed = previous
+            .is_none_or(|previous| previous.functions != summary.functions || previous.imports != summary.imports);
+        self.documents.insert(module.to_string(), Arc::new(summary));
+        changed
+    }
+
+    /// Forgets an open document (closed): the disk is the truth again.
+    pub fn close_document(&self, module: &str) {
+        self.documents.remove(module);
+        self.on_disk.remove(module);
+    }
+
+    /// Forgets what was read from disk (files changed outside the editor).
+    pub fn invalidate(&self) {
+        self.on_disk.clear();
+    }
+
+    /// How many modules are known (read or open).
+    pub fn len(&self) -> usize {
+        self.on_disk.iter().filter(|entry| entry.value().is_some()).count() + self.documents.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Reads and summarizes `path` as module `name` into the cache (for a background warm-up).
+    pub fn load_file(&self, path: &Path) {
+        let Some(name) = self.module_of(path) else { return };
+        if self.on_disk.contains_key(&name.name) {
+            return;
+        }
+        let summary = read_summary(path, &name);
+        self.on_disk.insert(name.name, summary);
+    }
+
+    fn find_file(&self, module: &str) -> Option<PathBuf> {
+        let relative: PathBuf = module.split('.').collect();
+        let roots = self.roots.read().unwrap_or_else(PoisonError::into_inner).clone();
+        roots.iter().find_map(|root| {
+            let file = root.join(&relative).with_extension("py");
+            if file.is_file() {
+                return Some(file);
+            }
+            let package = root.join(&relative).join("__init__.py");
+            package.is_file().then_some(package)
+        })
+    }
+}
+
+fn read_summary(path: &Path, name: &ModuleName) -> Option<Arc<ModuleSummary>> {
+    let source = std::fs::read_to_string(path).ok()?;
+    // Only definitions at the top of the module matter; a file without `def` has none.
+    let tree = parse(&source);
+    Some(Arc::new(summarize(&source, &tree, &name.name, name.is_package)))
+}
+
+impl ModuleSource for Workspace {
+    fn summary(&self, module: &str) -> Option<Arc<ModuleSummary>> {
+        if let Some(document) = self.documents.get(module) {
+            return Some(Arc::clone(&document));
+        }
+        if let Some(known) = self.on_disk.get(module) {
+            return known.clone();
+        }
+        // Read outside any map guard: parsing takes time and other threads look up too.
+        let summary = self.find_file(module).and_then(|file| {
+            let is_package = file.file_name().is_some_and(|name| name == "__init__.py");
+            let name = ModuleName { name: module.to_string(), is_package, root: PathBuf::new() };
+            read_summary(&file, &name)
+        });
+        self.on_disk.insert(module.to_string(), summary.clone());
+        summary
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::index::{FunctionKind, function_kind_of};
+
+    fn write(root: &Path, name: &str, text: &str) -> PathBuf {
+        let path = root.join(name);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("folders");
+        std::fs::write(&path, text).expect("write");
+        path
+    }
+
+    #[test]
+    fn module_names_follow_init_files() {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let root = folder.path();
+        write(root, "pkg/__init__.py", "");
+        let module = write(root, "pkg/sub/mod.py", "");
+        write(root, "pkg/sub/__init__.py", "");
+        let init = root.join("pkg/sub/__init__.py");
+        let script = write(root, "scripts/run.py", "");
+        let name = module_name(&module).expect("module name");
+        assert_eq!((name.name.as_str(), name.is_package, name.root.as_path()), ("pkg.sub.mod", false, root));
+        let name = module_name(&init).expect("package name");
+        assert_eq!((name.name.as_str(), name.is_package), ("pkg.sub", true));
+        assert_eq!(module_name(&script).expect("script").name, "run");
+    }
+
+    #[test]
+    fn summaries_load_lazily_and_documents_win() {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let root = folder.path();
+        write(root, "pkg/__init__.py", "from .client import fetch\n");
+        let client = write(root, "pkg/client.py", "async def fetch(): ...\n");
+        let workspace = Workspace::new([root.to_path_buf()]);
+        assert!(workspace.is_empty());
+        assert_eq!(function_kind_of(&workspace, "pkg.fetch"), Some(FunctionKind::Coroutine));
+        assert_eq!(workspace.len(), 2, "only the modules asked about were read");
+        let edited = "def fetch(): ...\n";
+        let name = module_name(&client).expect("name");
+        assert!(workspace.set_document(&name.name, summarize(edited, &parse(edited), &name.name, false)));
+        assert_eq!(function_kind_of(&workspace, "pkg.fetch"), Some(FunctionKind::Sync));
+        assert!(!workspace.set_document(&name.name, summarize(edited, &parse(edited), &name.name, false)), "unchanged");
+        workspace.close_document(&name.name);
+        assert_eq!(function_kind_of(&workspace, "pkg.fetch"), Some(FunctionKind::Coroutine));
+    }
+}
