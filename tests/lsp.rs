@@ -58,14 +58,17 @@ async fn initialize_falls_back_to_utf16() {
 }
 
 #[tokio::test]
-async fn initialized_registers_config_file_watchers() {
+async fn initialized_registers_config_and_python_file_watchers() {
     let (mut client, _) = TestClient::initialized(push_client(), Value::Null).await;
     let (request, _) = client.recv_until(|message| message["method"] == "client/registerCapability").await;
     let registration = &request["params"]["registrations"][0];
     assert_eq!(registration["method"], "workspace/didChangeWatchedFiles");
     let globs: Vec<&Value> =
         registration["registerOptions"]["watchers"].as_array().unwrap().iter().map(|w| &w["globPattern"]).collect();
-    assert_eq!(globs, [&json!("**/pyproject.toml"), &json!("**/loopwise.toml"), &json!("**/.loopwise.toml")]);
+    assert_eq!(
+        globs,
+        [&json!("**/pyproject.toml"), &json!("**/loopwise.toml"), &json!("**/.loopwise.toml"), &json!("**/*.py")]
+    );
 }
 
 #[tokio::test]
@@ -440,4 +443,56 @@ async fn editor_settings_change_what_is_reported() {
     client.notify("workspace/didChangeConfiguration", json!({"settings": {"severity": {"LW101": "error"}}})).await;
     let published = client.expect_notification("textDocument/publishDiagnostics").await;
     assert_eq!(published["diagnostics"][0]["severity"], 1, "{published}");
+}
+
+#[tokio::test]
+async fn workspace_index_reports_progress() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    for (name, text) in
+        [("pkg/__init__.py", ""), ("pkg/client.py", "async def fetch(): ...\n"), ("app.py", "import pkg\n")]
+    {
+        let path = folder.path().join(name);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("folders");
+        std::fs::write(path, text).expect("write");
+    }
+    let folder_uri = format!("file://{}", folder.path().display());
+    let (mut client, _) = TestClient::initialized_with(json!({
+        "processId": null,
+        "capabilities": {"window": {"workDoneProgress": true}},
+        "workspaceFolders": [{"uri": folder_uri, "name": "project"}],
+    }))
+    .await;
+    let (create, _) = client.recv_until(|message| message["method"] == "window/workDoneProgress/create").await;
+    let token = create["params"]["token"].clone();
+    let mut kinds = Vec::new();
+    while kinds.last() != Some(&json!("end")) {
+        let (progress, _) = client.recv_until(|message| message["method"] == "$/progress").await;
+        assert_eq!(progress["params"]["token"], token);
+        kinds.push(progress["params"]["value"]["kind"].clone());
+        if progress["params"]["value"]["kind"] == "end" {
+            assert_eq!(progress["params"]["value"]["message"], "3 modules indexed", "{progress}");
+        }
+    }
+    assert_eq!(kinds.first(), Some(&json!("begin")));
+    assert!(kinds.contains(&json!("report")), "{kinds:?}");
+}
+
+#[tokio::test]
+async fn no_progress_without_the_capability() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    std::fs::write(folder.path().join("app.py"), "async def f(): ...\n").expect("write");
+    let folder_uri = format!("file://{}", folder.path().display());
+    let (mut client, _) = TestClient::initialized_with(json!({
+        "processId": null,
+        "capabilities": {},
+        "workspaceFolders": [{"uri": folder_uri, "name": "project"}],
+    }))
+    .await;
+    let messages = client.drain(Duration::from_millis(300)).await;
+    assert!(
+        messages
+            .iter()
+            .all(|message| message["method"] != "$/progress" && message["method"] != "window/workDoneProgress/create"),
+        "{messages:?}"
+    );
 }

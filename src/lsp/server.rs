@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::fmt::Display;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use futures::FutureExt;
@@ -15,20 +16,24 @@ use tower_lsp_server::ls_types::{
     DidChangeWatchedFilesParams, DidChangeWatchedFilesRegistrationOptions, DidCloseTextDocumentParams,
     DidOpenTextDocumentParams, DocumentDiagnosticParams, DocumentDiagnosticReport, DocumentDiagnosticReportResult,
     FileSystemWatcher, FullDocumentDiagnosticReport, GlobPattern, InitializeParams, InitializeResult,
-    InitializedParams, MessageType, PositionEncodingKind, Registration, RelatedFullDocumentDiagnosticReport,
-    ServerCapabilities, ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions, Uri,
+    InitializedParams, MessageType, PositionEncodingKind, ProgressToken, Registration,
+    RelatedFullDocumentDiagnosticReport, ServerCapabilities, ServerInfo, TextDocumentSyncCapability,
+    TextDocumentSyncKind, TextDocumentSyncOptions, Uri, WorkDoneProgressCreateParams, request::WorkDoneProgressCreate,
 };
 use tower_lsp_server::{Client, LanguageServer};
 
-use crate::analysis::{self, LintSettings};
+use crate::analysis::index::summarize;
+use crate::analysis::{self, LintSettings, WorkspaceView};
 use crate::config::{ConfigError, Options, Resolver};
 use crate::position::PositionEncoding;
+use crate::workspace::Workspace;
 
 use super::convert;
 use super::documents::{ChangeProblem, Documents, Snapshot};
 
 /// Files whose change may change the settings of any open document.
-const CONFIG_FILE_GLOBS: [&str; 3] = ["**/pyproject.toml", "**/loopwise.toml", "**/.loopwise.toml"];
+/// Configuration files, and Python files whose summaries the workspace index caches.
+const CONFIG_FILE_GLOBS: [&str; 4] = ["**/pyproject.toml", "**/loopwise.toml", "**/.loopwise.toml", "**/*.py"];
 
 /// Where the test seam makes the server panic.
 #[doc(hidden)]
@@ -41,6 +46,8 @@ pub enum PanicSeam {
 }
 
 /// What the negotiation and the settings decided; replaced as a whole, read by cloning.
+// The flags are independent client capabilities, not states of one machine.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Clone)]
 struct Session {
     encoding: PositionEncoding,
@@ -51,6 +58,10 @@ struct Session {
     resolver: Arc<Resolver>,
     /// Invalid editor settings, shown once the client is ready for messages.
     settings_error: Option<ConfigError>,
+    /// The client shows `$/progress` for server-initiated work.
+    work_done_progress: bool,
+    /// The workspace folders, whose modules are indexed in the background.
+    folders: Vec<PathBuf>,
 }
 
 impl Default for Session {
@@ -62,6 +73,8 @@ impl Default for Session {
             watch_config_files: false,
             resolver: Arc::new(Resolver::new(Options::default())),
             settings_error: None,
+            work_done_progress: false,
+            folders: Vec::new(),
         }
     }
 }
@@ -77,6 +90,10 @@ pub struct State {
     /// Configuration errors already shown, so a broken file does not pop up on every keystroke.
     shown_errors: Mutex<HashSet<String>>,
     panic_seam: Mutex<Option<PanicSeam>>,
+    /// An open document's exports changed: the other open documents must be linted again.
+    dependents_stale: AtomicBool,
+    /// Module summaries of the workspace, from disk and from open documents.
+    workspace: Arc<Workspace>,
 }
 
 impl State {
@@ -88,6 +105,8 @@ impl State {
             publish: tokio::sync::Mutex::new(()),
             shown_errors: Mutex::new(HashSet::new()),
             panic_seam: Mutex::new(None),
+            dependents_stale: AtomicBool::new(false),
+            workspace: Arc::new(Workspace::default()),
         }
     }
 
@@ -207,18 +226,34 @@ impl Backend {
                     None => (Arc::new(LintSettings::default()), None),
                 };
                 let text = snapshot.rope.to_string();
-                let found = analysis::lint(&text, &snapshot.tree, path.as_deref(), &settings);
+                let module = path.as_deref().and_then(|path| state.workspace.module_of(path));
+                // What this document exports may have changed: other open files that import it
+                // lint differently then (a `def` that became `async def`).
+                let exports_changed = module.as_ref().is_some_and(|module| {
+                    let summary = summarize(&text, &snapshot.tree, &module.name, module.is_package);
+                    state.workspace.set_document(&module.name, summary)
+                });
+                let view = module.as_ref().map(|module| WorkspaceView {
+                    modules: &*state.workspace,
+                    module: &module.name,
+                    is_package: module.is_package,
+                });
+                let found =
+                    analysis::lint_in_workspace(&text, &snapshot.tree, path.as_deref(), &settings, view.as_ref());
                 let diagnostics = found
                     .iter()
                     .map(|diagnostic| convert::diagnostic(snapshot.rope.slice(..), diagnostic, session.encoding))
                     .collect();
-                Some((diagnostics, error))
+                Some((diagnostics, error, exports_changed))
             }))
         });
         match task.await {
-            Ok(Ok(Some((diagnostics, error)))) => {
+            Ok(Ok(Some((diagnostics, error, exports_changed)))) => {
                 if let Some(error) = error {
                     self.show_config_error(&error).await;
+                }
+                if exports_changed {
+                    self.state.dependents_stale.store(true, Ordering::Release);
                 }
                 Analysis::Diagnostics(diagnostics)
             }
@@ -230,27 +265,45 @@ impl Backend {
 
     /// Analyzes the document as it is now and publishes the result, unless a newer change
     /// arrived meanwhile (that change publishes its own) or the client pulls diagnostics.
-    async fn publish_diagnostics(&self, uri: Uri) {
+    async fn publish_document(&self, uri: &Uri) -> bool {
         if self.state.session().pull_diagnostics {
-            return;
+            return false;
         }
-        let Some(snapshot) = self.state.documents.snapshot(&uri) else {
-            return;
+        let Some(snapshot) = self.state.documents.snapshot(uri) else {
+            return false;
         };
         let (revision, version) = (snapshot.revision, snapshot.version);
-        let diagnostics = match self.analyze(&uri, snapshot, true).await {
+        let diagnostics = match self.analyze(uri, snapshot, true).await {
             Analysis::Diagnostics(diagnostics) => diagnostics,
-            Analysis::Stale => return,
+            Analysis::Stale => return false,
             Analysis::Failed(message) => {
                 self.log(MessageType::ERROR, format!("analysis of {} failed: {message}", uri.as_str())).await;
-                return;
+                return false;
             }
         };
         let _publishing = self.state.publish.lock().await;
-        if self.state.documents.revision(&uri) != Some(revision) {
+        if self.state.documents.revision(uri) != Some(revision) {
+            return false;
+        }
+        self.state.client.publish_diagnostics(uri.clone(), diagnostics, Some(version)).await;
+        true
+    }
+
+    /// Publishes `uri`'s diagnostics; when its exports changed (a `def` became `async def`),
+    /// the other open documents, which may call it, are linted and published again too.
+    async fn publish_diagnostics(&self, uri: Uri) {
+        self.publish_document(&uri).await;
+        if !self.state.dependents_stale.swap(false, Ordering::AcqRel) {
             return;
         }
-        self.state.client.publish_diagnostics(uri, diagnostics, Some(version)).await;
+        if self.state.session().pull_diagnostics {
+            self.rediagnose_all().await;
+            return;
+        }
+        // Their own exports did not change, so this does not cascade.
+        for other in self.state.documents.uris().into_iter().filter(|other| *other != uri) {
+            self.publish_document(&other).await;
+        }
     }
 
     /// After a settings or configuration-file change: every open document may lint differently.
@@ -265,7 +318,7 @@ impl Backend {
             return;
         }
         for uri in self.state.documents.uris() {
-            self.publish_diagnostics(uri).await;
+            self.publish_document(&uri).await;
         }
     }
 
@@ -336,6 +389,14 @@ impl LanguageServer for Backend {
                 .and_then(|workspace| workspace.did_change_watched_files.as_ref())
                 .and_then(|watched| watched.dynamic_registration)
                 .unwrap_or(false);
+            let work_done_progress =
+                capabilities.window.as_ref().and_then(|window| window.work_done_progress).unwrap_or(false);
+            #[allow(deprecated)] // `rootUri` is what older clients send instead of folders.
+            let folders: Vec<PathBuf> = match (&params.workspace_folders, &params.root_uri) {
+                (Some(folders), _) => folders.iter().filter_map(|folder| file_path(&folder.uri)).collect(),
+                (None, Some(root)) => file_path(root).into_iter().collect(),
+                (None, None) => Vec::new(),
+            };
             let (options, settings_error) = match options_from_settings(params.initialization_options.clone()) {
                 Ok(options) => (options, None),
                 Err(error) => (Options::default(), Some(error)),
@@ -348,6 +409,8 @@ impl LanguageServer for Backend {
                     watch_config_files,
                     resolver: Arc::new(Resolver::new(options)),
                     settings_error,
+                    work_done_progress,
+                    folders,
                 };
             });
 
@@ -385,6 +448,7 @@ impl LanguageServer for Backend {
             if let Some(error) = &session.settings_error {
                 self.show_config_error(error).await;
             }
+            tokio::spawn(index_workspace(Arc::clone(&self.state)));
             if !session.watch_config_files {
                 return;
             }
@@ -427,6 +491,9 @@ impl LanguageServer for Backend {
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         self.guard_notification("textDocument/didClose", async {
             let uri = params.text_document.uri;
+            if let Some(module) = file_path(&uri).and_then(|path| self.state.workspace.module_of(&path)) {
+                self.state.workspace.close_document(&module.name);
+            }
             if !self.state.documents.close(&uri) {
                 self.log(MessageType::WARNING, format!("ignored closing {}, which is not open", uri.as_str())).await;
                 return;
@@ -484,6 +551,8 @@ impl LanguageServer for Backend {
     async fn did_change_watched_files(&self, _: DidChangeWatchedFilesParams) {
         self.guard_notification("workspace/didChangeWatchedFiles", async {
             self.state.session().resolver.clear_cache();
+            // Python files changed on disk: summaries read from them are stale.
+            self.state.workspace.invalidate();
             // A fixed file may fail again later; let that error show again too.
             self.state.shown_errors.lock().unwrap_or_else(PoisonError::into_inner).clear();
             self.rediagnose_all().await;
@@ -532,3 +601,73 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 fn internal_error(message: String) -> Error {
     Error { code: ErrorCode::InternalError, message: message.into(), data: None }
 }
+
+/// Reads the summaries of every module under the workspace folders in the background, so the
+/// first lookups do not wait for the disk; reports `$/progress` when the client shows it.
+async fn index_workspace(state: Arc<State>) {
+    let session = state.session();
+    if session.folders.is_empty() {
+        return;
+    }
+    let resolver = Arc::clone(&session.resolver);
+    let folders = session.folders.clone();
+    let files = tokio::task::spawn_blocking(move || {
+        let mut files = Vec::new();
+        for folder in &folders {
+            let resolver = Arc::clone(&resolver);
+            let walker = ignore::WalkBuilder::new(folder)
+                .filter_entry(move |entry| {
+                    resolver
+                        .configuration_for(entry.path())
+                        .map_or(true, |configuration| !configuration.is_excluded(entry.path()))
+                })
+                .build();
+            files.extend(
+                walker
+                    .filter_map(std::result::Result::ok)
+                    .map(ignore::DirEntry::into_path)
+                    .filter(|path| path.extension().is_some_and(|extension| extension == "py" || extension == "pyi")),
+            );
+        }
+        files
+    })
+    .await
+    .unwrap_or_default();
+    let token = ProgressToken::String("loopwise/index".to_string());
+    let progress = if session.work_done_progress
+        && state
+            .client
+            .send_request::<WorkDoneProgressCreate>(WorkDoneProgressCreateParams { token: token.clone() })
+            .await
+            .is_ok()
+    {
+        Some(
+            state
+                .client
+                .progress(token, "loopwise: indexing")
+                .with_message(format!("{} Python files", files.len()))
+                .with_percentage(0)
+                .begin()
+                .await,
+        )
+    } else {
+        None
+    };
+    let total = files.len().max(1);
+    for (index, chunk) in files.chunks(INDEX_CHUNK).enumerate() {
+        let workspace = Arc::clone(&state.workspace);
+        let chunk = chunk.to_vec();
+        let _ = tokio::task::spawn_blocking(move || chunk.iter().for_each(|path| workspace.load_file(path))).await;
+        if let Some(progress) = &progress {
+            let done = ((index + 1) * INDEX_CHUNK).min(total);
+            let percentage = u32::try_from(done * 100 / total).unwrap_or(100);
+            progress.report_with_message(format!("{done}/{total} files"), percentage).await;
+        }
+    }
+    if let Some(progress) = progress {
+        progress.finish_with_message(format!("{} modules indexed", state.workspace.len())).await;
+    }
+}
+
+/// Files read per background step: small enough to report progress often.
+const INDEX_CHUNK: usize = 64;

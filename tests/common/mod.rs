@@ -53,13 +53,16 @@ impl TestClient {
 
     /// Starts a server and completes `initialize` + `initialized`; returns the initialize result.
     pub async fn initialized(capabilities: Value, initialization_options: Value) -> (Self, Value) {
+        Self::initialized_with(
+            json!({"processId": null, "rootUri": null, "capabilities": capabilities, "initializationOptions": initialization_options}),
+        )
+        .await
+    }
+
+    /// Like [`TestClient::initialized`], with the whole `initialize` params.
+    pub async fn initialized_with(params: Value) -> (Self, Value) {
         let mut client = Self::start();
-        let result = client
-            .request_ok(
-                "initialize",
-                json!({"processId": null, "rootUri": null, "capabilities": capabilities, "initializationOptions": initialization_options}),
-            )
-            .await;
+        let result = client.request_ok("initialize", params).await;
         client.notify("initialized", json!({})).await;
         (client, result)
     }
