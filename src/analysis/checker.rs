@@ -1,11 +1,13 @@
 //! Runs the combined query once over a file and hands each matched node to the rules that
 //! want it: the one shared pass of the engine.
 
+use std::collections::HashSet;
+
 use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, QueryCursor, Tree};
 
 use crate::analysis::queries::{Concept, QUERIES};
-use crate::analysis::semantic::SemanticModel;
+use crate::analysis::semantic::{ScopeId, SemanticModel};
 use crate::analysis::settings::LintSettings;
 use crate::analysis::{Diagnostic, TextRange};
 use crate::rules::{self, Rule, RuleSet};
@@ -16,6 +18,8 @@ pub struct Checker<'a, 't> {
     pub settings: &'a LintSettings,
     rules: RuleSet,
     diagnostics: Vec<Diagnostic>,
+    /// The functions whose own body awaits (`await`, `async for`, `async with`).
+    pub(crate) awaiting_functions: HashSet<ScopeId>,
 }
 
 /// A call site, with its callee already resolved through the file's imports.
@@ -55,7 +59,7 @@ impl Call<'_> {
 
 impl<'a, 't> Checker<'a, 't> {
     pub fn new(semantic: &'a SemanticModel<'t>, settings: &'a LintSettings, rules: RuleSet) -> Self {
-        Self { semantic, settings, rules, diagnostics: Vec::new() }
+        Self { semantic, settings, rules, diagnostics: Vec::new(), awaiting_functions: HashSet::new() }
     }
 
     pub fn enabled(&self, rule: Rule) -> bool {
@@ -93,6 +97,9 @@ impl<'a, 't> Checker<'a, 't> {
             cursor.set_byte_range(range.start..range.end);
             self.run_query(&mut cursor, tree);
         }
+        if self.enabled(Rule::AsyncWithoutAwait) {
+            rules::async_without_await::check(&mut self);
+        }
         self.diagnostics.sort_by_key(|diagnostic| (diagnostic.range.start, diagnostic.range.end, diagnostic.rule));
         self.diagnostics
     }
@@ -121,6 +128,19 @@ impl<'a, 't> Checker<'a, 't> {
                         rules::blocking_thread_sync::check_with(self, manager);
                     }
                 }
+                Concept::AsyncSyntax => {
+                    if let Some(function) = self.semantic.enclosing_function(node.start_byte()) {
+                        self.awaiting_functions.insert(function);
+                    }
+                    if self.enabled(Rule::AwaitOutsideAsync) {
+                        rules::await_outside_async::check(self, node);
+                    }
+                }
+                Concept::YieldFrom => {
+                    if self.enabled(Rule::YieldFromInAsyncFunction) {
+                        rules::yield_from_in_async_function::check(self, node);
+                    }
+                }
             }
         }
     }
@@ -129,6 +149,16 @@ impl<'a, 't> Checker<'a, 't> {
         let call = Call { node, callee, arguments, qualified_name: self.semantic.qualified_name(callee) };
         if self.semantic.in_async_function(node.start_byte()) {
             self.visit_call_in_async_function(&call);
+        }
+        // Coroutines and tasks (LW2xx): each rule checks its own scope.
+        if self.enabled(Rule::UnawaitedCoroutine) {
+            rules::unawaited_coroutine::check(self, &call);
+        }
+        if self.enabled(Rule::DanglingTask) {
+            rules::dangling_task::check(self, &call);
+        }
+        if self.enabled(Rule::NestedEventLoop) {
+            rules::nested_event_loop::check(self, &call);
         }
     }
 
