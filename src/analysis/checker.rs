@@ -1,12 +1,15 @@
 //! Runs the combined query once over a file and hands each matched node to the rules that
 //! want it: the one shared pass of the engine.
 
+use std::collections::HashSet;
+
 use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, QueryCursor, Tree};
 
 use crate::analysis::index::{FunctionKind, absolute_name, function_kind_of};
 use crate::analysis::queries::{Concept, QUERIES};
-use crate::analysis::semantic::SemanticModel;
+use crate::analysis::semantic::CalleeKind;
+use crate::analysis::semantic::{ScopeId, SemanticModel};
 use crate::analysis::settings::LintSettings;
 use crate::analysis::{Diagnostic, TextRange, WorkspaceView};
 use crate::rules::{self, Rule, RuleSet};
@@ -18,6 +21,8 @@ pub struct Checker<'a, 't> {
     rules: RuleSet,
     diagnostics: Vec<Diagnostic>,
     workspace: Option<&'a WorkspaceView<'a>>,
+    /// The functions whose own body awaits (`await`, `async for`, `async with`).
+    pub(crate) awaiting_functions: HashSet<ScopeId>,
 }
 
 /// A call site, with its callee already resolved through the file's imports.
@@ -57,7 +62,7 @@ impl Call<'_> {
 
 impl<'a, 't> Checker<'a, 't> {
     pub fn new(semantic: &'a SemanticModel<'t>, settings: &'a LintSettings, rules: RuleSet) -> Self {
-        Self { semantic, settings, rules, diagnostics: Vec::new(), workspace: None }
+        Self { semantic, settings, rules, diagnostics: Vec::new(), workspace: None, awaiting_functions: HashSet::new() }
     }
 
     /// Lets rules see the other modules of the workspace.
@@ -65,6 +70,23 @@ impl<'a, 't> Checker<'a, 't> {
     pub fn with_workspace(mut self, workspace: Option<&'a WorkspaceView<'a>>) -> Self {
         self.workspace = workspace;
         self
+    }
+
+    /// What calling `call` creates: what the file shows, else what the workspace index knows
+    /// of the imported function it resolves to. The one place rules ask it.
+    pub fn callee_kind(&self, call: &Call<'_>) -> CalleeKind {
+        let in_file = self.semantic.callee_kind(call.callee);
+        if in_file != CalleeKind::Unknown {
+            return in_file;
+        }
+        let Some(qualified) = call.qualified_name.as_deref() else { return in_file };
+        match self.workspace_function_kind(qualified) {
+            Some(FunctionKind::Coroutine) => CalleeKind::Coroutine,
+            Some(FunctionKind::Sync | FunctionKind::AsyncGenerator | FunctionKind::AsyncContextManager) => {
+                CalleeKind::NotCoroutine
+            }
+            Some(FunctionKind::Unknown) | None => CalleeKind::Unknown,
+        }
     }
 
     /// What calling the function `qualified` (a name resolved through this file's imports,
@@ -110,6 +132,9 @@ impl<'a, 't> Checker<'a, 't> {
             cursor.set_byte_range(range.start..range.end);
             self.run_query(&mut cursor, tree);
         }
+        if self.enabled(Rule::AsyncWithoutAwait) {
+            rules::async_without_await::check(&mut self);
+        }
         self.diagnostics.sort_by_key(|diagnostic| (diagnostic.range.start, diagnostic.range.end, diagnostic.rule));
         self.diagnostics
     }
@@ -138,6 +163,19 @@ impl<'a, 't> Checker<'a, 't> {
                         rules::blocking_thread_sync::check_with(self, manager);
                     }
                 }
+                Concept::AsyncSyntax => {
+                    if let Some(function) = self.semantic.enclosing_function(node.start_byte()) {
+                        self.awaiting_functions.insert(function);
+                    }
+                    if self.enabled(Rule::AwaitOutsideAsync) {
+                        rules::await_outside_async::check(self, node);
+                    }
+                }
+                Concept::YieldFrom => {
+                    if self.enabled(Rule::YieldFromInAsyncFunction) {
+                        rules::yield_from_in_async_function::check(self, node);
+                    }
+                }
             }
         }
     }
@@ -146,6 +184,16 @@ impl<'a, 't> Checker<'a, 't> {
         let call = Call { node, callee, arguments, qualified_name: self.semantic.qualified_name(callee) };
         if self.semantic.in_async_function(node.start_byte()) {
             self.visit_call_in_async_function(&call);
+        }
+        // Coroutines and tasks (LW2xx): each rule checks its own scope.
+        if self.enabled(Rule::UnawaitedCoroutine) {
+            rules::unawaited_coroutine::check(self, &call);
+        }
+        if self.enabled(Rule::DanglingTask) {
+            rules::dangling_task::check(self, &call);
+        }
+        if self.enabled(Rule::NestedEventLoop) {
+            rules::nested_event_loop::check(self, &call);
         }
     }
 

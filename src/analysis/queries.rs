@@ -15,6 +15,8 @@ use crate::analysis::source::language;
 pub const QUERY_FILES: &[(Concept, &str, &str)] = &[
     (Concept::Call, "calls.scm", include_str!("../../queries/calls.scm")),
     (Concept::WithItem, "with_items.scm", include_str!("../../queries/with_items.scm")),
+    (Concept::AsyncSyntax, "async_syntax.scm", include_str!("../../queries/async_syntax.scm")),
+    (Concept::YieldFrom, "yield_from.scm", include_str!("../../queries/yield_from.scm")),
 ];
 
 /// What a pattern hands to the rules. Each query file's patterns capture their main node under
@@ -24,6 +26,9 @@ pub const QUERY_FILES: &[(Concept, &str, &str)] = &[
 pub enum Concept {
     Call,
     WithItem,
+    /// `await`, `async for`, `async with`, an async comprehension clause.
+    AsyncSyntax,
+    YieldFrom,
 }
 
 impl Concept {
@@ -32,6 +37,8 @@ impl Concept {
         match self {
             Concept::Call => "call",
             Concept::WithItem => "with",
+            Concept::AsyncSyntax => "async_syntax",
+            Concept::YieldFrom => "yield_from",
         }
     }
 }

@@ -373,6 +373,166 @@ impl<'t> SemanticModel<'t> {
         }
         Some(bindings.into_iter().map(|binding| binding.kind).collect())
     }
+
+    // LW2xx (coroutines and tasks): what a call creates and whether its result is kept.
+
+    /// What calling `callee` creates, as far as the file shows. The one place that answers
+    /// "is this a coroutine function?": a workspace index of other modules' `async def`s plugs
+    /// in where an import of a module other than `asyncio` gives [`CalleeKind::Unknown`].
+    pub fn callee_kind(&self, callee: Node<'_>) -> CalleeKind {
+        match callee.kind() {
+            "identifier" => {
+                let candidates = self.candidates(self.text(callee), callee.start_byte());
+                // No binding: a builtin, and no builtin is a coroutine function.
+                if candidates.is_empty() { CalleeKind::NotCoroutine } else { self.callee_kind_of(&candidates) }
+            }
+            "attribute" => {
+                let (Some(object), Some(attribute)) =
+                    (callee.child_by_field_name("object"), callee.child_by_field_name("attribute"))
+                else {
+                    return CalleeKind::Unknown;
+                };
+                let attribute = self.text(attribute);
+                if let Some(bindings) = self.receiver_attribute(object, attribute) {
+                    return self.callee_kind_of(&bindings);
+                }
+                if let Some(class) = self.class_of_name(object) {
+                    let bindings = self.scopes[class].bindings.get(attribute);
+                    let kinds: Vec<_> = bindings.into_iter().flatten().map(|binding| binding.kind).collect();
+                    return if kinds.is_empty() { CalleeKind::Unknown } else { self.callee_kind_of(&kinds) };
+                }
+                self.qualified_name(callee).map_or(CalleeKind::Unknown, |qualified| imported_callee_kind(&qualified))
+            }
+            "parenthesized_expression" => {
+                callee.named_child(0).map_or(CalleeKind::Unknown, |inner| self.callee_kind(inner))
+            }
+            _ => CalleeKind::Unknown,
+        }
+    }
+
+    fn callee_kind_of(&self, candidates: &[BindingKind<'t>]) -> CalleeKind {
+        let mut merged: Option<CalleeKind> = None;
+        for candidate in candidates {
+            let this = match *candidate {
+                BindingKind::Function { node, is_async: true } => {
+                    if has_unknown_decorator(node, self.source) {
+                        // `@async_response`, `@pytest.fixture`, ...: the name may no longer be the coroutine function.
+                        CalleeKind::Unknown
+                    } else if is_generator(node) {
+                        CalleeKind::NotCoroutine
+                    } else {
+                        CalleeKind::Coroutine
+                    }
+                }
+                BindingKind::Function { is_async: false, .. } | BindingKind::Class { .. } => CalleeKind::NotCoroutine,
+                BindingKind::Import { import } => imported_callee_kind(&self.imports[import]),
+                _ => CalleeKind::Unknown,
+            };
+            if merged.is_some_and(|known| known != this) {
+                return CalleeKind::Unknown;
+            }
+            merged = Some(this);
+        }
+        merged.unwrap_or(CalleeKind::Unknown)
+    }
+
+    /// The class scope a name refers to, when its only binding is a class of this file.
+    fn class_of_name(&self, name: Node<'_>) -> Option<ScopeId> {
+        if name.kind() != "identifier" {
+            return None;
+        }
+        let [BindingKind::Class { node }] = self.candidates(self.text(name), name.start_byte())[..] else {
+            return None;
+        };
+        self.scopes.iter().position(|scope| scope.kind == ScopeKind::Class && scope.node.id() == node.id())
+    }
+
+    /// Whether `node` is an event loop where the file shows it: created by
+    /// `asyncio.get_event_loop()`, `get_running_loop()`, `new_event_loop()`, or annotated as one.
+    pub fn is_event_loop(&self, node: Node<'_>) -> bool {
+        self.value_type(node).is_some_and(|kind| EVENT_LOOP_TYPES.contains(&kind.as_str()))
+    }
+
+    /// Whether the value of `expression` is thrown away: it is an expression statement, or the
+    /// value bound to a local of a function that never mentions the name again, or (with
+    /// `conditions`) only tested for truth (`if x:`, `not x`, the left operand of `and`).
+    pub fn is_result_discarded(&self, expression: Node<'_>, conditions: bool) -> bool {
+        let mut node = expression;
+        while let Some(parent) = node.parent() {
+            let is_field = |field: &str| parent.child_by_field_name(field).is_some_and(|child| child.id() == node.id());
+            match parent.kind() {
+                "parenthesized_expression" => node = parent,
+                "expression_statement" => return true,
+                "assignment" => {
+                    let Some(target) = parent.child_by_field_name("left") else { return false };
+                    return is_field("right") && target.kind() == "identifier" && self.is_unused_local(target);
+                }
+                _ if !conditions => return false,
+                "not_operator" | "if_clause" => return true,
+                "if_statement" | "elif_clause" | "while_statement" => return is_field("condition"),
+                "conditional_expression" => {
+                    return parent.named_child(1).is_some_and(|condition| condition.id() == node.id());
+                }
+                "boolean_operator" => {
+                    let is_and = parent.child_by_field_name("operator").is_some_and(|op| self.text(op) == "and");
+                    if is_and && is_field("left") {
+                        return true;
+                    }
+                    node = parent;
+                }
+                _ => return false,
+            }
+        }
+        false
+    }
+
+    /// Whether `target`, a name assigned in a function, is mentioned nowhere else in that
+    /// function (nested functions included). Module and class attributes are kept by their owner.
+    fn is_unused_local(&self, target: Node<'_>) -> bool {
+        let Some(function) = self.enclosing_function(target.start_byte()) else { return false };
+        let scope = &self.scopes[function];
+        if !matches!(scope.kind, ScopeKind::Function { .. }) {
+            return false;
+        }
+        let name = self.text(target);
+        let mut cursor = scope.node.walk();
+        loop {
+            let node = cursor.node();
+            if node.kind() == "identifier" && node.id() != target.id() && self.text(node) == name {
+                // `obj.name` and `f(name=...)` do not mention the local.
+                let is_other_name = node.parent().is_some_and(|parent| {
+                    let field =
+                        |field: &str| parent.child_by_field_name(field).is_some_and(|child| child.id() == node.id());
+                    (parent.kind() == "attribute" && field("attribute"))
+                        || (parent.kind() == "keyword_argument" && field("name"))
+                });
+                if !is_other_name {
+                    return false;
+                }
+            }
+            if cursor.goto_first_child() || cursor.goto_next_sibling() {
+                continue;
+            }
+            loop {
+                if !cursor.goto_parent() || cursor.node().id() == scope.node.id() {
+                    return true;
+                }
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Whether a function's own body has a `yield` (an async one is an async generator).
+    pub fn is_generator_function(&self, function: Node<'_>) -> bool {
+        is_generator(function)
+    }
+
+    /// The scopes of every `async def`, in no particular order.
+    pub fn async_functions(&self) -> impl Iterator<Item = ScopeId> + '_ {
+        (0..self.scopes.len()).filter(|&id| self.scopes[id].is_async_function())
+    }
 }
 
 fn merge_candidates<'t>(bindings: &[Binding<'t>]) -> Vec<BindingKind<'t>> {
@@ -424,6 +584,96 @@ fn attribute_type(object: &str, attribute: &str) -> Option<&'static str> {
     match (object, attribute) {
         (PATH, "parent") => Some(PATH),
         _ => None,
+    }
+}
+
+// LW2xx (coroutines and tasks).
+
+/// What calling a callee creates: [`SemanticModel::callee_kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CalleeKind {
+    /// An `async def` (not an async generator) or a known `asyncio` coroutine function.
+    Coroutine,
+    /// A plain function, a class, an async generator function or another `asyncio` name.
+    NotCoroutine,
+    /// Not shown by the file: a parameter, an unknown receiver, an import of another module.
+    Unknown,
+}
+
+/// The `asyncio` functions that are `async def`s: calling one creates a coroutine.
+const ASYNCIO_COROUTINE_FUNCTIONS: &[&str] = &[
+    "sleep",
+    "wait_for",
+    "wait",
+    "open_connection",
+    "open_unix_connection",
+    "start_server",
+    "start_unix_server",
+    "create_subprocess_exec",
+    "create_subprocess_shell",
+    "to_thread",
+];
+
+/// What `asyncio.get_event_loop()` and its kin return, and the annotations naming a loop.
+const EVENT_LOOP_TYPES: &[&str] = &[
+    "asyncio.get_event_loop",
+    "asyncio.get_running_loop",
+    "asyncio.new_event_loop",
+    "asyncio.events.get_event_loop",
+    "asyncio.events.get_running_loop",
+    "asyncio.events.new_event_loop",
+    "asyncio.AbstractEventLoop",
+    "asyncio.events.AbstractEventLoop",
+    "asyncio.BaseEventLoop",
+    "asyncio.base_events.BaseEventLoop",
+    "asyncio.SelectorEventLoop",
+    "asyncio.ProactorEventLoop",
+    "uvloop.new_event_loop",
+    "uvloop.Loop",
+];
+
+/// An imported callee: `asyncio` names are known; any other module needs the workspace index.
+fn imported_callee_kind(qualified: &str) -> CalleeKind {
+    let Some(member) = qualified.strip_prefix("asyncio.") else { return CalleeKind::Unknown };
+    // `asyncio.tasks.sleep` is `asyncio.sleep`.
+    let member = member.rsplit('.').next().unwrap_or(member);
+    if ASYNCIO_COROUTINE_FUNCTIONS.contains(&member) { CalleeKind::Coroutine } else { CalleeKind::NotCoroutine }
+}
+
+/// Whether a function has a decorator that may replace it by something else than the
+/// coroutine function (all but `staticmethod`, `classmethod`, `abstractmethod`, `override`, `wraps`).
+fn has_unknown_decorator(function: Node<'_>, source: &str) -> bool {
+    let Some(parent) = function.parent().filter(|parent| parent.kind() == "decorated_definition") else { return false };
+    let mut cursor = parent.walk();
+    parent.named_children(&mut cursor).filter(|child| child.kind() == "decorator").any(|decorator| {
+        let text = source.get(decorator.byte_range()).unwrap_or("").trim_start_matches('@').trim();
+        let name = text.split('(').next().unwrap_or(text);
+        let last = name.rsplit('.').next().unwrap_or(name).trim();
+        !matches!(last, "staticmethod" | "classmethod" | "abstractmethod" | "override" | "wraps")
+    })
+}
+
+/// Whether a function's own body (not its nested functions, lambdas or classes) has a `yield`.
+fn is_generator(function: Node<'_>) -> bool {
+    let Some(body) = function.child_by_field_name("body") else { return false };
+    let mut cursor = body.walk();
+    loop {
+        let node = cursor.node();
+        if node.kind() == "yield" {
+            return true;
+        }
+        let nested = matches!(node.kind(), "function_definition" | "lambda" | "class_definition");
+        if (!nested && cursor.goto_first_child()) || cursor.goto_next_sibling() {
+            continue;
+        }
+        loop {
+            if !cursor.goto_parent() || cursor.node().id() == body.id() {
+                return false;
+            }
+            if cursor.goto_next_sibling() {
+                break;
+            }
+        }
     }
 }
 

@@ -7,6 +7,8 @@
 #[macro_use]
 mod registry_macro;
 
+pub mod async_without_await;
+pub mod await_outside_async;
 pub mod blocking_configured_call;
 pub mod blocking_db_client;
 pub mod blocking_file_io;
@@ -15,6 +17,10 @@ pub mod blocking_network_call;
 pub mod blocking_sleep;
 pub mod blocking_subprocess;
 pub mod blocking_thread_sync;
+pub mod dangling_task;
+pub mod nested_event_loop;
+pub mod unawaited_coroutine;
+pub mod yield_from_in_async_function;
 
 use std::fmt;
 
@@ -84,6 +90,12 @@ rules! {
     BlockingDbClient => blocking_db_client,
     BlockingThreadSync => blocking_thread_sync,
     BlockingConfiguredCall => blocking_configured_call,
+    UnawaitedCoroutine => unawaited_coroutine,
+    DanglingTask => dangling_task,
+    AwaitOutsideAsync => await_outside_async,
+    NestedEventLoop => nested_event_loop,
+    AsyncWithoutAwait => async_without_await,
+    YieldFromInAsyncFunction => yield_from_in_async_function,
 }
 
 impl Rule {

@@ -1,0 +1,3 @@
+; `yield from`, a SyntaxError inside an `async def`.
+(yield
+  "from") @yield_from

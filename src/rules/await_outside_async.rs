@@ -1,0 +1,108 @@
+use tree_sitter::Node;
+
+use crate::analysis::semantic::ScopeKind;
+use crate::analysis::{Checker, Edit, Fix};
+use crate::rules::Rule;
+
+define_rule! {
+    /// ## What it does
+    /// Checks for `await`, `async for`, `async with` and async comprehensions outside an
+    /// `async def`: in a plain `def`, a lambda, a class body or at module level.
+    ///
+    /// ## Why is this bad?
+    /// It is a `SyntaxError`: the module does not even import. Only the body of an `async def`
+    /// (and an async generator expression, which is a scope of its own) may suspend.
+    ///
+    /// ## Example
+    /// ```python
+    /// import asyncio
+    ///
+    /// def refresh(client):
+    ///     await client.fetch()
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// import asyncio
+    ///
+    /// async def refresh(client):
+    ///     await client.fetch()
+    /// ```
+    ///
+    /// ## Fix safety
+    /// The fix (make the enclosing `def` async) is unsafe: every caller must now await the
+    /// function. It is offered only when the enclosing scope is a `def`, not a lambda, a class
+    /// body or the module.
+    ///
+    /// ## Known problems
+    /// An `await` or `async for` inside a generator expression is fine anywhere (since Python
+    /// 3.7 it makes an async generator expression), except in the first iterable, which runs in
+    /// the enclosing scope. Top-level `await` in notebooks and the asyncio REPL is reported too.
+    ///
+    /// ## References
+    /// - [Python docs: Await expression](https://docs.python.org/3/reference/expressions.html#await)
+    code: "LW203",
+    name: "await-outside-async",
+    summary: "`await`, `async for` or `async with` outside an `async def`",
+    severity: Error,
+    enabled: true,
+    aliases: ["PLE1142", "F704"],
+    peers: "ruff, pylint, mypy",
+    fix: "make the enclosing `def` async (unsafe)",
+    only_in_async_functions: false,
+}
+
+/// `node` is an `await`, or an `async for`/`async with` statement or async comprehension clause.
+pub(crate) fn check(checker: &mut Checker<'_, '_>, node: Node<'_>) {
+    if in_async_generator_expression(node) || checker.semantic.in_async_function(node.start_byte()) {
+        return;
+    }
+    let (reported, what) = match node.kind() {
+        "await" => (node, "await"),
+        "with_statement" => (node.child(0).unwrap_or(node), "async with"),
+        _ => (node.child(0).unwrap_or(node), "async for"),
+    };
+    let function = checker.semantic.enclosing_function(node.start_byte()).map(|id| checker.semantic.scope(id));
+    let definition = function.filter(|scope| matches!(scope.kind, ScopeKind::Function { .. })).map(|scope| scope.node);
+    let place = if definition.is_some() {
+        "a non-async function"
+    } else if function.is_some() {
+        "a lambda"
+    } else {
+        "an async function"
+    };
+    let message = if definition.is_some() || function.is_some() {
+        format!("`{what}` in {place}")
+    } else {
+        format!("`{what}` outside {place}")
+    };
+    let diagnostic = checker.report(Rule::AwaitOutsideAsync, reported, message);
+    if let Some(definition) = definition {
+        diagnostic.fix =
+            Some(Fix::unsafe_edit("Make the function async", Edit::insertion("async ", definition.start_byte())));
+    }
+}
+
+/// Whether `node` runs inside a generator expression (its own async scope since Python 3.7)
+/// rather than in the enclosing function: anywhere in the generator but its first iterable.
+fn in_async_generator_expression(node: Node<'_>) -> bool {
+    let mut child = node;
+    while let Some(parent) = child.parent() {
+        match parent.kind() {
+            "generator_expression" => {
+                let mut cursor = parent.walk();
+                let first_clause = parent.named_children(&mut cursor).find(|clause| clause.kind() == "for_in_clause");
+                // The first clause's iterable is evaluated outside; `async for` of that clause is not.
+                let in_first_iterable =
+                    first_clause.is_some_and(|clause| clause.id() == child.id()) && child.id() != node.id();
+                if !in_first_iterable {
+                    return true;
+                }
+            }
+            "function_definition" | "lambda" | "class_definition" | "module" => return false,
+            _ => {}
+        }
+        child = parent;
+    }
+    false
+}
