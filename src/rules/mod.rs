@@ -15,6 +15,15 @@ pub mod blocking_network_call;
 pub mod blocking_sleep;
 pub mod blocking_subprocess;
 pub mod blocking_thread_sync;
+pub mod broad_except_swallows_cancellation;
+pub mod cancelled_error_swallowed;
+pub mod exception_silenced;
+pub mod gather_exceptions_unchecked;
+pub mod missing_timeout;
+pub mod timeout_error_alias;
+pub mod timeout_parameter;
+pub mod timeout_without_await;
+pub mod wait_for_instead_of_timeout;
 
 use std::fmt;
 
@@ -84,6 +93,15 @@ rules! {
     BlockingDbClient => blocking_db_client,
     BlockingThreadSync => blocking_thread_sync,
     BlockingConfiguredCall => blocking_configured_call,
+    CancelledErrorSwallowed => cancelled_error_swallowed,
+    BroadExceptSwallowsCancellation => broad_except_swallows_cancellation,
+    ExceptionSilenced => exception_silenced,
+    GatherExceptionsUnchecked => gather_exceptions_unchecked,
+    MissingTimeout => missing_timeout,
+    WaitForInsteadOfTimeout => wait_for_instead_of_timeout,
+    TimeoutErrorAlias => timeout_error_alias,
+    TimeoutParameter => timeout_parameter,
+    TimeoutWithoutAwait => timeout_without_await,
 }
 
 impl Rule {
