@@ -1,8 +1,9 @@
 ; Names and attribute chains that rules resolve through the file's imports, selected by their
-; last identifier: `TimeoutError` (asyncio's alias of the builtin since Python 3.11).
+; last identifier: `TimeoutError` and `timeout` (asyncio's and socket's aliases of the builtin
+; `TimeoutError`).
 ((identifier) @reference
-  (#eq? @reference "TimeoutError"))
+  (#any-of? @reference "TimeoutError" "timeout"))
 
 (attribute
   attribute: (identifier) @_name
-  (#eq? @_name "TimeoutError")) @reference
+  (#any-of? @_name "TimeoutError" "timeout")) @reference

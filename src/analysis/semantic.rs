@@ -397,6 +397,19 @@ impl<'t> SemanticModel<'t> {
         found
     }
 
+    /// Every import the bare name `name` may refer to at `position`, for names imported one
+    /// way or another (`try: from asyncio import timeout` / `except: from async_timeout import
+    /// timeout`).
+    pub fn possible_imports_of_name(&self, name: &str, position: usize) -> Vec<&str> {
+        self.candidates(name, position)
+            .into_iter()
+            .filter_map(|candidate| match candidate {
+                BindingKind::Import { import } => Some(self.imports[import].as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The call that created `node`'s value, where the file shows exactly one: followed
     /// through names, `with ... as name` and `self.name`. A parameter has no visible creation.
     pub fn creating_call(&self, node: Node<'_>) -> Option<Node<'t>> {

@@ -52,7 +52,9 @@ define_rule! {
     /// ## Known problems
     /// Not reported: the documented idiom of awaiting a task the same function just cancelled
     /// (`task.cancel()` then `try: await task` / `except CancelledError: pass`, also through a
-    /// loop over the tasks and `gather(*tasks)`), and handlers that call `.uncancel()`.
+    /// loop over the tasks and `gather(*tasks)`), and handlers that call `.uncancel()` or test
+    /// `asyncio.current_task().cancelling()` (re-raising only when this task is the one being
+    /// cancelled, the idiom for telling its own cancellation from that of an awaited future).
     /// Handlers in sync functions (such as done callbacks reading `future.result()`) are not
     /// reported: no task is being cancelled there. A call that always raises is assumed to
     /// return.
@@ -111,7 +113,7 @@ pub(crate) fn caught_cancelled_error<'n>(semantic: &SemanticModel<'_>, clause: N
 pub(crate) fn check(checker: &mut Checker<'_, '_>, clause: Node<'_>) {
     let Some(cancelled) = caught_cancelled_error(checker.semantic, clause) else { return };
     let Some(body) = handler_body(clause) else { return };
-    if !may_complete_without_raising(body) || calls_uncancel(checker, body) {
+    if !may_complete_without_raising(body) || inspects_cancellation(checker, body) {
         return;
     }
     if let Some(try_statement) = clause.parent()
@@ -129,13 +131,15 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, clause: Node<'_>) {
     diagnostic.fix = fix;
 }
 
-fn calls_uncancel(checker: &Checker<'_, '_>, body: Node<'_>) -> bool {
+/// A handler that calls `.uncancel()` or asks `.cancelling()` (and re-raises only when the
+/// current task is being cancelled) deals with cancellation on purpose.
+fn inspects_cancellation(checker: &Checker<'_, '_>, body: Node<'_>) -> bool {
     nodes_in_same_scope(body).into_iter().any(|node| {
         node.kind() == "call"
             && node
                 .child_by_field_name("function")
                 .and_then(|callee| callee.child_by_field_name("attribute"))
-                .is_some_and(|method| checker.text(method) == "uncancel")
+                .is_some_and(|method| matches!(checker.text(method), "uncancel" | "cancelling"))
     })
 }
 

@@ -214,20 +214,31 @@ fn with_bounds_time(checker: &Checker<'_, '_>, with_statement: Node<'_>) -> bool
         let Some(callee) = manager.child_by_field_name("function").filter(|_| manager.kind() == "call") else {
             return false;
         };
-        matches!(
-            checker.semantic.qualified_name(callee).as_deref(),
-            Some(
-                "asyncio.timeout"
-                    | "asyncio.timeout_at"
-                    | "asyncio.timeouts.timeout"
-                    | "asyncio.timeouts.timeout_at"
-                    | "async_timeout.timeout"
-                    | "async_timeout.timeout_at"
-                    | "anyio.fail_after"
-                    | "anyio.move_on_after"
-            )
-        )
+        if callee.kind() == "identifier" {
+            // A name imported in one of several ways (`asyncio.timeout` on 3.11+, else
+            // `async_timeout.timeout`) bounds time if any of the ways does.
+            return checker
+                .semantic
+                .possible_imports_of_name(checker.text(callee), callee.start_byte())
+                .into_iter()
+                .any(is_timeout_scope);
+        }
+        checker.semantic.qualified_name(callee).is_some_and(|qualified| is_timeout_scope(&qualified))
     })
+}
+
+fn is_timeout_scope(qualified: &str) -> bool {
+    matches!(
+        qualified,
+        "asyncio.timeout"
+            | "asyncio.timeout_at"
+            | "asyncio.timeouts.timeout"
+            | "asyncio.timeouts.timeout_at"
+            | "async_timeout.timeout"
+            | "async_timeout.timeout_at"
+            | "anyio.fail_after"
+            | "anyio.move_on_after"
+    )
 }
 
 /// `timeout=aiohttp.ClientTimeout(total=N)` added as the call's last argument.

@@ -6,11 +6,13 @@ use crate::rules::Rule;
 define_rule! {
     /// ## What it does
     /// Checks for `asyncio.TimeoutError` and `asyncio.exceptions.TimeoutError` (also imported
-    /// with `from asyncio import TimeoutError`) when the target is Python 3.11 or newer.
+    /// with `from asyncio import TimeoutError`) when the target is Python 3.11 or newer, and
+    /// for `socket.timeout` when it is 3.10 or newer.
     ///
     /// ## Why is this bad?
     /// Since Python 3.11 `asyncio.TimeoutError` is only an alias of the builtin `TimeoutError`,
-    /// which is what `asyncio.timeout()` and `asyncio.wait_for()` raise. The alias suggests a
+    /// which is what `asyncio.timeout()` and `asyncio.wait_for()` raise (and since 3.10, so is
+    /// `socket.timeout`). The alias suggests a
     /// separate exception class and makes readers wonder whether a plain `except TimeoutError`
     /// would miss it.
     ///
@@ -45,14 +47,16 @@ define_rule! {
     /// import would have to go too).
     ///
     /// ## Known problems
-    /// Only names spelled `TimeoutError` are found: `from asyncio import TimeoutError as T` and
-    /// uses of `T` are not reported.
+    /// Only names spelled `TimeoutError` (or `timeout`) are found: `from asyncio import
+    /// TimeoutError as T` and uses of `T` are not reported. Unlike ruff's UP041, which looks
+    /// only at `except` clauses and `raise`, every use is reported (`isinstance` tests, base
+    /// classes, tuples of exceptions).
     ///
     /// ## References
     /// - [Python docs: `asyncio.TimeoutError`](https://docs.python.org/3/library/asyncio-exceptions.html#asyncio.TimeoutError)
     code: "LW403",
     name: "timeout-error-alias",
-    summary: "`asyncio.TimeoutError` instead of the builtin `TimeoutError` (target 3.11+)",
+    summary: "`asyncio.TimeoutError` (target 3.11+) or `socket.timeout` (3.10+) instead of the builtin `TimeoutError`",
     severity: Warning,
     enabled: true,
     aliases: ["UP041"],
@@ -61,20 +65,22 @@ define_rule! {
     only_in_async_functions: false,
 }
 
-fn is_asyncio_alias(qualified: &str) -> bool {
-    matches!(qualified, "asyncio.TimeoutError" | "asyncio.exceptions.TimeoutError")
+/// The first Python version where `qualified` is the builtin `TimeoutError`.
+fn alias_since(qualified: &str) -> Option<PythonVersion> {
+    match qualified {
+        "asyncio.TimeoutError" | "asyncio.exceptions.TimeoutError" => Some(PythonVersion::PY311),
+        "socket.timeout" => Some(PythonVersion { major: 3, minor: 10 }),
+        _ => None,
+    }
 }
 
-/// `reference` is a `TimeoutError` identifier or an attribute chain ending in `.TimeoutError`.
+/// `reference` is a `TimeoutError`/`timeout` identifier or an attribute chain ending in one.
 pub(crate) fn check(checker: &mut Checker<'_, '_>, reference: Node<'_>) {
-    if checker.settings.target_version < PythonVersion::PY311 {
-        return;
-    }
     if reference.kind() == "identifier" && !is_name_use(reference) {
         return;
     }
     let Some(qualified) = checker.semantic.qualified_name(reference) else { return };
-    if !is_asyncio_alias(&qualified) {
+    if alias_since(&qualified).is_none_or(|since| checker.settings.target_version < since) {
         return;
     }
     // Writing the bare name is only right where it still means the builtin.
@@ -83,7 +89,8 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, reference: Node<'_>) {
     let message = if reference.kind() == "attribute" {
         format!("`{}` is an alias of the builtin `TimeoutError`", checker.text(reference))
     } else {
-        "`TimeoutError` imported from `asyncio` is an alias of the builtin `TimeoutError`".to_string()
+        let module = qualified.rsplit_once('.').map_or("", |(module, _)| module);
+        format!("`{}` imported from `{module}` is an alias of the builtin `TimeoutError`", checker.text(reference))
     };
     let diagnostic = checker.report(Rule::TimeoutErrorAlias, reference, message);
     if fixable {
@@ -121,5 +128,8 @@ mod tests {
         };
         assert!(lint_source(source, None, &settings(10)).is_empty());
         assert_eq!(lint_source(source, None, &settings(11)).len(), 1);
+        let socket = "import socket\ntry:\n    pass\nexcept socket.timeout:\n    pass\n";
+        assert!(lint_source(socket, None, &settings(9)).is_empty());
+        assert_eq!(lint_source(socket, None, &settings(10)).len(), 1);
     }
 }

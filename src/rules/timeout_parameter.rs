@@ -34,8 +34,8 @@ define_rule! {
     ///
     /// ## Known problems
     /// Unlike ruff's and flake8-async's ASYNC109, a `timeout` that is passed on to a call
-    /// (`asyncio.timeout(timeout)`, `wait_for(x, timeout)`, `session.get(url, timeout=timeout)`)
-    /// is not reported: such a function merely forwards a library's own parameter. Stubs
+    /// (`asyncio.timeout(timeout)`, `wait_for(x, timeout)`, `session.get(url, timeout=timeout)`),
+    /// directly or through a local computed from it (`t = timeout or default`), is not reported: such a function merely forwards a library's own parameter. Stubs
     /// (a body of `...`, `pass`, a docstring or `raise NotImplementedError`) are not reported
     /// either, since they only declare an interface. Off by default: it is a matter of style.
     ///
@@ -90,17 +90,60 @@ fn parameter_name(parameter: Node<'_>) -> Option<Node<'_>> {
     }
 }
 
-/// A use of `timeout` inside the arguments of any call of the body (nested functions too).
+/// A use of `timeout`, or of a local computed from it (`read_timeout = timeout or default`),
+/// inside the arguments of any call of the body (nested functions too).
 fn is_forwarded(checker: &Checker<'_, '_>, body: Node<'_>) -> bool {
+    let mut identifiers = Vec::new();
     let mut stack = vec![body];
     while let Some(node) = stack.pop() {
-        if node.kind() == "identifier" && checker.text(node) == "timeout" && in_call_arguments(node, body) {
-            return true;
+        if node.kind() == "identifier" {
+            identifiers.push(node);
         }
         let mut cursor = node.walk();
         stack.extend(node.named_children(&mut cursor));
     }
-    false
+    let mut carriers = vec!["timeout"];
+    // Each round adds the locals assigned from a carrier; a few rounds cover real chains.
+    for _ in 0..3 {
+        let before = carriers.len();
+        for identifier in &identifiers {
+            if !carriers.contains(&checker.text(*identifier)) {
+                continue;
+            }
+            if let Some(local) = assigned_local(*identifier, body) {
+                let name = checker.text(local);
+                if !carriers.contains(&name) {
+                    carriers.push(name);
+                }
+            }
+        }
+        if carriers.len() == before {
+            break;
+        }
+    }
+    identifiers
+        .iter()
+        .any(|identifier| carriers.contains(&checker.text(*identifier)) && in_call_arguments(*identifier, body))
+}
+
+/// For a name inside the value of `local = ...`, the name `local`.
+fn assigned_local<'t>(identifier: Node<'t>, body: Node<'t>) -> Option<Node<'t>> {
+    let mut child = identifier;
+    let mut current = identifier.parent();
+    while let Some(node) = current {
+        if node.id() == body.id() || node.kind().ends_with("_statement") && node.kind() != "expression_statement" {
+            return None;
+        }
+        if node.kind() == "assignment" {
+            if node.child_by_field_name("right") != Some(child) {
+                return None;
+            }
+            return node.child_by_field_name("left").filter(|left| left.kind() == "identifier");
+        }
+        child = node;
+        current = node.parent();
+    }
+    None
 }
 
 fn in_call_arguments(identifier: Node<'_>, body: Node<'_>) -> bool {
