@@ -118,3 +118,33 @@ fn fixture_snapshots() {
         insta::assert_snapshot!(name, report);
     }
 }
+
+/// Every fix of every fixture, applied alone, leaves code that parses, and its finding is gone.
+#[test]
+fn fixes_parse_and_silence_their_finding() {
+    let mut failures = String::new();
+    for path in fixtures() {
+        let rule = rule_of(&path);
+        let source = std::fs::read_to_string(&path).expect("fixture is UTF-8");
+        let settings = settings_for(&path, &source, rule);
+        let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+        for diagnostic in lint_source(&source, Some(&path), &settings) {
+            let Some(fix) = &diagnostic.fix else { continue };
+            let mut fixed = source.clone();
+            for edit in fix.edits().iter().rev() {
+                fixed.replace_range(edit.range.start..edit.range.end, &edit.content);
+            }
+            let line = line_of(&source, diagnostic.range.start);
+            if loopwise::analysis::source::parse(&fixed).root_node().has_error() {
+                let _ = writeln!(failures, "{name}:{line}: `{}` leaves code that does not parse", fix.title());
+            }
+            let still = lint_source(&fixed, Some(&path), &settings)
+                .iter()
+                .any(|after| line_of(&fixed, after.range.start) == line && after.message == diagnostic.message);
+            if still {
+                let _ = writeln!(failures, "{name}:{line}: `{}` does not silence the finding", fix.title());
+            }
+        }
+    }
+    assert!(failures.is_empty(), "\n{failures}");
+}

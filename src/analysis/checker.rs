@@ -162,6 +162,20 @@ impl<'a, 't> Checker<'a, 't> {
                     if !is_async && self.semantic.in_async_function(node.start_byte()) {
                         rules::blocking_thread_sync::check_with(self, manager);
                     }
+                    if is_async && self.enabled(Rule::TimeoutWithoutAwait) {
+                        rules::timeout_without_await::check(self, node, manager);
+                    }
+                }
+                Concept::ExceptClause => self.visit_except_clause(node),
+                Concept::Reference => {
+                    if self.enabled(Rule::TimeoutErrorAlias) {
+                        rules::timeout_error_alias::check(self, node);
+                    }
+                }
+                Concept::FunctionDefinition => {
+                    if self.enabled(Rule::TimeoutParameter) {
+                        rules::timeout_parameter::check(self, node);
+                    }
                 }
                 Concept::AsyncSyntax => {
                     if let Some(function) = self.semantic.enclosing_function(node.start_byte()) {
@@ -182,9 +196,6 @@ impl<'a, 't> Checker<'a, 't> {
 
     fn visit_call(&mut self, node: Node<'t>, callee: Node<'t>, arguments: Node<'t>) {
         let call = Call { node, callee, arguments, qualified_name: self.semantic.qualified_name(callee) };
-        if self.semantic.in_async_function(node.start_byte()) {
-            self.visit_call_in_async_function(&call);
-        }
         // Coroutines and tasks (LW2xx): each rule checks its own scope.
         if self.enabled(Rule::UnawaitedCoroutine) {
             rules::unawaited_coroutine::check(self, &call);
@@ -194,6 +205,35 @@ impl<'a, 't> Checker<'a, 't> {
         }
         if self.enabled(Rule::NestedEventLoop) {
             rules::nested_event_loop::check(self, &call);
+        }
+        if !self.semantic.in_async_function(node.start_byte()) {
+            return;
+        }
+        self.visit_call_in_async_function(&call);
+        if self.enabled(Rule::GatherExceptionsUnchecked) {
+            rules::gather_exceptions_unchecked::check(self, &call);
+        }
+        if self.enabled(Rule::MissingTimeout) {
+            rules::missing_timeout::check(self, &call);
+        }
+        if self.enabled(Rule::WaitForInsteadOfTimeout) {
+            rules::wait_for_instead_of_timeout::check(self, &call);
+        }
+    }
+
+    /// The cancellation and error rules (LW301-LW303): handlers in async functions.
+    fn visit_except_clause(&mut self, clause: Node<'t>) {
+        if !self.semantic.in_async_function(clause.start_byte()) {
+            return;
+        }
+        if self.enabled(Rule::CancelledErrorSwallowed) {
+            rules::cancelled_error_swallowed::check(self, clause);
+        }
+        if self.enabled(Rule::BroadExceptSwallowsCancellation) {
+            rules::broad_except_swallows_cancellation::check(self, clause);
+        }
+        if self.enabled(Rule::ExceptionSilenced) {
+            rules::exception_silenced::check(self, clause);
         }
     }
 

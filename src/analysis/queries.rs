@@ -17,6 +17,9 @@ pub const QUERY_FILES: &[(Concept, &str, &str)] = &[
     (Concept::WithItem, "with_items.scm", include_str!("../../queries/with_items.scm")),
     (Concept::AsyncSyntax, "async_syntax.scm", include_str!("../../queries/async_syntax.scm")),
     (Concept::YieldFrom, "yield_from.scm", include_str!("../../queries/yield_from.scm")),
+    (Concept::ExceptClause, "except_clauses.scm", include_str!("../../queries/except_clauses.scm")),
+    (Concept::Reference, "references.scm", include_str!("../../queries/references.scm")),
+    (Concept::FunctionDefinition, "function_definitions.scm", include_str!("../../queries/function_definitions.scm")),
 ];
 
 /// What a pattern hands to the rules. Each query file's patterns capture their main node under
@@ -29,6 +32,9 @@ pub enum Concept {
     /// `await`, `async for`, `async with`, an async comprehension clause.
     AsyncSyntax,
     YieldFrom,
+    ExceptClause,
+    Reference,
+    FunctionDefinition,
 }
 
 impl Concept {
@@ -39,6 +45,9 @@ impl Concept {
             Concept::WithItem => "with",
             Concept::AsyncSyntax => "async_syntax",
             Concept::YieldFrom => "yield_from",
+            Concept::ExceptClause => "except",
+            Concept::Reference => "reference",
+            Concept::FunctionDefinition => "function",
         }
     }
 }

@@ -533,6 +533,243 @@ impl<'t> SemanticModel<'t> {
     pub fn async_functions(&self) -> impl Iterator<Item = ScopeId> + '_ {
         (0..self.scopes.len()).filter(|&id| self.scopes[id].is_async_function())
     }
+
+    // --- LW3xx/LW4xx: cancellation, errors and timeouts ---
+
+    /// Whether the bare name `name` is the builtin at `position`: the file binds it nowhere
+    /// visible from there, so a fix may write it.
+    pub fn is_builtin_name(&self, name: &str, position: usize) -> bool {
+        self.candidates(name, position).is_empty()
+    }
+
+    /// The qualified name of the import the bare name `name` refers to at `position`, if every
+    /// binding visible there is that one import.
+    pub fn import_of_name(&self, name: &str, position: usize) -> Option<&str> {
+        let mut found: Option<&str> = None;
+        for candidate in self.candidates(name, position) {
+            let BindingKind::Import { import } = candidate else { return None };
+            let this = self.imports[import].as_str();
+            if found.is_some_and(|known| known != this) {
+                return None;
+            }
+            found = Some(this);
+        }
+        found
+    }
+
+    /// Every import the bare name `name` may refer to at `position`, for names imported one
+    /// way or another (`try: from asyncio import timeout` / `except: from async_timeout import
+    /// timeout`).
+    pub fn possible_imports_of_name(&self, name: &str, position: usize) -> Vec<&str> {
+        self.candidates(name, position)
+            .into_iter()
+            .filter_map(|candidate| match candidate {
+                BindingKind::Import { import } => Some(self.imports[import].as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The call that created `node`'s value, where the file shows exactly one: followed
+    /// through names, `with ... as name` and `self.name`. A parameter has no visible creation.
+    pub fn creating_call(&self, node: Node<'_>) -> Option<Node<'t>> {
+        self.creating_call_at_depth(node, 0)
+    }
+
+    fn creating_call_at_depth(&self, node: Node<'_>, depth: u32) -> Option<Node<'t>> {
+        if depth > MAX_INFERENCE_DEPTH {
+            return None;
+        }
+        let mut candidates = match node.kind() {
+            "identifier" => self.candidates(self.text(node), node.start_byte()),
+            "attribute" => {
+                let object = node.child_by_field_name("object")?;
+                let attribute = self.text(node.child_by_field_name("attribute")?);
+                self.receiver_attribute(object, attribute)?
+            }
+            "parenthesized_expression" => return self.creating_call_at_depth(node.named_child(0)?, depth + 1),
+            _ => return None,
+        };
+        candidates.retain(|candidate| !matches!(candidate, BindingKind::NoneValue));
+        let [BindingKind::Value { value }] = candidates.as_slice() else { return None };
+        match value.kind() {
+            "call" => Some(*value),
+            "identifier" | "attribute" | "parenthesized_expression" => self.creating_call_at_depth(*value, depth + 1),
+            _ => None,
+        }
+    }
+}
+
+/// The nodes of `node`'s subtree (itself included), in source order, that run where `node`
+/// runs: nested functions, lambdas and classes are not entered (comprehensions are).
+pub fn nodes_in_same_scope(node: Node<'_>) -> Vec<Node<'_>> {
+    let mut found = Vec::new();
+    let mut stack = vec![node];
+    while let Some(current) = stack.pop() {
+        found.push(current);
+        if current != node && matches!(current.kind(), "function_definition" | "lambda" | "class_definition") {
+            continue;
+        }
+        let mut cursor = current.walk();
+        let children: Vec<_> = current.named_children(&mut cursor).collect();
+        stack.extend(children.into_iter().rev());
+    }
+    found.retain(|found| {
+        *found == node || !matches!(found.kind(), "function_definition" | "lambda" | "class_definition")
+    });
+    found
+}
+
+/// Whether running `node` may suspend the task: it holds an `await`, an `async for` or an
+/// `async with` outside nested scopes.
+pub fn suspends(node: Node<'_>) -> bool {
+    nodes_in_same_scope(node).into_iter().any(|inner| match inner.kind() {
+        "await" => true,
+        "for_statement" | "with_statement" | "for_in_clause" => {
+            let mut cursor = inner.walk();
+            inner.children(&mut cursor).any(|child| child.kind() == "async")
+        }
+        _ => false,
+    })
+}
+
+/// How control can leave a block: by its end, or by `return`/`break`/`continue` to a place
+/// outside it. Raising is the only other way out.
+#[derive(Debug, Clone, Copy, Default)]
+struct Flow {
+    falls_through: bool,
+    /// A `return`, or a `break`/`continue` of a loop outside the analysed block.
+    leaves: bool,
+    /// A `break` of the innermost loop that holds this code inside the analysed block.
+    breaks: bool,
+}
+
+/// Whether some path through `block` ends without raising: it falls off the end, returns,
+/// breaks or continues. Calls are assumed to return (a call that always raises is not known).
+pub fn may_complete_without_raising(block: Node<'_>) -> bool {
+    let flow = block_flow(block, false);
+    flow.falls_through || flow.leaves
+}
+
+/// Whether some path through `block` reaches its end.
+pub fn falls_through(block: Node<'_>) -> bool {
+    block_flow(block, false).falls_through
+}
+
+fn block_flow(block: Node<'_>, in_loop: bool) -> Flow {
+    let mut flow = Flow { falls_through: true, ..Flow::default() };
+    let mut cursor = block.walk();
+    for statement in block.named_children(&mut cursor) {
+        if statement.kind() == "comment" {
+            continue;
+        }
+        let this = statement_flow(statement, in_loop);
+        flow.leaves |= this.leaves;
+        flow.breaks |= this.breaks;
+        if !this.falls_through {
+            flow.falls_through = false;
+            return flow;
+        }
+    }
+    flow
+}
+
+fn join(flows: impl IntoIterator<Item = Flow>) -> Flow {
+    flows.into_iter().fold(Flow::default(), |joined, flow| Flow {
+        falls_through: joined.falls_through || flow.falls_through,
+        leaves: joined.leaves || flow.leaves,
+        breaks: joined.breaks || flow.breaks,
+    })
+}
+
+fn statement_flow(statement: Node<'_>, in_loop: bool) -> Flow {
+    let stops = Flow::default();
+    let body = |field: &str| statement.child_by_field_name(field);
+    match statement.kind() {
+        "raise_statement" => stops,
+        "break_statement" if in_loop => Flow { breaks: true, ..stops },
+        "continue_statement" if in_loop => stops,
+        "return_statement" | "break_statement" | "continue_statement" => Flow { leaves: true, ..stops },
+        "if_statement" => {
+            let mut flows = Vec::new();
+            flows.extend(body("consequence").map(|block| block_flow(block, in_loop)));
+            let mut has_else = false;
+            let mut cursor = statement.walk();
+            for alternative in statement.children_by_field_name("alternative", &mut cursor) {
+                has_else |= alternative.kind() == "else_clause";
+                let block = alternative.child_by_field_name("consequence").or(alternative.child_by_field_name("body"));
+                flows.extend(block.map(|block| block_flow(block, in_loop)));
+            }
+            if !has_else {
+                flows.push(Flow { falls_through: true, ..stops });
+            }
+            join(flows)
+        }
+        "for_statement" | "while_statement" => {
+            let inner = body("body").map(|block| block_flow(block, true)).unwrap_or_default();
+            let else_flow = body("alternative")
+                .and_then(|clause| clause.child_by_field_name("body"))
+                .map_or(Flow { falls_through: true, ..stops }, |block| block_flow(block, in_loop));
+            let endless = statement.kind() == "while_statement"
+                && body("condition").is_some_and(|condition| condition.kind() == "true");
+            // The loop ends by a `break`, or (unless endless) by its condition through `else`.
+            let falls_through = inner.breaks || (!endless && else_flow.falls_through);
+            Flow {
+                falls_through,
+                leaves: inner.leaves || (!endless && else_flow.leaves),
+                breaks: !endless && else_flow.breaks,
+            }
+        }
+        "try_statement" => {
+            let mut flows = Vec::new();
+            let mut finally = None;
+            let mut has_else = false;
+            let mut cursor = statement.walk();
+            for clause in statement.named_children(&mut cursor) {
+                match clause.kind() {
+                    "except_clause" | "except_group_clause" => {
+                        let mut inner = clause.walk();
+                        let block = clause.named_children(&mut inner).find(|child| child.kind() == "block");
+                        flows.extend(block.map(|block| block_flow(block, in_loop)));
+                    }
+                    "else_clause" => {
+                        has_else = true;
+                        flows.extend(clause.child_by_field_name("body").map(|block| block_flow(block, in_loop)));
+                    }
+                    "finally_clause" => {
+                        let mut inner = clause.walk();
+                        finally = clause.named_children(&mut inner).find(|child| child.kind() == "block");
+                    }
+                    _ => {}
+                }
+            }
+            let try_body = body("body").map(|block| block_flow(block, in_loop)).unwrap_or_default();
+            if has_else {
+                // The body's normal end goes through `else`.
+                flows.push(Flow { falls_through: false, ..try_body });
+            } else {
+                flows.push(try_body);
+            }
+            let joined = join(flows);
+            match finally.map(|block| block_flow(block, in_loop)) {
+                Some(finally) if !finally.falls_through => finally,
+                Some(finally) => join([joined, Flow { falls_through: false, ..finally }]),
+                None => joined,
+            }
+        }
+        "with_statement" => body("body").map(|block| block_flow(block, in_loop)).unwrap_or_default(),
+        "match_statement" => {
+            let mut flows = vec![Flow { falls_through: true, ..stops }];
+            if let Some(cases) = body("body") {
+                let mut cursor = cases.walk();
+                for case in cases.named_children(&mut cursor) {
+                    flows.extend(case.child_by_field_name("consequence").map(|block| block_flow(block, in_loop)));
+                }
+            }
+            join(flows)
+        }
+        _ => Flow { falls_through: true, ..stops },
+    }
 }
 
 fn merge_candidates<'t>(bindings: &[Binding<'t>]) -> Vec<BindingKind<'t>> {

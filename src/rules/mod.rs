@@ -17,9 +17,18 @@ pub mod blocking_network_call;
 pub mod blocking_sleep;
 pub mod blocking_subprocess;
 pub mod blocking_thread_sync;
+pub mod broad_except_swallows_cancellation;
+pub mod cancelled_error_swallowed;
 pub mod dangling_task;
+pub mod exception_silenced;
+pub mod gather_exceptions_unchecked;
+pub mod missing_timeout;
 pub mod nested_event_loop;
+pub mod timeout_error_alias;
+pub mod timeout_parameter;
+pub mod timeout_without_await;
 pub mod unawaited_coroutine;
+pub mod wait_for_instead_of_timeout;
 pub mod yield_from_in_async_function;
 
 use std::fmt;
@@ -96,6 +105,15 @@ rules! {
     NestedEventLoop => nested_event_loop,
     AsyncWithoutAwait => async_without_await,
     YieldFromInAsyncFunction => yield_from_in_async_function,
+    CancelledErrorSwallowed => cancelled_error_swallowed,
+    BroadExceptSwallowsCancellation => broad_except_swallows_cancellation,
+    ExceptionSilenced => exception_silenced,
+    GatherExceptionsUnchecked => gather_exceptions_unchecked,
+    MissingTimeout => missing_timeout,
+    WaitForInsteadOfTimeout => wait_for_instead_of_timeout,
+    TimeoutErrorAlias => timeout_error_alias,
+    TimeoutParameter => timeout_parameter,
+    TimeoutWithoutAwait => timeout_without_await,
 }
 
 impl Rule {

@@ -1,0 +1,276 @@
+use tree_sitter::Node;
+
+use crate::analysis::semantic::{SemanticModel, may_complete_without_raising, nodes_in_same_scope};
+use crate::analysis::{Checker, Edit, Fix};
+use crate::rules::Rule;
+
+define_rule! {
+    /// ## What it does
+    /// Checks for `except` clauses in an async function that catch `asyncio.CancelledError`
+    /// (however it is spelled or imported, alone or in a tuple) and have a path that ends
+    /// without raising: the handler falls through, returns, breaks or continues.
+    ///
+    /// ## Why is this bad?
+    /// Cancellation is delivered as `CancelledError`. Swallowing it makes the task go on (or
+    /// finish normally) although it was cancelled: `asyncio.timeout()` cannot turn it into a
+    /// `TimeoutError`, a `TaskGroup` cannot shut down, and `task.cancel()` callers wait forever
+    /// or see a result instead of the cancellation.
+    ///
+    /// ## Example
+    /// ```python
+    /// import asyncio
+    ///
+    /// async def worker(queue):
+    ///     while True:
+    ///         try:
+    ///             item = await queue.get()
+    ///         except asyncio.CancelledError:
+    ///             log.info("worker stopping")
+    ///         process(item)
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// import asyncio
+    ///
+    /// async def worker(queue):
+    ///     while True:
+    ///         try:
+    ///             item = await queue.get()
+    ///         except asyncio.CancelledError:
+    ///             log.info("worker stopping")
+    ///             raise
+    ///         process(item)
+    /// ```
+    ///
+    /// ## Fix safety
+    /// The fix appends `raise` to a handler that falls through at its end. It is unsafe: the
+    /// code after the `try` no longer runs on cancellation. It is offered only when the clause
+    /// catches `CancelledError` alone (in a tuple, `raise` would re-raise the other exceptions
+    /// too) and the handler's body starts on its own line.
+    ///
+    /// ## Known problems
+    /// Not reported: the documented idiom of awaiting a task the same function just cancelled
+    /// (`task.cancel()` then `try: await task` / `except CancelledError: pass`, also through a
+    /// loop over the tasks and `gather(*tasks)`), and handlers that call `.uncancel()` or test
+    /// `asyncio.current_task().cancelling()` (re-raising only when this task is the one being
+    /// cancelled, the idiom for telling its own cancellation from that of an awaited future).
+    /// Handlers in sync functions (such as done callbacks reading `future.result()`) are not
+    /// reported: no task is being cancelled there. A call that always raises is assumed to
+    /// return.
+    ///
+    /// ## References
+    /// - [Python docs: task cancellation](https://docs.python.org/3/library/asyncio-task.html#task-cancellation)
+    code: "LW301",
+    name: "cancelled-error-swallowed",
+    summary: "`except asyncio.CancelledError` with a path that does not re-raise",
+    severity: Warning,
+    enabled: true,
+    aliases: ["ASYNC103", "ASYNC104"],
+    peers: "flake8-async",
+    fix: "append `raise` (unsafe)",
+    only_in_async_functions: true,
+}
+
+/// Whether the qualified name is asyncio's cancellation exception.
+pub(crate) fn is_cancelled_error(qualified: &str) -> bool {
+    matches!(qualified, "asyncio.CancelledError" | "asyncio.exceptions.CancelledError")
+}
+
+/// The types an `except` clause names: `except A`, `except (A, B)`, `except A, B` (3.14).
+pub(crate) fn caught_types(clause: Node<'_>) -> Vec<Node<'_>> {
+    let mut cursor = clause.walk();
+    let mut pending: Vec<Node<'_>> = clause.children_by_field_name("value", &mut cursor).collect();
+    let mut types = Vec::new();
+    while let Some(node) = pending.pop() {
+        match node.kind() {
+            // `except A as e` is an `as_pattern` around `A`.
+            "as_pattern" => pending.extend(node.named_child(0)),
+            "tuple" | "parenthesized_expression" | "expression_list" => {
+                let mut inner = node.walk();
+                pending.extend(node.named_children(&mut inner).filter(|child| child.kind() != "comment"));
+            }
+            _ => types.push(node),
+        }
+    }
+    types.sort_by_key(Node::start_byte);
+    types
+}
+
+/// The handler body of an `except` clause.
+pub(crate) fn handler_body(clause: Node<'_>) -> Option<Node<'_>> {
+    let mut cursor = clause.walk();
+    clause.named_children(&mut cursor).find(|child| child.kind() == "block")
+}
+
+/// The caught type that is `asyncio.CancelledError`, if any.
+pub(crate) fn caught_cancelled_error<'n>(semantic: &SemanticModel<'_>, clause: Node<'n>) -> Option<Node<'n>> {
+    caught_types(clause)
+        .into_iter()
+        .find(|caught| semantic.qualified_name(*caught).is_some_and(|qualified| is_cancelled_error(&qualified)))
+}
+
+pub(crate) fn check(checker: &mut Checker<'_, '_>, clause: Node<'_>) {
+    let Some(cancelled) = caught_cancelled_error(checker.semantic, clause) else { return };
+    let Some(body) = handler_body(clause) else { return };
+    if !may_complete_without_raising(body) || inspects_cancellation(checker, body) {
+        return;
+    }
+    if let Some(try_statement) = clause.parent()
+        && awaits_what_it_cancelled(checker, try_statement)
+    {
+        return;
+    }
+    let fix = raise_fix(checker, clause, body);
+    let written = checker.text(cancelled);
+    let diagnostic = checker.report(
+        Rule::CancelledErrorSwallowed,
+        cancelled,
+        format!("`{written}` is caught and not re-raised, so the task does not stop when cancelled"),
+    );
+    diagnostic.fix = fix;
+}
+
+/// A handler that calls `.uncancel()` or asks `.cancelling()` (and re-raises only when the
+/// current task is being cancelled) deals with cancellation on purpose.
+fn inspects_cancellation(checker: &Checker<'_, '_>, body: Node<'_>) -> bool {
+    nodes_in_same_scope(body).into_iter().any(|node| {
+        node.kind() == "call"
+            && node
+                .child_by_field_name("function")
+                .and_then(|callee| callee.child_by_field_name("attribute"))
+                .is_some_and(|method| matches!(checker.text(method), "uncancel" | "cancelling"))
+    })
+}
+
+/// The idiom `task.cancel()` ... `try: await task` / `except CancelledError: pass`: the
+/// function waits for a task it cancelled itself, and the `CancelledError` is the task's, not
+/// its own. Also `for t in tasks: t.cancel()` then `await asyncio.gather(*tasks)`.
+fn awaits_what_it_cancelled(checker: &Checker<'_, '_>, try_statement: Node<'_>) -> bool {
+    let Some(try_body) = try_statement.child_by_field_name("body") else { return false };
+    let mut awaited: Vec<&str> = Vec::new();
+    for node in nodes_in_same_scope(try_body) {
+        if node.kind() != "await" {
+            continue;
+        }
+        let Some(value) = node.named_child(0) else { continue };
+        awaited.push(checker.text(value));
+        if value.kind() == "call"
+            && let Some(arguments) = value.child_by_field_name("arguments")
+        {
+            let mut cursor = arguments.walk();
+            for argument in arguments.named_children(&mut cursor) {
+                let argument = if argument.kind() == "list_splat" { argument.named_child(0) } else { Some(argument) };
+                awaited.extend(argument.map(|argument| checker.text(argument)));
+            }
+        }
+    }
+    if awaited.is_empty() {
+        return false;
+    }
+    let Some(function) = checker.semantic.enclosing_function(try_statement.start_byte()) else { return false };
+    let function_node = checker.semantic.scope(function).node;
+    nodes_in_same_scope(function_node).into_iter().any(|node| {
+        if node.kind() != "call" || node.start_byte() >= try_statement.end_byte() {
+            return false;
+        }
+        let Some(callee) = node.child_by_field_name("function").filter(|callee| callee.kind() == "attribute") else {
+            return false;
+        };
+        let (Some(receiver), Some(method)) =
+            (callee.child_by_field_name("object"), callee.child_by_field_name("attribute"))
+        else {
+            return false;
+        };
+        if checker.text(method) != "cancel" {
+            return false;
+        }
+        let receiver = checker.text(receiver);
+        awaited.contains(&receiver)
+            || cancelled_loop_iterable(checker, node, receiver).is_some_and(|iterable| awaited.contains(&iterable))
+    })
+}
+
+/// For `for task in tasks: task.cancel()`, the text `tasks`.
+fn cancelled_loop_iterable<'s>(checker: &Checker<'_, 's>, cancel: Node<'_>, receiver: &str) -> Option<&'s str> {
+    let mut current = cancel.parent();
+    while let Some(node) = current {
+        if node.kind() == "for_statement" {
+            let target = node.child_by_field_name("left")?;
+            if checker.text(target) == receiver {
+                return node.child_by_field_name("right").map(|iterable| checker.text(iterable));
+            }
+        }
+        if matches!(node.kind(), "function_definition" | "lambda") {
+            return None;
+        }
+        current = node.parent();
+    }
+    None
+}
+
+/// `raise` appended after the handler's last statement, at the body's indentation, when the
+/// clause catches `CancelledError` alone and the body falls through at its end.
+fn raise_fix(checker: &Checker<'_, '_>, clause: Node<'_>, body: Node<'_>) -> Option<Fix> {
+    if caught_types(clause).len() != 1 || !crate::analysis::semantic::falls_through(body) {
+        return None;
+    }
+    let source = checker.semantic.source();
+    let mut cursor = body.walk();
+    let statements: Vec<Node<'_>> =
+        body.named_children(&mut cursor).filter(|statement| statement.kind() != "comment").collect();
+    let (first, last) = (statements.first()?, statements.last()?);
+    let line_start = source[..first.start_byte()].rfind('\n').map_or(0, |index| index + 1);
+    let indent = &source[line_start..first.start_byte()];
+    if !indent.chars().all(|c| c == ' ' || c == '\t') {
+        return None;
+    }
+    let line_end = source[last.end_byte()..].find('\n').map_or(source.len(), |index| last.end_byte() + index);
+    let rest = source[last.end_byte()..line_end].trim();
+    if !(rest.is_empty() || rest.starts_with('#')) {
+        return None;
+    }
+    let (at, newline) = if source[..line_end].ends_with('\r') { (line_end - 1, "\r\n") } else { (line_end, "\n") };
+    Some(Fix::unsafe_edit("Re-raise the `CancelledError`", Edit::insertion(format!("{newline}{indent}raise"), at)))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::{LintSettings, lint_source};
+    use crate::rules::Rule;
+
+    fn fixed(source: &str) -> Option<String> {
+        let settings =
+            LintSettings { rules: [Rule::CancelledErrorSwallowed].into_iter().collect(), ..LintSettings::default() };
+        let diagnostics = lint_source(source, None, &settings);
+        let [diagnostic] = diagnostics.as_slice() else { panic!("one finding expected: {diagnostics:?}") };
+        let fix = diagnostic.fix.as_ref()?;
+        let mut text = source.to_string();
+        for edit in fix.edits().iter().rev() {
+            text.replace_range(edit.range.start..edit.range.end, &edit.content);
+        }
+        Some(text)
+    }
+
+    #[test]
+    fn raise_goes_after_the_last_statement_at_the_body_indentation() {
+        let source = "import asyncio\nasync def f(q):\n    try:\n        await q.get()\n    except asyncio.CancelledError:\n        if q:\n            log(q)  # why\n    done()\n";
+        let expected = "import asyncio\nasync def f(q):\n    try:\n        await q.get()\n    except asyncio.CancelledError:\n        if q:\n            log(q)  # why\n        raise\n    done()\n";
+        assert_eq!(fixed(source).as_deref(), Some(expected));
+    }
+
+    #[test]
+    fn crlf_files_keep_crlf() {
+        let source = "import asyncio\r\nasync def f(q):\r\n    try:\r\n        await q.get()\r\n    except asyncio.CancelledError:\r\n        pass\r\n";
+        let expected = "import asyncio\r\nasync def f(q):\r\n    try:\r\n        await q.get()\r\n    except asyncio.CancelledError:\r\n        pass\r\n        raise\r\n";
+        assert_eq!(fixed(source).as_deref(), Some(expected));
+    }
+
+    #[test]
+    fn no_fix_for_tuples_one_line_bodies_or_bodies_that_return() {
+        let head = "import asyncio\nasync def f(q):\n    try:\n        await q.get()\n";
+        assert_eq!(fixed(&format!("{head}    except (OSError, asyncio.CancelledError):\n        pass\n")), None);
+        assert_eq!(fixed(&format!("{head}    except asyncio.CancelledError: pass\n")), None);
+        assert_eq!(fixed(&format!("{head}    except asyncio.CancelledError:\n        return 1\n")), None);
+    }
+}
