@@ -37,6 +37,20 @@ impl Call<'_> {
             .map(|name| semantic.text(name))
     }
 
+    /// The attribute name node when the callee is an attribute (`asyncio.sleep` -> `sleep`).
+    pub fn method_name_node(&self) -> Option<Node<'_>> {
+        (self.callee.kind() == "attribute").then(|| self.callee.child_by_field_name("attribute")).flatten()
+    }
+
+    /// The positional arguments, in order (keywords, splats of dicts and comments left out).
+    pub fn positional_arguments(&self) -> Vec<Node<'_>> {
+        let mut cursor = self.arguments.walk();
+        self.arguments
+            .named_children(&mut cursor)
+            .filter(|argument| !matches!(argument.kind(), "keyword_argument" | "dictionary_splat" | "comment"))
+            .collect()
+    }
+
     /// The receiver when the callee is an attribute (`s.get` -> `s`).
     pub fn receiver(&self) -> Option<Node<'_>> {
         (self.callee.kind() == "attribute").then(|| self.callee.child_by_field_name("object")).flatten()
@@ -81,6 +95,13 @@ impl<'a, 't> Checker<'a, 't> {
         &mut self.diagnostics[last]
     }
 
+    /// Records a finding of `rule` on `range`, a part of `node` (a statement's header, say).
+    pub fn report_range(&mut self, rule: Rule, node: Node<'_>, range: TextRange, message: String) -> &mut Diagnostic {
+        let diagnostic = self.report(rule, node, message);
+        diagnostic.range = range;
+        diagnostic
+    }
+
     pub fn run(mut self, tree: &'t Tree) -> Vec<Diagnostic> {
         // Rules that only report inside `async def`s need the query over their bodies alone.
         let ranges = if self.rules.only_in_async_functions() {
@@ -121,14 +142,41 @@ impl<'a, 't> Checker<'a, 't> {
                         rules::blocking_thread_sync::check_with(self, manager);
                     }
                 }
+                Concept::Decorator => {
+                    if self.enabled(Rule::ContextmanagerOnAsyncFunction) {
+                        rules::contextmanager_on_async_function::check(self, node);
+                    }
+                }
+                Concept::WhileLoop => {
+                    if self.enabled(Rule::BusyWait) {
+                        rules::busy_wait::check(self, node);
+                    }
+                }
+                Concept::ForLoop | Concept::Yield => {}
             }
         }
     }
 
     fn visit_call(&mut self, node: Node<'t>, callee: Node<'t>, arguments: Node<'t>) {
         let call = Call { node, callee, arguments, qualified_name: self.semantic.qualified_name(callee) };
-        if self.semantic.in_async_function(node.start_byte()) {
+        let in_async_function = self.semantic.in_async_function(node.start_byte());
+        if in_async_function {
             self.visit_call_in_async_function(&call);
+        }
+        self.visit_call_concurrency(&call, in_async_function);
+    }
+
+    /// The structured-concurrency, current-API and resource rules (`LW5xx`, `LW6xx`): each one
+    /// decides its own scope.
+    fn visit_call_concurrency(&mut self, call: &Call<'t>, in_async_function: bool) {
+        if in_async_function && self.enabled(Rule::GetEventLoopInCoroutine) {
+            rules::get_event_loop_in_coroutine::check(self, call);
+        }
+        if self.enabled(Rule::RunInExecutorDefaultPool) {
+            rules::run_in_executor_default_pool::check(self, call, in_async_function);
+        }
+        if self.enabled(Rule::EnsureFutureOnCoroutine) {
+            rules::ensure_future_on_coroutine::check(self, call, in_async_function);
         }
     }
 

@@ -15,6 +15,10 @@ use crate::analysis::source::language;
 pub const QUERY_FILES: &[(Concept, &str, &str)] = &[
     (Concept::Call, "calls.scm", include_str!("../../queries/calls.scm")),
     (Concept::WithItem, "with_items.scm", include_str!("../../queries/with_items.scm")),
+    (Concept::Decorator, "decorators.scm", include_str!("../../queries/decorators.scm")),
+    (Concept::WhileLoop, "while_loops.scm", include_str!("../../queries/while_loops.scm")),
+    (Concept::ForLoop, "for_loops.scm", include_str!("../../queries/for_loops.scm")),
+    (Concept::Yield, "yields.scm", include_str!("../../queries/yields.scm")),
 ];
 
 /// What a pattern hands to the rules. Each query file's patterns capture their main node under
@@ -24,6 +28,10 @@ pub const QUERY_FILES: &[(Concept, &str, &str)] = &[
 pub enum Concept {
     Call,
     WithItem,
+    Decorator,
+    WhileLoop,
+    ForLoop,
+    Yield,
 }
 
 impl Concept {
@@ -32,6 +40,10 @@ impl Concept {
         match self {
             Concept::Call => "call",
             Concept::WithItem => "with",
+            Concept::Decorator => "decorator",
+            Concept::WhileLoop => "while",
+            Concept::ForLoop => "for",
+            Concept::Yield => "yield",
         }
     }
 }

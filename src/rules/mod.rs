@@ -15,6 +15,11 @@ pub mod blocking_network_call;
 pub mod blocking_sleep;
 pub mod blocking_subprocess;
 pub mod blocking_thread_sync;
+pub mod busy_wait;
+pub mod contextmanager_on_async_function;
+pub mod ensure_future_on_coroutine;
+pub mod get_event_loop_in_coroutine;
+pub mod run_in_executor_default_pool;
 
 use std::fmt;
 
@@ -84,6 +89,11 @@ rules! {
     BlockingDbClient => blocking_db_client,
     BlockingThreadSync => blocking_thread_sync,
     BlockingConfiguredCall => blocking_configured_call,
+    GetEventLoopInCoroutine => get_event_loop_in_coroutine,
+    RunInExecutorDefaultPool => run_in_executor_default_pool,
+    BusyWait => busy_wait,
+    EnsureFutureOnCoroutine => ensure_future_on_coroutine,
+    ContextmanagerOnAsyncFunction => contextmanager_on_async_function,
 }
 
 impl Rule {
