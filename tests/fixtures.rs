@@ -118,3 +118,26 @@ fn fixture_snapshots() {
         insta::assert_snapshot!(name, report);
     }
 }
+
+/// Every fix of every fixture, applied on its own, leaves code that parses.
+#[test]
+fn fixes_leave_code_that_parses() {
+    let mut failures = String::new();
+    for path in fixtures() {
+        let rule = rule_of(&path);
+        let source = std::fs::read_to_string(&path).expect("fixture is UTF-8");
+        for diagnostic in lint_source(&source, Some(&path), &settings_for(&path, &source, rule)) {
+            let Some(fix) = &diagnostic.fix else { continue };
+            let mut fixed = source.clone();
+            for edit in fix.edits().iter().rev() {
+                fixed.replace_range(edit.range.start..edit.range.end, &edit.content);
+            }
+            if loopwise::analysis::source::parse(&fixed).root_node().has_error() {
+                let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+                let line = line_of(&source, diagnostic.range.start);
+                let _ = writeln!(failures, "{name}:{line}: `{}` leaves a syntax error", fix.title());
+            }
+        }
+    }
+    assert!(failures.is_empty(), "\n{failures}");
+}

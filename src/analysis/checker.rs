@@ -143,6 +143,9 @@ impl<'a, 't> Checker<'a, 't> {
                     }
                 }
                 Concept::Decorator => {
+                    if self.enabled(Rule::DeprecatedAsyncioApi) {
+                        rules::deprecated_asyncio_api::check_decorator(self, node);
+                    }
                     if self.enabled(Rule::ContextmanagerOnAsyncFunction) {
                         rules::contextmanager_on_async_function::check(self, node);
                     }
@@ -177,6 +180,16 @@ impl<'a, 't> Checker<'a, 't> {
         }
         if self.enabled(Rule::EnsureFutureOnCoroutine) {
             rules::ensure_future_on_coroutine::check(self, call, in_async_function);
+        }
+        if in_async_function && self.enabled(Rule::GatherInsteadOfTaskgroup) {
+            rules::gather_instead_of_taskgroup::check(self, call);
+        }
+        // Inside a coroutine, `run_until_complete` is LW204's (a nested loop), not a manual one.
+        if !in_async_function && self.enabled(Rule::ManualEventLoop) {
+            rules::manual_event_loop::check(self, call);
+        }
+        if self.enabled(Rule::DeprecatedAsyncioApi) {
+            rules::deprecated_asyncio_api::check_call(self, call);
         }
     }
 

@@ -84,10 +84,16 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>, in_async_fun
     let only_argument = call.arguments.named_children(&mut cursor).count() == 1;
     let fixable = in_async_function && only_argument;
     let name = call.method_name_node();
+    // With an explicit loop, the modern spelling is that loop's own `create_task`.
+    let replacement = if call.keyword_argument(checker.semantic, "loop").is_some() {
+        "loop.create_task()"
+    } else {
+        "asyncio.create_task()"
+    };
     let diagnostic = checker.report(
         Rule::EnsureFutureOnCoroutine,
         call.node,
-        "`asyncio.ensure_future()` on a coroutine; use `asyncio.create_task()`".to_string(),
+        format!("`asyncio.ensure_future()` on a coroutine; use `{replacement}`"),
     );
     if let Some(name) = name.filter(|_| fixable) {
         diagnostic.fix = Some(Fix::unsafe_edit(
@@ -97,7 +103,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>, in_async_fun
     }
 }
 
-fn returns_future(checker: &Checker<'_, '_>, call: Node<'_>) -> bool {
+pub(crate) fn returns_future(checker: &Checker<'_, '_>, call: Node<'_>) -> bool {
     let Some(callee) = call.child_by_field_name("function") else { return true };
     let name = match callee.kind() {
         "attribute" => callee.child_by_field_name("attribute").map_or("", |name| checker.text(name)),

@@ -17,8 +17,11 @@ pub mod blocking_subprocess;
 pub mod blocking_thread_sync;
 pub mod busy_wait;
 pub mod contextmanager_on_async_function;
+pub mod deprecated_asyncio_api;
 pub mod ensure_future_on_coroutine;
+pub mod gather_instead_of_taskgroup;
 pub mod get_event_loop_in_coroutine;
+pub mod manual_event_loop;
 pub mod run_in_executor_default_pool;
 
 use std::fmt;
@@ -89,10 +92,13 @@ rules! {
     BlockingDbClient => blocking_db_client,
     BlockingThreadSync => blocking_thread_sync,
     BlockingConfiguredCall => blocking_configured_call,
+    GatherInsteadOfTaskgroup => gather_instead_of_taskgroup,
     GetEventLoopInCoroutine => get_event_loop_in_coroutine,
+    ManualEventLoop => manual_event_loop,
     RunInExecutorDefaultPool => run_in_executor_default_pool,
     BusyWait => busy_wait,
     EnsureFutureOnCoroutine => ensure_future_on_coroutine,
+    DeprecatedAsyncioApi => deprecated_asyncio_api,
     ContextmanagerOnAsyncFunction => contextmanager_on_async_function,
 }
 
