@@ -141,6 +141,9 @@ impl<'a, 't> Checker<'a, 't> {
                     if !is_async && self.semantic.in_async_function(node.start_byte()) {
                         rules::blocking_thread_sync::check_with(self, manager);
                     }
+                    if !is_async && self.enabled(Rule::MissingAsyncKeyword) {
+                        rules::missing_async_keyword::check_with(self, node, manager);
+                    }
                 }
                 Concept::Decorator => {
                     if self.enabled(Rule::DeprecatedAsyncioApi) {
@@ -155,7 +158,16 @@ impl<'a, 't> Checker<'a, 't> {
                         rules::busy_wait::check(self, node);
                     }
                 }
-                Concept::ForLoop | Concept::Yield => {}
+                Concept::ForLoop => {
+                    if self.enabled(Rule::MissingAsyncKeyword) {
+                        rules::missing_async_keyword::check_for(self, node);
+                    }
+                }
+                Concept::Yield => {
+                    if self.enabled(Rule::YieldInTaskgroupOrTimeout) {
+                        rules::yield_in_taskgroup_or_timeout::check(self, node);
+                    }
+                }
             }
         }
     }
@@ -190,6 +202,9 @@ impl<'a, 't> Checker<'a, 't> {
         }
         if self.enabled(Rule::DeprecatedAsyncioApi) {
             rules::deprecated_asyncio_api::check_call(self, call);
+        }
+        if self.enabled(Rule::UnmanagedClientSession) {
+            rules::unmanaged_client_session::check(self, call);
         }
     }
 

@@ -22,7 +22,10 @@ pub mod ensure_future_on_coroutine;
 pub mod gather_instead_of_taskgroup;
 pub mod get_event_loop_in_coroutine;
 pub mod manual_event_loop;
+pub mod missing_async_keyword;
 pub mod run_in_executor_default_pool;
+pub mod unmanaged_client_session;
+pub mod yield_in_taskgroup_or_timeout;
 
 use std::fmt;
 
@@ -99,6 +102,9 @@ rules! {
     BusyWait => busy_wait,
     EnsureFutureOnCoroutine => ensure_future_on_coroutine,
     DeprecatedAsyncioApi => deprecated_asyncio_api,
+    UnmanagedClientSession => unmanaged_client_session,
+    MissingAsyncKeyword => missing_async_keyword,
+    YieldInTaskgroupOrTimeout => yield_in_taskgroup_or_timeout,
     ContextmanagerOnAsyncFunction => contextmanager_on_async_function,
 }
 
