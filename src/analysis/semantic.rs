@@ -376,12 +376,6 @@ impl<'t> SemanticModel<'t> {
 
     // --- LW5xx/LW6xx: structured concurrency, current APIs, resources, async protocols ---
 
-    /// Whether `node`'s value is an asyncio event loop the file shows being made, fetched or
-    /// annotated (`asyncio.new_event_loop()`, `loop: asyncio.AbstractEventLoop`).
-    pub fn is_event_loop(&self, node: Node<'_>) -> bool {
-        self.value_type(node).is_some_and(|kind| EVENT_LOOP_TYPES.contains(&kind.as_str()))
-    }
-
     /// Whether the bare name `name` is, at `position`, an import of `qualified` (so an edit may
     /// write `name` and mean `qualified`).
     pub fn name_resolves_to(&self, name: &str, position: usize, qualified: &str) -> bool {
@@ -472,23 +466,6 @@ pub enum AsyncProtocol {
     /// An undecorated `async def` that yields: iterate it with `async for`.
     AsyncGenerator,
 }
-
-/// What `value_type` says of an asyncio event loop.
-const EVENT_LOOP_TYPES: &[&str] = &[
-    "asyncio.new_event_loop",
-    "asyncio.get_event_loop",
-    "asyncio.get_running_loop",
-    "asyncio.events.new_event_loop",
-    "asyncio.events.get_event_loop",
-    "asyncio.events.get_running_loop",
-    "asyncio.AbstractEventLoop",
-    "asyncio.events.AbstractEventLoop",
-    "asyncio.BaseEventLoop",
-    "asyncio.SelectorEventLoop",
-    "asyncio.ProactorEventLoop",
-    "uvloop.new_event_loop",
-    "uvloop.Loop",
-];
 
 pub fn is_async_context_manager_decorator(qualified: &str) -> bool {
     matches!(qualified, "contextlib.asynccontextmanager")

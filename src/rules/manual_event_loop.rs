@@ -43,8 +43,10 @@ define_rule! {
     /// known to return a future, and `asyncio` is imported as a module.
     ///
     /// ## Known problems
-    /// The loop must be shown to be made by `asyncio` (or `uvloop.new_event_loop()`), or be
-    /// annotated as an event loop: a loop passed in as a plain parameter is not flagged.
+    /// The loop must be shown to be made by `asyncio.new_event_loop()`,
+    /// `asyncio.get_event_loop()` or `uvloop.new_event_loop()` in the file: a loop passed in
+    /// (a parameter, even one annotated as an event loop, as pytest fixtures and cleanup
+    /// helpers receive it) is not flagged, since the caller chose to share it.
     /// Calls that are part of the manual shutdown (`loop.shutdown_asyncgens()`,
     /// `loop.shutdown_default_executor()`) are not flagged on their own.
     ///
@@ -70,7 +72,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
         return;
     }
     let Some(receiver) = call.receiver() else { return };
-    if !checker.semantic.is_event_loop(receiver) {
+    if !is_made_here(checker, receiver) {
         return;
     }
     let positional = call.positional_arguments();
@@ -85,6 +87,22 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
         "Coroutine run on a hand-made event loop; use `asyncio.run()`".to_string(),
     );
     diagnostic.fix = fix;
+}
+
+/// A loop this code makes or fetches itself: `asyncio.new_event_loop()` or
+/// `asyncio.get_event_loop()` (followed through variables and `self.` attributes). A loop
+/// handed in (a parameter, even annotated) belongs to someone else, who chose to share it.
+fn is_made_here(checker: &Checker<'_, '_>, receiver: Node<'_>) -> bool {
+    checker.semantic.value_type(receiver).is_some_and(|kind| {
+        matches!(
+            kind.as_str(),
+            "asyncio.new_event_loop"
+                | "asyncio.get_event_loop"
+                | "asyncio.events.new_event_loop"
+                | "asyncio.events.get_event_loop"
+                | "uvloop.new_event_loop"
+        )
+    })
 }
 
 fn is_shutdown_step(checker: &Checker<'_, '_>, argument: Node<'_>) -> bool {
