@@ -47,7 +47,7 @@ define_rule! {
     ///
     /// ## Known problems
     /// Functions of other modules are not known yet: `with imported_manager():` is not
-    /// flagged. Comprehensions (`[x for x in agen()]`) are not checked.
+    /// flagged. Comprehensions count too (`[x for x in agen()]`).
     ///
     /// ## References
     /// - [Python docs: The `async with` statement](https://docs.python.org/3/reference/compound_stmts.html#async-with)
@@ -94,7 +94,7 @@ pub(crate) fn check_with(checker: &mut Checker<'_, '_>, with_statement: Node<'_>
     }
 }
 
-/// A plain `for` loop.
+/// A plain `for` loop or comprehension clause.
 pub(crate) fn check_for(checker: &mut Checker<'_, '_>, for_loop: Node<'_>) {
     if for_loop.child(0).is_some_and(|first| first.kind() == "async") {
         return;
