@@ -44,6 +44,20 @@ impl Call<'_> {
             .map(|name| semantic.text(name))
     }
 
+    /// The attribute name node when the callee is an attribute (`asyncio.sleep` -> `sleep`).
+    pub fn method_name_node(&self) -> Option<Node<'_>> {
+        (self.callee.kind() == "attribute").then(|| self.callee.child_by_field_name("attribute")).flatten()
+    }
+
+    /// The positional arguments, in order (keywords, splats of dicts and comments left out).
+    pub fn positional_arguments(&self) -> Vec<Node<'_>> {
+        let mut cursor = self.arguments.walk();
+        self.arguments
+            .named_children(&mut cursor)
+            .filter(|argument| !matches!(argument.kind(), "keyword_argument" | "dictionary_splat" | "comment"))
+            .collect()
+    }
+
     /// The receiver when the callee is an attribute (`s.get` -> `s`).
     pub fn receiver(&self) -> Option<Node<'_>> {
         (self.callee.kind() == "attribute").then(|| self.callee.child_by_field_name("object")).flatten()
@@ -120,6 +134,13 @@ impl<'a, 't> Checker<'a, 't> {
         &mut self.diagnostics[last]
     }
 
+    /// Records a finding of `rule` on `range`, a part of `node` (a statement's header, say).
+    pub fn report_range(&mut self, rule: Rule, node: Node<'_>, range: TextRange, message: String) -> &mut Diagnostic {
+        let diagnostic = self.report(rule, node, message);
+        diagnostic.range = range;
+        diagnostic
+    }
+
     pub fn run(mut self, tree: &'t Tree) -> Vec<Diagnostic> {
         // Rules that only report inside `async def`s need the query over their bodies alone.
         let ranges = if self.rules.only_in_async_functions() {
@@ -165,6 +186,9 @@ impl<'a, 't> Checker<'a, 't> {
                     if is_async && self.enabled(Rule::TimeoutWithoutAwait) {
                         rules::timeout_without_await::check(self, node, manager);
                     }
+                    if !is_async && self.enabled(Rule::MissingAsyncKeyword) {
+                        rules::missing_async_keyword::check_with(self, node, manager);
+                    }
                 }
                 Concept::ExceptClause => self.visit_except_clause(node),
                 Concept::Reference => {
@@ -190,6 +214,29 @@ impl<'a, 't> Checker<'a, 't> {
                         rules::yield_from_in_async_function::check(self, node);
                     }
                 }
+                Concept::Decorator => {
+                    if self.enabled(Rule::DeprecatedAsyncioApi) {
+                        rules::deprecated_asyncio_api::check_decorator(self, node);
+                    }
+                    if self.enabled(Rule::ContextmanagerOnAsyncFunction) {
+                        rules::contextmanager_on_async_function::check(self, node);
+                    }
+                }
+                Concept::WhileLoop => {
+                    if self.enabled(Rule::BusyWait) {
+                        rules::busy_wait::check(self, node);
+                    }
+                }
+                Concept::ForLoop => {
+                    if self.enabled(Rule::MissingAsyncKeyword) {
+                        rules::missing_async_keyword::check_for(self, node);
+                    }
+                }
+                Concept::Yield => {
+                    if self.enabled(Rule::YieldInTaskgroupOrTimeout) {
+                        rules::yield_in_taskgroup_or_timeout::check(self, node);
+                    }
+                }
             }
         }
     }
@@ -206,7 +253,9 @@ impl<'a, 't> Checker<'a, 't> {
         if self.enabled(Rule::NestedEventLoop) {
             rules::nested_event_loop::check(self, &call);
         }
-        if !self.semantic.in_async_function(node.start_byte()) {
+        let in_async_function = self.semantic.in_async_function(node.start_byte());
+        self.visit_call_concurrency(&call, in_async_function);
+        if !in_async_function {
             return;
         }
         self.visit_call_in_async_function(&call);
@@ -234,6 +283,33 @@ impl<'a, 't> Checker<'a, 't> {
         }
         if self.enabled(Rule::ExceptionSilenced) {
             rules::exception_silenced::check(self, clause);
+        }
+    }
+
+    /// The structured-concurrency, current-API and resource rules (`LW5xx`, `LW6xx`): each one
+    /// decides its own scope.
+    fn visit_call_concurrency(&mut self, call: &Call<'t>, in_async_function: bool) {
+        if in_async_function && self.enabled(Rule::GetEventLoopInCoroutine) {
+            rules::get_event_loop_in_coroutine::check(self, call);
+        }
+        if self.enabled(Rule::RunInExecutorDefaultPool) {
+            rules::run_in_executor_default_pool::check(self, call, in_async_function);
+        }
+        if self.enabled(Rule::EnsureFutureOnCoroutine) {
+            rules::ensure_future_on_coroutine::check(self, call, in_async_function);
+        }
+        if in_async_function && self.enabled(Rule::GatherInsteadOfTaskgroup) {
+            rules::gather_instead_of_taskgroup::check(self, call);
+        }
+        // Inside a coroutine, `run_until_complete` is LW204's (a nested loop), not a manual one.
+        if !in_async_function && self.enabled(Rule::ManualEventLoop) {
+            rules::manual_event_loop::check(self, call);
+        }
+        if self.enabled(Rule::DeprecatedAsyncioApi) {
+            rules::deprecated_asyncio_api::check_call(self, call);
+        }
+        if self.enabled(Rule::UnmanagedClientSession) {
+            rules::unmanaged_client_session::check(self, call);
         }
     }
 

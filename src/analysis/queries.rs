@@ -20,6 +20,10 @@ pub const QUERY_FILES: &[(Concept, &str, &str)] = &[
     (Concept::ExceptClause, "except_clauses.scm", include_str!("../../queries/except_clauses.scm")),
     (Concept::Reference, "references.scm", include_str!("../../queries/references.scm")),
     (Concept::FunctionDefinition, "function_definitions.scm", include_str!("../../queries/function_definitions.scm")),
+    (Concept::Decorator, "decorators.scm", include_str!("../../queries/decorators.scm")),
+    (Concept::WhileLoop, "while_loops.scm", include_str!("../../queries/while_loops.scm")),
+    (Concept::ForLoop, "for_loops.scm", include_str!("../../queries/for_loops.scm")),
+    (Concept::Yield, "yields.scm", include_str!("../../queries/yields.scm")),
 ];
 
 /// What a pattern hands to the rules. Each query file's patterns capture their main node under
@@ -35,6 +39,10 @@ pub enum Concept {
     ExceptClause,
     Reference,
     FunctionDefinition,
+    Decorator,
+    WhileLoop,
+    ForLoop,
+    Yield,
 }
 
 impl Concept {
@@ -48,6 +56,10 @@ impl Concept {
             Concept::ExceptClause => "except",
             Concept::Reference => "reference",
             Concept::FunctionDefinition => "function",
+            Concept::Decorator => "decorator",
+            Concept::WhileLoop => "while",
+            Concept::ForLoop => "for",
+            Concept::Yield => "yield",
         }
     }
 }

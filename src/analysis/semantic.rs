@@ -570,6 +570,37 @@ impl<'t> SemanticModel<'t> {
             .collect()
     }
 
+    // --- LW5xx/LW6xx: structured concurrency, current APIs, resources, async protocols ---
+
+    /// Whether the bare name `name` is, at `position`, an import of `qualified` (so an edit may
+    /// write `name` and mean `qualified`).
+    pub fn name_resolves_to(&self, name: &str, position: usize, qualified: &str) -> bool {
+        let candidates = self.candidates(name, position);
+        !candidates.is_empty()
+            && candidates.iter().all(
+                |candidate| matches!(candidate, BindingKind::Import { import } if self.imports[*import] == qualified),
+            )
+    }
+
+    /// The qualified names of the decorators of a `function_definition` (or `class_definition`)
+    /// that resolve; `@pytest.fixture(scope="module")` counts as `pytest.fixture`.
+    pub fn decorator_names(&self, definition: Node<'_>) -> Vec<String> {
+        let Some(parent) = definition.parent().filter(|parent| parent.kind() == "decorated_definition") else {
+            return Vec::new();
+        };
+        let mut cursor = parent.walk();
+        parent
+            .named_children(&mut cursor)
+            .filter(|child| child.kind() == "decorator")
+            .filter_map(|decorator| {
+                let expression = decorator.named_child(0)?;
+                let expression =
+                    if expression.kind() == "call" { expression.child_by_field_name("function")? } else { expression };
+                self.qualified_name(expression)
+            })
+            .collect()
+    }
+
     /// The call that created `node`'s value, where the file shows exactly one: followed
     /// through names, `with ... as name` and `self.name`. A parameter has no visible creation.
     pub fn creating_call(&self, node: Node<'_>) -> Option<Node<'t>> {
@@ -596,6 +627,58 @@ impl<'t> SemanticModel<'t> {
             "call" => Some(*value),
             "identifier" | "attribute" | "parenthesized_expression" => self.creating_call_at_depth(*value, depth + 1),
             _ => None,
+        }
+    }
+
+    /// What the function a callee names is, for the async-protocol rules: the one place that
+    /// answers "is this an async generator / async context manager function?". Today it knows
+    /// the functions of this file (`gen`, `self.gen`, `cls.gen`); a workspace index can plug in
+    /// here for imported ones.
+    pub fn async_protocol_of(&self, callee: Node<'_>) -> Option<AsyncProtocol> {
+        let candidates = match callee.kind() {
+            "identifier" => self.candidates(self.text(callee), callee.start_byte()),
+            "attribute" => {
+                let object = callee.child_by_field_name("object")?;
+                let attribute = self.text(callee.child_by_field_name("attribute")?);
+                self.receiver_attribute(object, attribute)?
+            }
+            _ => return None,
+        };
+        let [BindingKind::Function { node, is_async }] = candidates.as_slice() else { return None };
+        let decorators = self.decorator_names(*node);
+        if decorators.iter().any(|name| is_async_context_manager_decorator(name)) {
+            return Some(AsyncProtocol::AsyncContextManager);
+        }
+        if *is_async && decorators.is_empty() && is_generator(*node) {
+            return Some(AsyncProtocol::AsyncGenerator);
+        }
+        None
+    }
+
+    /// The identifiers in `body` that name `name` (attribute names and keyword names excluded),
+    /// nested scopes included: a walk bounded to one function body.
+    pub fn references_in(&self, body: Node<'t>, name: &str) -> Vec<Node<'t>> {
+        let mut found = Vec::new();
+        let mut cursor = body.walk();
+        loop {
+            let node = cursor.node();
+            if node.kind() == "identifier" && self.text(node) == name && !is_member_name(node) {
+                found.push(node);
+            }
+            if cursor.goto_first_child() {
+                continue;
+            }
+            loop {
+                if cursor.node().id() == body.id() {
+                    return found;
+                }
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                if !cursor.goto_parent() {
+                    return found;
+                }
+            }
         }
     }
 }
@@ -772,6 +855,46 @@ fn statement_flow(statement: Node<'_>, in_loop: bool) -> Flow {
     }
 }
 
+/// What a function called through a callee is, as far as `async with`/`async for` go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsyncProtocol {
+    /// Decorated with `@asynccontextmanager`: use it with `async with`.
+    AsyncContextManager,
+    /// An undecorated `async def` that yields: iterate it with `async for`.
+    AsyncGenerator,
+}
+
+pub fn is_async_context_manager_decorator(qualified: &str) -> bool {
+    matches!(qualified, "contextlib.asynccontextmanager")
+}
+
+/// Whether a function's own body (not a nested function, lambda or class) has a `yield`.
+fn is_generator(function: Node<'_>) -> bool {
+    let Some(body) = function.child_by_field_name("body") else { return false };
+    let mut pending = vec![body];
+    while let Some(node) = pending.pop() {
+        if node.kind() == "yield" && node.is_named() {
+            return true;
+        }
+        if matches!(node.kind(), "function_definition" | "lambda" | "class_definition") {
+            continue;
+        }
+        let mut cursor = node.walk();
+        pending.extend(node.children(&mut cursor));
+    }
+    false
+}
+
+/// `x` in `obj.x` and in `f(x=1)` are member names, not references to a variable `x`.
+fn is_member_name(identifier: Node<'_>) -> bool {
+    let Some(parent) = identifier.parent() else { return false };
+    match parent.kind() {
+        "attribute" => parent.child_by_field_name("attribute").is_some_and(|name| name.id() == identifier.id()),
+        "keyword_argument" => parent.child_by_field_name("name").is_some_and(|name| name.id() == identifier.id()),
+        _ => false,
+    }
+}
+
 fn merge_candidates<'t>(bindings: &[Binding<'t>]) -> Vec<BindingKind<'t>> {
     let meaningful: Vec<_> = bindings
         .iter()
@@ -888,30 +1011,6 @@ fn has_unknown_decorator(function: Node<'_>, source: &str) -> bool {
         let last = name.rsplit('.').next().unwrap_or(name).trim();
         !matches!(last, "staticmethod" | "classmethod" | "abstractmethod" | "override" | "wraps")
     })
-}
-
-/// Whether a function's own body (not its nested functions, lambdas or classes) has a `yield`.
-fn is_generator(function: Node<'_>) -> bool {
-    let Some(body) = function.child_by_field_name("body") else { return false };
-    let mut cursor = body.walk();
-    loop {
-        let node = cursor.node();
-        if node.kind() == "yield" {
-            return true;
-        }
-        let nested = matches!(node.kind(), "function_definition" | "lambda" | "class_definition");
-        if (!nested && cursor.goto_first_child()) || cursor.goto_next_sibling() {
-            continue;
-        }
-        loop {
-            if !cursor.goto_parent() || cursor.node().id() == body.id() {
-                return false;
-            }
-            if cursor.goto_next_sibling() {
-                break;
-            }
-        }
-    }
 }
 
 struct Builder<'t> {

@@ -18,18 +18,29 @@ pub mod blocking_sleep;
 pub mod blocking_subprocess;
 pub mod blocking_thread_sync;
 pub mod broad_except_swallows_cancellation;
+pub mod busy_wait;
 pub mod cancelled_error_swallowed;
+pub mod contextmanager_on_async_function;
 pub mod dangling_task;
+pub mod deprecated_asyncio_api;
+pub mod ensure_future_on_coroutine;
 pub mod exception_silenced;
 pub mod gather_exceptions_unchecked;
+pub mod gather_instead_of_taskgroup;
+pub mod get_event_loop_in_coroutine;
+pub mod manual_event_loop;
+pub mod missing_async_keyword;
 pub mod missing_timeout;
 pub mod nested_event_loop;
+pub mod run_in_executor_default_pool;
 pub mod timeout_error_alias;
 pub mod timeout_parameter;
 pub mod timeout_without_await;
 pub mod unawaited_coroutine;
+pub mod unmanaged_client_session;
 pub mod wait_for_instead_of_timeout;
 pub mod yield_from_in_async_function;
+pub mod yield_in_taskgroup_or_timeout;
 
 use std::fmt;
 
@@ -114,6 +125,17 @@ rules! {
     TimeoutErrorAlias => timeout_error_alias,
     TimeoutParameter => timeout_parameter,
     TimeoutWithoutAwait => timeout_without_await,
+    GatherInsteadOfTaskgroup => gather_instead_of_taskgroup,
+    GetEventLoopInCoroutine => get_event_loop_in_coroutine,
+    ManualEventLoop => manual_event_loop,
+    RunInExecutorDefaultPool => run_in_executor_default_pool,
+    BusyWait => busy_wait,
+    EnsureFutureOnCoroutine => ensure_future_on_coroutine,
+    DeprecatedAsyncioApi => deprecated_asyncio_api,
+    UnmanagedClientSession => unmanaged_client_session,
+    MissingAsyncKeyword => missing_async_keyword,
+    YieldInTaskgroupOrTimeout => yield_in_taskgroup_or_timeout,
+    ContextmanagerOnAsyncFunction => contextmanager_on_async_function,
 }
 
 impl Rule {

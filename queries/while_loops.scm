@@ -1,0 +1,2 @@
+; Every `while` loop. Loop rules read its body.
+(while_statement) @while

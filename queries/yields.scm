@@ -1,0 +1,2 @@
+; Every `yield` expression (and `yield from`). Generator rules look at its ancestors.
+(yield) @yield

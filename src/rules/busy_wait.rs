@@ -1,0 +1,106 @@
+use tree_sitter::Node;
+
+use crate::analysis::{Checker, TextRange};
+use crate::rules::Rule;
+
+define_rule! {
+    /// ## What it does
+    /// Checks for `while` loops whose body only sleeps (`await asyncio.sleep(...)`), or only
+    /// sleeps and leaves the loop on a condition (`if done: break`).
+    ///
+    /// ## Why is this bad?
+    /// Polling a condition wakes the task every interval for nothing, and reacts up to a whole
+    /// interval late. Waiting on an `asyncio.Event` (or a `Condition`, or the task itself)
+    /// wakes exactly when the state changes.
+    ///
+    /// ## Example
+    /// ```python
+    /// import asyncio
+    ///
+    /// async def wait_until_ready(device):
+    ///     while not device.ready:
+    ///         await asyncio.sleep(0.1)
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// import asyncio
+    ///
+    /// async def wait_until_ready(device):
+    ///     await device.ready_event.wait()  # set by whoever makes the device ready
+    /// ```
+    ///
+    /// ## Fix safety
+    /// There is no fix: the event has to be set where the state changes.
+    ///
+    /// ## Known problems
+    /// Polling state that no code of yours can signal (a remote service, a file) has no event
+    /// to wait on; suppress the finding there. `anyio.sleep` and `trio.sleep` count as well,
+    /// as they do for ruff's ASYNC110.
+    ///
+    /// ## References
+    /// - [Python docs: `asyncio.Event`](https://docs.python.org/3/library/asyncio-sync.html#asyncio.Event)
+    /// - [ruff: ASYNC110](https://docs.astral.sh/ruff/rules/async-busy-wait/)
+    code: "LW505",
+    name: "busy-wait",
+    summary: "a `while` loop whose body only sleeps (`await asyncio.sleep(...)`)",
+    severity: Warning,
+    enabled: true,
+    aliases: ["ASYNC110"],
+    peers: "ruff",
+    fix: "none",
+    only_in_async_functions: true,
+}
+
+const SLEEPS: &[&str] =
+    &["asyncio.sleep", "asyncio.tasks.sleep", "anyio.sleep", "anyio.sleep_until", "trio.sleep", "trio.sleep_until"];
+
+pub(crate) fn check(checker: &mut Checker<'_, '_>, while_loop: Node<'_>) {
+    let (Some(condition), Some(body)) =
+        (while_loop.child_by_field_name("condition"), while_loop.child_by_field_name("body"))
+    else {
+        return;
+    };
+    let mut cursor = body.walk();
+    let statements: Vec<Node<'_>> = body.named_children(&mut cursor).filter(|node| node.kind() != "comment").collect();
+    let busy = match statements.as_slice() {
+        [only] => is_sleep(checker, *only),
+        [first, second] => {
+            (is_sleep(checker, *first) && is_exit_check(*second))
+                || (is_exit_check(*first) && is_sleep(checker, *second))
+        }
+        _ => false,
+    };
+    if !busy {
+        return;
+    }
+    checker.report_range(
+        Rule::BusyWait,
+        while_loop,
+        TextRange::new(while_loop.start_byte(), condition.end_byte()),
+        "Busy-wait loop polling with `asyncio.sleep`; wait on an `asyncio.Event` instead".to_string(),
+    );
+}
+
+/// `await asyncio.sleep(...)` as a whole statement.
+fn is_sleep(checker: &Checker<'_, '_>, statement: Node<'_>) -> bool {
+    if statement.kind() != "expression_statement" || statement.named_child_count() != 1 {
+        return false;
+    }
+    let Some(awaited) = statement.named_child(0).filter(|node| node.kind() == "await") else { return false };
+    let Some(call) = awaited.named_child(0).filter(|node| node.kind() == "call") else { return false };
+    let Some(callee) = call.child_by_field_name("function") else { return false };
+    checker.semantic.qualified_name(callee).is_some_and(|name| SLEEPS.contains(&name.as_str()))
+}
+
+/// `if cond: break` (or `return`), with no other branch.
+fn is_exit_check(statement: Node<'_>) -> bool {
+    if statement.kind() != "if_statement" || statement.child_by_field_name("alternative").is_some() {
+        return false;
+    }
+    let Some(consequence) = statement.child_by_field_name("consequence") else { return false };
+    let mut cursor = consequence.walk();
+    let inner: Vec<Node<'_>> =
+        consequence.named_children(&mut cursor).filter(|node| node.kind() != "comment").collect();
+    matches!(inner.as_slice(), [exit] if exit.kind() == "break_statement" || (exit.kind() == "return_statement" && exit.named_child_count() == 0))
+}

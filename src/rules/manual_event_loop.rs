@@ -1,0 +1,172 @@
+use tree_sitter::Node;
+
+use crate::analysis::{Call, Checker, Edit, Fix, TextRange};
+use crate::rules::Rule;
+use crate::rules::ensure_future_on_coroutine::returns_future;
+
+define_rule! {
+    /// ## What it does
+    /// Checks for sync code that runs a coroutine on an event loop it makes or fetches itself:
+    /// `loop.run_until_complete(...)` where `loop` is bound to `asyncio.new_event_loop()` or
+    /// `asyncio.get_event_loop()`.
+    ///
+    /// ## Why is this bad?
+    /// `asyncio.run(main())` does the whole job: it creates a fresh loop, runs the coroutine,
+    /// cancels the tasks left behind, shuts down async generators and the default executor,
+    /// and closes the loop. Hand-made loops usually skip some of these steps (leaking tasks,
+    /// threads and file descriptors), and `get_event_loop()` outside a running loop is
+    /// deprecated. Code that must run several coroutines on one loop can use `asyncio.Runner`
+    /// (Python 3.11+).
+    ///
+    /// ## Example
+    /// ```python
+    /// import asyncio
+    ///
+    /// def cli():
+    ///     loop = asyncio.new_event_loop()
+    ///     loop.run_until_complete(main())
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// import asyncio
+    ///
+    /// def cli():
+    ///     asyncio.run(main())
+    /// ```
+    ///
+    /// ## Fix safety
+    /// The fix (replace both statements with `asyncio.run(main())`) is unsafe: the loop is now
+    /// closed afterwards and leftover tasks are cancelled, and `asyncio.run` refuses a future
+    /// or a task. It is offered only when the loop is made in the statement right before, the
+    /// loop variable is used nowhere else in the scope, the argument is a call that is not
+    /// known to return a future, and `asyncio` is imported as a module.
+    ///
+    /// ## Known problems
+    /// The loop must be shown to be made by `asyncio.new_event_loop()`,
+    /// `asyncio.get_event_loop()` or `uvloop.new_event_loop()` in the file: a loop passed in
+    /// (a parameter, even one annotated as an event loop, as pytest fixtures and cleanup
+    /// helpers receive it) is not flagged, since the caller chose to share it.
+    /// Calls that are part of the manual shutdown (`loop.shutdown_asyncgens()`,
+    /// `loop.shutdown_default_executor()`) are not flagged on their own.
+    ///
+    /// ## References
+    /// - [Python docs: `asyncio.run`](https://docs.python.org/3/library/asyncio-runner.html#asyncio.run)
+    /// - [Python docs: `asyncio.Runner`](https://docs.python.org/3/library/asyncio-runner.html#asyncio.Runner)
+    code: "LW503",
+    name: "manual-event-loop",
+    summary: "sync code that makes an event loop to run a coroutine (`loop.run_until_complete(main())`)",
+    severity: Info,
+    enabled: true,
+    aliases: [],
+    peers: "none",
+    fix: "`asyncio.run(main())` when the two statements are adjacent (unsafe)",
+    only_in_async_functions: false,
+}
+
+/// `asyncio.run` would do these itself; a manual loop's cleanup is not a second finding.
+const SHUTDOWN_STEPS: &[&str] = &["shutdown_asyncgens", "shutdown_default_executor"];
+
+pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
+    if call.method_name(checker.semantic) != Some("run_until_complete") {
+        return;
+    }
+    let Some(receiver) = call.receiver() else { return };
+    if !is_made_here(checker, receiver) {
+        return;
+    }
+    let positional = call.positional_arguments();
+    let [argument] = positional.as_slice() else { return };
+    if is_shutdown_step(checker, *argument) {
+        return;
+    }
+    let fix = fix(checker, call, receiver, *argument);
+    let diagnostic = checker.report(
+        Rule::ManualEventLoop,
+        call.node,
+        "Coroutine run on a hand-made event loop; use `asyncio.run()`".to_string(),
+    );
+    diagnostic.fix = fix;
+}
+
+/// A loop this code makes or fetches itself: `asyncio.new_event_loop()` or
+/// `asyncio.get_event_loop()` (followed through variables and `self.` attributes). A loop
+/// handed in (a parameter, even annotated) belongs to someone else, who chose to share it.
+fn is_made_here(checker: &Checker<'_, '_>, receiver: Node<'_>) -> bool {
+    checker.semantic.value_type(receiver).is_some_and(|kind| {
+        matches!(
+            kind.as_str(),
+            "asyncio.new_event_loop"
+                | "asyncio.get_event_loop"
+                | "asyncio.events.new_event_loop"
+                | "asyncio.events.get_event_loop"
+                | "uvloop.new_event_loop"
+        )
+    })
+}
+
+fn is_shutdown_step(checker: &Checker<'_, '_>, argument: Node<'_>) -> bool {
+    argument
+        .child_by_field_name("function")
+        .filter(|callee| callee.kind() == "attribute")
+        .and_then(|callee| callee.child_by_field_name("attribute"))
+        .is_some_and(|name| SHUTDOWN_STEPS.contains(&checker.text(name)))
+}
+
+/// `loop = asyncio.new_event_loop()` directly followed by `[x = | return ]loop.run_until_complete(main())`.
+fn fix(checker: &Checker<'_, '_>, call: &Call<'_>, receiver: Node<'_>, argument: Node<'_>) -> Option<Fix> {
+    if receiver.kind() != "identifier" || argument.kind() != "call" || returns_future(checker, argument) {
+        return None;
+    }
+    let mut cursor = call.arguments.walk();
+    if call.arguments.named_children(&mut cursor).count() != 1 {
+        return None;
+    }
+    let semantic = checker.semantic;
+    if !semantic.name_resolves_to("asyncio", call.node.start_byte(), "asyncio") {
+        return None;
+    }
+    let statement = statement_of(call.node)?;
+    let previous = statement.prev_sibling()?;
+    let creation = (previous.kind() == "expression_statement").then(|| previous.named_child(0)).flatten()?;
+    let target = creation.child_by_field_name("left")?;
+    let value = creation.child_by_field_name("right")?;
+    if creation.kind() != "assignment"
+        || target.kind() != "identifier"
+        || checker.text(target) != checker.text(receiver)
+    {
+        return None;
+    }
+    let callee = value.child_by_field_name("function").filter(|_| value.kind() == "call")?;
+    if !matches!(semantic.qualified_name(callee).as_deref(), Some("asyncio.new_event_loop" | "asyncio.get_event_loop"))
+    {
+        return None;
+    }
+    // The loop variable must have no other use: the target and the receiver only.
+    let scope = semantic.scope(semantic.scope_at(call.node.start_byte()));
+    let body = scope.node.child_by_field_name("body").unwrap_or(scope.node);
+    if semantic.references_in(body, checker.text(receiver)).len() != 2 {
+        return None;
+    }
+    let source = semantic.source();
+    let lead = source.get(statement.start_byte()..call.node.start_byte())?;
+    Some(Fix::unsafe_edit(
+        "Replace with `asyncio.run(...)`",
+        Edit::replacement(
+            format!("{lead}asyncio.run({})", checker.text(argument)),
+            TextRange::new(previous.start_byte(), call.node.end_byte()),
+        ),
+    ))
+}
+
+/// The simple statement that holds `call` as its whole value: `f()`, `x = f()`, `return f()`.
+fn statement_of(call: Node<'_>) -> Option<Node<'_>> {
+    let parent = call.parent()?;
+    match parent.kind() {
+        "expression_statement" | "return_statement" => Some(parent),
+        "assignment" if parent.child_by_field_name("right").is_some_and(|right| right.id() == call.id()) => {
+            parent.parent().filter(|statement| statement.kind() == "expression_statement")
+        }
+        _ => None,
+    }
+}
