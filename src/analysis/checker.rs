@@ -8,7 +8,7 @@ use tree_sitter::{Node, QueryCursor, Tree};
 
 use crate::analysis::index::{FunctionKind, absolute_name, function_kind_of};
 use crate::analysis::queries::{Concept, QUERIES};
-use crate::analysis::semantic::CalleeKind;
+use crate::analysis::semantic::{AsyncProtocol, CalleeKind};
 use crate::analysis::semantic::{ScopeId, SemanticModel};
 use crate::analysis::settings::LintSettings;
 use crate::analysis::{Diagnostic, TextRange, WorkspaceView};
@@ -100,6 +100,20 @@ impl<'a, 't> Checker<'a, 't> {
                 CalleeKind::NotCoroutine
             }
             Some(FunctionKind::Unknown) | None => CalleeKind::Unknown,
+        }
+    }
+
+    /// What a function named by `callee` gives to `async with`/`async for`: what the file shows,
+    /// else what the workspace index knows of the imported function. The one place rules ask it.
+    pub fn async_protocol_of(&self, callee: Node<'_>) -> Option<AsyncProtocol> {
+        if let Some(protocol) = self.semantic.async_protocol_of(callee) {
+            return Some(protocol);
+        }
+        let qualified = self.semantic.qualified_name(callee)?;
+        match self.workspace_function_kind(&qualified)? {
+            FunctionKind::AsyncGenerator => Some(AsyncProtocol::AsyncGenerator),
+            FunctionKind::AsyncContextManager => Some(AsyncProtocol::AsyncContextManager),
+            FunctionKind::Sync | FunctionKind::Coroutine | FunctionKind::Unknown => None,
         }
     }
 

@@ -101,7 +101,7 @@ pub(crate) fn check_for(checker: &mut Checker<'_, '_>, for_loop: Node<'_>) {
     }
     let Some(iterable) = for_loop.child_by_field_name("right").filter(|right| right.kind() == "call") else { return };
     let Some(callee) = iterable.child_by_field_name("function") else { return };
-    if checker.semantic.async_protocol_of(callee) != Some(AsyncProtocol::AsyncGenerator) {
+    if checker.async_protocol_of(callee) != Some(AsyncProtocol::AsyncGenerator) {
         return;
     }
     let fixable = checker.semantic.in_async_function(for_loop.start_byte());
@@ -120,7 +120,7 @@ pub(crate) fn check_for(checker: &mut Checker<'_, '_>, for_loop: Node<'_>) {
 fn async_only_manager(checker: &Checker<'_, '_>, manager: Node<'_>) -> Option<String> {
     if manager.kind() == "call" {
         let callee = manager.child_by_field_name("function")?;
-        if checker.semantic.async_protocol_of(callee) == Some(AsyncProtocol::AsyncContextManager) {
+        if checker.async_protocol_of(callee) == Some(AsyncProtocol::AsyncContextManager) {
             return Some(format!("the async context manager `{}()`", checker.text(callee)));
         }
     }

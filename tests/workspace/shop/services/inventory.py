@@ -1,0 +1,6 @@
+async def reserve(item):
+    return item
+
+
+def count(item):
+    return 1
