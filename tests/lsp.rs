@@ -496,3 +496,42 @@ async fn no_progress_without_the_capability() {
         "{messages:?}"
     );
 }
+
+#[tokio::test]
+async fn a_function_turning_async_re_diagnoses_its_open_callers() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let write = |name: &str, text: &str| {
+        let path = folder.path().join(name);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("folders");
+        std::fs::write(&path, text).expect("write");
+        format!("file://{}", path.display())
+    };
+    write("pkg/__init__.py", "");
+    let helpers = write("pkg/helpers.py", "def refresh():\n    return 1\n");
+    let app_text = "from .helpers import refresh\n\nasync def main():\n    refresh()\n";
+    let app = write("pkg/app.py", app_text);
+    let (mut client, _) = TestClient::initialized(push_client(), Value::Null).await;
+    client.open(&app, 1, app_text).await;
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
+    assert_eq!(published["diagnostics"], json!([]), "a plain function call is fine: {published}");
+    client.open(&helpers, 1, "def refresh():\n    return 1\n").await;
+    client.expect_notification("textDocument/publishDiagnostics").await;
+    // The helper becomes a coroutine function in the editor, unsaved: the caller is re-linted.
+    client.change(&helpers, 2, (0, 0), (0, 0), "async ").await;
+    let (published, _) = client
+        .recv_until(|message| {
+            message["method"] == "textDocument/publishDiagnostics" && message["params"]["uri"] == json!(app)
+        })
+        .await;
+    let diagnostics = &published["params"]["diagnostics"];
+    assert_eq!(diagnostics[0]["code"], "LW201", "{published}");
+    assert_eq!(diagnostics[0]["range"], range((3, 4), (3, 13)));
+    // And back: the finding goes away.
+    client.change(&helpers, 3, (0, 0), (0, 6), "").await;
+    let (published, _) = client
+        .recv_until(|message| {
+            message["method"] == "textDocument/publishDiagnostics" && message["params"]["uri"] == json!(app)
+        })
+        .await;
+    assert_eq!(published["params"]["diagnostics"], json!([]), "{published}");
+}
