@@ -17,7 +17,7 @@ use std::path::Path;
 
 use tree_sitter::Tree;
 
-pub use checker::{Call, Checker};
+pub use checker::{Call, Checker, ExceptHandler, TaskGroupBlock};
 pub use diagnostic::{Applicability, Diagnostic, Edit, Fix, Severity, TextRange};
 pub use settings::{LintSettings, PythonVersion};
 
@@ -31,7 +31,7 @@ pub fn lint(source: &str, tree: &Tree, path: Option<&Path>, settings: &LintSetti
         return Vec::new();
     }
     let semantic = semantic::SemanticModel::build(tree, source);
-    let diagnostics = Checker::new(&semantic, settings, rules).run(tree);
+    let diagnostics = Checker::new(&semantic, settings, rules).with_path(path).run(tree);
     if diagnostics.is_empty() {
         return diagnostics;
     }

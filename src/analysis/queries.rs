@@ -15,6 +15,9 @@ use crate::analysis::source::language;
 pub const QUERY_FILES: &[(Concept, &str, &str)] = &[
     (Concept::Call, "calls.scm", include_str!("../../queries/calls.scm")),
     (Concept::WithItem, "with_items.scm", include_str!("../../queries/with_items.scm")),
+    (Concept::Function, "functions.scm", include_str!("../../queries/functions.scm")),
+    (Concept::Class, "classes.scm", include_str!("../../queries/classes.scm")),
+    (Concept::ExceptClause, "except_clauses.scm", include_str!("../../queries/except_clauses.scm")),
 ];
 
 /// What a pattern hands to the rules. Each query file's patterns capture their main node under
@@ -24,6 +27,9 @@ pub const QUERY_FILES: &[(Concept, &str, &str)] = &[
 pub enum Concept {
     Call,
     WithItem,
+    Function,
+    Class,
+    ExceptClause,
 }
 
 impl Concept {
@@ -32,6 +38,9 @@ impl Concept {
         match self {
             Concept::Call => "call",
             Concept::WithItem => "with",
+            Concept::Function => "function",
+            Concept::Class => "class",
+            Concept::ExceptClause => "except",
         }
     }
 }

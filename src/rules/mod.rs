@@ -7,6 +7,10 @@
 #[macro_use]
 mod registry_macro;
 
+pub mod async_test_without_runner;
+pub mod asyncio_mark_on_fixture;
+pub mod asyncio_mark_on_sync_test;
+pub mod await_in_except_handler;
 pub mod blocking_configured_call;
 pub mod blocking_db_client;
 pub mod blocking_file_io;
@@ -15,6 +19,18 @@ pub mod blocking_network_call;
 pub mod blocking_sleep;
 pub mod blocking_subprocess;
 pub mod blocking_thread_sync;
+pub mod context_value_escapes_taskgroup;
+pub mod control_flow_in_taskgroup;
+pub mod except_star_invalid_attribute;
+pub mod exception_group_flattening;
+pub mod exception_group_subclass_without_derive;
+pub mod per_call_semaphore;
+pub mod pytest_raises_exception_group;
+pub(crate) mod pytest_support;
+pub mod single_task_taskgroup;
+pub mod unbounded_queue;
+pub mod unbounded_task_spawn;
+pub mod unsafe_async_generator;
 
 use std::fmt;
 
@@ -84,6 +100,21 @@ rules! {
     BlockingDbClient => blocking_db_client,
     BlockingThreadSync => blocking_thread_sync,
     BlockingConfiguredCall => blocking_configured_call,
+    UnboundedTaskSpawn => unbounded_task_spawn,
+    PerCallSemaphore => per_call_semaphore,
+    UnboundedQueue => unbounded_queue,
+    AsyncTestWithoutRunner => async_test_without_runner,
+    AsyncioMarkOnSyncTest => asyncio_mark_on_sync_test,
+    AsyncioMarkOnFixture => asyncio_mark_on_fixture,
+    SingleTaskTaskgroup => single_task_taskgroup,
+    ContextValueEscapesTaskgroup => context_value_escapes_taskgroup,
+    ControlFlowInTaskgroup => control_flow_in_taskgroup,
+    AwaitInExceptHandler => await_in_except_handler,
+    ExceptionGroupFlattening => exception_group_flattening,
+    ExceptionGroupSubclassWithoutDerive => exception_group_subclass_without_derive,
+    ExceptStarInvalidAttribute => except_star_invalid_attribute,
+    UnsafeAsyncGenerator => unsafe_async_generator,
+    PytestRaisesExceptionGroup => pytest_raises_exception_group,
 }
 
 impl Rule {
