@@ -420,6 +420,13 @@ impl<'t> SemanticModel<'t> {
             .collect()
     }
 
+    /// The value a name holds at its position, when the file shows exactly one assignment.
+    pub fn assigned_value(&self, name: Node<'_>) -> Option<Node<'t>> {
+        let candidates = self.candidates(self.text(name), name.start_byte());
+        let [BindingKind::Value { value }] = candidates.as_slice() else { return None };
+        Some(*value)
+    }
+
     /// The `def` a callee names in this file: a function bound in an enclosing scope, or a
     /// method of the enclosing class reached through `self.`/`cls.`.
     pub fn function_definition(&self, callee: Node<'_>) -> Option<Node<'t>> {

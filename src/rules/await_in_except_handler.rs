@@ -1,10 +1,12 @@
+use tree_sitter::Node;
+
 use crate::analysis::{Checker, ExceptHandler};
 use crate::rules::Rule;
 
 define_rule! {
     /// ## What it does
-    /// Checks for `await` in an `except` handler that does not catch cancellation and that
-    /// raises again (`raise`, `raise e`, `raise X from e`).
+    /// Checks for `await` in an `except` handler that does not catch cancellation, on a path
+    /// that goes on to raise (`raise`, `raise e`, `raise X from e`).
     ///
     /// ## Why is this bad?
     /// If the task is cancelled while the handler awaits, `CancelledError` is raised at the
@@ -37,7 +39,8 @@ define_rule! {
     /// ## Known problems
     /// Off by default: cleanup awaits in handlers are common and usually harmless. Handlers
     /// that catch cancellation (bare `except:`, `BaseException`, `CancelledError`) are not
-    /// flagged, and neither are handlers that never raise (the exception is dropped anyway).
+    /// flagged, and neither are awaits on a path that returns, breaks or continues instead of
+    /// raising (the exception is dropped anyway).
     /// `await asyncio.shield(...)` is not flagged.
     ///
     /// ## References
@@ -76,17 +79,14 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, handler: &ExceptHandler<'_>) 
             _ => return,
         }
     }
-    let nodes = checker.semantic.nodes_in_same_scope(handler.body, &["await", "raise_statement"]);
-    let Some(last_raise) = nodes.iter().rev().find(|node| node.kind() == "raise_statement") else { return };
-    let last_raise = last_raise.start_byte();
-    for awaited in nodes.into_iter().filter(|node| node.kind() == "await" && node.start_byte() < last_raise) {
+    for awaited in checker.semantic.nodes_in_same_scope(handler.body, &["await"]) {
         let shielded = awaited
             .named_child(0)
             .filter(|value| value.kind() == "call")
             .and_then(|call| call.child_by_field_name("function"))
             .and_then(|callee| checker.semantic.qualified_name(callee))
             .is_some_and(|qualified| qualified == "asyncio.shield");
-        if shielded {
+        if shielded || !reaches_raise(checker, awaited, handler.body) {
             continue;
         }
         checker.report(
@@ -94,5 +94,48 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, handler: &ExceptHandler<'_>) 
             awaited,
             "`await` in an `except` handler: a cancellation here discards the exception being handled".to_string(),
         );
+    }
+}
+
+/// Whether the path from `awaited` goes on to a `raise` of the handler: a later statement of
+/// the same block or of an enclosing block (up to the handler's body) raises or holds a raise,
+/// with no `return`, `break` or `continue` before it. A path that leaves otherwise was dropping
+/// the exception anyway.
+fn reaches_raise(checker: &Checker<'_, '_>, awaited: Node<'_>, handler_body: Node<'_>) -> bool {
+    let Some(mut statement) = enclosing_statement_in_block(awaited) else { return false };
+    match statement.kind() {
+        "raise_statement" => return true,
+        "return_statement" => return false,
+        _ => {}
+    }
+    loop {
+        let mut sibling = statement.next_named_sibling();
+        while let Some(next) = sibling {
+            match next.kind() {
+                "raise_statement" => return true,
+                "return_statement" | "break_statement" | "continue_statement" => return false,
+                _ if !checker.semantic.nodes_in_same_scope(next, &["raise_statement"]).is_empty() => return true,
+                _ => {}
+            }
+            sibling = next.next_named_sibling();
+        }
+        let Some(block) = statement.parent() else { return false };
+        if block.id() == handler_body.id() {
+            return false;
+        }
+        let Some(outer) = enclosing_statement_in_block(block) else { return false };
+        statement = outer;
+    }
+}
+
+/// The nearest ancestor of `node` (itself included) whose parent is a block.
+fn enclosing_statement_in_block(node: Node<'_>) -> Option<Node<'_>> {
+    let mut current = node;
+    loop {
+        let parent = current.parent()?;
+        if parent.kind() == "block" {
+            return Some(current);
+        }
+        current = parent;
     }
 }

@@ -139,14 +139,49 @@ fn enclosing_iteration(node: Node<'_>) -> Option<Node<'_>> {
     None
 }
 
-/// Literal collections and `range(...)` (a fixed pool of workers) are bounded by the code.
+/// Literal collections and `range(...)` (a fixed pool of workers) are bounded by the code, and
+/// so are comprehensions over them, their `.items()`/`.keys()`/`.values()`, and names assigned
+/// one of these.
 fn is_bounded_iterable(checker: &Checker<'_, '_>, iterable: Node<'_>) -> bool {
+    is_bounded_at_depth(checker, iterable, 0)
+}
+
+fn is_bounded_at_depth(checker: &Checker<'_, '_>, iterable: Node<'_>, depth: u32) -> bool {
+    if depth > 8 {
+        return false;
+    }
+    let depth = depth + 1;
     match iterable.kind() {
         "list" | "tuple" | "set" | "dictionary" | "string" => true,
-        "call" => iterable
-            .child_by_field_name("function")
-            .and_then(|callee| checker.semantic.qualified_name(callee))
-            .is_some_and(|name| name == "builtins.range"),
+        "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression" => {
+            let mut cursor = iterable.walk();
+            let clauses: Vec<Node<'_>> =
+                iterable.named_children(&mut cursor).filter(|child| child.kind() == "for_in_clause").collect();
+            !clauses.is_empty()
+                && clauses.into_iter().all(|clause| {
+                    clause.child_by_field_name("right").is_some_and(|right| is_bounded_at_depth(checker, right, depth))
+                })
+        }
+        "identifier" => {
+            checker.semantic.assigned_value(iterable).is_some_and(|value| is_bounded_at_depth(checker, value, depth))
+        }
+        "parenthesized_expression" => {
+            iterable.named_child(0).is_some_and(|inner| is_bounded_at_depth(checker, inner, depth))
+        }
+        "call" => {
+            let Some(callee) = iterable.child_by_field_name("function") else { return false };
+            if checker.semantic.qualified_name(callee).is_some_and(|name| name == "builtins.range") {
+                return true;
+            }
+            let is_view = callee.kind() == "attribute"
+                && callee
+                    .child_by_field_name("attribute")
+                    .is_some_and(|method| matches!(checker.text(method), "items" | "keys" | "values"));
+            is_view
+                && callee
+                    .child_by_field_name("object")
+                    .is_some_and(|object| is_bounded_at_depth(checker, object, depth))
+        }
         _ => false,
     }
 }
