@@ -104,18 +104,19 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, handler: &ExceptHandler<'_>) 
 fn reaches_raise(checker: &Checker<'_, '_>, awaited: Node<'_>, handler_body: Node<'_>) -> bool {
     let Some(mut statement) = enclosing_statement_in_block(awaited) else { return false };
     match statement.kind() {
-        "raise_statement" => return true,
+        "raise_statement" => return !drops_context(checker, statement),
         "return_statement" => return false,
         _ => {}
     }
     loop {
         let mut sibling = statement.next_named_sibling();
         while let Some(next) = sibling {
-            match next.kind() {
-                "raise_statement" => return true,
-                "return_statement" | "break_statement" | "continue_statement" => return false,
-                _ if !checker.semantic.nodes_in_same_scope(next, &["raise_statement"]).is_empty() => return true,
-                _ => {}
+            if leaves_without_raising(next) {
+                return false;
+            }
+            let raises = checker.semantic.nodes_in_same_scope(next, &["raise_statement"]);
+            if raises.into_iter().any(|raise| !drops_context(checker, raise)) {
+                return true;
             }
             sibling = next.next_named_sibling();
         }
@@ -137,5 +138,38 @@ fn enclosing_statement_in_block(node: Node<'_>) -> Option<Node<'_>> {
             return Some(current);
         }
         current = parent;
+    }
+}
+
+/// `raise X from None` discards the handled exception on purpose.
+fn drops_context(checker: &Checker<'_, '_>, raise: Node<'_>) -> bool {
+    raise.child_by_field_name("cause").is_some_and(|cause| checker.text(cause) == "None")
+}
+
+/// A `return`, `break` or `continue`, or an `if` whose every branch (with an `else`) ends in
+/// one: the path leaves here.
+fn leaves_without_raising(statement: Node<'_>) -> bool {
+    match statement.kind() {
+        "return_statement" | "break_statement" | "continue_statement" => true,
+        "if_statement" => {
+            let mut cursor = statement.walk();
+            let clauses: Vec<Node<'_>> = statement.named_children(&mut cursor).collect();
+            let has_else = clauses.iter().any(|clause| clause.kind() == "else_clause");
+            let blocks = std::iter::once(statement.child_by_field_name("consequence")).chain(
+                clauses.iter().filter(|clause| matches!(clause.kind(), "elif_clause" | "else_clause")).map(|clause| {
+                    clause.child_by_field_name("consequence").or_else(|| clause.child_by_field_name("body"))
+                }),
+            );
+            has_else
+                && blocks.into_iter().all(|block| {
+                    block
+                        .and_then(|block| {
+                            let mut cursor = block.walk();
+                            block.named_children(&mut cursor).filter(|child| child.kind() != "comment").last()
+                        })
+                        .is_some_and(leaves_without_raising)
+                })
+        }
+        _ => false,
     }
 }
