@@ -125,7 +125,10 @@ impl<'t> TaskGroupBlock<'t> {
             (item_value, None)
         };
         let callee = manager.child_by_field_name("function").filter(|_| manager.kind() == "call")?;
-        if semantic.qualified_name(callee).as_deref() != Some("asyncio.TaskGroup") {
+        if !matches!(
+            semantic.qualified_name(callee).as_deref(),
+            Some("asyncio.TaskGroup" | "asyncio.taskgroups.TaskGroup")
+        ) {
             return None;
         }
         let clause = statement.named_child(0).filter(|clause| clause.kind() == "with_clause")?;

@@ -67,6 +67,10 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, class: Node<'_>) {
     let group = bases
         .named_children(&mut cursor)
         .filter(|base| base.kind() != "keyword_argument")
+        .map(|base| {
+            // `ExceptionGroup[ValueError]` names the class too.
+            if base.kind() == "subscript" { base.child_by_field_name("value").unwrap_or(base) } else { base }
+        })
         .find_map(|base| checker.semantic.qualified_name(base).as_deref().and_then(exception_group_name));
     let Some(group) = group else { return };
     if defines_derive(checker, body) {

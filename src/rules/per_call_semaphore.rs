@@ -52,7 +52,16 @@ define_rule! {
     only_in_async_functions: true,
 }
 
-const PRIMITIVES: &[&str] = &["asyncio.Semaphore", "asyncio.BoundedSemaphore", "asyncio.Lock", "asyncio.Condition"];
+const PRIMITIVES: &[&str] = &[
+    "asyncio.Semaphore",
+    "asyncio.BoundedSemaphore",
+    "asyncio.Lock",
+    "asyncio.Condition",
+    "asyncio.locks.Semaphore",
+    "asyncio.locks.BoundedSemaphore",
+    "asyncio.locks.Lock",
+    "asyncio.locks.Condition",
+];
 
 /// Methods that use the object in place without handing it to anyone.
 const LOCAL_METHODS: &[&str] = &["acquire", "release", "locked", "wait", "wait_for", "notify", "notify_all"];

@@ -41,7 +41,14 @@ define_rule! {
     only_in_async_functions: false,
 }
 
-const QUEUES: &[&str] = &["asyncio.Queue", "asyncio.LifoQueue", "asyncio.PriorityQueue"];
+const QUEUES: &[&str] = &[
+    "asyncio.Queue",
+    "asyncio.LifoQueue",
+    "asyncio.PriorityQueue",
+    "asyncio.queues.Queue",
+    "asyncio.queues.LifoQueue",
+    "asyncio.queues.PriorityQueue",
+];
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
     let Some(queue) = call.qualified_name.as_deref().filter(|name| QUEUES.contains(name)) else { return };
@@ -59,7 +66,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
             return;
         }
     }
-    let short = queue.trim_start_matches("asyncio.");
+    let short = queue.trim_start_matches("asyncio.").trim_start_matches("queues.");
     checker.report(
         Rule::UnboundedQueue,
         call.node,
