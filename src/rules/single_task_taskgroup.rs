@@ -30,7 +30,9 @@ define_rule! {
     /// The fix (replace the block with `await <call>`) is unsafe: an error now propagates as
     /// itself instead of inside an `ExceptionGroup`, so `except*` handlers around it still
     /// work but `except ExceptionGroup` ones no longer match; the task's context copy and
-    /// name are gone too. It is offered only when the block holds no comment.
+    /// name are gone too. Comments before the task's statement are kept at the end of the new
+    /// line; the fix is not offered when a comment follows it, or when the function uses the
+    /// group's name elsewhere.
     ///
     /// ## Known problems
     /// Blocks that pass `tg` into the call (the task may start more tasks) are not flagged.
@@ -51,21 +53,50 @@ define_rule! {
 pub(crate) fn check(checker: &mut Checker<'_, '_>, block: &TaskGroupBlock<'_>) {
     let (true, Some(name)) = (block.single_item, block.name) else { return };
     let mut cursor = block.body.walk();
-    let statements: Vec<Node<'_>> = block.body.named_children(&mut cursor).collect();
-    let has_comment = statements.iter().any(|statement| statement.kind() == "comment");
-    let statements: Vec<Node<'_>> = statements.into_iter().filter(|statement| statement.kind() != "comment").collect();
+    let statements: Vec<Node<'_>> =
+        block.body.named_children(&mut cursor).filter(|statement| statement.kind() != "comment").collect();
     let [statement] = statements.as_slice() else { return };
-    let Some(coroutine) = started_coroutine(checker, *statement, checker.text(name)) else { return };
-    let replacement = format!("await {}", checker.text(coroutine));
+    let group = checker.text(name);
+    let Some(coroutine) = started_coroutine(checker, *statement, group) else { return };
+    let fix = fix(checker, block, group, coroutine);
     let diagnostic = checker.report(
         Rule::SingleTaskTaskgroup,
         block.manager,
         "TaskGroup starts a single task and does nothing else; await the call directly".to_string(),
     );
-    if !has_comment {
-        let edit = Edit::replacement(replacement, TextRange::of(block.statement));
-        diagnostic.fix = Some(Fix::unsafe_edit("Replace the TaskGroup with `await` of the call", edit));
+    diagnostic.fix = fix;
+}
+
+/// `await <call>` for the whole statement, keeping comments before the task's statement. None
+/// when that would drop a later comment, or when the function uses the group's name
+/// elsewhere (the fix removes its binding).
+fn fix(checker: &Checker<'_, '_>, block: &TaskGroupBlock<'_>, group: &str, coroutine: Node<'_>) -> Option<Fix> {
+    let statement = TextRange::of(block.statement);
+    let inside = |start: usize, end: usize| statement.start <= start && end <= statement.end;
+    let comments: Vec<TextRange> =
+        checker.semantic.comments().iter().copied().filter(|comment| inside(comment.start, comment.end)).collect();
+    if comments.iter().any(|comment| comment.start >= block.body.start_byte()) {
+        // Comments before the first statement of a block sit outside the block's node.
+        return None;
     }
+    let body = checker
+        .semantic
+        .enclosing_function(block.statement.start_byte())
+        .and_then(|scope| checker.semantic.scope(scope).node.child_by_field_name("body"))?;
+    let used_elsewhere =
+        checker.semantic.nodes_in_same_scope(body, &["identifier"]).into_iter().any(|identifier| {
+            checker.text(identifier) == group && !inside(identifier.start_byte(), identifier.end_byte())
+        });
+    if used_elsewhere {
+        return None;
+    }
+    let mut replacement = format!("await {}", checker.text(coroutine));
+    for comment in comments {
+        replacement.push_str("  ");
+        replacement.push_str(&checker.semantic.source()[comment.start..comment.end]);
+    }
+    let edit = Edit::replacement(replacement, statement);
+    Some(Fix::unsafe_edit("Replace the TaskGroup with `await` of the call", edit))
 }
 
 /// `<call>` of a statement that is exactly `tg.create_task(<call>)`, where `<call>` does not
@@ -94,4 +125,29 @@ fn started_coroutine<'n>(checker: &Checker<'_, '_>, statement: Node<'n>, group: 
         .into_iter()
         .any(|identifier| checker.text(identifier) == group);
     (!mentions_group).then_some(*coroutine)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::{LintSettings, lint_source};
+    use crate::rules::{Rule, RuleSet};
+
+    #[test]
+    fn fix_awaits_the_call_in_place_and_keeps_header_comments() {
+        let settings = LintSettings {
+            rules: [Rule::SingleTaskTaskgroup].into_iter().collect::<RuleSet>(),
+            ..LintSettings::default()
+        };
+        let source = "import asyncio\n\nasync def f():\n    if x:\n        async with asyncio.TaskGroup() as tg:  # noqa: E1\n            tg.create_task(\n                g(1),\n            )\n    return 1\n";
+        let diagnostics = lint_source(source, None, &settings);
+        let fix = diagnostics.first().and_then(|diagnostic| diagnostic.fix.as_ref()).expect("a fix");
+        let mut fixed = source.to_string();
+        for edit in fix.edits().iter().rev() {
+            fixed.replace_range(edit.range.start..edit.range.end, &edit.content);
+        }
+        assert_eq!(
+            fixed,
+            "import asyncio\n\nasync def f():\n    if x:\n        await g(1)  # noqa: E1\n    return 1\n"
+        );
+    }
 }
