@@ -1,3 +1,3 @@
-; Every `except` clause (not `except*`). Cancellation and error rules read the caught types,
-; the handler body and the `try` statement around it.
+; Every `except` and `except*` handler. The `*` is an anonymous child, checked in the engine;
+; exception-group and handler rules read the caught types, the bound name and the body.
 (except_clause) @except

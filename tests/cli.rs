@@ -314,3 +314,25 @@ fn configured_severity_reaches_the_output() {
     let messages: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON output");
     assert_eq!(messages[0]["severity"], "error", "{messages}");
 }
+
+#[test]
+fn pytest_asyncio_auto_mode_silences_unmarked_async_tests() {
+    let unmarked = b"async def test_get():\n    pass\n";
+    let folder = project(&[
+        ("strict/tests/test_api.py", unmarked),
+        ("auto/pyproject.toml", b"[tool.pytest.ini_options]\nasyncio_mode = \"auto\"\n"),
+        ("auto/tests/test_api.py", unmarked),
+        ("ini/pytest.ini", b"[pytest]\nasyncio_mode = auto\n"),
+        ("ini/test_api.py", unmarked),
+        ("cfg/setup.cfg", b"[tool:pytest]\nasyncio_mode = strict\n"),
+        ("cfg/test_api.py", unmarked),
+        ("tox/tox.ini", b"[tox]\nenvlist = py311\n\n[pytest]\nasyncio_mode=auto\n"),
+        ("tox/test_api.py", unmarked),
+    ]);
+    let text = stdout(&loopwise(folder.path(), &["check", "--select", "LW801", "--output-format", "concise"]));
+    assert!(text.contains("strict/tests/test_api.py:1:11: LW801"), "{text}");
+    assert!(text.contains("cfg/test_api.py:1:11: LW801"), "{text}");
+    assert!(!text.contains("auto/"), "{text}");
+    assert!(!text.contains("ini/"), "{text}");
+    assert!(!text.contains("tox/"), "{text}");
+}

@@ -1,4 +1,6 @@
-//! Rule fixtures: `tests/fixtures/lwNNN_*.py`. A trailing `# LWNNN` comment marks a line where
+//! Rule fixtures: `tests/fixtures/lwNNN_*.py`, and the `.py` files of a folder
+//! `tests/fixtures/lwNNN_*/` (for rules that depend on the file's name, such as test modules:
+//! the folder names the rule, and the folder as a whole needs a marker). A trailing `# LWNNN` comment marks a line where
 //! that rule must report; every other line must stay quiet for it. Lines starting with
 //! `# settings: ` hold configuration (TOML keys of loopwise.toml) for that fixture. A failure lists `missing`
 //! and `noisy` lines with the file and line number. Each fixture also has an insta snapshot of
@@ -8,24 +10,46 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use loopwise::analysis::{LintSettings, lint_source};
+use loopwise::analysis::{LintSettings, lint_source, source::parse};
 use loopwise::config::{Options, lint_settings};
 use loopwise::rules::{Rule, RuleSet};
 
-fn fixtures() -> Vec<PathBuf> {
-    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
+fn python_files(folder: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(folder)
         .unwrap_or_else(|error| panic!("{}: {error}", folder.display()))
         .map(|entry| entry.expect("readable fixture entry").path())
         .filter(|path| path.extension().is_some_and(|extension| extension == "py"))
-        .collect();
+        .collect()
+}
+
+fn fixture_folder() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// The fixture files: `tests/fixtures/*.py` and `tests/fixtures/lwNNN_*/*.py`.
+fn fixtures() -> Vec<PathBuf> {
+    let folder = fixture_folder();
+    let mut files = python_files(&folder);
+    for entry in std::fs::read_dir(&folder).unwrap_or_else(|error| panic!("{}: {error}", folder.display())) {
+        let path = entry.expect("readable fixture entry").path();
+        if path.is_dir() && path.file_name().is_some_and(|name| name.to_string_lossy().starts_with("lw")) {
+            files.extend(python_files(&path));
+        }
+    }
     files.sort();
     files
 }
 
-/// `lw101_blocking_sleep.py` -> LW101.
+/// The `lwNNN_*` folder holding a fixture, if it is not a top-level file.
+fn fixture_subfolder(path: &Path) -> Option<String> {
+    let parent = path.parent()?;
+    (parent != fixture_folder()).then(|| parent.file_name().map(|name| name.to_string_lossy().into_owned())).flatten()
+}
+
+/// `lw101_blocking_sleep.py` -> LW101; `lw801_async_test_without_runner/test_x.py` -> LW801.
 fn rule_of(path: &Path) -> Rule {
-    let stem = path.file_stem().and_then(|stem| stem.to_str()).unwrap_or_default();
+    let stem = fixture_subfolder(path)
+        .unwrap_or_else(|| path.file_stem().and_then(|stem| stem.to_str()).unwrap_or_default().to_string());
     let code = stem.split('_').next().unwrap_or_default().to_ascii_uppercase();
     Rule::from_code(&code)
         .unwrap_or_else(|| panic!("{}: the file name does not start with a rule code", path.display()))
@@ -71,11 +95,20 @@ fn every_rule_has_a_fixture() {
 #[test]
 fn fixtures_report_exactly_the_marked_lines() {
     let mut failures = String::new();
+    let mut folders_with_markers: BTreeSet<String> = BTreeSet::new();
+    let mut folders: BTreeSet<String> = BTreeSet::new();
     for path in fixtures() {
         let rule = rule_of(&path);
         let source = std::fs::read_to_string(&path).expect("fixture is UTF-8");
         let expected = expected_lines(&source, rule);
-        assert!(!expected.is_empty(), "{}: no `# {}` marker", path.display(), rule.code());
+        if let Some(folder) = fixture_subfolder(&path) {
+            if !expected.is_empty() {
+                folders_with_markers.insert(folder.clone());
+            }
+            folders.insert(folder);
+        } else {
+            assert!(!expected.is_empty(), "{}: no `# {}` marker", path.display(), rule.code());
+        }
         let diagnostics = lint_source(&source, Some(&path), &settings_for(&path, &source, rule));
         let actual: BTreeSet<usize> =
             diagnostics.iter().map(|diagnostic| line_of(&source, diagnostic.range.start)).collect();
@@ -89,6 +122,9 @@ fn fixtures_report_exactly_the_marked_lines() {
             let _ =
                 writeln!(failures, "noisy: {name}:{line}: unexpected {}: {}", rule.code(), message.unwrap_or_default());
         }
+    }
+    for folder in folders.difference(&folders_with_markers) {
+        let _ = writeln!(failures, "missing: {folder}/: no file has a marker");
     }
     assert!(failures.is_empty(), "\n{failures}");
 }
@@ -114,7 +150,11 @@ fn fixture_snapshots() {
                 let _ = writeln!(report, "    fix ({}): {}", fix.applicability().as_str(), fix.title());
             }
         }
-        let name = path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = match fixture_subfolder(&path) {
+            Some(folder) => format!("{folder}__{stem}"),
+            None => stem,
+        };
         insta::assert_snapshot!(name, report);
     }
 }

@@ -2,6 +2,7 @@
 //! want it: the one shared pass of the engine.
 
 use std::collections::HashSet;
+use std::path::Path;
 
 use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, QueryCursor, Tree};
@@ -18,6 +19,8 @@ use crate::rules::{self, Rule, RuleSet};
 pub struct Checker<'a, 't> {
     pub semantic: &'a SemanticModel<'t>,
     pub settings: &'a LintSettings,
+    /// The file's path, when it has one: some rules depend on the kind of file (test modules).
+    pub path: Option<&'a Path>,
     rules: RuleSet,
     diagnostics: Vec<Diagnostic>,
     workspace: Option<&'a WorkspaceView<'a>>,
@@ -74,9 +77,117 @@ impl Call<'_> {
     }
 }
 
+/// An `except` or `except*` handler, taken apart once for the handler rules.
+pub struct ExceptHandler<'t> {
+    pub node: Node<'t>,
+    /// `except*`: the bound value is always an exception group.
+    pub is_star: bool,
+    /// The caught types: one node, or the members of a tuple; empty for a bare `except:`.
+    pub types: Vec<Node<'t>>,
+    /// The name bound by `as name`.
+    pub name: Option<Node<'t>>,
+    pub body: Node<'t>,
+}
+
+impl<'t> ExceptHandler<'t> {
+    fn new(node: Node<'t>) -> Option<Self> {
+        let mut cursor = node.walk();
+        let is_star = node.children(&mut cursor).any(|child| child.kind() == "*");
+        let body = node.named_children(&mut cursor).find(|child| child.kind() == "block")?;
+        let mut types = Vec::new();
+        let mut name = None;
+        if let Some(value) = node.child_by_field_name("value") {
+            let caught = if value.kind() == "as_pattern" {
+                name = value
+                    .child_by_field_name("alias")
+                    .and_then(|alias| alias.named_child(0))
+                    .filter(|target| target.kind() == "identifier");
+                value.named_child(0)?
+            } else {
+                value
+            };
+            if matches!(caught.kind(), "tuple" | "parenthesized_expression") {
+                types.extend(caught.named_children(&mut cursor).filter(|member| member.kind() != "comment"));
+            } else {
+                types.push(caught);
+            }
+        }
+        Some(Self { node, is_star, types, name, body })
+    }
+}
+
+/// An `async with asyncio.TaskGroup() as tg:` block, for the `TaskGroup` rules.
+pub struct TaskGroupBlock<'t> {
+    pub statement: Node<'t>,
+    /// The `asyncio.TaskGroup()` call.
+    pub manager: Node<'t>,
+    /// `tg` in `as tg`.
+    pub name: Option<Node<'t>>,
+    pub body: Node<'t>,
+    /// The statement opens only the `TaskGroup`.
+    pub single_item: bool,
+}
+
+impl<'t> TaskGroupBlock<'t> {
+    /// The block `with_statement` opens, when `item_value` (one of its with-items' values) is
+    /// an `asyncio.TaskGroup()` and the statement is `async with`.
+    pub fn new(semantic: &SemanticModel<'t>, statement: Node<'t>, item_value: Node<'t>) -> Option<Self> {
+        if statement.child(0).is_none_or(|first| first.kind() != "async") {
+            return None;
+        }
+        let (manager, name) = if item_value.kind() == "as_pattern" {
+            let name = item_value
+                .child_by_field_name("alias")
+                .and_then(|alias| alias.named_child(0))
+                .filter(|target| target.kind() == "identifier");
+            (item_value.named_child(0)?, name)
+        } else {
+            (item_value, None)
+        };
+        let callee = manager.child_by_field_name("function").filter(|_| manager.kind() == "call")?;
+        if !matches!(
+            semantic.qualified_name(callee).as_deref(),
+            Some("asyncio.TaskGroup" | "asyncio.taskgroups.TaskGroup")
+        ) {
+            return None;
+        }
+        let clause = statement.named_child(0).filter(|clause| clause.kind() == "with_clause")?;
+        let single_item = clause.named_child_count() == 1;
+        Some(Self { statement, manager, name, body: statement.child_by_field_name("body")?, single_item })
+    }
+
+    /// Whether `statement` is itself an `async with` opening a `TaskGroup`.
+    pub fn opens_task_group(semantic: &SemanticModel<'t>, statement: Node<'t>) -> bool {
+        let Some(clause) = statement.named_child(0).filter(|clause| clause.kind() == "with_clause") else {
+            return false;
+        };
+        let mut cursor = clause.walk();
+        let items: Vec<Node<'t>> = clause.named_children(&mut cursor).collect();
+        items
+            .into_iter()
+            .filter_map(|item| item.child_by_field_name("value"))
+            .any(|value| TaskGroupBlock::new(semantic, statement, value).is_some())
+    }
+}
+
 impl<'a, 't> Checker<'a, 't> {
     pub fn new(semantic: &'a SemanticModel<'t>, settings: &'a LintSettings, rules: RuleSet) -> Self {
-        Self { semantic, settings, rules, diagnostics: Vec::new(), workspace: None, awaiting_functions: HashSet::new() }
+        Self {
+            semantic,
+            settings,
+            path: None,
+            rules,
+            diagnostics: Vec::new(),
+            workspace: None,
+            awaiting_functions: HashSet::new(),
+        }
+    }
+
+    /// Lets rules see the file's path (test modules are told by their names).
+    #[must_use]
+    pub fn with_path(mut self, path: Option<&'a Path>) -> Self {
+        self.path = path;
+        self
     }
 
     /// Lets rules see the other modules of the workspace.
@@ -203,6 +314,14 @@ impl<'a, 't> Checker<'a, 't> {
                     if !is_async && self.enabled(Rule::MissingAsyncKeyword) {
                         rules::missing_async_keyword::check_with(self, node, manager);
                     }
+                    if is_async {
+                        self.visit_task_group(node, manager);
+                    }
+                }
+                Concept::Class => {
+                    if self.enabled(Rule::ExceptionGroupSubclassWithoutDerive) {
+                        rules::exception_group_subclass_without_derive::check(self, node);
+                    }
                 }
                 Concept::ExceptClause => self.visit_except_clause(node),
                 Concept::Reference => {
@@ -214,6 +333,7 @@ impl<'a, 't> Checker<'a, 't> {
                     if self.enabled(Rule::TimeoutParameter) {
                         rules::timeout_parameter::check(self, node);
                     }
+                    self.visit_function(node);
                 }
                 Concept::AsyncSyntax => {
                     if let Some(function) = self.semantic.enclosing_function(node.start_byte()) {
@@ -269,10 +389,22 @@ impl<'a, 't> Checker<'a, 't> {
         }
         let in_async_function = self.semantic.in_async_function(node.start_byte());
         self.visit_call_concurrency(&call, in_async_function);
+        if self.enabled(Rule::UnboundedQueue) {
+            rules::unbounded_queue::check(self, &call);
+        }
+        if self.enabled(Rule::PytestRaisesExceptionGroup) {
+            rules::pytest_raises_exception_group::check(self, &call);
+        }
         if !in_async_function {
             return;
         }
         self.visit_call_in_async_function(&call);
+        if self.enabled(Rule::UnboundedTaskSpawn) {
+            rules::unbounded_task_spawn::check(self, &call);
+        }
+        if self.enabled(Rule::PerCallSemaphore) {
+            rules::per_call_semaphore::check(self, &call);
+        }
         if self.enabled(Rule::GatherExceptionsUnchecked) {
             rules::gather_exceptions_unchecked::check(self, &call);
         }
@@ -284,8 +416,20 @@ impl<'a, 't> Checker<'a, 't> {
         }
     }
 
-    /// The cancellation and error rules (LW301-LW303): handlers in async functions.
+    /// The handler rules: exception groups (LW904, LW905, LW907), then cancellation and errors
+    /// (LW301-LW303), which only concern handlers in async functions.
     fn visit_except_clause(&mut self, clause: Node<'t>) {
+        if let Some(handler) = ExceptHandler::new(clause) {
+            if self.enabled(Rule::AwaitInExceptHandler) && self.semantic.in_async_function(clause.start_byte()) {
+                rules::await_in_except_handler::check(self, &handler);
+            }
+            if self.enabled(Rule::ExceptionGroupFlattening) {
+                rules::exception_group_flattening::check(self, &handler);
+            }
+            if self.enabled(Rule::ExceptStarInvalidAttribute) {
+                rules::except_star_invalid_attribute::check(self, &handler);
+            }
+        }
         if !self.semantic.in_async_function(clause.start_byte()) {
             return;
         }
@@ -324,6 +468,36 @@ impl<'a, 't> Checker<'a, 't> {
         }
         if self.enabled(Rule::UnmanagedClientSession) {
             rules::unmanaged_client_session::check(self, call);
+        }
+    }
+
+    /// The `TaskGroup` rules (LW901–LW903).
+    fn visit_task_group(&mut self, statement: Node<'t>, item_value: Node<'t>) {
+        let Some(block) = TaskGroupBlock::new(self.semantic, statement, item_value) else { return };
+        if self.enabled(Rule::SingleTaskTaskgroup) {
+            rules::single_task_taskgroup::check(self, &block);
+        }
+        if self.enabled(Rule::ContextValueEscapesTaskgroup) {
+            rules::context_value_escapes_taskgroup::check(self, &block);
+        }
+        if self.enabled(Rule::ControlFlowInTaskgroup) {
+            rules::control_flow_in_taskgroup::check(self, &block);
+        }
+    }
+
+    /// The test rules (LW801–LW803) and async generators (LW908).
+    fn visit_function(&mut self, function: Node<'t>) {
+        if self.enabled(Rule::AsyncTestWithoutRunner) {
+            rules::async_test_without_runner::check(self, function);
+        }
+        if self.enabled(Rule::AsyncioMarkOnSyncTest) {
+            rules::asyncio_mark_on_sync_test::check(self, function);
+        }
+        if self.enabled(Rule::AsyncioMarkOnFixture) {
+            rules::asyncio_mark_on_fixture::check(self, function);
+        }
+        if self.enabled(Rule::UnsafeAsyncGenerator) {
+            rules::unsafe_async_generator::check(self, function);
         }
     }
 

@@ -20,7 +20,7 @@ use tree_sitter::Tree;
 
 use crate::analysis::index::ModuleSource;
 
-pub use checker::{Call, Checker};
+pub use checker::{Call, Checker, ExceptHandler, TaskGroupBlock};
 pub use diagnostic::{Applicability, Diagnostic, Edit, Fix, Severity, TextRange};
 pub use settings::{LintSettings, PythonVersion};
 
@@ -54,7 +54,7 @@ pub fn lint_in_workspace(
         return Vec::new();
     }
     let semantic = semantic::SemanticModel::build(tree, source);
-    let diagnostics = Checker::new(&semantic, settings, rules).with_workspace(workspace).run(tree);
+    let diagnostics = Checker::new(&semantic, settings, rules).with_path(path).with_workspace(workspace).run(tree);
     if diagnostics.is_empty() {
         return diagnostics;
     }

@@ -24,6 +24,7 @@ pub const QUERY_FILES: &[(Concept, &str, &str)] = &[
     (Concept::WhileLoop, "while_loops.scm", include_str!("../../queries/while_loops.scm")),
     (Concept::ForLoop, "for_loops.scm", include_str!("../../queries/for_loops.scm")),
     (Concept::Yield, "yields.scm", include_str!("../../queries/yields.scm")),
+    (Concept::Class, "classes.scm", include_str!("../../queries/classes.scm")),
 ];
 
 /// What a pattern hands to the rules. Each query file's patterns capture their main node under
@@ -43,6 +44,7 @@ pub enum Concept {
     WhileLoop,
     ForLoop,
     Yield,
+    Class,
 }
 
 impl Concept {
@@ -60,6 +62,7 @@ impl Concept {
             Concept::WhileLoop => "while",
             Concept::ForLoop => "for",
             Concept::Yield => "yield",
+            Concept::Class => "class",
         }
     }
 }

@@ -681,6 +681,92 @@ impl<'t> SemanticModel<'t> {
             }
         }
     }
+
+    // LW7xx–LW9xx (concurrency limits, async tests, TaskGroups and exception groups).
+
+    /// The qualified name a bare `name` resolves to at `position` (see [`Self::qualified_name`]).
+    pub fn qualified_name_of_name(&self, name: &str, position: usize) -> Option<String> {
+        let candidates = self.candidates(name, position);
+        if candidates.is_empty() {
+            return Some(format!("builtins.{name}"));
+        }
+        let mut qualified: Option<&str> = None;
+        for candidate in candidates {
+            let BindingKind::Import { import } = candidate else { return None };
+            let this = self.imports[import].as_str();
+            if qualified.is_some_and(|known| known != this) {
+                return None;
+            }
+            qualified = Some(this);
+        }
+        qualified.map(str::to_string)
+    }
+
+    /// The nodes of `kinds` under `root` that belong to `root`'s own scope: nested `def`s,
+    /// lambdas and classes are not entered, since their code runs elsewhere or later.
+    pub fn nodes_in_same_scope<'n>(&self, root: Node<'n>, kinds: &[&str]) -> Vec<Node<'n>> {
+        let mut found = Vec::new();
+        let mut stack = vec![root];
+        while let Some(node) = stack.pop() {
+            // Keywords share some kinds with their expressions (`await`, `yield`).
+            if node.is_named() && kinds.contains(&node.kind()) {
+                found.push(node);
+            }
+            let is_scope = matches!(node.kind(), "function_definition" | "lambda" | "class_definition");
+            if is_scope && node.id() != root.id() {
+                continue;
+            }
+            let mut cursor = node.walk();
+            let children: Vec<Node<'n>> = node.children(&mut cursor).collect();
+            stack.extend(children.into_iter().rev());
+        }
+        found.sort_by_key(Node::start_byte);
+        found
+    }
+
+    /// The decorators of a function or class definition, each with the qualified name of what
+    /// it names or calls (`@pytest.mark.asyncio(loop_scope="module")` -> `pytest.mark.asyncio`).
+    pub fn decorators<'n>(&self, definition: Node<'n>) -> Vec<(Node<'n>, Option<String>)> {
+        let Some(parent) = definition.parent().filter(|parent| parent.kind() == "decorated_definition") else {
+            return Vec::new();
+        };
+        let mut cursor = parent.walk();
+        let decorators: Vec<Node<'n>> =
+            parent.named_children(&mut cursor).filter(|child| child.kind() == "decorator").collect();
+        decorators
+            .into_iter()
+            .map(|decorator| {
+                let mut expression = decorator.named_child(0);
+                if let Some(call) = expression.filter(|node| node.kind() == "call") {
+                    expression = call.child_by_field_name("function");
+                }
+                (decorator, expression.and_then(|expression| self.qualified_name(expression)))
+            })
+            .collect()
+    }
+
+    /// The value a name holds at its position, when the file shows exactly one assignment.
+    pub fn assigned_value(&self, name: Node<'_>) -> Option<Node<'t>> {
+        let candidates = self.candidates(self.text(name), name.start_byte());
+        let [BindingKind::Value { value }] = candidates.as_slice() else { return None };
+        Some(*value)
+    }
+
+    /// The `def` a callee names in this file: a function bound in an enclosing scope, or a
+    /// method of the enclosing class reached through `self.`/`cls.`.
+    pub fn function_definition(&self, callee: Node<'_>) -> Option<Node<'t>> {
+        let candidates = match callee.kind() {
+            "identifier" => self.candidates(self.text(callee), callee.start_byte()),
+            "attribute" => {
+                let object = callee.child_by_field_name("object")?;
+                let attribute = self.text(callee.child_by_field_name("attribute")?);
+                self.receiver_attribute(object, attribute)?
+            }
+            _ => return None,
+        };
+        let [BindingKind::Function { node, .. }] = candidates.as_slice() else { return None };
+        Some(*node)
+    }
 }
 
 /// The nodes of `node`'s subtree (itself included), in source order, that run where `node`

@@ -61,6 +61,9 @@ pub struct LintSettings {
     pub default_timeout: f64,
     /// User-listed blocking calls: qualified name -> optional suggestion.
     pub blocking_calls: HashMap<String, Option<String>>,
+    /// pytest-asyncio runs in auto mode (`asyncio_mode = "auto"` in the nearest pytest
+    /// configuration): every `async def test_*` runs without a mark.
+    pub pytest_asyncio_auto: bool,
 }
 
 impl Default for LintSettings {
@@ -72,6 +75,7 @@ impl Default for LintSettings {
             per_file_ignores: Vec::new(),
             default_timeout: 10.0,
             blocking_calls: HashMap::new(),
+            pytest_asyncio_auto: false,
         }
     }
 }

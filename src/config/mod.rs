@@ -274,6 +274,7 @@ impl Configuration {
         options: &Options,
         overrides: &Options,
         requires_python: Option<PythonVersion>,
+        pytest_asyncio_auto: bool,
     ) -> Self {
         let merged = options.overridden_by(overrides);
         let target_version = merged
@@ -323,6 +324,7 @@ impl Configuration {
             per_file_ignores,
             default_timeout: merged.default_timeout.unwrap_or(10.0),
             blocking_calls,
+            pytest_asyncio_auto,
         };
         let excludes: Vec<&str> = match &merged.exclude {
             Some(exclude) => exclude.iter().map(String::as_str).collect(),
@@ -354,7 +356,7 @@ impl Configuration {
 
 /// The lint settings `options` describe on their own (no file discovery, no overrides).
 pub fn lint_settings(options: &Options) -> LintSettings {
-    let configuration = Configuration::build(None, Path::new("/"), options, &Options::default(), None);
+    let configuration = Configuration::build(None, Path::new("/"), options, &Options::default(), None, false);
     Arc::unwrap_or_clone(configuration.settings)
 }
 
@@ -405,6 +407,7 @@ impl Resolver {
                     &Options::default(),
                     &self.overrides,
                     requires_python(&folder),
+                    pytest_asyncio_auto(&folder),
                 ))),
             },
         };
@@ -424,7 +427,14 @@ impl Resolver {
             })?;
             let options = Options::from_file(file, &text)?.unwrap_or_default();
             let root = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-            Ok(Arc::new(Configuration::build(Some(file), &root, &options, &self.overrides, requires_python(&root))))
+            Ok(Arc::new(Configuration::build(
+                Some(file),
+                &root,
+                &options,
+                &self.overrides,
+                requires_python(&root),
+                pytest_asyncio_auto(&root),
+            )))
         })();
         lock(&self.by_file).insert(file.to_path_buf(), result.clone());
         result
@@ -491,6 +501,73 @@ fn requires_python(folder: &Path) -> Option<PythonVersion> {
     requires.split(',').map(str::trim).find(|part| part.starts_with(">=")).and_then(PythonVersion::parse)
 }
 
+/// Whether the pytest configuration that applies in `folder` sets pytest-asyncio's
+/// `asyncio_mode = "auto"`. Like pytest, the nearest folder holding a `pytest.ini` (or
+/// `.pytest.ini`), a pyproject.toml with `[tool.pytest.ini_options]`, a tox.ini with `[pytest]`
+/// or a setup.cfg with `[tool:pytest]` decides, in that order within a folder.
+fn pytest_asyncio_auto(folder: &Path) -> bool {
+    for ancestor in folder.ancestors() {
+        for (name, section) in [
+            ("pytest.ini", "pytest"),
+            (".pytest.ini", "pytest"),
+            ("pyproject.toml", ""),
+            ("tox.ini", "pytest"),
+            ("setup.cfg", "tool:pytest"),
+        ] {
+            let Ok(text) = std::fs::read_to_string(ancestor.join(name)) else { continue };
+            let mode = if section.is_empty() {
+                let Some(options) = pyproject_pytest_options(&text) else { continue };
+                options.get("asyncio_mode").and_then(toml::Value::as_str).map(str::to_string)
+            } else {
+                match ini_value(&text, section, "asyncio_mode") {
+                    IniLookup::NoSection if name.ends_with("pytest.ini") => None,
+                    IniLookup::NoSection => continue,
+                    IniLookup::Section(value) => value,
+                }
+            };
+            return mode.is_some_and(|mode| mode.trim() == "auto");
+        }
+    }
+    false
+}
+
+/// `[tool.pytest.ini_options]` of a pyproject.toml, when it has the table.
+fn pyproject_pytest_options(text: &str) -> Option<toml::Table> {
+    let document: toml::Table = toml::from_str(text).ok()?;
+    document.get("tool")?.get("pytest")?.get("ini_options")?.as_table().cloned()
+}
+
+enum IniLookup {
+    NoSection,
+    Section(Option<String>),
+}
+
+/// The value of `key` in `[section]` of an ini file: `key = value` or `key: value`, comments
+/// starting with `#` or `;`. Enough for pytest's own settings, which are single-line.
+fn ini_value(text: &str, section: &str, key: &str) -> IniLookup {
+    let mut in_section = false;
+    let mut found_section = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
+            in_section = name.trim() == section;
+            found_section |= in_section;
+            continue;
+        }
+        if !in_section {
+            continue;
+        }
+        let Some((name, value)) = line.split_once(['=', ':']) else { continue };
+        if name.trim() == key {
+            return IniLookup::Section(Some(value.trim().to_string()));
+        }
+    }
+    if found_section { IniLookup::Section(None) } else { IniLookup::NoSection }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -549,17 +626,18 @@ mod tests {
         let options = parse("loopwise.toml", "[blocking-calls]\n\"a.b\" = \"use c\"\n\"d.e\" = \"\"\n")
             .expect("valid")
             .expect("options");
-        let configuration = Configuration::build(None, Path::new("/"), &options, &Options::default(), None);
+        let configuration = Configuration::build(None, Path::new("/"), &options, &Options::default(), None, false);
         assert_eq!(configuration.settings.blocking_calls.get("a.b"), Some(&Some("use c".to_string())));
         assert_eq!(configuration.settings.blocking_calls.get("d.e"), Some(&None));
         let options = parse("loopwise.toml", "blocking-calls = [\"x.y\"]\n").expect("valid").expect("options");
-        let configuration = Configuration::build(None, Path::new("/"), &options, &Options::default(), None);
+        let configuration = Configuration::build(None, Path::new("/"), &options, &Options::default(), None, false);
         assert_eq!(configuration.settings.blocking_calls.get("x.y"), Some(&None));
     }
 
     #[test]
     fn target_version_falls_back_to_requires_python_then_311() {
-        let configuration = Configuration::build(None, Path::new("/"), &Options::default(), &Options::default(), None);
+        let configuration =
+            Configuration::build(None, Path::new("/"), &Options::default(), &Options::default(), None, false);
         assert_eq!(configuration.settings.target_version, PythonVersion::PY311);
         let configuration = Configuration::build(
             None,
@@ -567,6 +645,7 @@ mod tests {
             &Options::default(),
             &Options::default(),
             PythonVersion::parse(">=3.9"),
+            false,
         );
         assert_eq!(configuration.settings.target_version, PythonVersion { major: 3, minor: 9 });
     }
@@ -575,10 +654,32 @@ mod tests {
     fn excludes_match_names_and_rooted_paths() {
         let options =
             Options { extend_exclude: Some(vec!["generated/*.py".into(), "legacy".into()]), ..Options::default() };
-        let configuration = Configuration::build(None, Path::new("/project"), &options, &Options::default(), None);
+        let configuration =
+            Configuration::build(None, Path::new("/project"), &options, &Options::default(), None, false);
         assert!(configuration.is_excluded(Path::new("/project/.venv/lib/x.py")));
         assert!(configuration.is_excluded(Path::new("/project/generated/api.py")));
         assert!(configuration.is_excluded(Path::new("/project/src/legacy/x.py")));
         assert!(!configuration.is_excluded(Path::new("/project/src/app.py")));
+    }
+
+    #[test]
+    fn pytest_asyncio_auto_mode_from_the_nearest_pytest_configuration() {
+        let root = tempfile::tempdir().expect("temporary folder");
+        let nested = root.path().join("tests");
+        std::fs::create_dir(&nested).expect("folder");
+        assert!(!pytest_asyncio_auto(&nested));
+        std::fs::write(root.path().join("setup.cfg"), "[tool:pytest]\nasyncio_mode = auto\n").expect("write");
+        assert!(pytest_asyncio_auto(&nested));
+        // A pyproject.toml without the pytest table does not decide; one with it does.
+        std::fs::write(nested.join("pyproject.toml"), "[project]\nname = \"x\"\n").expect("write");
+        assert!(pytest_asyncio_auto(&nested));
+        std::fs::write(nested.join("pyproject.toml"), "[tool.pytest.ini_options]\nasyncio_mode = \"strict\"\n")
+            .expect("write");
+        assert!(!pytest_asyncio_auto(&nested));
+        std::fs::write(nested.join("pytest.ini"), "[pytest]\n; comment\nasyncio_mode: auto\n").expect("write");
+        assert!(pytest_asyncio_auto(&nested));
+        // An empty pytest.ini still decides (pytest uses it as the configuration).
+        std::fs::write(nested.join("pytest.ini"), "").expect("write");
+        assert!(!pytest_asyncio_auto(&nested));
     }
 }

@@ -7,7 +7,11 @@
 #[macro_use]
 mod registry_macro;
 
+pub mod async_test_without_runner;
 pub mod async_without_await;
+pub mod asyncio_mark_on_fixture;
+pub mod asyncio_mark_on_sync_test;
+pub mod await_in_except_handler;
 pub mod await_outside_async;
 pub mod blocking_configured_call;
 pub mod blocking_db_client;
@@ -20,10 +24,15 @@ pub mod blocking_thread_sync;
 pub mod broad_except_swallows_cancellation;
 pub mod busy_wait;
 pub mod cancelled_error_swallowed;
+pub mod context_value_escapes_taskgroup;
 pub mod contextmanager_on_async_function;
+pub mod control_flow_in_taskgroup;
 pub mod dangling_task;
 pub mod deprecated_asyncio_api;
 pub mod ensure_future_on_coroutine;
+pub mod except_star_invalid_attribute;
+pub mod exception_group_flattening;
+pub mod exception_group_subclass_without_derive;
 pub mod exception_silenced;
 pub mod gather_exceptions_unchecked;
 pub mod gather_instead_of_taskgroup;
@@ -32,12 +41,19 @@ pub mod manual_event_loop;
 pub mod missing_async_keyword;
 pub mod missing_timeout;
 pub mod nested_event_loop;
+pub mod per_call_semaphore;
+pub mod pytest_raises_exception_group;
+pub(crate) mod pytest_support;
 pub mod run_in_executor_default_pool;
+pub mod single_task_taskgroup;
 pub mod timeout_error_alias;
 pub mod timeout_parameter;
 pub mod timeout_without_await;
 pub mod unawaited_coroutine;
+pub mod unbounded_queue;
+pub mod unbounded_task_spawn;
 pub mod unmanaged_client_session;
+pub mod unsafe_async_generator;
 pub mod wait_for_instead_of_timeout;
 pub mod yield_from_in_async_function;
 pub mod yield_in_taskgroup_or_timeout;
@@ -136,6 +152,21 @@ rules! {
     MissingAsyncKeyword => missing_async_keyword,
     YieldInTaskgroupOrTimeout => yield_in_taskgroup_or_timeout,
     ContextmanagerOnAsyncFunction => contextmanager_on_async_function,
+    UnboundedTaskSpawn => unbounded_task_spawn,
+    PerCallSemaphore => per_call_semaphore,
+    UnboundedQueue => unbounded_queue,
+    AsyncTestWithoutRunner => async_test_without_runner,
+    AsyncioMarkOnSyncTest => asyncio_mark_on_sync_test,
+    AsyncioMarkOnFixture => asyncio_mark_on_fixture,
+    SingleTaskTaskgroup => single_task_taskgroup,
+    ContextValueEscapesTaskgroup => context_value_escapes_taskgroup,
+    ControlFlowInTaskgroup => control_flow_in_taskgroup,
+    AwaitInExceptHandler => await_in_except_handler,
+    ExceptionGroupFlattening => exception_group_flattening,
+    ExceptionGroupSubclassWithoutDerive => exception_group_subclass_without_derive,
+    ExceptStarInvalidAttribute => except_star_invalid_attribute,
+    UnsafeAsyncGenerator => unsafe_async_generator,
+    PytestRaisesExceptionGroup => pytest_raises_exception_group,
 }
 
 impl Rule {

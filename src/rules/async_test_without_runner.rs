@@ -1,0 +1,232 @@
+use tree_sitter::Node;
+
+use crate::analysis::semantic::ScopeKind;
+use crate::analysis::{Checker, Edit, Fix};
+use crate::rules::Rule;
+use crate::rules::pytest_support::{RUNNER_MARKS, is_fixture, is_test_module};
+
+define_rule! {
+    /// ## What it does
+    /// Checks for `async def test_*` functions in a test module (`test_*.py`, `*_test.py`)
+    /// with no `pytest.mark.asyncio`, `pytest.mark.anyio` or `pytest.mark.trio` mark on the
+    /// function, its class or the module's `pytestmark`, when pytest-asyncio is not in auto
+    /// mode (`asyncio_mode = "auto"` in the nearest pyproject.toml `[tool.pytest.ini_options]`,
+    /// pytest.ini, setup.cfg `[tool:pytest]` or tox.ini).
+    ///
+    /// ## Why is this bad?
+    /// Without a runner, pytest calls the test, gets a coroutine object and never awaits it:
+    /// the body does not run and the test is skipped with a warning, or even passes, so the
+    /// suite reports success for code it never exercised.
+    ///
+    /// ## Example
+    /// ```python
+    /// async def test_fetch():
+    ///     assert await fetch() == 1
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// import pytest
+    ///
+    /// @pytest.mark.asyncio
+    /// async def test_fetch():
+    ///     assert await fetch() == 1
+    /// ```
+    ///
+    /// ## Fix safety
+    /// The fix adds `@pytest.mark.asyncio` above the function (and `import pytest` after the
+    /// module docstring and `__future__` imports when the file does not import it); it is safe.
+    /// There is no fix when the name `pytest` is bound to something else.
+    ///
+    /// ## Known problems
+    /// Marks added by a `conftest.py` hook (`pytest_collection_modifyitems`) are not seen. Test
+    /// classes with base classes (such as `unittest.IsolatedAsyncioTestCase`, which runs its
+    /// own loop) are skipped.
+    ///
+    /// ## References
+    /// - [pytest-asyncio: modes](https://pytest-asyncio.readthedocs.io/en/latest/concepts.html#test-discovery-modes)
+    code: "LW801",
+    name: "async-test-without-runner",
+    summary: "`async def test_*` with no asyncio/anyio/trio mark while pytest-asyncio is not in auto mode",
+    severity: Warning,
+    enabled: true,
+    aliases: [],
+    peers: "none",
+    fix: "add `@pytest.mark.asyncio` (safe; adds `import pytest`)",
+    only_in_async_functions: false,
+}
+
+pub(crate) fn check(checker: &mut Checker<'_, '_>, function: Node<'_>) {
+    if checker.settings.pytest_asyncio_auto || !checker.path.is_some_and(is_test_module) {
+        return;
+    }
+    let Some(name) = function.child_by_field_name("name") else { return };
+    if function.child(0).is_none_or(|first| first.kind() != "async")
+        || !checker.text(name).starts_with("test_")
+        || is_fixture(checker.semantic, function)
+        || has_runner_mark(checker, function)
+    {
+        return;
+    }
+    let semantic = checker.semantic;
+    let scope = semantic.scope(semantic.scope_at(function.start_byte()));
+    match scope.kind {
+        ScopeKind::Module => {}
+        ScopeKind::Class => {
+            let class = scope.node;
+            let is_test_class =
+                class.child_by_field_name("name").is_some_and(|name| checker.text(name).starts_with("Test"));
+            if !is_test_class
+                || class.child_by_field_name("superclasses").is_some_and(|bases| bases.named_child_count() > 0)
+                || has_runner_mark(checker, class)
+                || module_level_scope(checker, class).is_none()
+            {
+                return;
+            }
+        }
+        _ => return,
+    }
+    if pytestmark_has_runner(checker, checker.semantic.scope(0).node) {
+        return;
+    }
+    let fix = mark_fix(checker, function);
+    let diagnostic = checker.report(
+        Rule::AsyncTestWithoutRunner,
+        name,
+        format!("Async test `{}` has no `pytest.mark.asyncio` mark, so it never runs", checker.text(name)),
+    );
+    diagnostic.fix = fix;
+}
+
+/// The class is defined at module level (pytest does not collect nested classes' parents).
+fn module_level_scope(checker: &Checker<'_, '_>, class: Node<'_>) -> Option<()> {
+    let scope = checker.semantic.scope(checker.semantic.scope_at(class.start_byte()));
+    (scope.kind == ScopeKind::Module).then_some(())
+}
+
+/// A runner mark among the decorators of a function or class, or in a class's `pytestmark`.
+fn has_runner_mark(checker: &Checker<'_, '_>, definition: Node<'_>) -> bool {
+    let decorated = checker
+        .semantic
+        .decorators(definition)
+        .iter()
+        .any(|(_, qualified)| qualified.as_deref().is_some_and(|name| RUNNER_MARKS.contains(&name)));
+    decorated
+        || (definition.kind() == "class_definition"
+            && definition.child_by_field_name("body").is_some_and(|body| pytestmark_has_runner(checker, body)))
+}
+
+/// `pytestmark = <mark>` or `pytestmark = [<mark>, ...]` among the statements of a module or
+/// class body, with a runner mark.
+fn pytestmark_has_runner(checker: &Checker<'_, '_>, body: Node<'_>) -> bool {
+    let mut cursor = body.walk();
+    let statements: Vec<Node<'_>> = body.named_children(&mut cursor).collect();
+    statements
+        .into_iter()
+        .filter(|statement| statement.kind() == "expression_statement")
+        .filter_map(|statement| statement.named_child(0))
+        .filter(|assignment| assignment.kind() == "assignment")
+        .filter(|assignment| {
+            assignment.child_by_field_name("left").is_some_and(|left| checker.text(left) == "pytestmark")
+        })
+        .filter_map(|assignment| assignment.child_by_field_name("right"))
+        .any(|value| {
+            let marks: Vec<Node<'_>> = if matches!(value.kind(), "list" | "tuple") {
+                let mut cursor = value.walk();
+                value.named_children(&mut cursor).collect()
+            } else {
+                vec![value]
+            };
+            marks.into_iter().any(|mark| {
+                let mark =
+                    if mark.kind() == "call" { mark.child_by_field_name("function").unwrap_or(mark) } else { mark };
+                checker.semantic.qualified_name(mark).is_some_and(|name| RUNNER_MARKS.contains(&name.as_str()))
+            })
+        })
+}
+
+/// `@pytest.mark.asyncio` above the function, plus `import pytest` when the file lacks it.
+fn mark_fix(checker: &Checker<'_, '_>, function: Node<'_>) -> Option<Fix> {
+    let source = checker.semantic.source();
+    let definition = function.parent().filter(|parent| parent.kind() == "decorated_definition").unwrap_or(function);
+    let line_start = source[..definition.start_byte()].rfind('\n').map_or(0, |index| index + 1);
+    let indent = &source[line_start..definition.start_byte()];
+    if !indent.trim().is_empty() {
+        return None;
+    }
+    let mark = Edit::insertion(format!("@pytest.mark.asyncio\n{indent}"), definition.start_byte());
+    let pytest = checker.semantic.qualified_name_of_name("pytest", definition.start_byte());
+    match pytest.as_deref() {
+        Some("pytest") => Some(Fix::safe_edit("Add `@pytest.mark.asyncio`", mark)),
+        Some("builtins.pytest") => {
+            let import = Edit::insertion("import pytest\n", import_position(checker)?);
+            Some(Fix::safe_edits("Add `@pytest.mark.asyncio`", mark, vec![import]))
+        }
+        _ => None,
+    }
+}
+
+/// The start of the first module statement after the docstring and `from __future__`
+/// imports: where a new import goes.
+fn import_position(checker: &Checker<'_, '_>) -> Option<usize> {
+    let module = checker.semantic.scope(0).node;
+    let mut cursor = module.walk();
+    let statements: Vec<Node<'_>> =
+        module.named_children(&mut cursor).filter(|node| node.kind() != "comment").collect();
+    let mut position = statements.first()?.start_byte();
+    for (index, statement) in statements.iter().enumerate() {
+        let is_docstring = index == 0
+            && statement.kind() == "expression_statement"
+            && statement.named_child(0).is_some_and(|value| value.kind() == "string");
+        if !(is_docstring || statement.kind() == "future_import_statement") {
+            position = statement.start_byte();
+            break;
+        }
+        position = statements.get(index + 1).map_or(statement.end_byte(), Node::start_byte);
+    }
+    Some(position)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::analysis::{LintSettings, lint_source};
+    use crate::rules::{Rule, RuleSet};
+
+    fn fixed(source: &str, settings: &LintSettings) -> Option<String> {
+        let diagnostics = lint_source(source, Some(Path::new("tests/test_api.py")), settings);
+        let fix = diagnostics.first()?.fix.as_ref()?;
+        let mut fixed = source.to_string();
+        for edit in fix.edits().iter().rev() {
+            fixed.replace_range(edit.range.start..edit.range.end, &edit.content);
+        }
+        Some(fixed)
+    }
+
+    #[test]
+    fn fix_adds_the_mark_and_the_import_after_docstring_and_future_imports() {
+        let settings = LintSettings {
+            rules: [Rule::AsyncTestWithoutRunner].into_iter().collect::<RuleSet>(),
+            ..LintSettings::default()
+        };
+        let source = "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\n\nimport os\n\n\nclass TestApi:\n    async def test_get(self):\n        pass\n";
+        let expected = "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\n\nimport pytest\nimport os\n\n\nclass TestApi:\n    @pytest.mark.asyncio\n    async def test_get(self):\n        pass\n";
+        assert_eq!(fixed(source, &settings).as_deref(), Some(expected));
+        let source = "import pytest\n\n@pytest.mark.slow\nasync def test_get():\n    pass\n";
+        let expected = "import pytest\n\n@pytest.mark.asyncio\n@pytest.mark.slow\nasync def test_get():\n    pass\n";
+        assert_eq!(fixed(source, &settings).as_deref(), Some(expected));
+    }
+
+    #[test]
+    fn auto_mode_and_other_file_names_are_quiet() {
+        let rules = [Rule::AsyncTestWithoutRunner].into_iter().collect::<RuleSet>();
+        let source = "async def test_get():\n    pass\n";
+        let auto = LintSettings { rules, pytest_asyncio_auto: true, ..LintSettings::default() };
+        assert!(lint_source(source, Some(Path::new("test_api.py")), &auto).is_empty());
+        let strict = LintSettings { rules, ..LintSettings::default() };
+        assert_eq!(lint_source(source, Some(Path::new("api_test.py")), &strict).len(), 1);
+        assert!(lint_source(source, Some(Path::new("api.py")), &strict).is_empty());
+        assert!(lint_source(source, None, &strict).is_empty());
+    }
+}

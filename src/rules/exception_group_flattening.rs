@@ -1,0 +1,84 @@
+use crate::analysis::{Checker, ExceptHandler};
+use crate::rules::Rule;
+use crate::rules::pytest_raises_exception_group::exception_group_name;
+
+define_rule! {
+    /// ## What it does
+    /// Checks for `raise e.exceptions[...]` where `e` is a caught exception group: the name
+    /// bound by an `except*` handler, or by `except ExceptionGroup as e` /
+    /// `except BaseExceptionGroup as e`.
+    ///
+    /// ## Why is this bad?
+    /// Raising a member of the group on its own drops the group: the other exceptions, the
+    /// group's traceback (where the tasks were awaited) and its notes are lost, and the
+    /// member's `__context__` is overwritten with the group. When the group holds more than one
+    /// error, all but one disappear silently.
+    ///
+    /// ## Example
+    /// ```python
+    /// try:
+    ///     async with asyncio.TaskGroup() as tg:
+    ///         tg.create_task(fetch())
+    /// except* OSError as group:
+    ///     raise group.exceptions[0]
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// try:
+    ///     async with asyncio.TaskGroup() as tg:
+    ///         tg.create_task(fetch())
+    /// except* OSError as group:
+    ///     raise FetchError("fetch failed") from group
+    /// ```
+    ///
+    /// ## Fix safety
+    /// There is no fix: what to raise instead is the author's choice.
+    ///
+    /// ## Known problems
+    /// Only the direct form `raise e.exceptions[...]` is flagged, not a member first bound to
+    /// another name.
+    ///
+    /// ## References
+    /// - [Python docs: `BaseExceptionGroup.exceptions`](https://docs.python.org/3/library/exceptions.html#BaseExceptionGroup.exceptions)
+    code: "LW905",
+    name: "exception-group-flattening",
+    summary: "`raise e.exceptions[0]` of a caught exception group",
+    severity: Warning,
+    enabled: true,
+    aliases: ["ASYNC123"],
+    peers: "flake8-async",
+    fix: "none",
+    only_in_async_functions: false,
+}
+
+pub(crate) fn check(checker: &mut Checker<'_, '_>, handler: &ExceptHandler<'_>) {
+    let Some(name) = handler.name else { return };
+    let catches_group = handler.is_star
+        || handler
+            .types
+            .iter()
+            .any(|caught| checker.semantic.qualified_name(*caught).as_deref().and_then(exception_group_name).is_some());
+    if !catches_group {
+        return;
+    }
+    let name = checker.text(name);
+    for raise in checker.semantic.nodes_in_same_scope(handler.body, &["raise_statement"]) {
+        let Some(raised) = raise.named_child(0).filter(|raised| raised.kind() == "subscript") else { continue };
+        let Some(members) = raised.child_by_field_name("value").filter(|value| value.kind() == "attribute") else {
+            continue;
+        };
+        let (Some(object), Some(attribute)) =
+            (members.child_by_field_name("object"), members.child_by_field_name("attribute"))
+        else {
+            continue;
+        };
+        if object.kind() == "identifier" && checker.text(object) == name && checker.text(attribute) == "exceptions" {
+            checker.report(
+                Rule::ExceptionGroupFlattening,
+                raised,
+                format!("Raising a member of `{name}` loses the group's other exceptions and its traceback"),
+            );
+        }
+    }
+}
