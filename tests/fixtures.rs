@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use loopwise::analysis::{LintSettings, lint_source, source::parse};
+use loopwise::analysis::{LintSettings, lint_source};
 use loopwise::config::{Options, lint_settings};
 use loopwise::rules::{Rule, RuleSet};
 
