@@ -502,7 +502,7 @@ fn requires_python(folder: &Path) -> Option<PythonVersion> {
 }
 
 /// Whether the pytest configuration that applies in `folder` sets pytest-asyncio's
-/// `asyncio_mode = "auto"`. Like pytest, the nearest folder holding a `pytest.ini` (or
+/// `asyncio_mode = "auto"` (or `--asyncio-mode=auto` in `addopts`). Like pytest, the nearest folder holding a `pytest.ini` (or
 /// `.pytest.ini`), a pyproject.toml with `[tool.pytest.ini_options]`, a tox.ini with `[pytest]`
 /// or a setup.cfg with `[tool:pytest]` decides, in that order within a folder.
 fn pytest_asyncio_auto(folder: &Path) -> bool {
@@ -515,16 +515,32 @@ fn pytest_asyncio_auto(folder: &Path) -> bool {
             ("setup.cfg", "tool:pytest"),
         ] {
             let Ok(text) = std::fs::read_to_string(ancestor.join(name)) else { continue };
-            let mode = if section.is_empty() {
+            // `--asyncio-mode` in `addopts` is a command-line option: it wins over the key.
+            let (mode, addopts) = if section.is_empty() {
                 let Some(options) = pyproject_pytest_options(&text) else { continue };
-                options.get("asyncio_mode").and_then(toml::Value::as_str).map(str::to_string)
+                let addopts = match options.get("addopts") {
+                    Some(toml::Value::String(line)) => line.clone(),
+                    Some(toml::Value::Array(items)) => {
+                        items.iter().filter_map(toml::Value::as_str).collect::<Vec<_>>().join(" ")
+                    }
+                    _ => String::new(),
+                };
+                (options.get("asyncio_mode").and_then(toml::Value::as_str).map(str::to_string), addopts)
             } else {
-                match ini_value(&text, section, "asyncio_mode") {
-                    IniLookup::NoSection if name.ends_with("pytest.ini") => None,
-                    IniLookup::NoSection => continue,
-                    IniLookup::Section(value) => value,
+                match (ini_value(&text, section, "asyncio_mode"), ini_value(&text, section, "addopts")) {
+                    (IniLookup::NoSection, _) if name.ends_with("pytest.ini") => (None, String::new()),
+                    (IniLookup::NoSection, _) => continue,
+                    (IniLookup::Section(mode), IniLookup::Section(addopts)) => (mode, addopts.unwrap_or_default()),
+                    (IniLookup::Section(mode), IniLookup::NoSection) => (mode, String::new()),
                 }
             };
+            let words: Vec<&str> = addopts.split_whitespace().collect();
+            let option = words.iter().enumerate().find_map(|(index, word)| match word.strip_prefix("--asyncio-mode") {
+                Some(rest) if rest.starts_with('=') => Some(rest[1..].to_string()),
+                Some("") => words.get(index + 1).map(|value| (*value).to_string()),
+                _ => None,
+            });
+            let mode = option.or(mode);
             return mode.is_some_and(|mode| mode.trim() == "auto");
         }
     }
@@ -678,8 +694,24 @@ mod tests {
         assert!(!pytest_asyncio_auto(&nested));
         std::fs::write(nested.join("pytest.ini"), "[pytest]\n; comment\nasyncio_mode: auto\n").expect("write");
         assert!(pytest_asyncio_auto(&nested));
+        // The command-line option in `addopts` wins over the key.
+        std::fs::write(
+            nested.join("pytest.ini"),
+            "[pytest]\naddopts = -ra --asyncio-mode=strict\nasyncio_mode = auto\n",
+        )
+        .expect("write");
+        assert!(!pytest_asyncio_auto(&nested));
+        std::fs::write(nested.join("pytest.ini"), "[pytest]\naddopts = --asyncio-mode auto\n").expect("write");
+        assert!(pytest_asyncio_auto(&nested));
         // An empty pytest.ini still decides (pytest uses it as the configuration).
         std::fs::write(nested.join("pytest.ini"), "").expect("write");
         assert!(!pytest_asyncio_auto(&nested));
+        std::fs::remove_file(nested.join("pytest.ini")).expect("remove");
+        std::fs::write(
+            nested.join("pyproject.toml"),
+            "[tool.pytest.ini_options]\naddopts = [\"--asyncio-mode=auto\"]\n",
+        )
+        .expect("write");
+        assert!(pytest_asyncio_auto(&nested));
     }
 }

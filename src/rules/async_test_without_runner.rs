@@ -11,7 +11,8 @@ define_rule! {
     /// with no `pytest.mark.asyncio`, `pytest.mark.anyio` or `pytest.mark.trio` mark on the
     /// function, its class or the module's `pytestmark`, when pytest-asyncio is not in auto
     /// mode (`asyncio_mode = "auto"` in the nearest pyproject.toml `[tool.pytest.ini_options]`,
-    /// pytest.ini, setup.cfg `[tool:pytest]` or tox.ini).
+    /// pytest.ini, setup.cfg `[tool:pytest]` or tox.ini, or `--asyncio-mode=auto` in their
+    /// `addopts`).
     ///
     /// ## Why is this bad?
     /// Without a runner, pytest calls the test, gets a coroutine object and never awaits it:
@@ -39,7 +40,9 @@ define_rule! {
     /// There is no fix when the name `pytest` is bound to something else.
     ///
     /// ## Known problems
-    /// Marks added by a `conftest.py` hook (`pytest_collection_modifyitems`) are not seen. Test
+    /// Marks added by a `conftest.py` hook (`pytest_collection_modifyitems`) and a mode given on
+    /// the command line are not seen; an ini `addopts` continued over several lines is read
+    /// from its first line only. Test
     /// classes with base classes (such as `unittest.IsolatedAsyncioTestCase`, which runs its
     /// own loop) are skipped.
     ///

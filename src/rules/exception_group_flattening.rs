@@ -1,3 +1,5 @@
+use tree_sitter::Node;
+
 use crate::analysis::{Checker, ExceptHandler};
 use crate::rules::Rule;
 use crate::rules::pytest_raises_exception_group::exception_group_name;
@@ -36,8 +38,9 @@ define_rule! {
     /// There is no fix: what to raise instead is the author's choice.
     ///
     /// ## Known problems
-    /// Only the direct form `raise e.exceptions[...]` is flagged, not a member first bound to
-    /// another name.
+    /// `raise e.exceptions[...]` and a member first assigned to a name in the handler
+    /// (`first = e.exceptions[0]; raise first`) are flagged; members reached through a loop
+    /// (`for error in e.exceptions: raise error`) are not.
     ///
     /// ## References
     /// - [Python docs: `BaseExceptionGroup.exceptions`](https://docs.python.org/3/library/exceptions.html#BaseExceptionGroup.exceptions)
@@ -64,16 +67,15 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, handler: &ExceptHandler<'_>) 
     }
     let name = checker.text(name);
     for raise in checker.semantic.nodes_in_same_scope(handler.body, &["raise_statement"]) {
-        let Some(raised) = raise.named_child(0).filter(|raised| raised.kind() == "subscript") else { continue };
-        let Some(members) = raised.child_by_field_name("value").filter(|value| value.kind() == "attribute") else {
-            continue;
+        let Some(raised) = raise.named_child(0) else { continue };
+        // `raise e.exceptions[0]`, or `first = e.exceptions[0]` then `raise first`.
+        let member = match raised.kind() {
+            "identifier" => checker.semantic.assigned_value(raised).filter(|value| {
+                handler.body.start_byte() <= value.start_byte() && value.end_byte() <= handler.body.end_byte()
+            }),
+            _ => Some(raised),
         };
-        let (Some(object), Some(attribute)) =
-            (members.child_by_field_name("object"), members.child_by_field_name("attribute"))
-        else {
-            continue;
-        };
-        if object.kind() == "identifier" && checker.text(object) == name && checker.text(attribute) == "exceptions" {
+        if member.is_some_and(|member| is_member_of(checker, member, name)) {
             checker.report(
                 Rule::ExceptionGroupFlattening,
                 raised,
@@ -81,4 +83,19 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, handler: &ExceptHandler<'_>) 
             );
         }
     }
+}
+
+/// `group.exceptions[...]`.
+fn is_member_of(checker: &Checker<'_, '_>, node: Node<'_>, group: &str) -> bool {
+    let Some(members) =
+        node.child_by_field_name("value").filter(|value| node.kind() == "subscript" && value.kind() == "attribute")
+    else {
+        return false;
+    };
+    let (Some(object), Some(attribute)) =
+        (members.child_by_field_name("object"), members.child_by_field_name("attribute"))
+    else {
+        return false;
+    };
+    object.kind() == "identifier" && checker.text(object) == group && checker.text(attribute) == "exceptions"
 }
