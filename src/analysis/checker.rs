@@ -7,7 +7,7 @@ use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, QueryCursor, Tree};
 
 use crate::analysis::queries::{Concept, QUERIES};
-use crate::analysis::semantic::{ScopeId, SemanticModel};
+use crate::analysis::semantic::{CalleeKind, ScopeId, SemanticModel};
 use crate::analysis::settings::LintSettings;
 use crate::analysis::{Diagnostic, TextRange};
 use crate::rules::{self, Rule, RuleSet};
@@ -60,6 +60,14 @@ impl Call<'_> {
 impl<'a, 't> Checker<'a, 't> {
     pub fn new(semantic: &'a SemanticModel<'t>, settings: &'a LintSettings, rules: RuleSet) -> Self {
         Self { semantic, settings, rules, diagnostics: Vec::new(), awaiting_functions: HashSet::new() }
+    }
+
+    /// Whether calling `call` creates a coroutine: the one place rules ask. The semantic model
+    /// answers for the file's own `async def`s and for `asyncio`; a name imported from another
+    /// module is `Unknown` there, and the workspace index (when there is one) answers it here
+    /// from `call.qualified_name`.
+    pub fn callee_kind(&self, call: &Call<'_>) -> CalleeKind {
+        self.semantic.callee_kind(call.callee)
     }
 
     pub fn enabled(&self, rule: Rule) -> bool {
