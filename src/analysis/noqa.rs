@@ -27,8 +27,9 @@ pub fn parse_noqa(comment: &str) -> Option<Directive> {
     while let Some(hash) = rest.find('#') {
         rest = &rest[hash + 1..];
         let after = rest.trim_start();
-        if after.len() >= 4 && after[..4].eq_ignore_ascii_case("noqa") {
-            return Some(parse_codes(&after[4..]));
+        // `get` and not `[..4]`: the comment may hold a multi-byte character there (`# 70°`).
+        if let Some(rest) = after.get(..4).filter(|keyword| keyword.eq_ignore_ascii_case("noqa")).and(after.get(4..)) {
+            return Some(parse_codes(rest));
         }
     }
     None
@@ -127,6 +128,8 @@ mod tests {
         assert_eq!(parse_noqa("# type: ignore  # noqa:LW1 because"), Some(Directive::Codes(vec!["LW1".into()])));
         assert_eq!(parse_noqa("# nothing to see"), None);
         assert_eq!(parse_noqa("# noq"), None);
+        assert_eq!(parse_noqa("# 70°C: we drop the degree sign"), None);
+        assert_eq!(parse_noqa("# é"), None);
     }
 
     #[test]

@@ -376,9 +376,9 @@ impl<'t> SemanticModel<'t> {
 
     // LW2xx (coroutines and tasks): what a call creates and whether its result is kept.
 
-    /// What calling `callee` creates, as far as the file shows. The one place that answers
-    /// "is this a coroutine function?": a workspace index of other modules' `async def`s plugs
-    /// in where an import of a module other than `asyncio` gives [`CalleeKind::Unknown`].
+    /// What calling `callee` creates, as far as the file shows; rules ask through
+    /// `Checker::callee_kind`, where the workspace index answers the names this gives
+    /// [`CalleeKind::Unknown`] for (imports of modules other than `asyncio`, relative imports).
     pub fn callee_kind(&self, callee: Node<'_>) -> CalleeKind {
         match callee.kind() {
             "identifier" => {
@@ -400,6 +400,10 @@ impl<'t> SemanticModel<'t> {
                     let bindings = self.scopes[class].bindings.get(attribute);
                     let kinds: Vec<_> = bindings.into_iter().flatten().map(|binding| binding.kind).collect();
                     return if kinds.is_empty() { CalleeKind::Unknown } else { self.callee_kind_of(&kinds) };
+                }
+                // A method of an `asyncio` object the file shows (`lock = asyncio.Lock()`).
+                if let Some(kind) = self.value_type(object).and_then(|kind| asyncio_method_kind(&kind, attribute)) {
+                    return kind;
                 }
                 self.qualified_name(callee).map_or(CalleeKind::Unknown, |qualified| imported_callee_kind(&qualified))
             }
@@ -1077,6 +1081,46 @@ const EVENT_LOOP_TYPES: &[&str] = &[
     "uvloop.new_event_loop",
     "uvloop.Loop",
 ];
+
+/// A method of a value whose `asyncio` class the file shows; `None` for other classes.
+fn asyncio_method_kind(class: &str, method: &str) -> Option<CalleeKind> {
+    let coroutine = if EVENT_LOOP_TYPES.contains(&class) {
+        matches!(
+            method,
+            "create_connection"
+                | "create_server"
+                | "create_unix_connection"
+                | "create_unix_server"
+                | "create_datagram_endpoint"
+                | "getaddrinfo"
+                | "getnameinfo"
+                | "sock_recv"
+                | "sock_recv_into"
+                | "sock_sendall"
+                | "sock_connect"
+                | "sock_accept"
+                | "sock_sendfile"
+                | "sendfile"
+                | "start_tls"
+                | "connect_read_pipe"
+                | "connect_write_pipe"
+                | "subprocess_exec"
+                | "subprocess_shell"
+                | "shutdown_asyncgens"
+                | "shutdown_default_executor"
+        )
+    } else {
+        match class.strip_prefix("asyncio.")? {
+            "Lock" | "Semaphore" | "BoundedSemaphore" => method == "acquire",
+            "Event" => method == "wait",
+            "Condition" => matches!(method, "acquire" | "wait" | "wait_for"),
+            "Queue" | "PriorityQueue" | "LifoQueue" => matches!(method, "get" | "put" | "join"),
+            "Barrier" => matches!(method, "wait" | "reset" | "abort"),
+            _ => return None,
+        }
+    };
+    Some(if coroutine { CalleeKind::Coroutine } else { CalleeKind::NotCoroutine })
+}
 
 /// An imported callee: `asyncio` names are known; any other module needs the workspace index.
 fn imported_callee_kind(qualified: &str) -> CalleeKind {

@@ -32,9 +32,12 @@ define_rule! {
     /// There is no fix: every caller would have to stop awaiting the function.
     ///
     /// ## Known problems
-    /// Off by default. Frameworks often require coroutine functions by interface (callbacks,
-    /// entry points, handlers registered by name) even when they do not await; methods and
-    /// decorated functions are skipped for that reason, plain functions are not. Async
+    /// Off by default: frameworks require coroutine functions by interface (entry points looked
+    /// up by name, callbacks, handlers) even when they do not await, and the file cannot show
+    /// it. On Home Assistant 2024.3 nearly all of 2,597 findings are such hooks
+    /// (`async_setup_entry`, `async_setup`, `async_get_config_entry_diagnostics`, ...), and a
+    /// nested `async def` returned as a handler (aiohttp) is one too. Methods and decorated
+    /// functions are skipped for the same reason; plain and nested functions are not. Async
     /// generators without `await` are not flagged: they implement the async-iterator protocol,
     /// which a plain generator cannot replace.
     ///

@@ -40,6 +40,8 @@ define_rule! {
     /// ## Known problems
     /// `tg.create_task` on a TaskGroup, tasks stored in a set, list or attribute, returned or
     /// awaited are not flagged. A loop the file does not show (`self.hass.loop`) is not followed.
+    /// A module-level variable that is never read again is not flagged (ruff's RUF006 flags
+    /// it): the module's globals keep the task alive.
     ///
     /// ## References
     /// - [Python docs: `asyncio.create_task`](https://docs.python.org/3/library/asyncio-task.html#asyncio.create_task)

@@ -9,8 +9,10 @@ define_rule! {
     /// or bound to a local the function never mentions again. Coroutine functions are the
     /// `async def`s of the file (module functions; methods through `self.`, `cls.` or the
     /// class name) and the `asyncio` coroutine functions (`asyncio.sleep`, `wait_for`, `wait`,
-    /// `open_connection`, `start_server`, `create_subprocess_exec`, `to_thread`, ...); a
-    /// dropped `asyncio.gather(...)` is flagged too.
+    /// `open_connection`, `start_server`, `create_subprocess_exec`, `to_thread`, ...) and
+    /// methods (`acquire`/`wait`/`get`/`put`/`join` of `asyncio` locks, events, conditions and
+    /// queues, `loop.getaddrinfo`, `loop.create_connection`, ...) where the file shows the
+    /// object's class; a dropped `asyncio.gather(...)` is flagged too.
     ///
     /// ## Why is this bad?
     /// Calling an `async def` only creates a coroutine object; its body never runs unless it is
