@@ -17,13 +17,15 @@ use std::path::Path;
 
 use tree_sitter::Tree;
 
+use crate::rules::RuleSet;
+
 pub use checker::{Call, Checker};
 pub use diagnostic::{Applicability, Diagnostic, Edit, Fix, Severity, TextRange};
 pub use settings::{LintSettings, PythonVersion};
 
 /// Lints a source text that is already parsed into `tree`.
 pub fn lint(source: &str, tree: &Tree, path: Option<&Path>, settings: &LintSettings) -> Vec<Diagnostic> {
-    let mut rules = settings.rules_for(path);
+    let mut rules = applicable_rules(settings.rules_for(path), source);
     if let Some(directive) = noqa::file_directive(source) {
         rules = rules.iter().filter(|rule| !directive.silences(*rule)).collect();
     }
@@ -45,11 +47,23 @@ pub fn lint(source: &str, tree: &Tree, path: Option<&Path>, settings: &LintSetti
 /// Parses and lints a source text.
 pub fn lint_source(source: &str, path: Option<&Path>, settings: &LintSettings) -> Vec<Diagnostic> {
     // Parsing is most of the cost of a file; skip it when no enabled rule can report here.
-    if settings.rules.only_in_async_functions() && !has_async_def(source) {
+    let rules = applicable_rules(settings.rules, source);
+    if rules.is_empty() || (rules.only_in_async_functions() && !has_async_def(source)) {
         return Vec::new();
     }
     let tree = source::parse(source);
     lint(source, &tree, path, settings)
+}
+
+/// The rules that may report in `source`: those whose `required_text` it holds.
+fn applicable_rules(rules: RuleSet, source: &str) -> RuleSet {
+    rules
+        .iter()
+        .filter(|rule| {
+            let needles = rule.meta().required_text;
+            needles.is_empty() || needles.iter().any(|needle| source.contains(needle))
+        })
+        .collect()
 }
 
 /// Whether the text may define a coroutine function: `async` followed by white space and
@@ -71,6 +85,17 @@ mod tests {
         assert!(has_async_def("class A:\n    async  def f(self): ..."));
         assert!(has_async_def("async \\\ndef f(): ..."));
         assert!(!has_async_def("import asyncio\nasyncdef = 1\ndef f(): time.sleep(1)\n"));
+    }
+
+    #[test]
+    fn rules_needing_text_skip_files_without_it() {
+        let rules: RuleSet =
+            [crate::rules::Rule::TimeoutErrorAlias, crate::rules::Rule::BlockingSleep].into_iter().collect();
+        assert_eq!(
+            applicable_rules(rules, "import time\n").iter().collect::<Vec<_>>(),
+            [crate::rules::Rule::BlockingSleep]
+        );
+        assert_eq!(applicable_rules(rules, "except asyncio.TimeoutError: ...").iter().count(), 2);
     }
 
     #[test]
