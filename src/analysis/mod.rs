@@ -19,6 +19,7 @@ use std::path::Path;
 use tree_sitter::Tree;
 
 use crate::analysis::index::ModuleSource;
+use crate::rules::RuleSet;
 
 pub use checker::{Call, Checker, ExceptHandler, TaskGroupBlock};
 pub use diagnostic::{Applicability, Diagnostic, Edit, Fix, Severity, TextRange};
@@ -46,7 +47,7 @@ pub fn lint_in_workspace(
     settings: &LintSettings,
     workspace: Option<&WorkspaceView<'_>>,
 ) -> Vec<Diagnostic> {
-    let mut rules = settings.rules_for(path);
+    let mut rules = applicable_rules(settings.rules_for(path), source);
     if let Some(directive) = noqa::file_directive(source) {
         rules = rules.iter().filter(|rule| !directive.silences(*rule)).collect();
     }
@@ -78,11 +79,23 @@ pub fn lint_source_in_workspace(
     workspace: Option<&WorkspaceView<'_>>,
 ) -> Vec<Diagnostic> {
     // Parsing is most of the cost of a file; skip it when no enabled rule can report here.
-    if settings.rules.only_in_async_functions() && !has_async_def(source) {
+    let rules = applicable_rules(settings.rules, source);
+    if rules.is_empty() || (rules.only_in_async_functions() && !has_async_def(source)) {
         return Vec::new();
     }
     let tree = source::parse(source);
     lint_in_workspace(source, &tree, path, settings, workspace)
+}
+
+/// The rules that may report in `source`: those whose `required_text` it holds.
+fn applicable_rules(rules: RuleSet, source: &str) -> RuleSet {
+    rules
+        .iter()
+        .filter(|rule| {
+            let needles = rule.meta().required_text;
+            needles.is_empty() || needles.iter().any(|needle| source.contains(needle))
+        })
+        .collect()
 }
 
 /// Whether the text may define a coroutine function: `async` followed by white space and
@@ -104,6 +117,17 @@ mod tests {
         assert!(has_async_def("class A:\n    async  def f(self): ..."));
         assert!(has_async_def("async \\\ndef f(): ..."));
         assert!(!has_async_def("import asyncio\nasyncdef = 1\ndef f(): time.sleep(1)\n"));
+    }
+
+    #[test]
+    fn rules_needing_text_skip_files_without_it() {
+        let rules: RuleSet =
+            [crate::rules::Rule::TimeoutErrorAlias, crate::rules::Rule::BlockingSleep].into_iter().collect();
+        assert_eq!(
+            applicable_rules(rules, "import time\n").iter().collect::<Vec<_>>(),
+            [crate::rules::Rule::BlockingSleep]
+        );
+        assert_eq!(applicable_rules(rules, "except asyncio.TimeoutError: ...").iter().count(), 2);
     }
 
     #[test]

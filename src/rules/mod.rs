@@ -80,6 +80,9 @@ pub struct RuleMeta {
     /// The rule can only report inside an `async def`: a file without one is skipped unparsed
     /// and the shared query runs only over async function bodies when all enabled rules are so.
     pub only_in_async_functions: bool,
+    /// The rule can only report in a text holding one of these strings (none: no such limit),
+    /// so files without them are not parsed for it.
+    pub required_text: &'static [&'static str],
     /// The rule's doc comment as written (each line keeps the space after `///`); use
     /// [`RuleMeta::documentation`].
     pub docs: &'static str,

@@ -12,7 +12,8 @@ macro_rules! define_rule {
         aliases: [$($alias:literal),* $(,)?],
         peers: $peers:literal,
         fix: $fix:literal,
-        only_in_async_functions: $async_only:literal $(,)?
+        only_in_async_functions: $async_only:literal
+        $(, required_text: [$($needle:literal),* $(,)?])? $(,)?
     ) => {
         pub static META: $crate::rules::RuleMeta = $crate::rules::RuleMeta {
             code: $code,
@@ -24,6 +25,7 @@ macro_rules! define_rule {
             peers: $peers,
             fix: $fix,
             only_in_async_functions: $async_only,
+            required_text: &[$($($needle),*)?],
             docs: concat!($($doc, "\n"),*),
         };
     };
