@@ -1,7 +1,7 @@
 //! The per-file semantic context, computed once per analysis by one walk over the tree and
 //! shared by every rule: scopes, the import map, and simple bindings.
 //!
-//! It answers three questions, and never guesses a name the file does not bind:
+//! It answers these questions, and never guesses a name the file does not bind:
 //! - *in an async function?* The nearest enclosing function-like scope of a position. A nested
 //!   `def`, a `lambda` and a class body are scopes; comprehensions are not (they run in place).
 //!   Decorators, parameter defaults and annotations belong to the outer scope.
@@ -11,6 +11,8 @@
 //! - *bound to X*: the class a value was created from, followed through assignments,
 //!   `with ... as name`, `self.name` assigned in the same class, class and module attributes,
 //!   and parameter annotations.
+//! - *what a called function is* for `async with`/`async for` ([`SemanticModel::async_protocol_of`]):
+//!   an `@asynccontextmanager` or an async generator defined in the file.
 //!
 //! It knows nothing of rules, settings, files or the LSP.
 

@@ -4,7 +4,8 @@
 use ropey::RopeSlice;
 use serde_json::json;
 use tower_lsp_server::ls_types::{
-    self, CodeDescription, DiagnosticSeverity, NumberOrString, Position, PositionEncodingKind, Range, Uri,
+    self, CodeDescription, DiagnosticSeverity, DiagnosticTag, NumberOrString, Position, PositionEncodingKind, Range,
+    Uri,
 };
 
 use crate::analysis::{Diagnostic, Fix, Severity};
@@ -55,7 +56,8 @@ pub fn diagnostic(text: RopeSlice<'_>, diagnostic: &Diagnostic, encoding: Positi
         source: Some(SOURCE.to_string()),
         message: diagnostic.message.clone(),
         related_information: None,
-        tags: None,
+        // Editors strike deprecated code through.
+        tags: rule.reports_deprecations().then(|| vec![DiagnosticTag::DEPRECATED]),
         data: diagnostic.fix.as_ref().map(|fix| fix_data(text, fix, encoding)),
     }
 }
@@ -79,4 +81,30 @@ fn fix_data(text: RopeSlice<'_>, fix: &Fix, encoding: PositionEncoding) -> serde
             "edits": edits,
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use ropey::Rope;
+
+    use super::*;
+    use crate::analysis::TextRange;
+    use crate::rules::Rule;
+
+    #[test]
+    fn deprecations_are_tagged() {
+        let text = Rope::from_str("asyncio.get_child_watcher()\n");
+        let finding = |rule| Diagnostic {
+            rule,
+            range: TextRange::new(0, 27),
+            message: String::new(),
+            severity: Severity::Warning,
+            fix: None,
+            statement_start: 0,
+        };
+        let deprecated = diagnostic(text.slice(..), &finding(Rule::DeprecatedAsyncioApi), PositionEncoding::Utf16);
+        assert_eq!(deprecated.tags, Some(vec![DiagnosticTag::DEPRECATED]));
+        let other = diagnostic(text.slice(..), &finding(Rule::BlockingSleep), PositionEncoding::Utf16);
+        assert_eq!(other.tags, None);
+    }
 }

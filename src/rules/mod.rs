@@ -197,6 +197,11 @@ impl Rule {
         meta.code.eq_ignore_ascii_case(code) || meta.aliases.iter().any(|alias| alias.eq_ignore_ascii_case(code))
     }
 
+    /// Whether every finding of the rule is a deprecated API (editors show it struck through).
+    pub fn reports_deprecations(self) -> bool {
+        matches!(self, Rule::DeprecatedAsyncioApi)
+    }
+
     /// A documentation link for output formats that carry one.
     pub fn url(self) -> String {
         format!("https://loopwise.dev/rules/{}", self.name())
