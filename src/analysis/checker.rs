@@ -8,7 +8,7 @@ use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, QueryCursor, Tree};
 
 use crate::analysis::index::{FunctionKind, absolute_name, function_kind_of};
-use crate::analysis::queries::{Concept, QUERIES};
+use crate::analysis::queries::{Concept, queries_for};
 use crate::analysis::semantic::{AsyncProtocol, CalleeKind};
 use crate::analysis::semantic::{ScopeId, SemanticModel};
 use crate::analysis::settings::LintSettings;
@@ -286,7 +286,8 @@ impl<'a, 't> Checker<'a, 't> {
     }
 
     fn run_query(&mut self, cursor: &mut QueryCursor, tree: &'t Tree) {
-        let queries = &*QUERIES;
+        let queries = queries_for(self.rules.iter().flat_map(|rule| concepts_of(rule).iter().copied()).collect());
+        let queries = &*queries;
         let captures = queries.captures;
         let source = self.semantic.source().as_bytes();
         let mut matches = cursor.matches(&queries.query, tree.root_node(), source);
@@ -296,14 +297,15 @@ impl<'a, 't> Checker<'a, 't> {
             let Some(node) = capture(queries.primary[found.pattern_index]) else { continue };
             match queries.concepts[found.pattern_index] {
                 Concept::Call => {
-                    let (Some(callee), Some(arguments)) = (capture(captures.callee), capture(captures.arguments))
+                    let (Some(callee), Some(arguments)) =
+                        (captures.callee.and_then(capture), captures.arguments.and_then(capture))
                     else {
                         continue;
                     };
                     self.visit_call(node, callee, arguments);
                 }
                 Concept::WithItem => {
-                    let Some(manager) = capture(captures.manager) else { continue };
+                    let Some(manager) = captures.manager.and_then(capture) else { continue };
                     let is_async = node.child(0).is_some_and(|first| first.kind() == "async");
                     if !is_async && self.semantic.in_async_function(node.start_byte()) {
                         rules::blocking_thread_sync::check_with(self, manager);
@@ -544,4 +546,64 @@ fn enclosing_statement(node: Node<'_>) -> Option<Node<'_>> {
         current = candidate.parent();
     }
     None
+}
+
+/// The concepts whose nodes a rule is handed (see `run_query` and the `visit_*` methods): the
+/// combined query holds only the patterns of the enabled rules' concepts. Each rule's fixture
+/// runs with that rule alone, so a concept missing here fails its fixture.
+fn concepts_of(rule: Rule) -> &'static [Concept] {
+    use Concept::{
+        AsyncSyntax, Call, Class, Decorator, ExceptClause, ForLoop, FunctionDefinition, Reference, WhileLoop, WithItem,
+        Yield, YieldFrom,
+    };
+    match rule {
+        Rule::BlockingThreadSync => &[Call, WithItem],
+        Rule::BlockingSleep
+        | Rule::BlockingNetworkCall
+        | Rule::BlockingSubprocess
+        | Rule::BlockingFileIo
+        | Rule::BlockingInput
+        | Rule::BlockingDbClient
+        | Rule::BlockingConfiguredCall
+        | Rule::UnawaitedCoroutine
+        | Rule::DanglingTask
+        | Rule::NestedEventLoop
+        | Rule::GatherExceptionsUnchecked
+        | Rule::MissingTimeout
+        | Rule::WaitForInsteadOfTimeout
+        | Rule::GatherInsteadOfTaskgroup
+        | Rule::GetEventLoopInCoroutine
+        | Rule::ManualEventLoop
+        | Rule::RunInExecutorDefaultPool
+        | Rule::EnsureFutureOnCoroutine
+        | Rule::UnmanagedClientSession
+        | Rule::UnboundedTaskSpawn
+        | Rule::PerCallSemaphore
+        | Rule::UnboundedQueue
+        | Rule::PytestRaisesExceptionGroup => &[Call],
+        Rule::DeprecatedAsyncioApi => &[Call, Decorator],
+        Rule::AwaitOutsideAsync | Rule::AsyncWithoutAwait => &[AsyncSyntax],
+        Rule::YieldFromInAsyncFunction => &[YieldFrom],
+        Rule::CancelledErrorSwallowed
+        | Rule::BroadExceptSwallowsCancellation
+        | Rule::ExceptionSilenced
+        | Rule::AwaitInExceptHandler
+        | Rule::ExceptionGroupFlattening
+        | Rule::ExceptStarInvalidAttribute => &[ExceptClause],
+        Rule::TimeoutErrorAlias => &[Reference],
+        Rule::TimeoutParameter
+        | Rule::AsyncTestWithoutRunner
+        | Rule::AsyncioMarkOnSyncTest
+        | Rule::AsyncioMarkOnFixture
+        | Rule::UnsafeAsyncGenerator => &[FunctionDefinition],
+        Rule::TimeoutWithoutAwait
+        | Rule::SingleTaskTaskgroup
+        | Rule::ContextValueEscapesTaskgroup
+        | Rule::ControlFlowInTaskgroup => &[WithItem],
+        Rule::MissingAsyncKeyword => &[WithItem, ForLoop],
+        Rule::ContextmanagerOnAsyncFunction => &[Decorator],
+        Rule::BusyWait => &[WhileLoop],
+        Rule::YieldInTaskgroupOrTimeout => &[Yield],
+        Rule::ExceptionGroupSubclassWithoutDerive => &[Class],
+    }
 }

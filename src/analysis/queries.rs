@@ -5,7 +5,8 @@
 //! more than it says; compilation here rejects any predicate outside the built-in text
 //! predicates (`#eq?`, `#any-of?`, `#match?` and their negations).
 
-use std::sync::LazyLock;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use tree_sitter::Query;
 
@@ -77,11 +78,13 @@ pub struct CompiledQueries {
     pub captures: Captures,
 }
 
+/// Capture indices of the secondary nodes some concepts hand over (absent when the query was
+/// compiled without those concepts).
 #[derive(Debug, Clone, Copy)]
 pub struct Captures {
-    pub callee: u32,
-    pub arguments: u32,
-    pub manager: u32,
+    pub callee: Option<u32>,
+    pub arguments: Option<u32>,
+    pub manager: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,12 +125,39 @@ pub fn compile(file: &'static str, source: &str) -> Result<Query, QueryError> {
     Ok(query)
 }
 
-fn compile_all() -> Result<CompiledQueries, QueryError> {
+/// A set of concepts, as a bit set indexed by the order of [`QUERY_FILES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ConceptSet(u32);
+
+impl ConceptSet {
+    pub fn all() -> Self {
+        QUERY_FILES.iter().map(|(concept, _, _)| *concept).collect()
+    }
+
+    pub fn contains(self, concept: Concept) -> bool {
+        self.0 & bit(concept) != 0
+    }
+}
+
+impl FromIterator<Concept> for ConceptSet {
+    fn from_iter<T: IntoIterator<Item = Concept>>(iter: T) -> Self {
+        ConceptSet(iter.into_iter().fold(0, |bits, concept| bits | bit(concept)))
+    }
+}
+
+fn bit(concept: Concept) -> u32 {
+    let index = QUERY_FILES.iter().position(|(known, _, _)| *known == concept).unwrap_or(31);
+    1 << index
+}
+
+/// One query made of the files of `concepts` only: a pattern no enabled rule needs would cost
+/// a match attempt on every node of every file.
+fn compile_concepts(concepts: ConceptSet) -> Result<CompiledQueries, QueryError> {
     let mut combined = String::new();
-    let mut concepts = Vec::new();
-    for (concept, file, source) in QUERY_FILES {
+    let mut pattern_concepts = Vec::new();
+    for (concept, file, source) in QUERY_FILES.iter().filter(|(concept, _, _)| concepts.contains(*concept)) {
         let query = compile(file, source)?;
-        concepts.extend(std::iter::repeat_n(*concept, query.pattern_count()));
+        pattern_concepts.extend(std::iter::repeat_n(*concept, query.pattern_count()));
         combined.push_str(source);
         combined.push('\n');
     }
@@ -137,16 +167,29 @@ fn compile_all() -> Result<CompiledQueries, QueryError> {
             .capture_index_for_name(name)
             .ok_or_else(|| QueryError { file: "(combined)", message: format!("no capture named @{name}") })
     };
-    let primary = concepts.iter().map(|concept| capture(concept.capture_name())).collect::<Result<Vec<_>, _>>()?;
-    let captures =
-        Captures { callee: capture("callee")?, arguments: capture("arguments")?, manager: capture("manager")? };
-    Ok(CompiledQueries { query, concepts, primary, captures })
+    let primary =
+        pattern_concepts.iter().map(|concept| capture(concept.capture_name())).collect::<Result<Vec<_>, _>>()?;
+    let captures = Captures {
+        callee: query.capture_index_for_name("callee"),
+        arguments: query.capture_index_for_name("arguments"),
+        manager: query.capture_index_for_name("manager"),
+    };
+    Ok(CompiledQueries { query, concepts: pattern_concepts, primary, captures })
 }
 
-/// The combined query; the bundled files are checked by a test, so a failure here is a bug in
-/// loopwise itself.
-pub static QUERIES: LazyLock<CompiledQueries> =
-    LazyLock::new(|| compile_all().unwrap_or_else(|error| panic!("bundled query failed to compile: {error}")));
+type QueryCache = Mutex<HashMap<ConceptSet, Arc<CompiledQueries>>>;
+
+static COMPILED: LazyLock<QueryCache> = LazyLock::new(QueryCache::default);
+
+/// The combined query of `concepts`, compiled once per distinct set. The bundled files are
+/// checked by a test, so a failure here is a bug in loopwise itself.
+pub fn queries_for(concepts: ConceptSet) -> Arc<CompiledQueries> {
+    let mut cache = COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
+    let compiled = cache.entry(concepts).or_insert_with(|| {
+        Arc::new(compile_concepts(concepts).unwrap_or_else(|error| panic!("bundled query failed to compile: {error}")))
+    });
+    Arc::clone(compiled)
+}
 
 #[cfg(test)]
 mod tests {
@@ -170,7 +213,8 @@ mod tests {
         for (_, file, source) in QUERY_FILES {
             compile(file, source).unwrap_or_else(|error| panic!("{error}"));
         }
-        assert_eq!(QUERIES.concepts.len(), QUERIES.query.pattern_count());
+        let all = queries_for(ConceptSet::all());
+        assert_eq!(all.concepts.len(), all.query.pattern_count());
         for (concept, file, source) in QUERY_FILES {
             let query = compile(file, source).expect("compiles");
             assert!(
