@@ -69,10 +69,15 @@ define_rule! {
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
     let is_gather = matches!(call.qualified_name.as_deref(), Some("asyncio.gather" | "asyncio.tasks.gather"));
-    if !is_gather && checker.callee_kind(call) != CalleeKind::Coroutine {
+    // Cheapest question first: what the file itself says of the callee; then whether the
+    // result is dropped; only then the workspace index, which may have to read a module.
+    if !is_gather && checker.semantic.callee_kind(call.callee) == CalleeKind::NotCoroutine {
         return;
     }
     if !checker.semantic.is_result_discarded(call.node, true) {
+        return;
+    }
+    if !is_gather && checker.callee_kind(call) != CalleeKind::Coroutine {
         return;
     }
     let callee = checker.text(call.callee);
