@@ -47,8 +47,10 @@ define_rule! {
     ///
     /// ## Known problems
     /// A handler whose body both mentions `CancelledError` and raises (`if isinstance(e,
-    /// asyncio.CancelledError): raise`) is taken to re-raise it. Awaits in nested functions do
-    /// not count. A call that always raises is assumed to return.
+    /// asyncio.CancelledError): raise`) is taken to re-raise it. Any earlier handler of the same
+    /// `try` that catches `CancelledError` keeps this rule quiet: if that handler swallows it,
+    /// LW301 reports it there. Awaits in nested functions do not count. A call that always
+    /// raises is assumed to return.
     ///
     /// ## References
     /// - [Python docs: task cancellation](https://docs.python.org/3/library/asyncio-task.html#task-cancellation)

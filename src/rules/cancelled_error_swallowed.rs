@@ -57,7 +57,8 @@ define_rule! {
     /// cancelled, the idiom for telling its own cancellation from that of an awaited future).
     /// Handlers in sync functions (such as done callbacks reading `future.result()`) are not
     /// reported: no task is being cancelled there. A call that always raises is assumed to
-    /// return.
+    /// return, and a handler that keeps the exception to raise it later (`errors.append(exc)`,
+    /// then `raise errors[0]` after a loop) is reported.
     ///
     /// ## References
     /// - [Python docs: task cancellation](https://docs.python.org/3/library/asyncio-task.html#task-cancellation)

@@ -68,7 +68,14 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, with_statement: Node<'_>, man
         _ => return,
     };
     let Some(body) = with_statement.child_by_field_name("body") else { return };
-    if suspends(body) {
+    // Entering another manager of the same `async with` awaits its `__aenter__` inside the scope.
+    let mut cursor = with_statement.walk();
+    let items: usize = with_statement
+        .named_children(&mut cursor)
+        .filter(|child| child.kind() == "with_clause")
+        .map(|clause| clause.named_child_count())
+        .sum();
+    if items > 1 || suspends(body) {
         return;
     }
     checker.report(
