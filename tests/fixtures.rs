@@ -170,10 +170,7 @@ fn fixes_parse_and_silence_their_finding() {
         let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
         for diagnostic in lint_source(&source, Some(&path), &settings) {
             let Some(fix) = &diagnostic.fix else { continue };
-            let mut fixed = source.clone();
-            for edit in fix.edits().iter().rev() {
-                fixed.replace_range(edit.range.start..edit.range.end, &edit.content);
-            }
+            let fixed = fix.apply_to(&source);
             let line = line_of(&source, diagnostic.range.start);
             if loopwise::analysis::source::parse(&fixed).root_node().has_error() {
                 let _ = writeln!(failures, "{name}:{line}: `{}` leaves code that does not parse", fix.title());

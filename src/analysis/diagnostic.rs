@@ -144,6 +144,15 @@ impl Fix {
         &self.edits
     }
 
+    /// `source` with this fix's edits applied (they are sorted and do not overlap).
+    pub fn apply_to(&self, source: &str) -> String {
+        let mut text = source.to_string();
+        for edit in self.edits.iter().rev() {
+            text.replace_range(edit.range.start..edit.range.end, &edit.content);
+        }
+        text
+    }
+
     /// Whether this fix may be applied when the user accepts fixes up to `level`.
     pub fn applies(&self, level: Applicability) -> bool {
         self.applicability >= level

@@ -202,23 +202,7 @@ impl<'t> SemanticModel<'t> {
     /// file does not bind resolves to `builtins.NAME`.
     pub fn qualified_name(&self, node: Node<'_>) -> Option<String> {
         match node.kind() {
-            "identifier" => {
-                let name = self.text(node);
-                let candidates = self.candidates(name, node.start_byte());
-                if candidates.is_empty() {
-                    return Some(format!("builtins.{name}"));
-                }
-                let mut qualified: Option<&str> = None;
-                for candidate in candidates {
-                    let BindingKind::Import { import } = candidate else { return None };
-                    let this = self.imports[import].as_str();
-                    if qualified.is_some_and(|known| known != this) {
-                        return None;
-                    }
-                    qualified = Some(this);
-                }
-                qualified.map(str::to_string)
-            }
+            "identifier" => self.qualified_name_of_name(self.text(node), node.start_byte()),
             "attribute" => {
                 let object = node.child_by_field_name("object")?;
                 let attribute = node.child_by_field_name("attribute")?;

@@ -200,10 +200,7 @@ mod tests {
     fn fixed(source: &str, settings: &LintSettings) -> Option<String> {
         let diagnostics = lint_source(source, Some(Path::new("tests/test_api.py")), settings);
         let fix = diagnostics.first()?.fix.as_ref()?;
-        let mut fixed = source.to_string();
-        for edit in fix.edits().iter().rev() {
-            fixed.replace_range(edit.range.start..edit.range.end, &edit.content);
-        }
+        let fixed = fix.apply_to(source);
         Some(fixed)
     }
 

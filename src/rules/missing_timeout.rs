@@ -275,10 +275,7 @@ mod tests {
         let diagnostics = lint_source(source, None, &settings);
         let [diagnostic] = diagnostics.as_slice() else { panic!("one finding expected: {diagnostics:?}") };
         let fix = diagnostic.fix.as_ref()?;
-        let mut text = source.to_string();
-        for edit in fix.edits().iter().rev() {
-            text.replace_range(edit.range.start..edit.range.end, &edit.content);
-        }
+        let text = fix.apply_to(source);
         Some(text)
     }
 

@@ -141,10 +141,7 @@ mod tests {
         let source = "import asyncio\n\nasync def f():\n    if x:\n        async with asyncio.TaskGroup() as tg:  # noqa: E1\n            tg.create_task(\n                g(1),\n            )\n    return 1\n";
         let diagnostics = lint_source(source, None, &settings);
         let fix = diagnostics.first().and_then(|diagnostic| diagnostic.fix.as_ref()).expect("a fix");
-        let mut fixed = source.to_string();
-        for edit in fix.edits().iter().rev() {
-            fixed.replace_range(edit.range.start..edit.range.end, &edit.content);
-        }
+        let fixed = fix.apply_to(source);
         assert_eq!(
             fixed,
             "import asyncio\n\nasync def f():\n    if x:\n        await g(1)  # noqa: E1\n    return 1\n"
