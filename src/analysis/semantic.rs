@@ -1257,7 +1257,13 @@ impl<'t> Builder<'t> {
             }
             "with_item" => self.visit_with_item(node, scope),
             "except_clause" => {
-                if let Some(alias) = node.child_by_field_name("alias") {
+                // tree-sitter-python 0.25 writes `except E as name` as an `as_pattern` in the
+                // clause's `value`; older grammars used an `alias` field.
+                let value = node.child_by_field_name("value").filter(|value| value.kind() == "as_pattern");
+                let alias = value
+                    .and_then(|value| value.child_by_field_name("alias"))
+                    .or_else(|| node.child_by_field_name("alias"));
+                if let Some(alias) = alias {
                     self.bind_targets_unknown(scope, alias, alias.end_byte());
                 }
             }
