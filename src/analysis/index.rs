@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use tree_sitter::{Node, Tree};
 
+use crate::analysis::semantic::is_generator;
+
 /// What calling a function gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FunctionKind {
@@ -148,7 +150,7 @@ fn unwrap_decorated<'t>(node: Node<'t>, source: &str) -> Option<(Node<'t>, Vec<S
 
 fn function_kind(function: Node<'_>, decorators: &[String]) -> FunctionKind {
     let is_async = function.child(0).is_some_and(|first| first.kind() == "async");
-    let mut kind = match (is_async, function.child_by_field_name("body").is_some_and(|body| contains_yield(body))) {
+    let mut kind = match (is_async, is_generator(function)) {
         (false, _) => FunctionKind::Sync,
         (true, false) => FunctionKind::Coroutine,
         (true, true) => FunctionKind::AsyncGenerator,
@@ -161,22 +163,6 @@ fn function_kind(function: Node<'_>, decorators: &[String]) -> FunctionKind {
         }
     }
     kind
-}
-
-/// Whether a function body yields (not counting nested functions, lambdas or classes).
-fn contains_yield(body: Node<'_>) -> bool {
-    let mut stack = vec![body];
-    while let Some(node) = stack.pop() {
-        if node.kind() == "yield" {
-            return true;
-        }
-        let mut cursor = node.walk();
-        stack.extend(
-            node.named_children(&mut cursor)
-                .filter(|child| !matches!(child.kind(), "function_definition" | "lambda" | "class_definition")),
-        );
-    }
-    false
 }
 
 fn record_imports(

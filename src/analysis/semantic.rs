@@ -625,21 +625,13 @@ impl<'t> SemanticModel<'t> {
     /// the functions of this file (`gen`, `self.gen`, `cls.gen`); a workspace index can plug in
     /// here for imported ones.
     pub fn async_protocol_of(&self, callee: Node<'_>) -> Option<AsyncProtocol> {
-        let candidates = match callee.kind() {
-            "identifier" => self.candidates(self.text(callee), callee.start_byte()),
-            "attribute" => {
-                let object = callee.child_by_field_name("object")?;
-                let attribute = self.text(callee.child_by_field_name("attribute")?);
-                self.receiver_attribute(object, attribute)?
-            }
-            _ => return None,
-        };
-        let [BindingKind::Function { node, is_async }] = candidates.as_slice() else { return None };
-        let decorators = self.decorator_names(*node);
+        let node = self.function_definition(callee)?;
+        let is_async = node.child(0).is_some_and(|first| first.kind() == "async");
+        let decorators = self.decorator_names(node);
         if decorators.iter().any(|name| is_async_context_manager_decorator(name)) {
             return Some(AsyncProtocol::AsyncContextManager);
         }
-        if *is_async && decorators.is_empty() && is_generator(*node) {
+        if is_async && decorators.is_empty() && is_generator(node) {
             return Some(AsyncProtocol::AsyncGenerator);
         }
         None
@@ -945,7 +937,7 @@ pub fn is_async_context_manager_decorator(qualified: &str) -> bool {
 }
 
 /// Whether a function's own body (not a nested function, lambda or class) has a `yield`.
-fn is_generator(function: Node<'_>) -> bool {
+pub(crate) fn is_generator(function: Node<'_>) -> bool {
     let Some(body) = function.child_by_field_name("body") else { return false };
     let mut pending = vec![body];
     while let Some(node) = pending.pop() {
