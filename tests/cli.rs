@@ -74,7 +74,16 @@ fn json_format_follows_ruffs_schema_with_character_columns() {
     assert_eq!(message["location"], serde_json::json!({"row": 4, "column": 14}));
     assert_eq!(message["end_location"], serde_json::json!({"row": 4, "column": 27}));
     assert_eq!(message["noqa_row"], 4);
-    assert!(message["fix"].is_null());
+    assert_eq!(message["fix"]["applicability"], "unsafe");
+    assert_eq!(message["fix"]["message"], "Replace with `await asyncio.sleep(...)`");
+    assert_eq!(
+        message["fix"]["edits"],
+        serde_json::json!([
+            {"content": "import asyncio\n", "location": {"row": 2, "column": 1}, "end_location": {"row": 2, "column": 1}},
+            {"content": "await ", "location": {"row": 4, "column": 14}, "end_location": {"row": 4, "column": 14}},
+            {"content": "asyncio.sleep", "location": {"row": 4, "column": 14}, "end_location": {"row": 4, "column": 24}},
+        ])
+    );
     assert!(message["filename"].as_str().is_some_and(|name| name.ends_with("app.py") && Path::new(name).is_absolute()));
     assert!(message["url"].as_str().is_some_and(|url| url.contains("blocking-sleep")));
 }

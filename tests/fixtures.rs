@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use loopwise::analysis::{LintSettings, lint_source};
+use loopwise::analysis::{Fix, LintSettings, lint_source};
 use loopwise::config::{Options, lint_settings};
 use loopwise::rules::{Rule, RuleSet};
 
@@ -146,8 +146,14 @@ fn fixture_snapshots() {
                 text,
                 diagnostic.message
             );
-            if let Some(fix) = &diagnostic.fix {
-                let _ = writeln!(report, "    fix ({}): {}", fix.applicability().as_str(), fix.title());
+            for (fix, kind) in diagnostic
+                .fix
+                .iter()
+                .map(|fix| (fix, "fix"))
+                .chain(diagnostic.alternatives.iter().map(|fix| (fix, "alternative")))
+            {
+                let _ = writeln!(report, "    {kind} ({}): {}", fix.applicability().as_str(), fix.title());
+                report.push_str(&fix_diff(&source, fix));
             }
         }
         let stem = path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
@@ -157,6 +163,19 @@ fn fixture_snapshots() {
         };
         insta::assert_snapshot!(name, report);
     }
+}
+
+/// The lines a fix changes, as a unified diff with one line of context, indented under it.
+fn fix_diff(source: &str, fix: &Fix) -> String {
+    let fixed = fix.apply_to(source);
+    let diff = similar::TextDiff::from_lines(source, &fixed);
+    let mut text = String::new();
+    for hunk in diff.unified_diff().context_radius(1).iter_hunks() {
+        for line in hunk.to_string().lines() {
+            let _ = writeln!(text, "      {line}");
+        }
+    }
+    text
 }
 
 /// Every fix of every fixture, applied alone, leaves code that parses, and its finding is gone.
@@ -169,19 +188,73 @@ fn fixes_parse_and_silence_their_finding() {
         let settings = settings_for(&path, &source, rule);
         let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
         for diagnostic in lint_source(&source, Some(&path), &settings) {
-            let Some(fix) = &diagnostic.fix else { continue };
-            let fixed = fix.apply_to(&source);
-            let line = line_of(&source, diagnostic.range.start);
-            if loopwise::analysis::source::parse(&fixed).root_node().has_error() {
-                let _ = writeln!(failures, "{name}:{line}: `{}` leaves code that does not parse", fix.title());
-            }
-            let still = lint_source(&fixed, Some(&path), &settings)
-                .iter()
-                .any(|after| line_of(&fixed, after.range.start) == line && after.message == diagnostic.message);
-            if still {
-                let _ = writeln!(failures, "{name}:{line}: `{}` does not silence the finding", fix.title());
+            for fix in diagnostic.fix.iter().chain(&diagnostic.alternatives) {
+                let fixed = fix.apply_to(&source);
+                let line = line_of(&source, diagnostic.range.start);
+                if loopwise::analysis::source::parse(&fixed).root_node().has_error() {
+                    let _ = writeln!(failures, "{name}:{line}: `{}` leaves code that does not parse", fix.title());
+                }
+                let still = lint_source(&fixed, Some(&path), &settings)
+                    .iter()
+                    .any(|after| line_of(&fixed, after.range.start) == line && after.message == diagnostic.message);
+                if still {
+                    let _ = writeln!(failures, "{name}:{line}: `{}` does not silence the finding", fix.title());
+                }
             }
         }
     }
+    assert!(failures.is_empty(), "\n{failures}");
+}
+
+/// The fixture with every four-space indentation step written as a tab, and CRLF line breaks.
+fn with_tabs_and_crlf(source: &str) -> String {
+    let mut text = String::new();
+    for line in source.lines() {
+        let trimmed = line.trim_start_matches(' ');
+        let spaces = line.len() - trimmed.len();
+        text.push_str(&"\t".repeat(spaces / 4));
+        text.push_str(&" ".repeat(spaces % 4));
+        text.push_str(trimmed);
+        text.push_str("\r\n");
+    }
+    text
+}
+
+/// On a file indented with tabs and using CRLF, every fix still parses, writes only CRLF
+/// line breaks, and indents the lines it writes with tabs alone.
+#[test]
+fn fixes_keep_tabs_and_crlf() {
+    let mut failures = String::new();
+    let mut checked = 0;
+    for path in fixtures() {
+        let rule = rule_of(&path);
+        let original = std::fs::read_to_string(&path).expect("fixture is UTF-8");
+        let source = with_tabs_and_crlf(&original);
+        let settings = settings_for(&path, &source, rule);
+        let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+        for diagnostic in lint_source(&source, Some(&path), &settings) {
+            for fix in diagnostic.fix.iter().chain(&diagnostic.alternatives) {
+                checked += 1;
+                let fixed = fix.apply_to(&source);
+                let line = line_of(&source, diagnostic.range.start);
+                if loopwise::analysis::source::parse(&fixed).root_node().has_error() {
+                    let _ = writeln!(failures, "{name}:{line}: `{}` leaves code that does not parse", fix.title());
+                }
+                if fixed.replace("\r\n", "").contains(['\n', '\r']) {
+                    let _ = writeln!(failures, "{name}:{line}: `{}` writes a line break that is not CRLF", fix.title());
+                }
+                let diff = similar::TextDiff::from_lines(&source, &fixed);
+                let spaced = diff.iter_all_changes().any(|change| {
+                    change.tag() == similar::ChangeTag::Insert
+                        && change.value().trim_start_matches('\t').starts_with(' ')
+                        && !change.value().trim().is_empty()
+                });
+                if spaced {
+                    let _ = writeln!(failures, "{name}:{line}: `{}` indents with spaces in a tab file", fix.title());
+                }
+            }
+        }
+    }
+    assert!(checked > 0, "no fix was checked");
     assert!(failures.is_empty(), "\n{failures}");
 }

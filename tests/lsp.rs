@@ -26,8 +26,20 @@ fn pull_client() -> Value {
     json!({"textDocument": {"diagnostic": {"dynamicRegistration": false}}})
 }
 
+/// The LW101 finding on `time.sleep(1)` spanning `start..end` of `SLEEPY`-like text (whose
+/// line 0 is `import time`), with its fix in `data`.
 fn sleep_diagnostic(start: (usize, usize), end: (usize, usize)) -> Value {
+    let callee_end = (start.0, start.1 + "time.sleep".len());
     json!({
+        "data": {"fix": {
+            "title": "Replace with `await asyncio.sleep(...)`",
+            "applicability": "unsafe",
+            "edits": [
+                {"range": range((1, 0), (1, 0)), "newText": "import asyncio\n"},
+                {"range": range(start, start), "newText": "await "},
+                {"range": range(start, callee_end), "newText": "asyncio.sleep"},
+            ],
+        }},
         "range": range(start, end),
         "severity": 2,
         "code": "LW101",

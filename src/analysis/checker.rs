@@ -1,12 +1,14 @@
 //! Runs the combined query once over a file and hands each matched node to the rules that
 //! want it: the one shared pass of the engine.
 
+use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::path::Path;
 
 use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, QueryCursor, Tree};
 
+use crate::analysis::fix_builder::{self, ModuleImport, Stylist};
 use crate::analysis::index::{FunctionKind, absolute_name, function_kind_of};
 use crate::analysis::queries::{Concept, queries_for};
 use crate::analysis::semantic::{AsyncProtocol, CalleeKind};
@@ -26,6 +28,8 @@ pub struct Checker<'a, 't> {
     workspace: Option<&'a WorkspaceView<'a>>,
     /// The functions whose own body awaits (`await`, `async for`, `async with`).
     pub(crate) awaiting_functions: HashSet<ScopeId>,
+    /// Detected when the first fix asks for it.
+    stylist: OnceCell<Stylist>,
 }
 
 /// A call site, with its callee already resolved through the file's imports.
@@ -180,6 +184,25 @@ impl<'a, 't> Checker<'a, 't> {
             diagnostics: Vec::new(),
             workspace: None,
             awaiting_functions: HashSet::new(),
+            stylist: OnceCell::new(),
+        }
+    }
+
+    /// The file's indentation unit and line break, for fixes.
+    pub fn stylist(&self) -> &Stylist {
+        self.stylist.get_or_init(|| Stylist::detect(self.semantic.source(), self.semantic.scope(0).node))
+    }
+
+    /// Whether a fix written at `position` can name `module` (`asyncio`), and the edit that
+    /// imports it when the name is free.
+    pub fn import_module(&self, module: &str, position: usize) -> ModuleImport {
+        match self.semantic.qualified_name_of_name(module, position) {
+            Some(name) if name == module => ModuleImport::Bound,
+            Some(name) if name.strip_prefix("builtins.") == Some(module) => {
+                let source = self.semantic.source();
+                ModuleImport::Missing(fix_builder::import_statement(source, self.semantic.scope(0).node, module))
+            }
+            _ => ModuleImport::Shadowed,
         }
     }
 
@@ -253,6 +276,7 @@ impl<'a, 't> Checker<'a, 't> {
             message,
             severity: self.settings.severity_of(rule),
             fix: None,
+            alternatives: Vec::new(),
             statement_start,
         });
         let last = self.diagnostics.len() - 1;
@@ -282,6 +306,12 @@ impl<'a, 't> Checker<'a, 't> {
             rules::async_without_await::check(&mut self);
         }
         self.diagnostics.sort_by_key(|diagnostic| (diagnostic.range.start, diagnostic.range.end, diagnostic.rule));
+        let line_ending = fix_builder::line_ending(self.semantic.source());
+        for diagnostic in &mut self.diagnostics {
+            for fix in diagnostic.fix.iter_mut().chain(&mut diagnostic.alternatives) {
+                fix.use_line_ending(line_ending);
+            }
+        }
         self.diagnostics
     }
 

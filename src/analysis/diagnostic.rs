@@ -157,6 +157,17 @@ impl Fix {
     pub fn applies(&self, level: Applicability) -> bool {
         self.applicability >= level
     }
+
+    /// Writes every inserted line break as `line_ending`: rules write `\n`, and the checker
+    /// turns it into the file's own line break in this one place.
+    pub(crate) fn use_line_ending(&mut self, line_ending: &str) {
+        if line_ending == "\n" {
+            return;
+        }
+        for edit in &mut self.edits {
+            edit.content = edit.content.replace("\r\n", "\n").replace('\n', line_ending);
+        }
+    }
 }
 
 /// One finding of one rule.
@@ -166,7 +177,10 @@ pub struct Diagnostic {
     pub range: TextRange,
     pub message: String,
     pub severity: Severity,
+    /// The main fix: the one `--fix` and fix-all apply, and the preferred quick fix.
     pub fix: Option<Fix>,
+    /// Other repairs, offered only as quick fixes (never applied in bulk).
+    pub alternatives: Vec<Fix>,
     /// Byte offset of the start of the statement that holds the finding: a `# noqa` comment on
     /// that line counts as well as one on the reported line.
     pub statement_start: usize,

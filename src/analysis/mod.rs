@@ -7,6 +7,8 @@
 mod checker;
 mod diagnostic;
 pub mod document;
+pub mod fix_builder;
+pub mod fixer;
 pub mod index;
 pub mod noqa;
 pub mod queries;

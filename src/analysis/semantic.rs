@@ -1215,7 +1215,12 @@ impl<'t> Builder<'t> {
 
     fn visit(&mut self, node: Node<'t>, scope: ScopeId) {
         match node.kind() {
-            "comment" => self.comments.push(TextRange::of(node)),
+            // tree-sitter-python's comment token takes the `\r` of a CRLF line break.
+            "comment" => {
+                let text = &self.source[node.start_byte()..node.end_byte()];
+                let end = node.start_byte() + text.trim_end_matches('\r').len();
+                self.comments.push(TextRange::new(node.start_byte(), end));
+            }
             "function_definition" => self.visit_function(node, scope),
             "lambda" => {
                 let Some(body) = node.child_by_field_name("body") else { return };

@@ -100,6 +100,7 @@ mod tests {
             message: String::new(),
             severity: Severity::Warning,
             fix: None,
+            alternatives: Vec::new(),
             statement_start: 0,
         };
         let deprecated = diagnostic(text.slice(..), &finding(Rule::DeprecatedAsyncioApi), PositionEncoding::Utf16);

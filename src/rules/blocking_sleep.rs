@@ -1,4 +1,5 @@
-use crate::analysis::{Call, Checker};
+use crate::analysis::fix_builder::{self, ModuleImport};
+use crate::analysis::{Call, Checker, Edit, Fix, TextRange};
 use crate::rules::Rule;
 
 define_rule! {
@@ -26,8 +27,10 @@ define_rule! {
     /// ```
     ///
     /// ## Fix safety
-    /// The fix (replace with `await asyncio.sleep(...)`) is unsafe: other tasks now run during
-    /// the pause, which can change the order of events.
+    /// The fix (replace with `await asyncio.sleep(...)`, adding `import asyncio` when the file
+    /// lacks it) is unsafe: other tasks now run during the pause, which can change the order of
+    /// events. It is not offered where `await` would not apply to the call alone (`time.sleep(1).x`)
+    /// or inside a comprehension.
     ///
     /// ## Known problems
     /// A nested sync `def`, a lambda and a reference that is not called (`to_thread(time.sleep, 1)`)
@@ -42,12 +45,33 @@ define_rule! {
     enabled: true,
     aliases: ["ASYNC251"],
     peers: "ruff, flake8-async",
-    fix: "`await asyncio.sleep(...)` (unsafe)",
+    fix: "`await asyncio.sleep(...)` (unsafe; adds `import asyncio` if missing)",
     only_in_async_functions: true,
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
     if call.qualified_name.as_deref() == Some("time.sleep") {
-        checker.report(Rule::BlockingSleep, call.node, "Blocking call to `time.sleep` in async function".to_string());
+        let fix = sleep_fix(checker, call);
+        let diagnostic = checker.report(
+            Rule::BlockingSleep,
+            call.node,
+            "Blocking call to `time.sleep` in async function".to_string(),
+        );
+        diagnostic.fix = fix;
+    }
+}
+
+/// `time.sleep(x)` to `await asyncio.sleep(x)`, importing `asyncio` when the file does not.
+fn sleep_fix(checker: &Checker<'_, '_>, call: &Call<'_>) -> Option<Fix> {
+    if !fix_builder::can_prefix_await(call.node) {
+        return None;
+    }
+    let prefix = Edit::insertion("await ", call.node.start_byte());
+    let callee = Edit::replacement("asyncio.sleep", TextRange::of(call.callee));
+    let title = "Replace with `await asyncio.sleep(...)`";
+    match checker.import_module("asyncio", call.node.start_byte()) {
+        ModuleImport::Bound => Some(Fix::unsafe_edits(title, prefix, vec![callee])),
+        ModuleImport::Missing(import) => Some(Fix::unsafe_edits(title, prefix, vec![callee, import])),
+        ModuleImport::Shadowed => None,
     }
 }

@@ -1,0 +1,315 @@
+//! What rules use to build fixes that respect the file: its indentation unit, its line
+//! breaks, lines inside multi-line strings (never re-indented), and where a missing import
+//! goes.
+//!
+//! Rules write `\n` in their edits; [`crate::analysis::Checker::run`] turns it into the file's
+//! own line break in one place. This module knows no rule.
+
+use tree_sitter::Node;
+
+use crate::analysis::{Edit, TextRange};
+
+/// The file's style, as far as fixes need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stylist {
+    /// One level of indentation: the first indented block's step (four spaces when the file
+    /// has none).
+    pub indent: String,
+    /// The first line break of the file (`\n` when it has none).
+    pub line_ending: &'static str,
+}
+
+impl Stylist {
+    pub fn detect(source: &str, root: Node<'_>) -> Self {
+        Self {
+            indent: indent_unit(source, root).unwrap_or_else(|| "    ".to_string()),
+            line_ending: line_ending(source),
+        }
+    }
+}
+
+/// The first line break of `source` (`\n` when it has none).
+pub fn line_ending(source: &str) -> &'static str {
+    match source.find(['\r', '\n']) {
+        Some(index) if source[index..].starts_with("\r\n") => "\r\n",
+        Some(index) if source[index..].starts_with('\r') => "\r",
+        _ => "\n",
+    }
+}
+
+/// The step between the first block that starts on its own line and the line of the
+/// statement that opens it.
+fn indent_unit(source: &str, root: Node<'_>) -> Option<String> {
+    let mut cursor = root.walk();
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        if node.kind() == "block" && node.named_child_count() > 0 && is_first_on_line(source, node.start_byte()) {
+            let opener = node.parent()?;
+            let outer = indentation_at(source, opener.start_byte());
+            let inner = indentation_at(source, node.start_byte());
+            if let Some(step) = inner.strip_prefix(outer).filter(|step| !step.is_empty()) {
+                return Some(step.to_string());
+            }
+        }
+        // Depth-first in source order: the first block in the file decides.
+        let children: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
+        stack.extend(children.into_iter().rev());
+    }
+    None
+}
+
+/// The offset of the start of the line holding `offset`.
+pub fn line_start(source: &str, offset: usize) -> usize {
+    source[..offset].rfind(['\n', '\r']).map_or(0, |index| index + 1)
+}
+
+/// The offset of the line break ending the line holding `offset` (the end of the text when
+/// it is the last line).
+pub fn line_end(source: &str, offset: usize) -> usize {
+    source[offset..].find(['\n', '\r']).map_or(source.len(), |index| offset + index)
+}
+
+/// The offset just after the line break ending the line holding `offset`.
+pub fn next_line_start(source: &str, offset: usize) -> usize {
+    let end = line_end(source, offset);
+    if source[end..].starts_with("\r\n") {
+        end + 2
+    } else if end < source.len() {
+        end + 1
+    } else {
+        end
+    }
+}
+
+/// The white space that starts the line holding `offset`.
+pub fn indentation_at(source: &str, offset: usize) -> &str {
+    let start = line_start(source, offset);
+    let line = &source[start..line_end(source, start)];
+    &line[..line.len() - line.trim_start_matches([' ', '\t']).len()]
+}
+
+/// Whether only white space precedes `offset` on its line.
+pub fn is_first_on_line(source: &str, offset: usize) -> bool {
+    source[line_start(source, offset)..offset].trim_start_matches([' ', '\t']).is_empty()
+}
+
+/// Whether the line starting at `offset` continues a string literal that began on an
+/// earlier line: its white space is part of the string and must not change.
+fn continues_string(root: Node<'_>, offset: usize) -> bool {
+    let mut current = root.descendant_for_byte_range(offset, offset);
+    while let Some(node) = current {
+        if node.kind() == "string" && node.start_byte() < offset {
+            return true;
+        }
+        current = node.parent();
+    }
+    false
+}
+
+/// The starts of the lines in `range` after its first, each with whether its indentation
+/// may change (it is not inside a multi-line string and not blank).
+fn inner_line_starts(source: &str, root: Node<'_>, range: TextRange) -> Vec<(usize, bool)> {
+    let mut starts = Vec::new();
+    let mut offset = next_line_start(source, range.start);
+    while offset < range.end && offset > range.start {
+        let blank = source[offset..line_end(source, offset)].trim().is_empty();
+        starts.push((offset, !blank && !continues_string(root, offset)));
+        let next = next_line_start(source, offset);
+        if next == offset {
+            break;
+        }
+        offset = next;
+    }
+    starts
+}
+
+/// The text of `range` with `prefix` added in front of every line after the first (the
+/// caller places the first); lines inside multi-line strings and blank lines are kept as
+/// they are.
+pub fn indent_text(source: &str, root: Node<'_>, range: TextRange, prefix: &str) -> String {
+    let mut text = String::with_capacity(range.end - range.start + prefix.len() * 4);
+    let mut copied = range.start;
+    for (start, reindent) in inner_line_starts(source, root, range) {
+        text.push_str(&source[copied..start]);
+        if reindent {
+            text.push_str(prefix);
+        }
+        copied = start;
+    }
+    text.push_str(&source[copied..range.end]);
+    text
+}
+
+/// The text of `range` with `prefix` removed from the front of every line after the first;
+/// `None` when such a line does not start with it (the code is not indented as assumed).
+pub fn dedent_text(source: &str, root: Node<'_>, range: TextRange, prefix: &str) -> Option<String> {
+    let mut text = String::with_capacity(range.end - range.start);
+    let mut copied = range.start;
+    for (start, reindent) in inner_line_starts(source, root, range) {
+        text.push_str(&source[copied..start]);
+        copied = start;
+        if reindent {
+            source[start..].strip_prefix(prefix)?;
+            copied = start + prefix.len();
+        }
+    }
+    text.push_str(&source[copied..range.end]);
+    Some(text)
+}
+
+/// Whether `await ` can go in front of the expression `node` and apply to it alone: it is not
+/// the object of an attribute, subscript or call (where `await` would take in more), and not
+/// inside a comprehension (where `await` would make an async comprehension).
+pub fn can_prefix_await(node: Node<'_>) -> bool {
+    let Some(parent) = node.parent() else { return false };
+    let binds_tighter = match parent.kind() {
+        "attribute" | "subscript" => {
+            parent.child_by_field_name("object").or_else(|| parent.child_by_field_name("value")) == Some(node)
+        }
+        "call" => parent.child_by_field_name("function") == Some(node),
+        "await" => true,
+        _ => false,
+    };
+    if binds_tighter {
+        return false;
+    }
+    let mut current = Some(parent);
+    while let Some(ancestor) = current {
+        match ancestor.kind() {
+            "list_comprehension"
+            | "set_comprehension"
+            | "dictionary_comprehension"
+            | "generator_expression"
+            | "lambda" => return false,
+            kind if kind.ends_with("_statement") || kind == "elif_clause" || kind == "block" => return true,
+            _ => {}
+        }
+        current = ancestor.parent();
+    }
+    true
+}
+
+/// Where a module stands for a fix that needs to name it (`asyncio.sleep`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModuleImport {
+    /// The name already refers to the module at that place.
+    Bound,
+    /// The name is free: this edit adds `import module`.
+    Missing(Edit),
+    /// The name is bound to something else: the fix cannot name the module.
+    Shadowed,
+}
+
+/// The edit that adds `import module` after the module docstring, the `from __future__`
+/// imports and the file's leading import block.
+pub fn import_statement(source: &str, root: Node<'_>, module: &str) -> Edit {
+    let mut cursor = root.walk();
+    let statements: Vec<Node<'_>> = root.named_children(&mut cursor).filter(|node| node.kind() != "comment").collect();
+    let mut after = None;
+    for (index, statement) in statements.iter().enumerate() {
+        let is_docstring = index == 0
+            && statement.kind() == "expression_statement"
+            && statement.named_child(0).is_some_and(|value| value.kind() == "string");
+        let is_import =
+            matches!(statement.kind(), "future_import_statement" | "import_statement" | "import_from_statement");
+        if !(is_docstring || is_import) {
+            break;
+        }
+        after = Some(*statement);
+    }
+    let Some(statement) = after else {
+        let position = statements.first().map_or(0, |first| line_start(source, first.start_byte()));
+        return Edit::insertion(format!("import {module}\n"), position);
+    };
+    let position = next_line_start(source, statement.end_byte());
+    let ends_line = position > line_end(source, statement.end_byte());
+    let separator = if ends_line { "" } else { "\n" };
+    Edit::insertion(format!("{separator}import {module}\n"), position)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::source::parse;
+
+    fn stylist(source: &str) -> Stylist {
+        Stylist::detect(source, parse(source).root_node())
+    }
+
+    #[test]
+    fn indentation_unit_and_line_ending_come_from_the_file() {
+        assert_eq!(stylist("def f():\n\tpass\n").indent, "\t");
+        assert_eq!(stylist("class A:\n  def f(self):\n    pass\n").indent, "  ");
+        assert_eq!(stylist("x = 1\n").indent, "    ");
+        assert_eq!(stylist("if x: pass\nif y:\n   z()\n").indent, "   ");
+        assert_eq!(stylist("x = 1\r\ny = 2\r\n").line_ending, "\r\n");
+        assert_eq!(stylist("x = 1\ny = 2\r\n").line_ending, "\n");
+        assert_eq!(stylist("x = 1").line_ending, "\n");
+    }
+
+    #[test]
+    fn indenting_leaves_multi_line_strings_and_blank_lines_alone() {
+        let source = "x = f(\n    a,\n\n    '''one\ntwo''',\n)\n";
+        let tree = parse(source);
+        let text = indent_text(source, tree.root_node(), TextRange::new(0, source.len() - 1), "  ");
+        assert_eq!(text, "x = f(\n      a,\n\n      '''one\ntwo''',\n  )");
+        let back = dedent_text(&text, parse(&text).root_node(), TextRange::new(0, text.len()), "  ");
+        assert_eq!(back.as_deref(), Some(&source[..source.len() - 1]));
+        assert_eq!(dedent_text(source, tree.root_node(), TextRange::new(0, source.len()), "        "), None);
+    }
+
+    #[test]
+    fn imports_go_after_docstring_future_imports_and_the_import_block() {
+        let insert = |source: &str| {
+            let edit = import_statement(source, parse(source).root_node(), "asyncio");
+            format!("{}{}{}", &source[..edit.range.start], edit.content, &source[edit.range.end..])
+        };
+        assert_eq!(insert("x = 1\n"), "import asyncio\nx = 1\n");
+        assert_eq!(insert(""), "import asyncio\n");
+        assert_eq!(
+            insert("#!/usr/bin/env python\n# Licence.\nx = 1\n"),
+            "#!/usr/bin/env python\n# Licence.\nimport asyncio\nx = 1\n"
+        );
+        assert_eq!(
+            insert(
+                "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\n\nimport os\nfrom x import (\n    y,\n)\n\nz = 1\n"
+            ),
+            "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\n\nimport os\nfrom x import (\n    y,\n)\nimport asyncio\n\nz = 1\n"
+        );
+        assert_eq!(insert("\"\"\"Doc.\"\"\""), "\"\"\"Doc.\"\"\"\nimport asyncio\n");
+        assert_eq!(insert("import os  # why\r\nx = 1\r\n"), "import os  # why\r\nimport asyncio\nx = 1\r\n");
+    }
+
+    #[test]
+    fn await_goes_only_where_it_takes_the_expression_alone() {
+        let allowed = |source: &str| {
+            let tree = parse(source);
+            let start = source.find("f(").expect("a call to f");
+            let call = tree
+                .root_node()
+                .descendant_for_byte_range(start, start + 1)
+                .and_then(|node| node.parent())
+                .expect("call");
+            assert_eq!(call.kind(), "call", "{source}");
+            can_prefix_await(call)
+        };
+        assert!(allowed("async def g():\n    f(1)\n"));
+        assert!(allowed("async def g():\n    x = not f(1)\n"));
+        assert!(!allowed("async def g():\n    f(1).y\n"));
+        assert!(!allowed("async def g():\n    f(1)[0]\n"));
+        assert!(!allowed("async def g():\n    f(1)()\n"));
+        assert!(!allowed("async def g():\n    [f(x) for x in y]\n"));
+    }
+
+    #[test]
+    fn line_helpers_handle_crlf_and_the_last_line() {
+        let source = "a\r\n  b\r\nc";
+        assert_eq!(line_start(source, 5), 3);
+        assert_eq!(line_end(source, 3), 6);
+        assert_eq!(next_line_start(source, 3), 8);
+        assert_eq!(next_line_start(source, 8), 9);
+        assert_eq!(indentation_at(source, 6), "  ");
+        assert!(is_first_on_line(source, 5));
+        assert!(!is_first_on_line(source, 6));
+    }
+}
