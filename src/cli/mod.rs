@@ -292,25 +292,7 @@ pub fn rule(code: Option<&str>, all: bool) -> ExitCode {
         eprintln!("error: unknown rule `{code}`; `loopwise rule --all` lists every rule");
         return ExitCode::from(2);
     };
-    let _ = write!(out, "{}", explanation(rule));
+    let _ = write!(out, "{}", rule.meta().explanation());
     ExitCode::SUCCESS
 }
 
-/// The full explanation of a rule: heading, catalog facts and its documentation.
-pub fn explanation(rule: Rule) -> String {
-    let meta = rule.meta();
-    let aliases = if meta.aliases.is_empty() { "none".to_string() } else { meta.aliases.join(", ") };
-    let default = if meta.enabled_by_default {
-        meta.default_severity.as_str().to_string()
-    } else {
-        format!("off ({})", meta.default_severity.as_str())
-    };
-    format!(
-        "# {} ({})\n\nDefault: {default}. Fix: {}. Aliases: {aliases}. Also caught by: {}.\n\n{}",
-        meta.name,
-        meta.code,
-        meta.fix,
-        meta.peers,
-        meta.documentation()
-    )
-}

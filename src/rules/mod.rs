@@ -98,6 +98,26 @@ impl RuleMeta {
         }
         text
     }
+
+    /// The full explanation of a rule: a heading with the code and name, the catalog facts
+    /// (default, fix, aliases, peers) and the documentation. The one text behind the hover,
+    /// `loopwise rule` and `docs/rules.md`.
+    pub fn explanation(&self) -> String {
+        let aliases = if self.aliases.is_empty() { "none".to_string() } else { self.aliases.join(", ") };
+        let default = if self.enabled_by_default {
+            self.default_severity.as_str().to_string()
+        } else {
+            format!("off ({})", self.default_severity.as_str())
+        };
+        format!(
+            "# {} ({})\n\nDefault: {default}. Fix: {}. Aliases: {aliases}. Also caught by: {}.\n\n{}",
+            self.name,
+            self.code,
+            self.fix,
+            self.peers,
+            self.documentation()
+        )
+    }
 }
 
 macro_rules! rules {
