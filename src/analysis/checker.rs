@@ -193,6 +193,16 @@ impl<'a, 't> Checker<'a, 't> {
         self.stylist.get_or_init(|| Stylist::detect(self.semantic.source(), self.semantic.scope(0).node))
     }
 
+    /// `base`, or `base_2`, `base_3`, ... : the first name no scope visible from `position`
+    /// binds, for a fix that introduces a variable (`tg`, `task`).
+    pub fn fresh_name(&self, base: &str, position: usize) -> String {
+        let free = |name: &str| self.semantic.is_builtin_name(name, position);
+        if free(base) {
+            return base.to_string();
+        }
+        (2..).map(|suffix| format!("{base}_{suffix}")).find(|name| free(name)).unwrap_or_else(|| base.to_string())
+    }
+
     /// Whether a fix written at `position` can name `module` (`asyncio`), and the edit that
     /// imports it when the name is free.
     pub fn import_module(&self, module: &str, position: usize) -> ModuleImport {

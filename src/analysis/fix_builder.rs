@@ -203,6 +203,15 @@ pub enum ModuleImport {
 /// The edit that adds `import module` after the module docstring, the `from __future__`
 /// imports and the file's leading import block.
 pub fn import_statement(source: &str, root: Node<'_>, module: &str) -> Edit {
+    let (position, separator) = after_imports(source, root);
+    Edit::insertion(format!("{separator}import {module}\n"), position)
+}
+
+/// Where module-level code added by a fix goes: the start of the line after the module
+/// docstring, the `from __future__` imports and the leading import block (after leading
+/// comments when there is none), with the line break to write first when that last
+/// statement ends the file without one.
+pub fn after_imports(source: &str, root: Node<'_>) -> (usize, &'static str) {
     let mut cursor = root.walk();
     let statements: Vec<Node<'_>> = root.named_children(&mut cursor).filter(|node| node.kind() != "comment").collect();
     let mut after = None;
@@ -218,13 +227,30 @@ pub fn import_statement(source: &str, root: Node<'_>, module: &str) -> Edit {
         after = Some(*statement);
     }
     let Some(statement) = after else {
-        let position = statements.first().map_or(0, |first| line_start(source, first.start_byte()));
-        return Edit::insertion(format!("import {module}\n"), position);
+        return (statements.first().map_or(0, |first| line_start(source, first.start_byte())), "");
     };
     let position = next_line_start(source, statement.end_byte());
     let ends_line = position > line_end(source, statement.end_byte());
-    let separator = if ends_line { "" } else { "\n" };
-    Edit::insertion(format!("{separator}import {module}\n"), position)
+    (position, if ends_line { "" } else { "\n" })
+}
+
+/// The whole lines of `statement` (from the start of its first line to the end of its last,
+/// a trailing comment included, the line break excluded), when the statement starts its line
+/// and nothing but a comment follows it: the unit a fix can move or wrap in a block.
+pub fn own_lines(source: &str, root: Node<'_>, statement: Node<'_>) -> Option<TextRange> {
+    if !is_first_on_line(source, statement.start_byte()) {
+        return None;
+    }
+    let end = line_end(source, statement.end_byte());
+    let rest = source[statement.end_byte()..end].trim_start_matches([' ', '\t']);
+    if !rest.is_empty() {
+        // Only a comment may follow (`x = 1; y = 2` shares the line).
+        let comment = root.descendant_for_byte_range(end - rest.len(), end - rest.len())?;
+        if comment.kind() != "comment" {
+            return None;
+        }
+    }
+    Some(TextRange::new(line_start(source, statement.start_byte()), end))
 }
 
 #[cfg(test)]
@@ -299,6 +325,22 @@ mod tests {
         assert!(!allowed("async def g():\n    f(1)[0]\n"));
         assert!(!allowed("async def g():\n    f(1)()\n"));
         assert!(!allowed("async def g():\n    [f(x) for x in y]\n"));
+    }
+
+    #[test]
+    fn own_lines_take_trailing_comments_and_refuse_shared_lines() {
+        let source = "if x:\n    y = f(\n        1,\n    )  # why\n    a = 1; b = 2\n";
+        let tree = parse(source);
+        let block =
+            tree.root_node().named_child(0).and_then(|node| node.child_by_field_name("consequence")).expect("block");
+        let first = block.named_child(0).expect("first statement");
+        let lines = own_lines(source, tree.root_node(), first).expect("own lines");
+        assert_eq!(&source[lines.start..lines.end], "    y = f(\n        1,\n    )  # why");
+        let shared = block
+            .named_children(&mut block.walk())
+            .find(|node| node.start_byte() > first.end_byte() && node.kind() != "comment")
+            .expect("a = 1");
+        assert_eq!(own_lines(source, tree.root_node(), shared), None);
     }
 
     #[test]

@@ -295,4 +295,3 @@ pub fn rule(code: Option<&str>, all: bool) -> ExitCode {
     let _ = write!(out, "{}", rule.meta().explanation());
     ExitCode::SUCCESS
 }
-
