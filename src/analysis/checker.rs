@@ -200,7 +200,8 @@ impl<'a, 't> Checker<'a, 't> {
         if free(base) {
             return base.to_string();
         }
-        (2..).map(|suffix| format!("{base}_{suffix}")).find(|name| free(name)).unwrap_or_else(|| base.to_string())
+        // A file binds finitely many names, so one of the first few thousand suffixes is free.
+        (2..10_000).map(|suffix| format!("{base}_{suffix}")).find(|name| free(name)).unwrap_or_else(|| base.to_string())
     }
 
     /// Whether a fix written at `position` can name `module` (`asyncio`), and the edit that
