@@ -358,9 +358,22 @@ mod tests {
     fn every_rule_documents_the_fixed_sections() {
         for rule in Rule::ALL {
             let docs = rule.meta().docs;
-            for section in ["## What it does", "## Why is this bad?", "## Example", "Use instead:"] {
-                assert!(docs.contains(section), "{} docs miss `{section}`", rule.code());
+            // In this order: the hover, `loopwise rule` and docs/rules.md all show these.
+            let sections = [
+                "## What it does",
+                "## Why is this bad?",
+                "## Example",
+                "Use instead:",
+                "## Fix safety",
+                "## References",
+            ];
+            let mut last = 0;
+            for section in sections {
+                let at = docs.find(section).unwrap_or_else(|| panic!("{} docs miss `{section}`", rule.code()));
+                assert!(at >= last, "{} docs put `{section}` out of order", rule.code());
+                last = at;
             }
+            assert!(docs.contains("```python"), "{} docs have no python example", rule.code());
             let codes = Rule::ALL.iter().filter(|other| other.code() == rule.code()).count();
             assert_eq!(codes, 1, "{} is registered twice", rule.code());
         }
