@@ -253,6 +253,32 @@ pub fn own_lines(source: &str, root: Node<'_>, statement: Node<'_>) -> Option<Te
     Some(TextRange::new(line_start(source, statement.start_byte()), end))
 }
 
+/// The text of `range`, a piece of code moved to a line indented by `to`, with `from` (the
+/// indentation of the line it came from) replaced by `to` on every line after the first: the
+/// piece keeps its own shape. Lines that do not start with `from` (a closing bracket further
+/// left) only gain the difference when `to` extends `from`, and are otherwise kept as they are
+/// (inside brackets any indentation parses); lines inside multi-line strings and blank lines
+/// are kept.
+pub fn reindent_text(source: &str, root: Node<'_>, range: TextRange, from: &str, to: &str) -> String {
+    let mut text = String::with_capacity(range.end - range.start + to.len() * 4);
+    let mut copied = range.start;
+    for (start, reindent) in inner_line_starts(source, root, range) {
+        text.push_str(&source[copied..start]);
+        copied = start;
+        if !reindent {
+            continue;
+        }
+        if source[start..range.end].starts_with(from) {
+            text.push_str(to);
+            copied = start + from.len();
+        } else if let Some(extra) = to.strip_prefix(from) {
+            text.push_str(extra);
+        }
+    }
+    text.push_str(&source[copied..range.end]);
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

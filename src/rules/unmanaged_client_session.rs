@@ -1,6 +1,7 @@
 use tree_sitter::Node;
 
-use crate::analysis::{Call, Checker};
+use crate::analysis::fix_builder;
+use crate::analysis::{Call, Checker, Edit, Fix, TextRange};
 use crate::rules::Rule;
 
 define_rule! {
@@ -38,7 +39,13 @@ define_rule! {
     /// ```
     ///
     /// ## Fix safety
-    /// There is no fix yet.
+    /// The fix turns the assignment into `async with Client(...) as name:` and moves the rest
+    /// of its block (comments included) under it, re-indented; a final `await name.close()`
+    /// goes, since leaving the block now closes the client (an empty block gets `pass`). It
+    /// is unsafe: the client is now closed when the block ends, also on `return` or an
+    /// exception, so a response returned unread can no longer be read. It is offered only in
+    /// an `async def`, where the assignment stands on its own lines, has no annotation, and
+    /// the name is not used after the block.
     ///
     /// ## Known problems
     /// Any use of the variable other than reading an attribute or calling a method (a
@@ -56,7 +63,7 @@ define_rule! {
     enabled: true,
     aliases: [],
     peers: "none",
-    fix: "none",
+    fix: "turn it into an `async with` block over the rest of the body (unsafe)",
     only_in_async_functions: false,
 }
 
@@ -101,12 +108,94 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
     if closed {
         return;
     }
+    let fix = if function.is_async_function() { async_with_fix(checker, call.node, assignment, body) } else { None };
     let short = client.rsplit('.').next().unwrap_or(client);
-    checker.report(
+    let diagnostic = checker.report(
         Rule::UnmanagedClientSession,
         call.node,
         format!("`{short}` bound to `{name}` is not closed on every path; use `async with`"),
     );
+    diagnostic.fix = fix;
+}
+
+/// `name = Client(...)` and the statements after it in its block as
+/// `async with Client(...) as name:` over those statements, re-indented. None when the
+/// assignment does not stand on its own lines, is annotated, or the name is used outside the
+/// new block (it would be closed there).
+fn async_with_fix(checker: &Checker<'_, '_>, call: Node<'_>, assignment: Node<'_>, body: Node<'_>) -> Option<Fix> {
+    if assignment.child_by_field_name("type").is_some() {
+        return None;
+    }
+    let target = assignment.child_by_field_name("left")?;
+    let statement = assignment.parent()?;
+    let block = statement.parent().filter(|block| block.kind() == "block")?;
+    let source = checker.semantic.source();
+    let root = checker.semantic.scope(0).node;
+    let lines = fix_builder::own_lines(source, root, statement)?;
+    let indentation = fix_builder::indentation_at(source, statement.start_byte());
+    // The rest of the block; comments after its last statement go along only when indented
+    // like the block (a comment further left introduces what follows it).
+    let mut cursor = block.walk();
+    let last = block
+        .named_children(&mut cursor)
+        .filter(|child| child.start_byte() >= lines.end)
+        .filter(|child| {
+            child.kind() != "comment"
+                || fix_builder::indentation_at(source, child.start_byte()).len() >= indentation.len()
+        })
+        .last();
+    let end = last.map_or(lines.end, |last| fix_builder::line_end(source, last.end_byte()));
+    let name = checker.text(target);
+    let outside = checker.semantic.references_in(body, name).into_iter().any(|reference| {
+        reference.id() != target.id() && !(lines.end <= reference.start_byte() && reference.end_byte() <= end)
+    });
+    if outside {
+        return None;
+    }
+    // A closing `await name.close()` that ends the block is what `async with` now does there.
+    let kept_end = match last {
+        Some(close)
+            if closes(checker, close, name)
+                && fix_builder::own_lines(source, root, close).is_some_and(|own| own.end == close.end_byte()) =>
+        {
+            close
+                .prev_named_sibling()
+                .filter(|previous| previous.start_byte() >= lines.end)
+                .map(|previous| fix_builder::line_end(source, previous.end_byte()))
+        }
+        Some(_) => Some(end),
+        None => None,
+    };
+    let unit = &checker.stylist().indent;
+    let rest = match kept_end {
+        Some(kept_end) => fix_builder::indent_text(source, root, TextRange::new(lines.end, kept_end), unit),
+        None => format!("\n{indentation}{unit}pass"),
+    };
+    let text =
+        format!("async with {} as {name}:{}{rest}", checker.text(call), &source[statement.end_byte()..lines.end]);
+    let edit = Edit::replacement(text, TextRange::new(statement.start_byte(), end));
+    Some(Fix::unsafe_edit(format!("Open `{name}` with `async with` over the rest of the block"), edit))
+}
+
+/// Whether `statement` is `await name.close()` or `await name.aclose()`.
+fn closes(checker: &Checker<'_, '_>, statement: Node<'_>, name: &str) -> bool {
+    let Some(call) = statement
+        .named_child(0)
+        .filter(|_| statement.kind() == "expression_statement" && statement.named_child_count() == 1)
+        .filter(|awaited| awaited.kind() == "await")
+        .and_then(|awaited| awaited.named_child(0))
+        .filter(|call| call.kind() == "call")
+    else {
+        return false;
+    };
+    let Some(callee) = call.child_by_field_name("function").filter(|callee| callee.kind() == "attribute") else {
+        return false;
+    };
+    let receiver = callee.child_by_field_name("object").map(|object| (object.kind(), checker.text(object)));
+    let method = callee.child_by_field_name("attribute").map(|method| checker.text(method));
+    let no_arguments =
+        call.child_by_field_name("arguments").is_some_and(|arguments| arguments.named_child_count() == 0);
+    receiver == Some(("identifier", name)) && matches!(method, Some("close" | "aclose")) && no_arguments
 }
 
 enum Use {
@@ -155,4 +244,98 @@ fn in_finally(node: Node<'_>, body: Node<'_>) -> bool {
         current = ancestor.parent();
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::{LintSettings, lint_source};
+    use crate::rules::Rule;
+
+    fn fixed(source: &str) -> Option<String> {
+        let settings =
+            LintSettings { rules: [Rule::UnmanagedClientSession].into_iter().collect(), ..LintSettings::default() };
+        let diagnostics = lint_source(source, None, &settings);
+        let [diagnostic] = diagnostics.as_slice() else { panic!("one finding expected: {diagnostics:?}") };
+        diagnostic.fix.as_ref().map(|fix| fix.apply_to(source))
+    }
+
+    #[test]
+    fn the_rest_of_the_body_goes_under_async_with() {
+        let source = "import aiohttp\n\n\nasync def f(url):\n    # Make one.\n    session = aiohttp.ClientSession(\n        headers={},\n    )  # why\n    # Fetch.\n    response = await session.get(url)\n\n    text = '''a\nb'''\n    if text:\n        return await response.text()\n    log(session.closed)\n# The next function.\n\n\nasync def g():\n    pass\n";
+        assert_eq!(
+            fixed(source).as_deref(),
+            Some(
+                "import aiohttp\n\n\nasync def f(url):\n    # Make one.\n    async with aiohttp.ClientSession(\n        headers={},\n    ) as session:  # why\n        # Fetch.\n        response = await session.get(url)\n\n        text = '''a\nb'''\n        if text:\n            return await response.text()\n        log(session.closed)\n# The next function.\n\n\nasync def g():\n    pass\n"
+            ),
+        );
+    }
+
+    #[test]
+    fn nested_blocks_wrap_only_their_own_rest() {
+        let source = "import httpx\nasync def f(url, retry):\n    try:\n        if retry:\n            client = httpx.AsyncClient()\n            await client.get(url)\n        log()\n    except ValueError:\n        pass\n";
+        assert_eq!(
+            fixed(source).as_deref(),
+            Some(
+                "import httpx\nasync def f(url, retry):\n    try:\n        if retry:\n            async with httpx.AsyncClient() as client:\n                await client.get(url)\n        log()\n    except ValueError:\n        pass\n"
+            ),
+        );
+    }
+
+    #[test]
+    fn a_closing_close_at_the_end_goes() {
+        let head = "import aiohttp\nasync def f(url):\n    session = aiohttp.ClientSession()\n";
+        assert_eq!(
+            fixed(&format!("{head}    await session.get(url)\n    # Done.\n\n    await session.close()\n")),
+            Some(
+                "import aiohttp\nasync def f(url):\n    async with aiohttp.ClientSession() as session:\n        await session.get(url)\n        # Done.\n".to_string()
+            ),
+        );
+        assert_eq!(
+            fixed(&format!("{head}    await session.close()\n")).as_deref(),
+            Some(
+                "import aiohttp\nasync def f(url):\n    async with aiohttp.ClientSession() as session:\n        pass\n"
+            ),
+        );
+        // A comment on it, or a close before other work, stays.
+        for rest in ["    await session.close()  # why\n", "    await session.close()\n    await later()\n"] {
+            let fixed = fixed(&format!("{head}{rest}")).expect("a fix");
+            assert!(fixed.contains("        await session.close()"), "{fixed}");
+        }
+    }
+
+    #[test]
+    fn an_empty_rest_becomes_pass() {
+        let source = "import aiohttp\nasync def f():\n    connector = aiohttp.TCPConnector()\n";
+        assert_eq!(
+            fixed(source).as_deref(),
+            Some("import aiohttp\nasync def f():\n    async with aiohttp.TCPConnector() as connector:\n        pass\n"),
+        );
+    }
+
+    #[test]
+    fn keeps_tabs_and_crlf() {
+        let source = "import aiohttp\r\nasync def f(url):\r\n\tif url:\r\n\t\tsession = aiohttp.ClientSession()\r\n\t\tawait session.get(\r\n\t\t\turl)\r\n";
+        assert_eq!(
+            fixed(source).as_deref(),
+            Some(
+                "import aiohttp\r\nasync def f(url):\r\n\tif url:\r\n\t\tasync with aiohttp.ClientSession() as session:\r\n\t\t\tawait session.get(\r\n\t\t\t\turl)\r\n"
+            ),
+        );
+    }
+
+    #[test]
+    fn no_fix_where_the_block_would_close_it_too_early_or_cannot_be_written() {
+        for source in [
+            // Used after the `if` that would hold the block.
+            "import aiohttp\nasync def f(url, a):\n    if a:\n        session = aiohttp.ClientSession()\n        await session.get(url)\n    await session.post(url)\n",
+            // A sync function cannot hold `async with`.
+            "import aiohttp\ndef f(url):\n    session = aiohttp.ClientSession()\n    session.get(url)\n",
+            // The annotation has no place in `async with`.
+            "import aiohttp\nasync def f(url):\n    session: aiohttp.ClientSession = aiohttp.ClientSession()\n    await session.get(url)\n",
+            // Shares its line.
+            "import aiohttp\nasync def f(url):\n    session = aiohttp.ClientSession(); await session.get(url)\n",
+        ] {
+            assert_eq!(fixed(source), None, "{source}");
+        }
+    }
 }
