@@ -48,12 +48,14 @@ define_rule! {
     ///
     /// The fix is unsafe: an error now cancels the other tasks and arrives as an
     /// `ExceptionGroup`, so `except SomeError:` around the call no longer matches (use
-    /// `except*`). It is not offered for keyword arguments other than
-    /// `return_exceptions=False`, for arguments that are not calls (a task or a future cannot
-    /// go to `create_task`) other than a splatted name, for calls known to give a task or a
-    /// future (`create_task`, `ensure_future`, `shield`, ...), for a `gather` inside a larger
-    /// expression, for a statement that shares its line, or when the name `asyncio` is bound
-    /// to something else.
+    /// `except*`); `await f()` runs the call in the current task instead of a new one. A
+    /// splatted name is assumed to hold coroutines. No fix is offered for keyword arguments
+    /// other than `return_exceptions=False`; for arguments that are not calls (a task or a
+    /// future cannot go to `create_task`), calls known to give one (`create_task`,
+    /// `ensure_future`, `shield`, ...) and splatted names that may hold them (the name says
+    /// `task` or `fut`, or the function fills it with tasks or annotates it `Task`/`Future`);
+    /// for a `gather` inside a larger expression or a statement that shares its line; and when
+    /// the name `asyncio` is bound to something else.
     ///
     /// ## Known problems
     /// `gather` with `return_exceptions=True` (or any value but a literal `False`) collects
@@ -96,6 +98,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
 /// Calls, named by their last part, that give a task or a future rather than a coroutine:
 /// `create_task` rejects those.
 const FUTURE_MAKERS: &[&str] = &[
+    "all_tasks",
     "create_future",
     "create_task",
     "ensure_future",
@@ -256,8 +259,71 @@ fn splat<'t>(checker: &Checker<'_, '_>, splat: Node<'t>) -> Option<Argument<'t>>
             let body = value.child_by_field_name("body").filter(|body| starts_a_coroutine(checker, *body))?;
             Some(Argument::Comprehension { comprehension: value, body })
         }
-        "identifier" | "attribute" => Some(Argument::Spread(value)),
+        "identifier" | "attribute" if !may_hold_futures(checker, value) => Some(Argument::Spread(value)),
         _ => None,
+    }
+}
+
+/// Whether the splatted `coros` may hold tasks or futures rather than coroutines (the common
+/// `tasks = [asyncio.create_task(...) ...]; await gather(*tasks)`): its name says so, or the
+/// function fills it with them or annotates it as such.
+fn may_hold_futures(checker: &Checker<'_, '_>, sequence: Node<'_>) -> bool {
+    let last = if sequence.kind() == "attribute" { sequence.child_by_field_name("attribute") } else { Some(sequence) };
+    let Some(last) = last else { return true };
+    let name = checker.text(last).to_ascii_lowercase();
+    if name.contains("task") || name.contains("fut") {
+        return true;
+    }
+    if sequence.kind() != "identifier" {
+        return false;
+    }
+    let Some(function) =
+        checker.semantic.enclosing_function(sequence.start_byte()).map(|scope| checker.semantic.scope(scope).node)
+    else {
+        return false;
+    };
+    checker.semantic.references_in(function, checker.text(sequence)).into_iter().any(|reference| {
+        let Some(parent) = reference.parent() else { return false };
+        match parent.kind() {
+            "typed_parameter" | "typed_default_parameter" => {
+                parent.child_by_field_name("type").is_some_and(|annotation| {
+                    ["Task", "Future"].iter().any(|kind| checker.text(annotation).contains(kind))
+                })
+            }
+            "assignment" if parent.child_by_field_name("left") == Some(reference) => {
+                parent.child_by_field_name("right").is_some_and(|value| makes_futures(checker, value))
+            }
+            // `coros.append(asyncio.create_task(...))`
+            "attribute" if parent.child_by_field_name("object") == Some(reference) => {
+                let adds = parent
+                    .child_by_field_name("attribute")
+                    .is_some_and(|method| matches!(checker.text(method), "append" | "add" | "extend" | "insert"));
+                let arguments = parent
+                    .parent()
+                    .filter(|call| call.kind() == "call")
+                    .and_then(|call| call.child_by_field_name("arguments"));
+                adds && arguments.is_some_and(|arguments| {
+                    let mut cursor = arguments.walk();
+                    arguments.named_children(&mut cursor).any(|argument| makes_futures(checker, argument))
+                })
+            }
+            _ => false,
+        }
+    })
+}
+
+/// A call known to give a task or a future, or a collection or comprehension of such calls.
+fn makes_futures(checker: &Checker<'_, '_>, value: Node<'_>) -> bool {
+    match value.kind() {
+        "call" => !starts_a_coroutine(checker, value),
+        "list" | "tuple" | "set" => {
+            let mut cursor = value.walk();
+            value.named_children(&mut cursor).any(|element| makes_futures(checker, element))
+        }
+        "list_comprehension" | "generator_expression" | "set_comprehension" => {
+            value.child_by_field_name("body").is_some_and(|body| makes_futures(checker, body))
+        }
+        _ => false,
     }
 }
 
