@@ -866,6 +866,20 @@ mod tests {
     }
 
     #[test]
+    fn splatted_tasks_are_not_handed_to_create_task() {
+        let head = "import asyncio\n\nasync def f(a, xs, work: list[asyncio.Task], coros):\n";
+        for body in [
+            "running = [asyncio.create_task(a(x)) for x in xs]\n    await asyncio.gather(*running)",
+            "started = []\n    started.append(asyncio.ensure_future(a(1)))\n    await asyncio.gather(*started)",
+            "await asyncio.gather(*work)",
+            "await asyncio.gather(*self.background_tasks)",
+        ] {
+            assert_eq!(fixed(&format!("{head}    {body}\n")), None, "{body}");
+        }
+        assert!(fixed(&format!("{head}    await asyncio.gather(*coros)\n")).is_some());
+    }
+
+    #[test]
     fn fix_all_rewrites_every_gather_and_imports_asyncio_once() {
         let source = "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\n\nfrom asyncio import gather\n\n\nasync def f(a, b):\n    await gather(a(), b())\n    return await gather(a(), b())\n";
         let settings = LintSettings::default();
