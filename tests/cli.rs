@@ -566,6 +566,21 @@ fn stdin_fix_prints_the_fixed_text_and_reports_on_stderr() {
     let output = run_with_stdin(&["check", "-", "--fix"], "x = 1\n");
     assert_eq!((output.status.code(), stdout(&output)), (Some(0), "x = 1\n".to_string()), "a clean text is echoed");
 
+    let folder = project(&[("loopwise.toml", b"selct = []\n")]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_loopwise"))
+        .current_dir(folder.path())
+        .args(["check", "-", "--stdin-filename", "app.py", "--fix"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child.stdin.take().expect("stdin").write_all(MIXED.as_bytes()).expect("write stdin");
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(stdout(&output), MIXED, "a configuration error echoes the text unchanged");
+    assert!(stderr(&output).contains("loopwise.toml:1: unknown field `selct`"), "{}", stderr(&output));
+
     let args = ["check", "-", "--stdin-filename", "service/api.py", "--diff"];
     let output = run_with_stdin(&args, MIXED);
     assert!(stdout(&output).starts_with("--- a/service/api.py\n+++ b/service/api.py\n@@ "), "{}", stdout(&output));

@@ -267,9 +267,21 @@ pub fn run(args: &CheckArgs, resolver: &Arc<Resolver>) -> (Vec<CheckedFile>, Vec
         if let Err(error) = io::stdin().read_to_end(&mut bytes) {
             return (Vec::new(), vec![FileError::new(&name, format!("cannot read standard input: {error}"))]);
         }
+        let echo = (args.fix_mode() == FixMode::Apply).then(|| bytes.clone());
         return match check_bytes(&name, bytes, resolver, &Workspace::default(), fixing) {
             Ok(file) => (vec![file], Vec::new()),
-            Err(error) => (Vec::new(), vec![error]),
+            Err(error) => {
+                // With `--fix`, stdout stands in for the text (an editor may replace its buffer
+                // with it): a configuration error must not empty it.
+                let unchanged = echo.and_then(|bytes| String::from_utf8(bytes).ok()).map(|source| CheckedFile {
+                    path: name.clone(),
+                    source,
+                    diagnostics: Vec::new(),
+                    fixed: 0,
+                    original: None,
+                });
+                (unchanged.into_iter().collect(), vec![error])
+            }
         };
     }
     let roots = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
