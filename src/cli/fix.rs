@@ -20,7 +20,10 @@ pub(crate) fn write_atomically(path: &Path, text: &str) -> io::Result<()> {
     }
     OpenOptions::new().write(true).open(&target)?;
     let folder = target.parent().unwrap_or_else(|| Path::new("."));
-    let mut temporary = tempfile::NamedTempFile::new_in(folder)?;
+    // tempfile's own message names the random file name it tried, which the user never sees.
+    let mut temporary = tempfile::NamedTempFile::new_in(folder).map_err(|error| {
+        io::Error::new(error.kind(), format!("cannot create a file in {}: {}", folder.display(), error.kind()))
+    })?;
     temporary.write_all(text.as_bytes())?;
     temporary.as_file().set_permissions(permissions)?;
     temporary.persist(&target).map_err(|error| error.error)?;
