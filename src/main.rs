@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use loopwise::cli::{self, CheckArgs};
+use loopwise::cli::{self, CheckArgs, RuleFormat};
 
 #[derive(Parser)]
 #[command(name = "loopwise", version, about = "Finds asyncio pitfalls in Python code")]
@@ -25,6 +25,9 @@ enum Command {
         /// List every rule.
         #[arg(long)]
         all: bool,
+        /// `markdown` with `--all`: every explanation as one document (`docs/rules.md`).
+        #[arg(long, value_enum, default_value_t = RuleFormat::Text)]
+        output_format: RuleFormat,
     },
 }
 
@@ -46,6 +49,6 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Rule { code, all } => cli::rule(code.as_deref(), all),
+        Command::Rule { code, all, output_format } => cli::rule(code.as_deref(), all, output_format),
     }
 }

@@ -46,7 +46,11 @@ fn findings_exit_one_in_concise_format() {
     let folder = project(&[("app.py", BLOCKING.as_bytes())]);
     let output = loopwise(folder.path(), &["check", "--output-format", "concise"]);
     assert_eq!(output.status.code(), Some(1));
-    assert_eq!(stdout(&output), "app.py:4:5: LW101 Blocking call to `time.sleep` in async function\nFound 1 error.\n");
+    assert_eq!(
+        stdout(&output),
+        "app.py:4:5: LW101 Blocking call to `time.sleep` in async function\nFound 1 error.\n\
+         No fixes available (1 hidden fix can be enabled with the --unsafe-fixes option).\n"
+    );
 }
 
 #[test]
@@ -217,7 +221,10 @@ fn walking_honours_gitignore_hidden_folders_and_exclude() {
     // The ignore crate reads .gitignore only inside a git repository, as ripgrep and ruff do.
     std::fs::create_dir(folder.path().join(".git")).expect("mark as repository");
     let text = stdout(&loopwise(folder.path(), &["check", "--output-format", "concise"]));
-    assert_eq!(text, "src/app.py:4:5: LW101 Blocking call to `time.sleep` in async function\nFound 1 error.\n");
+    assert!(
+        text.starts_with("src/app.py:4:5: LW101 Blocking call to `time.sleep` in async function\nFound 1 error.\n"),
+        "{text}"
+    );
     let explicit = stdout(&loopwise(folder.path(), &["check", "--output-format", "concise", "legacy/old.py"]));
     assert!(explicit.contains("legacy/old.py:4:5: LW101"), "a named file is always checked: {explicit}");
 }
@@ -229,11 +236,19 @@ fn statistics_exit_zero_and_explicit_config() {
         ("conf/strict.toml", b"select = [\"LW105\"]\n"),
     ]);
     let output = loopwise(folder.path(), &["check", "--statistics"]);
-    assert_eq!(stdout(&output), "2\tLW101\tblocking-sleep\n1\tLW105\tblocking-input\nFound 3 errors.\n");
+    assert!(
+        stdout(&output).starts_with("2\tLW101\tblocking-sleep\n1\tLW105\tblocking-input\nFound 3 errors.\n"),
+        "{}",
+        stdout(&output)
+    );
     let output = loopwise(folder.path(), &["check", "--exit-zero"]);
     assert_eq!(output.status.code(), Some(0));
     let output = loopwise(folder.path(), &["check", "--config", "conf/strict.toml", "--output-format", "concise"]);
-    assert_eq!(stdout(&output), "a.py:5:5: LW105 Blocking call to `input` in async function\nFound 1 error.\n");
+    assert!(
+        stdout(&output).starts_with("a.py:5:5: LW105 Blocking call to `input` in async function\nFound 1 error.\n"),
+        "{}",
+        stdout(&output)
+    );
     let output = loopwise(folder.path(), &["check", "--config", "missing.toml"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("missing.toml: configuration file not found"));
@@ -255,9 +270,31 @@ fn rule_explains_and_lists() {
     let text = stdout(&output);
     assert!(text.starts_with("# blocking-sleep (LW101)\n"), "{text}");
     assert!(text.contains("## Why is this bad?\n") && text.contains("await asyncio.sleep(1)"), "{text}");
+    assert_eq!(stdout(&loopwise(folder.path(), &["rule", "blocking-sleep"])), text, "by name too");
     let output = loopwise(folder.path(), &["rule", "--all"]);
-    assert_eq!(stdout(&output).lines().count(), loopwise::rules::Rule::ALL.len());
+    let list = stdout(&output);
+    assert_eq!(list.lines().count(), loopwise::rules::Rule::ALL.len() + 1, "a header and a line per rule");
+    let columns = |code: &str| -> Vec<String> {
+        let line = list.lines().find(|line| line.starts_with(code)).unwrap_or_else(|| panic!("{code}: {list}"));
+        line.split("  ").map(str::trim).filter(|cell| !cell.is_empty()).map(str::to_string).collect()
+    };
+    assert_eq!(columns("code")[..4], ["code", "name", "default", "fix"]);
+    assert_eq!(columns("LW101")[..4], ["LW101", "blocking-sleep", "warning", "unsafe"]);
+    assert_eq!(columns("LW502")[..4], ["LW502", "get-event-loop-in-coroutine", "warning", "safe"]);
+    assert_eq!(columns("LW205")[..4], ["LW205", "async-without-await", "off (hint)", "none"]);
     assert_eq!(loopwise(folder.path(), &["rule", "LW000"]).status.code(), Some(2));
+}
+
+#[test]
+fn rule_reference_as_one_markdown_document() {
+    let folder = project(&[]);
+    let output = loopwise(folder.path(), &["rule", "--all", "--output-format", "markdown"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = stdout(&output);
+    assert_eq!(text, loopwise::cli::rules_markdown());
+    assert!(text.starts_with("# loopwise rules\n"), "{text}");
+    assert!(text.contains("| [LW101](#blocking-sleep-lw101) | blocking-sleep | warning | `await asyncio.sleep(...)`"));
+    assert!(text.contains("\n## blocking-sleep (LW101)\n") && text.contains("\n### Why is this bad?\n"), "{text}");
 }
 
 /// Reads one `Content-Length` framed message.
@@ -344,4 +381,268 @@ fn pytest_asyncio_auto_mode_silences_unmarked_async_tests() {
     assert!(!text.contains("auto/"), "{text}");
     assert!(!text.contains("ini/"), "{text}");
     assert!(!text.contains("tox/"), "{text}");
+}
+
+// `check --fix`, `--unsafe-fixes` and `--diff`. LW101 (`time.sleep`) has an unsafe fix, LW502
+// (`asyncio.get_event_loop()` in a coroutine) a safe one.
+
+const MIXED: &str = "import asyncio\nimport time\n\n\nasync def handler():\n    loop = asyncio.get_event_loop()\n    time.sleep(1)\n    return loop\n";
+
+const MIXED_SAFE_FIXED: &str = "import asyncio\nimport time\n\n\nasync def handler():\n    loop = asyncio.get_running_loop()\n    time.sleep(1)\n    return loop\n";
+
+fn read(folder: &tempfile::TempDir, name: &str) -> String {
+    std::fs::read_to_string(folder.path().join(name)).expect("read file")
+}
+
+#[test]
+fn fix_with_unsafe_fixes_rewrites_blocking_sleep_and_adds_the_import() {
+    let folder = project(&[("app.py", BLOCKING.as_bytes())]);
+    let output = loopwise(folder.path(), &["check", "--fix", "--unsafe-fixes"]);
+    assert_eq!(stdout(&output), "Found 1 error (1 fixed, 0 remaining).\n");
+    assert_eq!(output.status.code(), Some(0), "nothing remains: {}", stderr(&output));
+    assert_eq!(
+        read(&folder, "app.py"),
+        "import time\nimport asyncio\n\nasync def handler():\n    await asyncio.sleep(1)\n"
+    );
+    let again = loopwise(folder.path(), &["check"]);
+    assert_eq!((again.status.code(), stdout(&again)), (Some(0), "All checks passed!\n".to_string()));
+}
+
+#[test]
+fn fix_applies_only_safe_fixes_unless_unsafe_fixes_is_given() {
+    let folder = project(&[("app.py", MIXED.as_bytes())]);
+    let concise = ["check", "--output-format", "concise"];
+    let before = loopwise(folder.path(), &concise);
+    assert!(
+        stdout(&before).ends_with(
+            "Found 2 errors.\n[*] 1 fixable with the --fix option (1 hidden fix can be enabled with the --unsafe-fixes option).\n"
+        ),
+        "{}",
+        stdout(&before)
+    );
+    let counted = loopwise(folder.path(), &[&concise[..], &["--unsafe-fixes"]].concat());
+    assert!(
+        stdout(&counted).ends_with("Found 2 errors.\n[*] 2 fixable with the --fix option.\n"),
+        "{}",
+        stdout(&counted)
+    );
+    assert_eq!(read(&folder, "app.py"), MIXED, "--unsafe-fixes alone writes nothing");
+
+    let fixed = loopwise(folder.path(), &[&concise[..], &["--fix"]].concat());
+    assert_eq!(fixed.status.code(), Some(1), "a finding remains");
+    assert_eq!(
+        stdout(&fixed),
+        "app.py:7:5: LW101 Blocking call to `time.sleep` in async function\n\
+         Found 2 errors (1 fixed, 1 remaining).\n\
+         No fixes available (1 hidden fix can be enabled with the --unsafe-fixes option).\n"
+    );
+    assert_eq!(read(&folder, "app.py"), MIXED_SAFE_FIXED);
+    assert_eq!(loopwise(folder.path(), &["check", "--fix", "--exit-zero"]).status.code(), Some(0));
+
+    let all = loopwise(folder.path(), &["check", "--fix", "--unsafe-fixes"]);
+    assert_eq!((all.status.code(), stdout(&all)), (Some(0), "Found 1 error (1 fixed, 0 remaining).\n".to_string()));
+    assert!(read(&folder, "app.py").contains("    await asyncio.sleep(1)\n"));
+}
+
+#[test]
+fn json_after_fix_reports_what_remains() {
+    let folder = project(&[("app.py", MIXED.as_bytes())]);
+    let output = loopwise(folder.path(), &["check", "--fix", "--output-format", "json"]);
+    let messages: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON output");
+    let codes: Vec<&str> = messages.as_array().expect("an array").iter().filter_map(|m| m["code"].as_str()).collect();
+    assert_eq!(codes, ["LW101"]);
+    assert_eq!(messages[0]["location"], serde_json::json!({"row": 7, "column": 5}));
+}
+
+#[test]
+fn diff_prints_a_patch_and_writes_nothing() {
+    let folder = project(&[("pkg/app.py", MIXED.as_bytes()), ("clean.py", b"x = 1\n")]);
+    let output = loopwise(folder.path(), &["check", "--diff"]);
+    assert_eq!(output.status.code(), Some(1), "there would be changes");
+    assert_eq!(
+        stdout(&output),
+        "--- a/pkg/app.py\n+++ b/pkg/app.py\n@@ -3,6 +3,6 @@\n \n \n async def handler():\n\
+         -    loop = asyncio.get_event_loop()\n+    loop = asyncio.get_running_loop()\n     time.sleep(1)\n     return loop\n"
+    );
+    assert_eq!(stderr(&output), "Would fix 1 error (1 additional fix available with --unsafe-fixes).\n");
+    assert_eq!(read(&folder, "pkg/app.py"), MIXED, "byte-identical");
+
+    let output = loopwise(folder.path(), &["check", "--diff", "--unsafe-fixes", "--fix"]);
+    assert!(stdout(&output).contains("+    await asyncio.sleep(1)\n"), "{}", stdout(&output));
+    assert_eq!(stderr(&output), "Would fix 2 errors.\n");
+    assert_eq!(read(&folder, "pkg/app.py"), MIXED, "--diff wins over --fix");
+    assert_eq!(loopwise(folder.path(), &["check", "--diff", "--exit-zero"]).status.code(), Some(0));
+
+    let output = loopwise(folder.path(), &["check", "--diff", "clean.py"]);
+    assert_eq!((output.status.code(), stdout(&output)), (Some(0), String::new()));
+    assert_eq!(stderr(&output), "No errors would be fixed.\n");
+}
+
+#[test]
+fn fix_keeps_crlf_line_endings() {
+    let source = BLOCKING.replace('\n', "\r\n");
+    let folder = project(&[("app.py", source.as_bytes())]);
+    let output = loopwise(folder.path(), &["check", "--fix", "--unsafe-fixes"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert_eq!(
+        std::fs::read(folder.path().join("app.py")).expect("read"),
+        b"import time\r\nimport asyncio\r\n\r\nasync def handler():\r\n    await asyncio.sleep(1)\r\n"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn fix_keeps_the_file_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let folder = project(&[("app.py", MIXED.as_bytes())]);
+    let path = folder.path().join("app.py");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    loopwise(folder.path(), &["check", "--fix"]);
+    assert_eq!(read(&folder, "app.py"), MIXED_SAFE_FIXED);
+    assert_eq!(std::fs::metadata(&path).expect("stat").permissions().mode() & 0o7777, 0o640);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_file_that_cannot_be_written_is_an_error_and_the_others_are_still_fixed() {
+    use std::os::unix::fs::PermissionsExt;
+    let folder = project(&[("a_locked.py", MIXED.as_bytes()), ("b_open.py", MIXED.as_bytes())]);
+    let locked = folder.path().join("a_locked.py");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o444)).expect("chmod");
+    let output = loopwise(folder.path(), &["check", "--fix", "--output-format", "concise"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("error: a_locked.py: cannot write the fixes: the file is read-only"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(read(&folder, "a_locked.py"), MIXED);
+    assert_eq!(read(&folder, "b_open.py"), MIXED_SAFE_FIXED);
+    let report = stdout(&output);
+    assert!(report.contains("a_locked.py:6:12: LW502"), "the unwritten file keeps its finding: {report}");
+    assert!(report.contains("Found 4 errors (1 fixed, 3 remaining).\n"), "{report}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_folder_that_cannot_be_written_is_an_error_naming_the_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let folder = project(&[("locked/app.py", MIXED.as_bytes()), ("open.py", MIXED.as_bytes())]);
+    let locked = folder.path().join("locked");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).expect("chmod");
+    // The superuser may write anyway: then there is nothing to test.
+    let writable = std::fs::write(locked.join("probe"), "").is_ok();
+    if !writable {
+        let output = loopwise(folder.path(), &["check", "--fix"]);
+        assert_eq!(output.status.code(), Some(2));
+        assert!(stderr(&output).contains("error: locked/app.py: cannot write the fixes: "), "{}", stderr(&output));
+        assert_eq!(read(&folder, "locked/app.py"), MIXED);
+        assert_eq!(read(&folder, "open.py"), MIXED_SAFE_FIXED);
+    }
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).expect("chmod back");
+}
+
+fn run_with_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_loopwise"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn stdin_fix_prints_the_fixed_text_and_reports_on_stderr() {
+    let args = ["check", "-", "--stdin-filename", "service/api.py", "--output-format", "concise", "--fix"];
+    let output = run_with_stdin(&args, MIXED);
+    assert_eq!(stdout(&output), MIXED_SAFE_FIXED);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).starts_with("service/api.py:7:5: LW101 "), "{}", stderr(&output));
+    assert!(stderr(&output).contains("Found 2 errors (1 fixed, 1 remaining).\n"), "{}", stderr(&output));
+
+    let output = run_with_stdin(&["check", "-", "--fix"], "x = 1\n");
+    assert_eq!((output.status.code(), stdout(&output)), (Some(0), "x = 1\n".to_string()), "a clean text is echoed");
+
+    let folder = project(&[("loopwise.toml", b"selct = []\n")]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_loopwise"))
+        .current_dir(folder.path())
+        .args(["check", "-", "--stdin-filename", "app.py", "--fix"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child.stdin.take().expect("stdin").write_all(MIXED.as_bytes()).expect("write stdin");
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(stdout(&output), MIXED, "a configuration error echoes the text unchanged");
+    assert!(stderr(&output).contains("loopwise.toml:1: unknown field `selct`"), "{}", stderr(&output));
+
+    let args = ["check", "-", "--stdin-filename", "service/api.py", "--diff"];
+    let output = run_with_stdin(&args, MIXED);
+    assert!(stdout(&output).starts_with("--- a/service/api.py\n+++ b/service/api.py\n@@ "), "{}", stdout(&output));
+    assert_eq!(output.status.code(), Some(1));
+}
+
+fn copy_folder(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create folder");
+    for entry in std::fs::read_dir(from).expect("list folder") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_folder(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy file");
+        }
+    }
+}
+
+fn python_files(folder: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(folder).expect("list folder") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            files.extend(python_files(&path));
+        } else if path.extension().is_some_and(|extension| extension == "py") {
+            files.push(path);
+        }
+    }
+    files
+}
+
+fn finding_count(folder: &Path) -> usize {
+    let output = loopwise(folder, &["check", "--output-format", "json", "examples/"]);
+    let messages: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON output");
+    messages.as_array().expect("an array").len()
+}
+
+#[test]
+fn examples_diff_and_fix() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = loopwise(root, &["check", "--diff", "--unsafe-fixes", "examples/"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stdout(&output).starts_with("--- a/examples/"), "{}", stdout(&output));
+    assert!(stderr(&output).starts_with("Would fix "), "{}", stderr(&output));
+
+    let copy = tempfile::tempdir().expect("temporary folder");
+    copy_folder(&root.join("examples"), &copy.path().join("examples"));
+    let before = finding_count(copy.path());
+    let output = loopwise(copy.path(), &["check", "--fix", "--unsafe-fixes", "examples/"]);
+    assert!(stdout(&output).contains(" fixed, "), "{}", stdout(&output));
+    assert!(stderr(&output).is_empty(), "{}", stderr(&output));
+    for file in python_files(&copy.path().join("examples")) {
+        let text = std::fs::read_to_string(&file).expect("read");
+        let tree = loopwise::analysis::source::parse(&text);
+        assert!(!tree.root_node().has_error(), "{} no longer parses:\n{text}", file.display());
+    }
+    let after = finding_count(copy.path());
+    assert!(after < before, "{before} findings before, {after} after");
+    for file in python_files(&root.join("examples")) {
+        let original = file.strip_prefix(root).expect("below the root");
+        let unchanged = std::fs::read(&file).expect("read") == std::fs::read(root.join(original)).expect("read");
+        assert!(unchanged, "{} was written by --diff", file.display());
+    }
 }

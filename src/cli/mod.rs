@@ -1,9 +1,12 @@
 //! `loopwise check` and `loopwise rule`: walking files the way ruff and ripgrep do, checking
-//! them in parallel, printing findings and choosing the exit code.
+//! them in parallel, fixing them (`--fix`, `--diff`), printing findings and choosing the exit
+//! code.
 //!
-//! Owns file discovery, reading, output formats and exit codes. The engine decides what is a
-//! finding; the configuration decides which rules run.
+//! Owns file discovery, reading and writing files, output formats and exit codes. The engine
+//! decides what is a finding and what its fix is; the configuration decides which rules run.
 
+mod docs;
+mod fix;
 mod output;
 
 use std::io::{self, Read, Write};
@@ -13,11 +16,12 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::analysis::{self, Diagnostic, WorkspaceView};
+use crate::analysis::{self, Applicability, Diagnostic, WorkspaceView, fixer};
 use crate::config::{ConfigError, Options, Resolver};
 use crate::rules::{Rule, parse_selector};
 use crate::workspace::Workspace;
 
+pub use docs::{REGENERATE_DOCS, RuleFormat, fix_kind, rule_table, rules_markdown};
 pub use output::OutputFormat;
 
 /// What `loopwise check` was asked to do: its command-line arguments.
@@ -52,15 +56,72 @@ pub struct CheckArgs {
     /// The file name to report (and to find configuration for) when reading standard input.
     #[arg(long)]
     pub stdin_filename: Option<PathBuf>,
+    #[command(flatten)]
+    pub fixes: FixArgs,
+}
+
+/// What `loopwise check` does with fixes.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct FixArgs {
+    /// Apply the safe fixes and write the files back, then report what remains. With `-`,
+    /// print the fixed text and report on stderr.
+    #[arg(long)]
+    pub fix: bool,
+    /// Count unsafe fixes as available, and apply them with `--fix` or `--diff`.
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Print what the fixes would change as a unified diff and write nothing.
+    #[arg(long, conflicts_with = "statistics")]
+    pub diff: bool,
+}
+
+/// What `check` does with the fixes it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FixMode {
+    /// Report them as available.
+    Report,
+    /// Write them into the files (`--fix`).
+    Apply,
+    /// Print them as a diff, write nothing (`--diff`, even with `--fix`).
+    Diff,
+}
+
+impl CheckArgs {
+    fn fix_mode(&self) -> FixMode {
+        if self.fixes.diff {
+            FixMode::Diff
+        } else if self.fixes.fix {
+            FixMode::Apply
+        } else {
+            FixMode::Report
+        }
+    }
+
+    /// The least sure fix that `--fix`/`--diff` applies; display-only fixes never are.
+    fn fix_level(&self) -> Applicability {
+        if self.fixes.unsafe_fixes { Applicability::Unsafe } else { Applicability::Safe }
+    }
+
+    /// Whether the input is standard input rather than files.
+    fn reads_stdin(&self) -> bool {
+        self.paths.iter().any(|path| path.as_os_str() == "-")
+            || (self.paths.is_empty() && self.stdin_filename.is_some())
+    }
 }
 
 /// One checked file with its findings.
 pub struct CheckedFile {
     /// The path as the user will read it (relative to where they ran the command when below it).
     pub path: PathBuf,
-    /// The text, kept only when there are findings to print.
+    /// The text (after fixing, the fixed text), kept only when there are findings to print, a
+    /// fixed text to write, or standard input to echo.
     pub source: String,
+    /// The findings in `source`: after fixing, the ones that remain.
     pub diagnostics: Vec<Diagnostic>,
+    /// How many fixes were applied to make `source`.
+    pub fixed: usize,
+    /// The text before fixing, when the fixes changed it.
+    pub original: Option<String>,
 }
 
 /// A problem that stopped one file from being checked; every other file still is.
@@ -105,15 +166,7 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         None => Arc::new(Resolver::new(overrides)),
     };
     let (checked, errors) = run(args, &resolver);
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    let findings: usize = checked.iter().map(|file| file.diagnostics.len()).sum();
-    let written = if args.statistics {
-        output::write_statistics(&mut out, &checked, args.output_format)
-    } else {
-        output::write(&mut out, &checked, args.output_format)
-    };
-    if let Err(error) = written.and_then(|()| out.flush())
+    if let Err(error) = report(args, &checked)
         && error.kind() != io::ErrorKind::BrokenPipe
     {
         eprintln!("error: cannot write the report: {error}");
@@ -122,13 +175,66 @@ pub fn check(args: &CheckArgs) -> ExitCode {
     for error in &errors {
         eprintln!("error: {error}");
     }
+    let remaining: usize = checked.iter().map(|file| file.diagnostics.len()).sum();
+    let would_change = checked.iter().any(|file| file.original.is_some());
+    let failed = match args.fix_mode() {
+        FixMode::Diff => would_change,
+        FixMode::Report | FixMode::Apply => remaining > 0,
+    };
     if !errors.is_empty() {
         ExitCode::from(2)
-    } else if findings > 0 && !args.exit_zero {
+    } else if failed && !args.exit_zero {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Prints what `check` found. With `--diff`, the diffs go to stdout and the count to stderr,
+/// so stdout is a patch; with `--fix` on standard input, the fixed text goes to stdout and the
+/// report to stderr, so stdout can replace the editor's buffer.
+fn report(args: &CheckArgs, checked: &[CheckedFile]) -> io::Result<()> {
+    let summary = output::FixSummary {
+        fixed: checked.iter().map(|file| file.fixed).sum(),
+        unsafe_fixes: args.fixes.unsafe_fixes,
+    };
+    match args.fix_mode() {
+        FixMode::Diff => {
+            let mut out = io::stdout().lock();
+            for file in checked {
+                if let Some(diff) =
+                    file.original.as_deref().and_then(|original| fix::unified_diff(&file.path, original, &file.source))
+                {
+                    out.write_all(diff.as_bytes())?;
+                }
+            }
+            out.flush()?;
+            output::write_diff_summary(&mut io::stderr().lock(), checked, summary)
+        }
+        FixMode::Apply if args.reads_stdin() => {
+            let mut out = io::stdout().lock();
+            for file in checked {
+                out.write_all(file.source.as_bytes())?;
+            }
+            out.flush()?;
+            write_findings(&mut io::stderr().lock(), args, checked, summary)
+        }
+        FixMode::Apply | FixMode::Report => write_findings(&mut io::stdout().lock(), args, checked, summary),
+    }
+}
+
+fn write_findings(
+    out: &mut impl Write,
+    args: &CheckArgs,
+    checked: &[CheckedFile],
+    summary: output::FixSummary,
+) -> io::Result<()> {
+    if args.statistics {
+        output::write_statistics(out, checked, args.output_format, summary)?;
+    } else {
+        output::write(out, checked, args.output_format, summary)?;
+    }
+    out.flush()
 }
 
 fn overrides(args: &CheckArgs) -> Result<Options, String> {
@@ -151,30 +257,49 @@ fn overrides(args: &CheckArgs) -> Result<Options, String> {
     Ok(options)
 }
 
-/// Checks everything `args` names: the walked files in parallel, or standard input.
+/// Checks everything `args` names: the walked files in parallel, or standard input. With
+/// `--fix` or `--diff` each text is fixed first, and with `--fix` the files are written back.
 pub fn run(args: &CheckArgs, resolver: &Arc<Resolver>) -> (Vec<CheckedFile>, Vec<FileError>) {
-    let reads_stdin = args.paths.iter().any(|path| path.as_os_str() == "-")
-        || (args.paths.is_empty() && args.stdin_filename.is_some());
-    if reads_stdin {
+    let fixing = (args.fix_mode() != FixMode::Report).then(|| args.fix_level());
+    if args.reads_stdin() {
         let name = args.stdin_filename.clone().unwrap_or_else(|| PathBuf::from("-"));
         let mut bytes = Vec::new();
         if let Err(error) = io::stdin().read_to_end(&mut bytes) {
             return (Vec::new(), vec![FileError::new(&name, format!("cannot read standard input: {error}"))]);
         }
-        return match check_bytes(&name, bytes, resolver, &Workspace::default()) {
+        let echo = (args.fix_mode() == FixMode::Apply).then(|| bytes.clone());
+        return match check_bytes(&name, bytes, resolver, &Workspace::default(), fixing) {
             Ok(file) => (vec![file], Vec::new()),
-            Err(error) => (Vec::new(), vec![error]),
+            Err(error) => {
+                // With `--fix`, stdout stands in for the text (an editor may replace its buffer
+                // with it): a configuration error must not empty it.
+                let unchanged = echo.and_then(|bytes| String::from_utf8(bytes).ok()).map(|source| CheckedFile {
+                    path: name.clone(),
+                    source,
+                    diagnostics: Vec::new(),
+                    fixed: 0,
+                    original: None,
+                });
+                (unchanged.into_iter().collect(), vec![error])
+            }
         };
     }
     let roots = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
     let (files, mut errors) = collect_files(&roots, resolver);
-    // Modules that checked files import are read from here, lazily, once each.
+    // Modules that checked files import are read from here, lazily, once each. No file is
+    // written before every file is fixed, so each one's fixes see the same workspace.
     let workspace = Workspace::default();
     let results: Vec<Result<CheckedFile, FileError>> = files
         .par_iter()
         .map(|path| {
             let bytes = std::fs::read(path).map_err(|error| FileError::new(path, format!("cannot read: {error}")))?;
-            check_bytes(path, bytes, resolver, &workspace)
+            let mut file = check_bytes(path, bytes, resolver, &workspace, fixing)?;
+            // The text is kept only to print findings or write fixes: a clean file's would
+            // just hold memory.
+            if file.diagnostics.is_empty() && file.original.is_none() {
+                file.source = String::new();
+            }
+            Ok(file)
         })
         .collect();
     let mut checked = Vec::new();
@@ -184,6 +309,11 @@ pub fn run(args: &CheckArgs, resolver: &Arc<Resolver>) -> (Vec<CheckedFile>, Vec
             Err(error) => errors.push(error),
         }
     }
+    if args.fix_mode() == FixMode::Apply {
+        let failures: Vec<FileError> =
+            checked.par_iter_mut().filter_map(|file| write_fixed(file, resolver, &workspace).err()).collect();
+        errors.extend(failures);
+    }
     checked.sort_by(|a, b| a.path.cmp(&b.path));
     // A broken configuration file is reported once, not once per file under it.
     errors.sort_by(|a, b| (&a.path, a.line, &a.message).cmp(&(&b.path, b.line, &b.message)));
@@ -191,11 +321,30 @@ pub fn run(args: &CheckArgs, resolver: &Arc<Resolver>) -> (Vec<CheckedFile>, Vec
     (checked, errors)
 }
 
+/// Writes a fixed file back. When that fails, the file is reported as it still is on disk:
+/// unfixed, with its original findings.
+fn write_fixed(file: &mut CheckedFile, resolver: &Resolver, workspace: &Workspace) -> Result<(), FileError> {
+    let Some(original) = file.original.take() else {
+        return Ok(());
+    };
+    let Err(error) = fix::write_atomically(&file.path, &file.source) else {
+        file.original = Some(original);
+        return Ok(());
+    };
+    let failure = FileError::new(&file.path, format!("cannot write the fixes: {error}"));
+    if let Ok(unfixed) = check_bytes(&file.path, original.into_bytes(), resolver, workspace, None) {
+        *file = unfixed;
+    }
+    Err(failure)
+}
+
+/// Lints one text, after fixing it at `fixing` when given.
 fn check_bytes(
     path: &Path,
     bytes: Vec<u8>,
     resolver: &Resolver,
     workspace: &Workspace,
+    fixing: Option<Applicability>,
 ) -> Result<CheckedFile, FileError> {
     let source = String::from_utf8(bytes).map_err(|error| {
         let valid = error.utf8_error().valid_up_to();
@@ -214,10 +363,23 @@ fn check_bytes(
         module: &module.name,
         is_package: module.is_package,
     });
-    let diagnostics = analysis::lint_source_in_workspace(&source, Some(&absolute(lookup)), &settings, view.as_ref());
-    // The text is kept only to print findings: a clean file's would just hold memory.
-    let source = if diagnostics.is_empty() { String::new() } else { source };
-    Ok(CheckedFile { path: path.to_path_buf(), source, diagnostics })
+    let absolute_path = absolute(lookup);
+    let lint = |text: &str| analysis::lint_source_in_workspace(text, Some(&absolute_path), &settings, view.as_ref());
+    let (source, diagnostics, fixed, original) = match fixing {
+        None => {
+            let diagnostics = lint(&source);
+            (source, diagnostics, 0, None)
+        }
+        Some(level) => {
+            let result = fixer::fix_until_stable(&source, level, lint);
+            if result.text == source {
+                (source, result.remaining, 0, None)
+            } else {
+                (result.text, result.remaining, result.applied, Some(source))
+            }
+        }
+    };
+    Ok(CheckedFile { path: path.to_path_buf(), source, diagnostics, fixed, original })
 }
 
 fn config_error(path: &Path, error: &ConfigError) -> FileError {
@@ -274,24 +436,30 @@ fn collect_files(roots: &[PathBuf], resolver: &Arc<Resolver>) -> (Vec<PathBuf>, 
     (files, errors)
 }
 
-/// `loopwise rule CODE` and `loopwise rule --all`.
-pub fn rule(code: Option<&str>, all: bool) -> ExitCode {
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    if all || code.is_none() {
-        for rule in Rule::ALL {
-            let meta = rule.meta();
-            let state = if meta.enabled_by_default { meta.default_severity.as_str() } else { "off" };
-            let _ = writeln!(out, "{}  {:<34} {:<8} {}", meta.code, meta.name, state, meta.summary);
+/// `loopwise rule CODE` and `loopwise rule --all` (with `--output-format markdown`, the whole
+/// rule reference: `docs/rules.md`).
+pub fn rule(code: Option<&str>, all: bool, format: RuleFormat) -> ExitCode {
+    let mut out = io::stdout().lock();
+    let text = match code {
+        Some(code) if !all => {
+            let Some(rule) =
+                Rule::from_code(code).or_else(|| Rule::ALL.iter().copied().find(|rule| rule.is_named_by(code)))
+            else {
+                eprintln!("error: unknown rule `{code}`; `loopwise rule --all` lists every rule");
+                return ExitCode::from(2);
+            };
+            rule.meta().explanation()
         }
-        return ExitCode::SUCCESS;
-    }
-    let code = code.unwrap_or_default();
-    let Some(rule) = Rule::from_code(code).or_else(|| Rule::ALL.iter().copied().find(|rule| rule.is_named_by(code)))
-    else {
-        eprintln!("error: unknown rule `{code}`; `loopwise rule --all` lists every rule");
-        return ExitCode::from(2);
+        _ => match format {
+            RuleFormat::Text => rule_table(),
+            RuleFormat::Markdown => rules_markdown(),
+        },
     };
-    let _ = write!(out, "{}", rule.meta().explanation());
+    if let Err(error) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
+        && error.kind() != io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: cannot write: {error}");
+        return ExitCode::from(2);
+    }
     ExitCode::SUCCESS
 }

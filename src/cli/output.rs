@@ -1,5 +1,6 @@
 //! The output formats of `loopwise check`: `full` (code frames, like ruff), `concise`
-//! (`path:row:col: CODE message`) and `json` (ruff's schema), plus `--statistics`.
+//! (`path:row:col: CODE message`) and `json` (ruff's schema), plus `--statistics` and the
+//! closing summary (found, fixed, remaining, and which fixes `--fix` would apply).
 //!
 //! Rows and columns are 1-based; columns count characters.
 
@@ -10,7 +11,7 @@ use std::path::Path;
 use ropey::Rope;
 use serde_json::json;
 
-use crate::analysis::Diagnostic;
+use crate::analysis::{Applicability, Diagnostic};
 use crate::cli::CheckedFile;
 use crate::position::{PositionEncoding, offset_to_position};
 use crate::rules::Rule;
@@ -30,12 +31,47 @@ struct Location {
     column: usize,
 }
 
+/// What the closing lines say about fixes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FixSummary {
+    /// Fixes applied (`--fix`) or that would be (`--diff`).
+    pub fixed: usize,
+    /// `--unsafe-fixes`: unsafe fixes count as available.
+    pub unsafe_fixes: bool,
+}
+
+/// The main fixes of the remaining findings, by how sure they are. Alternatives and
+/// display-only fixes are never applied in bulk, so they are not counted.
+#[derive(Debug, Clone, Copy, Default)]
+struct Fixables {
+    safe: usize,
+    unsafe_: usize,
+}
+
+impl Fixables {
+    fn of(files: &[CheckedFile]) -> Self {
+        let mut fixables = Self::default();
+        for fix in files.iter().flat_map(|file| &file.diagnostics).filter_map(|diagnostic| diagnostic.fix.as_ref()) {
+            match fix.applicability() {
+                Applicability::Safe => fixables.safe += 1,
+                Applicability::Unsafe => fixables.unsafe_ += 1,
+                Applicability::DisplayOnly => {}
+            }
+        }
+        fixables
+    }
+}
+
+fn plural(count: usize, one: &str, many: &str) -> String {
+    if count == 1 { format!("{count} {one}") } else { format!("{count} {many}") }
+}
+
 fn location(rope: &Rope, offset: usize) -> Location {
     let position = offset_to_position(rope.slice(..), offset, PositionEncoding::Utf32).value;
     Location { row: position.line + 1, column: position.column + 1 }
 }
 
-pub fn write(out: &mut impl Write, files: &[CheckedFile], format: OutputFormat) -> io::Result<()> {
+pub fn write(out: &mut impl Write, files: &[CheckedFile], format: OutputFormat, summary: FixSummary) -> io::Result<()> {
     match format {
         OutputFormat::Json => write_json(out, files),
         OutputFormat::Concise | OutputFormat::Full => {
@@ -60,16 +96,61 @@ pub fn write(out: &mut impl Write, files: &[CheckedFile], format: OutputFormat) 
                     }
                 }
             }
-            write_summary(out, total)
+            write_summary(out, total, summary, Fixables::of(files))
         }
     }
 }
 
-fn write_summary(out: &mut impl Write, total: usize) -> io::Result<()> {
-    match total {
-        0 => writeln!(out, "All checks passed!"),
-        1 => writeln!(out, "Found 1 error."),
-        _ => writeln!(out, "Found {total} errors."),
+/// ruff's closing lines: `Found 5 errors (3 fixed, 2 remaining).`, then what `--fix` could
+/// still do: `[*] 2 fixable with the --fix option.` or `No fixes available (2 hidden fixes can
+/// be enabled with the --unsafe-fixes option).`
+fn write_summary(out: &mut impl Write, remaining: usize, summary: FixSummary, fixables: Fixables) -> io::Result<()> {
+    let found = summary.fixed + remaining;
+    match (summary.fixed, remaining) {
+        (0, 0) => writeln!(out, "All checks passed!")?,
+        (0, _) => writeln!(out, "Found {}.", plural(remaining, "error", "errors"))?,
+        (fixed, _) => {
+            writeln!(out, "Found {} ({fixed} fixed, {remaining} remaining).", plural(found, "error", "errors"))?;
+        }
+    }
+    let hidden = plural(fixables.unsafe_, "hidden fix", "hidden fixes");
+    if summary.unsafe_fixes {
+        let fixable = fixables.safe + fixables.unsafe_;
+        if fixable > 0 {
+            writeln!(out, "[*] {fixable} fixable with the --fix option.")?;
+        }
+    } else if fixables.safe > 0 && fixables.unsafe_ > 0 {
+        writeln!(
+            out,
+            "[*] {} fixable with the --fix option ({hidden} can be enabled with the --unsafe-fixes option).",
+            fixables.safe
+        )?;
+    } else if fixables.safe > 0 {
+        writeln!(out, "[*] {} fixable with the --fix option.", fixables.safe)?;
+    } else if fixables.unsafe_ > 0 {
+        writeln!(out, "No fixes available ({hidden} can be enabled with the --unsafe-fixes option).")?;
+    }
+    Ok(())
+}
+
+/// The count `--diff` ends with: `Would fix 3 errors.`, and the unsafe fixes it left out.
+pub fn write_diff_summary(out: &mut impl Write, files: &[CheckedFile], summary: FixSummary) -> io::Result<()> {
+    let fixables = Fixables::of(files);
+    // Unsafe fixes still among the remaining findings were left out for want of --unsafe-fixes.
+    let hidden = if summary.unsafe_fixes { 0 } else { fixables.unsafe_ };
+    let more = plural(hidden, "fix", "fixes");
+    match (summary.fixed, hidden) {
+        (0, 0) => writeln!(out, "No errors would be fixed."),
+        (0, _) => writeln!(out, "No errors would be fixed ({more} available with --unsafe-fixes)."),
+        (fixed, 0) => writeln!(out, "Would fix {}.", plural(fixed, "error", "errors")),
+        (fixed, _) => {
+            let additional = plural(hidden, "additional fix", "additional fixes");
+            writeln!(
+                out,
+                "Would fix {} ({additional} available with --unsafe-fixes).",
+                plural(fixed, "error", "errors")
+            )
+        }
     }
 }
 
@@ -146,7 +227,12 @@ fn write_json(out: &mut impl Write, files: &[CheckedFile]) -> io::Result<()> {
     writeln!(out)
 }
 
-pub fn write_statistics(out: &mut impl Write, files: &[CheckedFile], format: OutputFormat) -> io::Result<()> {
+pub fn write_statistics(
+    out: &mut impl Write,
+    files: &[CheckedFile],
+    format: OutputFormat,
+    summary: FixSummary,
+) -> io::Result<()> {
     let mut counts: BTreeMap<Rule, usize> = BTreeMap::new();
     for diagnostic in files.iter().flat_map(|file| &file.diagnostics) {
         *counts.entry(diagnostic.rule).or_default() += 1;
@@ -165,5 +251,5 @@ pub fn write_statistics(out: &mut impl Write, files: &[CheckedFile], format: Out
     for (rule, count) in &rows {
         writeln!(out, "{count:>width$}\t{}\t{}", rule.code(), rule.name())?;
     }
-    write_summary(out, rows.iter().map(|(_, count)| count).sum())
+    write_summary(out, rows.iter().map(|(_, count)| count).sum(), summary, Fixables::of(files))
 }

@@ -1,0 +1,97 @@
+//! What `check --fix` and `check --diff` do with a fixed text: write it back in place of the
+//! file, or show it as a unified diff.
+//!
+//! Computing the fixes is the engine's job (`analysis::fixer`); this module only knows files.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::path::Path;
+
+/// Replaces the content of `path` with `text` so that no reader ever sees half a file: the text
+/// goes to a temporary file in the same folder, which then takes the file's place. The file's
+/// permissions are kept; a symbolic link stays a link to the rewritten file.
+pub(crate) fn write_atomically(path: &Path, text: &str) -> io::Result<()> {
+    let target = fs::canonicalize(path)?;
+    let permissions = fs::metadata(&target)?.permissions();
+    // Renaming over a file needs only the folder's permission: without these two checks a
+    // read-only file, or another user's, would be replaced.
+    if permissions.readonly() {
+        return Err(io::Error::new(io::ErrorKind::PermissionDenied, "the file is read-only"));
+    }
+    OpenOptions::new().write(true).open(&target)?;
+    let folder = target.parent().unwrap_or_else(|| Path::new("."));
+    // tempfile's own message names the random file name it tried, which the user never sees.
+    let mut temporary = tempfile::NamedTempFile::new_in(folder).map_err(|error| {
+        io::Error::new(error.kind(), format!("cannot create a file in {}: {}", folder.display(), error.kind()))
+    })?;
+    temporary.write_all(text.as_bytes())?;
+    temporary.as_file().set_permissions(permissions)?;
+    temporary.persist(&target).map_err(|error| error.error)?;
+    Ok(())
+}
+
+/// A unified diff from `original` to `fixed` with `--- a/path` and `+++ b/path` headers (the
+/// form `git apply` and `patch -p1` read), or `None` when they are the same.
+pub(crate) fn unified_diff(path: &Path, original: &str, fixed: &str) -> Option<String> {
+    if original == fixed {
+        return None;
+    }
+    let name = path.display().to_string();
+    let diff = similar::TextDiff::from_lines(original, fixed);
+    Some(diff.unified_diff().context_radius(3).header(&format!("a/{name}"), &format!("b/{name}")).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_has_git_style_headers_and_hunks() {
+        let diff = unified_diff(Path::new("pkg/app.py"), "a\nb\nc\n", "a\nB\nc\n").expect("a change");
+        assert_eq!(diff, "--- a/pkg/app.py\n+++ b/pkg/app.py\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n");
+        assert_eq!(unified_diff(Path::new("app.py"), "same\n", "same\n"), None);
+    }
+
+    #[test]
+    fn diff_marks_a_missing_final_line_break() {
+        let diff = unified_diff(Path::new("app.py"), "x = 1", "x = 2").expect("a change");
+        assert!(diff.contains("-x = 1\n\\ No newline at end of file\n+x = 2\n"), "{diff}");
+    }
+
+    #[test]
+    fn writing_replaces_the_content_and_keeps_the_line_endings() {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let path = folder.path().join("app.py");
+        fs::write(&path, "x = 1\r\n").expect("write");
+        write_atomically(&path, "x = 2\r\n").expect("rewrite");
+        assert_eq!(fs::read(&path).expect("read"), b"x = 2\r\n");
+        let leftovers = fs::read_dir(folder.path()).expect("list").count();
+        assert_eq!(leftovers, 1, "no temporary file is left behind");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn writing_through_a_symbolic_link_keeps_the_link() {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let real = folder.path().join("real.py");
+        let link = folder.path().join("link.py");
+        fs::write(&real, "x = 1\n").expect("write");
+        std::os::unix::fs::symlink(&real, &link).expect("link");
+        write_atomically(&link, "x = 2\n").expect("rewrite");
+        assert!(fs::symlink_metadata(&link).expect("stat").file_type().is_symlink());
+        assert_eq!(fs::read_to_string(&real).expect("read"), "x = 2\n");
+    }
+
+    #[test]
+    fn a_read_only_file_is_not_replaced() {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let path = folder.path().join("app.py");
+        fs::write(&path, "x = 1\n").expect("write");
+        let mut permissions = fs::metadata(&path).expect("stat").permissions();
+        permissions.set_readonly(true);
+        fs::set_permissions(&path, permissions).expect("make read-only");
+        let error = write_atomically(&path, "x = 2\n").expect_err("read-only");
+        assert_eq!(error.kind(), io::ErrorKind::PermissionDenied);
+        assert_eq!(fs::read_to_string(&path).expect("read"), "x = 1\n");
+    }
+}
