@@ -5,6 +5,7 @@ mod common;
 
 use common::{TestClient, apply_edits, range, workspace_edits};
 use loopwise::analysis::source::parse;
+use loopwise::lsp::PanicSeam;
 use loopwise::rules::Rule;
 use serde_json::{Value, json};
 
@@ -243,6 +244,19 @@ async fn fix_all_applies_safe_fixes_only_and_answers_source_requests() {
 }
 
 #[tokio::test]
+async fn fix_all_keeps_crlf_and_tabs() {
+    let text = SAFE_AND_UNSAFE.replace("    ", "\t").replace('\n', "\r\n");
+    let (mut client, _) = TestClient::initialized(json!({}), Value::Null).await;
+    open_and_diagnose(&mut client, 1, &text).await;
+    let actions = code_actions(&mut client, &[], Some(&["source.fixAll"])).await;
+    let edits = workspace_edits(&actions[0]["edit"], URI);
+    assert_eq!(edits, json!([{"range": range((4, 1), (4, 1)), "newText": "await "}]));
+    let (fixed, remaining) = apply_and_diagnose(&mut client, &text, &edits, 2).await;
+    assert_eq!(fixed, text.replace("\tasyncio.sleep(1)", "\tawait asyncio.sleep(1)"));
+    assert_eq!(remaining.as_array().map(Vec::len), Some(1), "{remaining}");
+}
+
+#[tokio::test]
 async fn lazy_fix_all_is_computed_on_resolve() {
     let (mut client, _) = TestClient::initialized(lazy_client(), Value::Null).await;
     open_and_diagnose(&mut client, 3, SAFE_AND_UNSAFE).await;
@@ -281,6 +295,18 @@ async fn a_stale_fix_all_resolves_to_no_edit() {
     assert_eq!(actions[0]["data"], json!({"uri": URI, "version": 2}));
     let resolved = client.request_ok("codeAction/resolve", actions[0].clone()).await;
     assert_eq!(workspace_edits(&resolved["edit"], URI), json!([{"range": range((5, 4), (5, 4)), "newText": "await "}]));
+}
+
+#[tokio::test]
+async fn a_panicking_fix_all_answers_an_error_and_the_server_goes_on() {
+    let (mut client, _) = TestClient::initialized(lazy_client(), Value::Null).await;
+    open_and_diagnose(&mut client, 1, SAFE_AND_UNSAFE).await;
+    let actions = code_actions(&mut client, &[], Some(&["source.fixAll"])).await;
+    client.state.inject_panic(PanicSeam::Analysis);
+    let response = client.request("codeAction/resolve", actions[0].clone()).await;
+    assert_eq!(response["error"]["code"], -32603, "{response}");
+    let resolved = client.request_ok("codeAction/resolve", actions[0].clone()).await;
+    assert!(resolved.get("edit").is_some(), "{resolved}");
 }
 
 #[tokio::test]

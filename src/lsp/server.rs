@@ -43,7 +43,7 @@ const CONFIG_FILE_GLOBS: [&str; 4] = ["**/pyproject.toml", "**/loopwise.toml", "
 #[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PanicSeam {
-    /// The next analysis (on a blocking thread).
+    /// The next analysis or fix-all (on a blocking thread).
     Analysis,
     /// The next handler (request or notification), before it does anything.
     Handler,
@@ -767,6 +767,7 @@ fn settings_for(session: &Session, path: Option<&Path>) -> (Arc<LintSettings>, O
 /// `snapshot`'s text with every safe fix applied as one edit, linted exactly as its diagnostics
 /// are (same settings, same view of the workspace); `None` when nothing changes.
 fn fix_all_edit(state: &State, session: &Session, uri: &Uri, snapshot: &Snapshot) -> Option<TextEdit> {
+    state.panic_if_injected(PanicSeam::Analysis);
     let path = file_path(uri);
     let (settings, _) = settings_for(session, path.as_deref());
     let module = path.as_deref().and_then(|path| state.workspace.module_of(path));
