@@ -26,20 +26,28 @@ fn pull_client() -> Value {
     json!({"textDocument": {"diagnostic": {"dynamicRegistration": false}}})
 }
 
-/// The LW101 finding on `time.sleep(1)` spanning `start..end` of `SLEEPY`-like text (whose
-/// line 0 is `import time`), with its fix in `data`.
-fn sleep_diagnostic(start: (usize, usize), end: (usize, usize)) -> Value {
+/// The LW101 finding of document `version` on `time.sleep(1)` spanning `start..end` of
+/// `SLEEPY`-like text (whose line 0 is `import time` and whose call ends its line), with its fix
+/// and its `# noqa` edit in `data`.
+fn sleep_diagnostic(version: i32, start: (usize, usize), end: (usize, usize)) -> Value {
     let callee_end = (start.0, start.1 + "time.sleep".len());
     json!({
-        "data": {"fix": {
-            "title": "Replace with `await asyncio.sleep(...)`",
-            "applicability": "unsafe",
-            "edits": [
-                {"range": range((1, 0), (1, 0)), "newText": "import asyncio\n"},
-                {"range": range(start, start), "newText": "await "},
-                {"range": range(start, callee_end), "newText": "asyncio.sleep"},
-            ],
-        }},
+        "data": {
+            "version": version,
+            "fix": {
+                "title": "Replace with `await asyncio.sleep(...)`",
+                "applicability": "unsafe",
+                "edits": [
+                    {"range": range((1, 0), (1, 0)), "newText": "import asyncio\n"},
+                    {"range": range(start, start), "newText": "await "},
+                    {"range": range(start, callee_end), "newText": "asyncio.sleep"},
+                ],
+            },
+            "noqa": {
+                "title": "Disable LW101 for this line",
+                "edit": {"range": range(end, end), "newText": "  # noqa: LW101"},
+            },
+        },
         "range": range(start, end),
         "severity": 2,
         "code": "LW101",
@@ -88,7 +96,7 @@ async fn did_open_publishes_versioned_diagnostics() {
     let (mut client, _) = TestClient::initialized(json!({}), Value::Null).await;
     client.open(URI, 7, SLEEPY).await;
     let published = client.expect_notification("textDocument/publishDiagnostics").await;
-    assert_eq!(published, json!({"uri": URI, "version": 7, "diagnostics": [sleep_diagnostic((2, 4), (2, 17))]}));
+    assert_eq!(published, json!({"uri": URI, "version": 7, "diagnostics": [sleep_diagnostic(7, (2, 4), (2, 17))]}));
 }
 
 /// `x = "😀"; ` is 16 bytes but 14 UTF-16 code units, so the call starts at a different
@@ -101,7 +109,7 @@ async fn ranges_are_in_utf8_when_negotiated() {
     let (mut client, _) = TestClient::initialized(capabilities, Value::Null).await;
     client.open(URI, 1, EMOJI_LINE).await;
     let published = client.expect_notification("textDocument/publishDiagnostics").await;
-    assert_eq!(published["diagnostics"], json!([sleep_diagnostic((2, 16), (2, 29))]));
+    assert_eq!(published["diagnostics"], json!([sleep_diagnostic(1, (2, 16), (2, 29))]));
 }
 
 #[tokio::test]
@@ -109,7 +117,7 @@ async fn ranges_are_in_utf16_by_default() {
     let (mut client, _) = TestClient::initialized(json!({}), Value::Null).await;
     client.open(URI, 1, EMOJI_LINE).await;
     let published = client.expect_notification("textDocument/publishDiagnostics").await;
-    assert_eq!(published["diagnostics"], json!([sleep_diagnostic((2, 14), (2, 27))]));
+    assert_eq!(published["diagnostics"], json!([sleep_diagnostic(1, (2, 14), (2, 27))]));
 }
 
 #[tokio::test]
@@ -161,7 +169,7 @@ async fn pull_mode_answers_diagnostic_requests_and_never_pushes() {
     client.open(URI, 1, SLEEPY).await;
     let (report, before) =
         client.request_with_id("textDocument/diagnostic", json!({"textDocument": {"uri": URI}})).await;
-    assert_eq!(report["result"], json!({"kind": "full", "items": [sleep_diagnostic((2, 4), (2, 17))]}));
+    assert_eq!(report["result"], json!({"kind": "full", "items": [sleep_diagnostic(1, (2, 4), (2, 17))]}));
     client.change(URI, 2, (2, 4), (2, 17), "pass").await;
     let report = client.request_ok("textDocument/diagnostic", json!({"textDocument": {"uri": URI}})).await;
     assert_eq!(report, json!({"kind": "full", "items": []}));
@@ -278,7 +286,7 @@ async fn a_panicking_notification_is_logged_and_later_changes_still_publish() {
     client.change(URI, 3, (0, 0), (1, 0), "").await;
     let published = client.expect_notification("textDocument/publishDiagnostics").await;
     assert_eq!(published["version"], 3);
-    assert_eq!(published["diagnostics"], json!([sleep_diagnostic((2, 4), (2, 17))]));
+    assert_eq!(published["diagnostics"], json!([sleep_diagnostic(3, (2, 4), (2, 17))]));
 }
 
 #[tokio::test]

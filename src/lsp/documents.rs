@@ -4,6 +4,7 @@
 //! handlers, and a guard held across an `.await` would block other handlers on the same shard
 //! (or deadlock a handler that comes back to the same entry).
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use dashmap::DashMap;
@@ -12,7 +13,9 @@ use tower_lsp_server::ls_types::{TextDocumentContentChangeEvent, Uri};
 use tree_sitter::Tree;
 
 use crate::analysis::document::Document;
+use crate::analysis::{Applicability, Diagnostic, TextRange};
 use crate::position::{self, PositionEncoding};
+use crate::rules::Rule;
 
 use super::convert;
 
@@ -23,6 +26,28 @@ pub struct Snapshot {
     pub tree: Tree,
     pub version: i32,
     pub revision: u64,
+    /// The findings of this very text, when an analysis of it has finished.
+    pub findings: Option<Arc<[Finding]>>,
+}
+
+/// What the server remembers of a finding after publishing it: enough for a hover and for
+/// knowing whether fix-all has anything to do, without linting again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finding {
+    pub rule: Rule,
+    pub range: TextRange,
+    /// Its main fix is safe, so fix-all applies it.
+    pub safe_fix: bool,
+}
+
+impl Finding {
+    pub fn of(diagnostic: &Diagnostic) -> Self {
+        Self {
+            rule: diagnostic.rule,
+            range: diagnostic.range,
+            safe_fix: diagnostic.fix.as_ref().is_some_and(|fix| fix.applies(Applicability::Safe)),
+        }
+    }
 }
 
 /// Something odd about a change that the server survived and should log.
@@ -43,6 +68,8 @@ pub enum ChangeProblem {
 struct OpenDocument {
     document: Document,
     revision: u64,
+    /// The findings of the last analysis and the revision it analysed.
+    findings: Option<(u64, Arc<[Finding]>)>,
 }
 
 #[derive(Debug, Default)]
@@ -54,7 +81,7 @@ pub struct Documents {
 impl Documents {
     pub fn open(&self, uri: Uri, text: &str, version: i32) {
         let revision = self.next_revision();
-        self.open.insert(uri, OpenDocument { document: Document::new(text, version), revision });
+        self.open.insert(uri, OpenDocument { document: Document::new(text, version), revision, findings: None });
     }
 
     fn next_revision(&self) -> u64 {
@@ -106,7 +133,21 @@ impl Documents {
             tree: entry.document.tree().clone(),
             version: entry.document.version(),
             revision: entry.revision,
+            findings: entry
+                .findings
+                .as_ref()
+                .filter(|(revision, _)| *revision == entry.revision)
+                .map(|(_, findings)| Arc::clone(findings)),
         })
+    }
+
+    /// Remembers the findings of an analysis of `revision`, unless the text changed since.
+    pub fn set_findings(&self, uri: &Uri, revision: u64, findings: Arc<[Finding]>) {
+        if let Some(mut entry) = self.open.get_mut(uri)
+            && entry.revision == revision
+        {
+            entry.findings = Some((revision, findings));
+        }
     }
 
     pub fn revision(&self, uri: &Uri) -> Option<u64> {

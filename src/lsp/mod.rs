@@ -2,8 +2,9 @@
 //!
 //! Owns the protocol: capability negotiation (position encoding, push or pull diagnostics),
 //! the open documents and their incremental sync, turning engine diagnostics into LSP ones
-//! (through [`crate::position`] in the negotiated encoding), editor settings, and keeping the
-//! server alive through panics and malformed input.
+//! (through [`crate::position`] in the negotiated encoding), code actions and hovers built from
+//! what the engine already reported, editor settings, and keeping the server alive through
+//! panics and malformed input.
 //!
 //! It must not know how rules work or how configuration files are found: it hands text and
 //! tree to [`crate::analysis::lint`] and asks [`crate::config::Resolver`] for settings. The
@@ -13,6 +14,7 @@
 //! concurrently and only that prefix runs in arrival order); no `DashMap` guard lives across an
 //! `.await`; the last diagnostics published for a document are those of its latest text.
 
+mod actions;
 mod convert;
 mod documents;
 mod server;

@@ -1,10 +1,11 @@
 //! The `LanguageServer` implementation: capability negotiation, document sync, diagnostics
-//! (pushed or pulled), settings, and the panic guard around every handler.
+//! (pushed or pulled), code actions (quick fixes, `# noqa`, fix-all), hovers, settings, and the
+//! panic guard around every handler.
 
 use std::collections::HashSet;
 use std::fmt::Display;
 use std::panic::AssertUnwindSafe;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
@@ -12,24 +13,27 @@ use futures::FutureExt;
 use serde::Deserialize;
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tower_lsp_server::ls_types::{
-    DiagnosticOptions, DiagnosticServerCapabilities, DidChangeConfigurationParams, DidChangeTextDocumentParams,
-    DidChangeWatchedFilesParams, DidChangeWatchedFilesRegistrationOptions, DidCloseTextDocumentParams,
-    DidOpenTextDocumentParams, DocumentDiagnosticParams, DocumentDiagnosticReport, DocumentDiagnosticReportResult,
-    FileSystemWatcher, FullDocumentDiagnosticReport, GlobPattern, InitializeParams, InitializeResult,
-    InitializedParams, MessageType, PositionEncodingKind, ProgressToken, Registration,
-    RelatedFullDocumentDiagnosticReport, ServerCapabilities, ServerInfo, TextDocumentSyncCapability,
-    TextDocumentSyncKind, TextDocumentSyncOptions, Uri, WorkDoneProgressCreateParams, request::WorkDoneProgressCreate,
+    CodeAction, CodeActionKind, CodeActionOptions, CodeActionOrCommand, CodeActionParams, CodeActionProviderCapability,
+    CodeActionResponse, DiagnosticOptions, DiagnosticServerCapabilities, DidChangeConfigurationParams,
+    DidChangeTextDocumentParams, DidChangeWatchedFilesParams, DidChangeWatchedFilesRegistrationOptions,
+    DidCloseTextDocumentParams, DidOpenTextDocumentParams, DocumentDiagnosticParams, DocumentDiagnosticReport,
+    DocumentDiagnosticReportResult, FileSystemWatcher, FullDocumentDiagnosticReport, GlobPattern, Hover, HoverParams,
+    HoverProviderCapability, InitializeParams, InitializeResult, InitializedParams, MarkupKind, MessageType,
+    PositionEncodingKind, ProgressToken, Registration, RelatedFullDocumentDiagnosticReport, ServerCapabilities,
+    ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions, TextEdit, Uri,
+    WorkDoneProgressCreateParams, request::WorkDoneProgressCreate,
 };
 use tower_lsp_server::{Client, LanguageServer};
 
 use crate::analysis::index::summarize;
-use crate::analysis::{self, LintSettings, WorkspaceView};
+use crate::analysis::{self, Applicability, LintSettings, WorkspaceView, fixer, noqa};
 use crate::config::{ConfigError, Options, Resolver};
-use crate::position::PositionEncoding;
+use crate::position::{self, PositionEncoding};
 use crate::workspace::Workspace;
 
+use super::actions::{self, FixAllData};
 use super::convert;
-use super::documents::{ChangeProblem, Documents, Snapshot};
+use super::documents::{ChangeProblem, Documents, Finding, Snapshot};
 
 /// Files whose change may change the settings of any open document.
 /// Configuration files, and Python files whose summaries the workspace index caches.
@@ -39,7 +43,7 @@ const CONFIG_FILE_GLOBS: [&str; 4] = ["**/pyproject.toml", "**/loopwise.toml", "
 #[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PanicSeam {
-    /// The next analysis (on a blocking thread).
+    /// The next analysis or fix-all (on a blocking thread).
     Analysis,
     /// The next handler (request or notification), before it does anything.
     Handler,
@@ -62,6 +66,12 @@ struct Session {
     work_done_progress: bool,
     /// The workspace folders, whose modules are indexed in the background.
     folders: Vec<PathBuf>,
+    /// The client checks the version of the document a workspace edit was made for.
+    document_changes: bool,
+    /// The client resolves a code action's edit lazily (`codeAction/resolve`), keeping `data`.
+    resolve_edits: bool,
+    /// The format of hover text the client prefers.
+    hover_kind: MarkupKind,
 }
 
 impl Default for Session {
@@ -75,6 +85,9 @@ impl Default for Session {
             settings_error: None,
             work_done_progress: false,
             folders: Vec::new(),
+            document_changes: false,
+            resolve_edits: false,
+            hover_kind: MarkupKind::Markdown,
         }
     }
 }
@@ -158,7 +171,8 @@ impl State {
 
 /// The result of one analysis.
 enum Analysis {
-    Diagnostics(Vec<tower_lsp_server::ls_types::Diagnostic>),
+    /// The diagnostics to send, and what the server keeps of them (see [`Finding`]).
+    Diagnostics(Vec<tower_lsp_server::ls_types::Diagnostic>, Arc<[Finding]>),
     /// The document changed (or closed) before the analysis started; the newer change analyzes.
     Stale,
     Failed(String),
@@ -218,13 +232,7 @@ impl Backend {
                 }
                 state.panic_if_injected(PanicSeam::Analysis);
                 let path = file_path(&uri_for_task);
-                let (settings, error) = match path.as_deref() {
-                    Some(path) => match session.resolver.settings_for(path) {
-                        Ok(settings) => (settings, None),
-                        Err(error) => (Arc::new(LintSettings::default()), Some(error)),
-                    },
-                    None => (Arc::new(LintSettings::default()), None),
-                };
+                let (settings, error) = settings_for(&session, path.as_deref());
                 let text = snapshot.rope.to_string();
                 let module = path.as_deref().and_then(|path| state.workspace.module_of(path));
                 // What this document exports may have changed: other open files that import it
@@ -240,22 +248,34 @@ impl Backend {
                 });
                 let found =
                     analysis::lint_in_workspace(&text, &snapshot.tree, path.as_deref(), &settings, view.as_ref());
+                let root = snapshot.tree.root_node();
                 let diagnostics = found
                     .iter()
-                    .map(|diagnostic| convert::diagnostic(snapshot.rope.slice(..), diagnostic, session.encoding))
+                    .map(|diagnostic| {
+                        let suppression = noqa::suppression(&text, root, diagnostic);
+                        convert::diagnostic(
+                            snapshot.rope.slice(..),
+                            diagnostic,
+                            session.encoding,
+                            snapshot.version,
+                            suppression.as_ref(),
+                        )
+                    })
                     .collect();
-                Some((diagnostics, error, exports_changed))
+                let findings: Arc<[Finding]> = found.iter().map(Finding::of).collect();
+                state.documents.set_findings(&uri_for_task, snapshot.revision, Arc::clone(&findings));
+                Some((diagnostics, findings, error, exports_changed))
             }))
         });
         match task.await {
-            Ok(Ok(Some((diagnostics, error, exports_changed)))) => {
+            Ok(Ok(Some((diagnostics, findings, error, exports_changed)))) => {
                 if let Some(error) = error {
                     self.show_config_error(&error).await;
                 }
                 if exports_changed {
                     self.state.dependents_stale.store(true, Ordering::Release);
                 }
-                Analysis::Diagnostics(diagnostics)
+                Analysis::Diagnostics(diagnostics, findings)
             }
             Ok(Ok(None)) => Analysis::Stale,
             Ok(Err(payload)) => Analysis::Failed(panic_message(payload.as_ref())),
@@ -274,7 +294,7 @@ impl Backend {
         };
         let (revision, version) = (snapshot.revision, snapshot.version);
         let diagnostics = match self.analyze(uri, snapshot, true).await {
-            Analysis::Diagnostics(diagnostics) => diagnostics,
+            Analysis::Diagnostics(diagnostics, _) => diagnostics,
             Analysis::Stale => return false,
             Analysis::Failed(message) => {
                 self.log(MessageType::ERROR, format!("analysis of {} failed: {message}", uri.as_str())).await;
@@ -365,6 +385,117 @@ impl Backend {
         }
         self.publish_diagnostics(uri).await;
     }
+
+    /// The document's text and the findings of exactly that text: those of the last analysis
+    /// when it analysed this text, else those of a new analysis (never of an older text).
+    async fn current_findings(&self, uri: &Uri) -> Result<Option<(Snapshot, Arc<[Finding]>)>> {
+        let Some(snapshot) = self.state.documents.snapshot(uri) else {
+            return Ok(None);
+        };
+        if let Some(findings) = snapshot.findings.clone() {
+            return Ok(Some((snapshot, findings)));
+        }
+        match self.analyze(uri, snapshot.clone(), false).await {
+            Analysis::Diagnostics(_, findings) => Ok(Some((snapshot, findings))),
+            Analysis::Stale => Ok(None),
+            Analysis::Failed(message) => {
+                self.log(MessageType::ERROR, format!("analysis of {} failed: {message}", uri.as_str())).await;
+                Err(internal_error(format!("analysis failed: {message}")))
+            }
+        }
+    }
+
+    /// The edit applying every safe fix to `snapshot`, computed off the async threads; `None`
+    /// when nothing changes or the document changed meanwhile (the edit would land wrong).
+    async fn fix_all_edit(&self, uri: &Uri, snapshot: Snapshot) -> Result<Option<TextEdit>> {
+        let session = self.state.session();
+        let state = Arc::clone(&self.state);
+        let uri_for_task = uri.clone();
+        let revision = snapshot.revision;
+        let task = tokio::task::spawn_blocking(move || fix_all_edit(&state, &session, &uri_for_task, &snapshot));
+        let edit = match task.await {
+            Ok(edit) => edit,
+            Err(error) => {
+                self.log(MessageType::ERROR, format!("fixing {} failed: {error}", uri.as_str())).await;
+                return Err(internal_error(format!("fix-all failed: {error}")));
+            }
+        };
+        if self.state.documents.revision(uri) != Some(revision) {
+            return Ok(None);
+        }
+        Ok(edit)
+    }
+
+    /// The fix-all action when the document has a safe fix: with its edit, or (when the client
+    /// resolves lazily) with what `codeAction/resolve` needs to compute it.
+    async fn fix_all_action(&self, uri: &Uri, session: &Session) -> Result<Option<CodeAction>> {
+        let Some((snapshot, findings)) = self.current_findings(uri).await? else {
+            return Ok(None);
+        };
+        if !findings.iter().any(|finding| finding.safe_fix) {
+            return Ok(None);
+        }
+        let version = snapshot.version;
+        if session.resolve_edits {
+            return Ok(Some(actions::lazy_fix_all(uri, version)));
+        }
+        let edit = self.fix_all_edit(uri, snapshot).await?;
+        Ok(edit.map(|edit| actions::fix_all(uri, version, edit, session.document_changes)))
+    }
+
+    async fn code_action_inner(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        let uri = params.text_document.uri;
+        let session = self.state.session();
+        let only = params.context.only.as_deref();
+        let Some(version) = self.state.documents.version(&uri) else {
+            return Ok(None);
+        };
+        let mut found = Vec::new();
+        if actions::requested(only, &CodeActionKind::QUICKFIX) {
+            for diagnostic in &params.context.diagnostics {
+                found.extend(actions::quick_fixes(&uri, diagnostic, version, session.document_changes));
+            }
+        }
+        if actions::requested(only, &actions::FIX_ALL)
+            && let Some(action) = self.fix_all_action(&uri, &session).await?
+        {
+            found.push(action);
+        }
+        Ok(Some(found.into_iter().map(CodeActionOrCommand::CodeAction).collect()))
+    }
+
+    async fn code_action_resolve_inner(&self, mut action: CodeAction) -> Result<CodeAction> {
+        if action.kind.as_ref() != Some(&actions::FIX_ALL) || action.edit.is_some() {
+            return Ok(action);
+        }
+        let Some(data) = action.data.clone().and_then(|data| serde_json::from_value::<FixAllData>(data).ok()) else {
+            return Ok(action);
+        };
+        let Some(snapshot) = self.state.documents.snapshot(&data.uri) else {
+            return Ok(action);
+        };
+        // The user asked to fix the text they saw; an edit for a newer text could undo what
+        // they typed since, so the action resolves to no edit.
+        if snapshot.version != data.version {
+            return Ok(action);
+        }
+        let document_changes = self.state.session().document_changes;
+        if let Some(edit) = self.fix_all_edit(&data.uri, snapshot).await? {
+            action.edit = Some(actions::workspace_edit(&data.uri, data.version, vec![edit], document_changes));
+        }
+        Ok(action)
+    }
+
+    async fn hover_inner(&self, params: HoverParams) -> Result<Option<Hover>> {
+        let at = params.text_document_position_params;
+        let Some((snapshot, findings)) = self.current_findings(&at.text_document.uri).await? else {
+            return Ok(None);
+        };
+        let session = self.state.session();
+        let text = snapshot.rope.slice(..);
+        let offset = position::position_to_offset(text, convert::line_column(at.position), session.encoding).value;
+        Ok(actions::hover(text, &findings, offset, session.encoding, session.hover_kind))
+    }
 }
 
 impl LanguageServer for Backend {
@@ -391,6 +522,24 @@ impl LanguageServer for Backend {
                 .unwrap_or(false);
             let work_done_progress =
                 capabilities.window.as_ref().and_then(|window| window.work_done_progress).unwrap_or(false);
+            let document_changes = workspace
+                .and_then(|workspace| workspace.workspace_edit.as_ref())
+                .and_then(|edit| edit.document_changes)
+                .unwrap_or(false);
+            // Without `data` kept between the two requests, resolve would not know the document.
+            let resolve_edits =
+                text_document.and_then(|text_document| text_document.code_action.as_ref()).is_some_and(|code_action| {
+                    code_action.data_support == Some(true)
+                        && code_action
+                            .resolve_support
+                            .as_ref()
+                            .is_some_and(|support| support.properties.iter().any(|property| property == "edit"))
+                });
+            let hover_kind = text_document
+                .and_then(|text_document| text_document.hover.as_ref())
+                .and_then(|hover| hover.content_format.as_ref())
+                .and_then(|formats| formats.first().cloned())
+                .unwrap_or(MarkupKind::Markdown);
             #[allow(deprecated)] // `rootUri` is what older clients send instead of folders.
             let folders: Vec<PathBuf> = match (&params.workspace_folders, &params.root_uri) {
                 (Some(folders), _) => folders.iter().filter_map(|folder| file_path(&folder.uri)).collect(),
@@ -411,6 +560,9 @@ impl LanguageServer for Backend {
                     settings_error,
                     work_done_progress,
                     folders,
+                    document_changes,
+                    resolve_edits,
+                    hover_kind,
                 };
             });
 
@@ -430,6 +582,12 @@ impl LanguageServer for Backend {
                             ..DiagnosticOptions::default()
                         })
                     }),
+                    code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+                        code_action_kinds: Some(vec![CodeActionKind::QUICKFIX, actions::FIX_ALL]),
+                        resolve_provider: Some(true),
+                        ..CodeActionOptions::default()
+                    })),
+                    hover_provider: Some(HoverProviderCapability::Simple(true)),
                     ..ServerCapabilities::default()
                 },
                 server_info: Some(ServerInfo {
@@ -515,7 +673,7 @@ impl LanguageServer for Backend {
             let items = match self.state.documents.snapshot(&uri) {
                 None => Vec::new(),
                 Some(snapshot) => match self.analyze(&uri, snapshot, false).await {
-                    Analysis::Diagnostics(diagnostics) => diagnostics,
+                    Analysis::Diagnostics(diagnostics, _) => diagnostics,
                     Analysis::Stale => Vec::new(),
                     Analysis::Failed(message) => {
                         self.log(MessageType::ERROR, format!("analysis of {} failed: {message}", uri.as_str())).await;
@@ -531,6 +689,18 @@ impl LanguageServer for Backend {
             )))
         })
         .await
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        self.guard_request("textDocument/codeAction", self.code_action_inner(params)).await
+    }
+
+    async fn code_action_resolve(&self, action: CodeAction) -> Result<CodeAction> {
+        self.guard_request("codeAction/resolve", self.code_action_resolve_inner(action)).await
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        self.guard_request("textDocument/hover", self.hover_inner(params)).await
     }
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
@@ -580,6 +750,37 @@ fn options_from_settings(settings: Option<serde_json::Value>) -> std::result::Re
         return Ok(Options::default());
     }
     Options::from_json(settings)
+}
+
+/// The settings for a document at `path` (the defaults for one without a file), and the
+/// configuration error that made them the defaults.
+fn settings_for(session: &Session, path: Option<&Path>) -> (Arc<LintSettings>, Option<ConfigError>) {
+    let Some(path) = path else {
+        return (Arc::new(LintSettings::default()), None);
+    };
+    match session.resolver.settings_for(path) {
+        Ok(settings) => (settings, None),
+        Err(error) => (Arc::new(LintSettings::default()), Some(error)),
+    }
+}
+
+/// `snapshot`'s text with every safe fix applied as one edit, linted exactly as its diagnostics
+/// are (same settings, same view of the workspace); `None` when nothing changes.
+fn fix_all_edit(state: &State, session: &Session, uri: &Uri, snapshot: &Snapshot) -> Option<TextEdit> {
+    state.panic_if_injected(PanicSeam::Analysis);
+    let path = file_path(uri);
+    let (settings, _) = settings_for(session, path.as_deref());
+    let module = path.as_deref().and_then(|path| state.workspace.module_of(path));
+    let view = module.as_ref().map(|module| WorkspaceView {
+        modules: &*state.workspace,
+        module: &module.name,
+        is_package: module.is_package,
+    });
+    let text = snapshot.rope.to_string();
+    let fixed = fixer::fix_until_stable(&text, Applicability::Safe, |text| {
+        analysis::lint_source_in_workspace(text, path.as_deref(), &settings, view.as_ref())
+    });
+    (fixed.text != text).then(|| convert::replacement(snapshot.rope.slice(..), &text, &fixed.text, session.encoding))
 }
 
 /// The file a `file://` URI names; other schemes (untitled buffers, remote files) have none.

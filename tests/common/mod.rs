@@ -1,5 +1,7 @@
 //! An in-process LSP client for tests: the real server on one end of a `tokio::io::duplex`,
 //! Content-Length framing on the wire, and helpers that make a test read like a transcript.
+// Each test binary that includes this module uses a part of it.
+#![allow(dead_code)]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -201,4 +203,48 @@ pub fn utf16_position(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count();
     let line_start = before.rfind('\n').map_or(0, |at| at + 1);
     (line, before[line_start..].encode_utf16().count())
+}
+
+/// The byte offset of an LSP position in `text`, columns in UTF-8 bytes or UTF-16 code units;
+/// like [`utf16_position`], independent of `loopwise::position`.
+pub fn offset_of(text: &str, position: &Value, utf8: bool) -> usize {
+    let line = usize::try_from(position["line"].as_u64().expect("a line")).expect("a small line");
+    let column = usize::try_from(position["character"].as_u64().expect("a character")).expect("a small column");
+    let line_start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
+    let mut units = 0;
+    for (at, character) in text[line_start..].char_indices() {
+        if units >= column || character == '\n' {
+            return line_start + at;
+        }
+        units += if utf8 { character.len_utf8() } else { character.len_utf16() };
+    }
+    text.len()
+}
+
+/// `text` with a list of LSP text edits applied, as a client applies them.
+pub fn apply_edits(text: &str, edits: &Value, utf8: bool) -> String {
+    let mut spans: Vec<(usize, usize, &str)> = edits
+        .as_array()
+        .expect("edits are an array")
+        .iter()
+        .map(|edit| {
+            let start = offset_of(text, &edit["range"]["start"], utf8);
+            let end = offset_of(text, &edit["range"]["end"], utf8);
+            (start, end, edit["newText"].as_str().expect("newText"))
+        })
+        .collect();
+    spans.sort_by_key(|&(start, end, _)| (start, end));
+    let mut result = text.to_string();
+    for (start, end, new_text) in spans.into_iter().rev() {
+        result.replace_range(start..end, new_text);
+    }
+    result
+}
+
+/// The edits of a one-document workspace edit, in either of its shapes.
+pub fn workspace_edits(edit: &Value, uri: &str) -> Value {
+    if let Some(changes) = edit.get("documentChanges") {
+        return changes[0]["edits"].clone();
+    }
+    edit["changes"][uri].clone()
 }
