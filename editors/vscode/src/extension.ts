@@ -110,8 +110,19 @@ async function runFixAll(): Promise<void> {
     void vscode.window.showErrorMessage('loopwise: the server is not running; see "loopwise: Show Server Log".');
     return;
   }
-  if (!(await fixAll(client, editor.document))) {
-    void vscode.window.setStatusBarMessage('loopwise: nothing to fix', 3000);
+  if (client.initializeResult?.capabilities.codeActionProvider === undefined) {
+    void vscode.window.showInformationMessage(
+      'loopwise: this loopwise server offers no fixes (code actions); install a newer loopwise.',
+    );
+    return;
+  }
+  try {
+    if (!(await fixAll(client, editor.document))) {
+      void vscode.window.setStatusBarMessage('loopwise: nothing to fix', 3000);
+    }
+  } catch (error) {
+    log(`fix all: ${String(error)}`);
+    void vscode.window.showErrorMessage(`loopwise: fix all failed: ${String(error)}`);
   }
 }
 

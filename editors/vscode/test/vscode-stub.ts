@@ -102,11 +102,24 @@ export class Range {
 export const calls = {
   appliedEdits: [] as unknown[],
   executedCommands: [] as { command: string; args: unknown[] }[],
+  registeredCommands: [] as string[],
+  errorMessages: [] as string[],
+  outputLines: [] as string[],
 };
 
-export const vscodeStub = {
+const disposable = { dispose() {} };
+
+/** Any class or namespace the stub does not define: constructible, every property another one. */
+function anything(): unknown {
+  return new Proxy(class {}, {
+    get: (target, property) => (property in target ? Reflect.get(target, property) : anything()),
+  });
+}
+
+const definedStub = {
   Range,
   workspace: {
+    workspaceFolders: undefined,
     getConfiguration(section: string): Pick<WorkspaceConfiguration, 'get' | 'inspect' | 'has'> {
       const full = (key: string) => `${section}.${key}`;
       const configuration = {
@@ -120,14 +133,41 @@ export const vscodeStub = {
       calls.appliedEdits.push(edit);
       return true;
     },
+    onDidChangeConfiguration: () => disposable,
+    onDidGrantWorkspaceTrust: () => disposable,
+  },
+  window: {
+    createOutputChannel: () => ({
+      appendLine: (line: string) => calls.outputLines.push(line),
+      append: (text: string) => calls.outputLines.push(text),
+      show() {},
+      dispose() {},
+    }),
+    async showErrorMessage(message: string) {
+      calls.errorMessages.push(message);
+      return undefined;
+    },
+    async showInformationMessage() {
+      return undefined;
+    },
   },
   commands: {
+    registerCommand(command: string) {
+      calls.registeredCommands.push(command);
+      return disposable;
+    },
     async executeCommand(command: string, ...args: unknown[]) {
       calls.executedCommands.push({ command, args });
       return undefined;
     },
   },
 };
+
+/** The stub: what the extension's own code uses is defined above; the rest (classes that
+ * vscode-languageclient extends when it loads) is `anything()`. */
+export const vscodeStub = new Proxy(definedStub, {
+  get: (target, property) => (property in target ? Reflect.get(target, property) : anything()),
+}) as typeof definedStub;
 
 const moduleWithResolve = Module as unknown as {
   _resolveFilename: (request: string, ...rest: unknown[]) => string;
