@@ -6,7 +6,6 @@
 //! machine with only Rust they are skipped with a loud line on stderr, except under `CI=true`,
 //! where a missing install is a failure.
 
-#[allow(dead_code)]
 mod common;
 
 use std::io::Write;
