@@ -258,3 +258,36 @@ fn fixes_keep_tabs_and_crlf() {
     assert!(checked > 0, "no fix was checked");
     assert!(failures.is_empty(), "\n{failures}");
 }
+
+/// The rules the catalog (`shared/spec/rules.md`) gives a fix: each must offer one in its
+/// fixture, and every other rule must offer none. The `fix:` metadata (README, `loopwise rule`,
+/// docs) must say "none" exactly for the rules without one.
+#[test]
+fn the_catalog_fixes_exist_and_only_they() {
+    const WITH_FIX: &[&str] = &[
+        "LW101", "LW102", "LW103", "LW104", "LW105", "LW201", "LW202", "LW203", "LW204", "LW301", "LW302", "LW401",
+        "LW402", "LW403", "LW405", "LW501", "LW502", "LW503", "LW504", "LW506", "LW507", "LW601", "LW602", "LW604",
+        "LW801", "LW802", "LW803", "LW901", "LW909",
+    ];
+    let mut offered: BTreeSet<&str> = BTreeSet::new();
+    for path in fixtures() {
+        let rule = rule_of(&path);
+        let source = std::fs::read_to_string(&path).expect("fixture is UTF-8");
+        let diagnostics = lint_source(&source, Some(&path), &settings_for(&path, &source, rule));
+        if diagnostics.iter().any(|diagnostic| diagnostic.fix.is_some() || !diagnostic.alternatives.is_empty()) {
+            offered.insert(rule.code());
+        }
+    }
+    let expected: BTreeSet<&str> = WITH_FIX.iter().copied().collect();
+    assert_eq!(offered, expected, "rules offering a fix in their fixtures vs the catalog");
+    for rule in Rule::ALL {
+        let says_none = rule.meta().fix.starts_with("none");
+        assert_eq!(
+            says_none,
+            !expected.contains(rule.code()),
+            "`fix:` metadata of {}: {}",
+            rule.code(),
+            rule.meta().fix
+        );
+    }
+}

@@ -1,4 +1,4 @@
-//! The README tells the truth about the rules: every rule has a row with its code, name,
+//! The README tells the truth about the rules: every rule has a row with its code, name, fix,
 //! aliases and default state, and the table names no rule that does not exist.
 
 use loopwise::rules::Rule;
@@ -28,6 +28,7 @@ fn rule_table_matches_the_registry() {
             .unwrap_or_else(|| panic!("README has no row `| {} | {} |`", meta.code, meta.name));
         let cells: Vec<&str> = row.split('|').map(str::trim).collect();
         let aliases = if meta.aliases.is_empty() { "none".to_string() } else { meta.aliases.join(", ") };
+        assert_eq!(cells[4], meta.fix, "fix of {} (the rule's `fix:` metadata)", meta.code);
         assert_eq!(cells[5], aliases, "aliases of {}", meta.code);
         let default = if meta.enabled_by_default {
             meta.default_severity.as_str().to_string()
