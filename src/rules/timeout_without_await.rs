@@ -37,12 +37,12 @@ define_rule! {
     /// ## Fix safety
     /// The fix removes the timeout: a block that opens only the timeout is replaced by its
     /// body, dedented one level (lines inside multi-line strings are left alone), with the
-    /// header's comments on their own lines above it; in `async with lock, asyncio.timeout(1):`
+    /// header's comments on their own lines above it (a body on the header's line stays where
+    /// it is); in `async with lock, asyncio.timeout(1):`
     /// only the timeout item and its comma go. It is unsafe: the intent was probably to bound
     /// an `await` that sits after the block, and moving it in may be the better repair. It is
-    /// not offered when the body shares the header's line, when the `as` name is used, when a
-    /// comment sits in the removed item's text, or when a body line is indented less than the
-    /// body (a comment at the margin).
+    /// not offered when the `as` name is used, when a comment sits in the removed header or
+    /// item, or when a body line is indented less than the body (a comment at the margin).
     ///
     /// ## Known problems
     /// Awaits in nested functions, lambdas and classes do not count: they do not run in the
@@ -135,11 +135,19 @@ fn alias_is_unused(checker: &Checker<'_, '_>, manager: Node<'_>) -> bool {
 fn remove_block_fix(checker: &Checker<'_, '_>, with_statement: Node<'_>, manager: Node<'_>, name: &str) -> Option<Fix> {
     let source = checker.semantic.source();
     let body = with_statement.child_by_field_name("body")?;
-    // `async with asyncio.timeout(1): x = 1` keeps its body on the header line.
-    let on_own_lines = fix_builder::is_first_on_line(source, with_statement.start_byte())
-        && fix_builder::is_first_on_line(source, body.start_byte());
-    if !on_own_lines || !alias_is_unused(checker, manager) {
+    if !fix_builder::is_first_on_line(source, with_statement.start_byte()) || !alias_is_unused(checker, manager) {
         return None;
+    }
+    let title = format!("Remove the `asyncio.{name}()` block");
+    if !fix_builder::is_first_on_line(source, body.start_byte()) {
+        // `async with asyncio.timeout(1): x = 1`: the body takes the header's place on its line.
+        let header = TextRange::new(with_statement.start_byte(), body.start_byte());
+        let holds_comment = checker
+            .semantic
+            .comments()
+            .iter()
+            .any(|comment| header.start <= comment.start && comment.end <= header.end);
+        return (!holds_comment).then(|| Fix::unsafe_edit(title, Edit::deletion(header)));
     }
     let mut cursor = with_statement.walk();
     let colon = with_statement.children(&mut cursor).find(|child| child.kind() == ":")?;
@@ -167,10 +175,7 @@ fn remove_block_fix(checker: &Checker<'_, '_>, with_statement: Node<'_>, manager
     replacement.push_str(&dedented);
     let statement =
         TextRange::new(fix_builder::line_start(source, with_statement.start_byte()), with_statement.end_byte());
-    Some(Fix::unsafe_edit(
-        format!("Remove the `asyncio.{name}()` block and dedent its body"),
-        Edit::replacement(replacement, statement),
-    ))
+    Some(Fix::unsafe_edit(title, Edit::replacement(replacement, statement)))
 }
 
 /// `async with a, asyncio.timeout(1):` to `async with a:`: the timeout is the last item (one
@@ -227,6 +232,15 @@ mod tests {
     }
 
     #[test]
+    fn a_body_on_the_header_line_takes_the_header_place() {
+        let source = "import asyncio\n\n\nasync def f():\n    async with asyncio.timeout(1): x = 1; y = 2  # why\n    return x, y\n";
+        assert_eq!(
+            fixed(source).as_deref(),
+            Some("import asyncio\n\n\nasync def f():\n    x = 1; y = 2  # why\n    return x, y\n")
+        );
+    }
+
+    #[test]
     fn only_the_timeout_item_goes_when_another_manager_comes_first() {
         let source = "import asyncio\n\n\nasync def f(lock):\n    async with lock, asyncio.timeout(1) as unused:\n        x = 1\n    return x\n";
         assert_eq!(
@@ -238,7 +252,7 @@ mod tests {
     #[test]
     fn shapes_the_removal_cannot_take_have_no_fix() {
         let body = |text: &str| format!("import asyncio\n\n\nasync def f():\n{text}\n");
-        assert_eq!(fixed(&body("    async with asyncio.timeout(1): x = 1")), None);
+        assert_eq!(fixed(&body("    async with asyncio.timeout(  # why\n        1): x = 1")), None);
         assert_eq!(fixed(&body("    async with asyncio.timeout(1) as t:\n        t.reschedule(None)")), None);
         assert_eq!(fixed(&body("    async with asyncio.timeout(1):\n        x = 1\n# margin\n        y = 2")), None);
     }
