@@ -44,6 +44,7 @@ define_rule! {
     /// `os.fdopen`, `Path.open`) or make a lazy iterator (`os.walk`, `os.scandir`,
     /// `Path.iterdir`, `Path.glob`, ...) get no fix: the reads, writes or iteration that
     /// follow would still block.
+    /// Targets before Python 3.9 (no `asyncio.to_thread`) get no fix.
     ///
     /// ## Known problems
     /// Pure path helpers (`os.path.join`, `basename`, `dirname`, `split*`, `normpath`) never

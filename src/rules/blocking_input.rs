@@ -31,6 +31,7 @@ define_rule! {
     /// cancelled task leaves the thread waiting for its line. It is offered for plain calls
     /// only: `await` must apply to the call alone (not `input().strip()`, not in a
     /// comprehension) and no argument may await.
+    /// Targets before Python 3.9 (no `asyncio.to_thread`) get no fix.
     ///
     /// ## Known problems
     /// A local function or variable named `input` shadows the builtin and is not flagged.

@@ -41,6 +41,7 @@ define_rule! {
     /// `await` applies to the call alone (not `requests.get(url).json()`, not in a
     /// comprehension), the call is not a `with` item (the blocking goes on in the body), and no
     /// argument awaits. `httpx.stream(...)` gets no fix: it is a context manager.
+    /// Targets before Python 3.9 (no `asyncio.to_thread`) get no fix.
     ///
     /// ## Known problems
     /// A method is flagged only when the file shows that the receiver is a sync client (created

@@ -42,6 +42,7 @@ define_rule! {
     /// comprehension), the call is not a `with` item, and no argument awaits. `Popen` and
     /// `os.popen` get no fix: they hand back a process or a pipe whose use blocks later, which
     /// a thread for the call alone does not cure (`asyncio.create_subprocess_exec` does).
+    /// Targets before Python 3.9 (no `asyncio.to_thread`) get no fix.
     ///
     /// ## Known problems
     /// `Popen` itself only forks, but a process started this way is usually waited for with a

@@ -3,11 +3,13 @@
 //!
 //! Offered for plain calls only: the callee is a name or a dotted chain of names (evaluated
 //! on the loop as before, so no call or subscript may hide in it), `await` applies to the
-//! call alone, and the call is not a `with` item (the blocking would go on in the body).
+//! call alone, the call is not a `with` item (the blocking would go on in the body), and the
+//! target has `asyncio.to_thread` (Python 3.9).
 
 use tree_sitter::Node;
 
 use crate::analysis::fix_builder::{self, ModuleImport};
+use crate::analysis::settings::PythonVersion;
 use crate::analysis::{Call, Checker, Edit, Fix, TextRange};
 
 const TITLE: &str = "Wrap in `await asyncio.to_thread(...)`";
@@ -15,6 +17,10 @@ const TITLE: &str = "Wrap in `await asyncio.to_thread(...)`";
 /// `await asyncio.to_thread(f, args...)` for `f(args...)`, importing `asyncio` when the file
 /// does not; the argument list is kept verbatim (comments and trailing commas included).
 pub(crate) fn to_thread_fix(checker: &Checker<'_, '_>, call: &Call<'_>) -> Option<Fix> {
+    // `asyncio.to_thread` is new in Python 3.9.
+    if checker.settings.target_version < (PythonVersion { major: 3, minor: 9 }) {
+        return None;
+    }
     if !is_dotted_name(call.callee) || !fix_builder::can_prefix_await(call.node) || is_with_item(call.node) {
         return None;
     }
@@ -76,13 +82,19 @@ fn is_with_item(node: Node<'_>) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use crate::analysis::settings::PythonVersion;
     use crate::analysis::{LintSettings, lint_source};
     use crate::rules::{Rule, RuleSet};
 
     /// The text after the one fix of the one finding of `rule` in `source`; `None` when the
     /// finding has no fix.
     fn fixed(rule: Rule, source: &str) -> Option<String> {
-        let settings = LintSettings { rules: [rule].into_iter().collect::<RuleSet>(), ..LintSettings::default() };
+        fixed_for(rule, source, LintSettings::default().target_version)
+    }
+
+    fn fixed_for(rule: Rule, source: &str, target_version: PythonVersion) -> Option<String> {
+        let rules = [rule].into_iter().collect::<RuleSet>();
+        let settings = LintSettings { target_version, rules, ..LintSettings::default() };
         let diagnostics = lint_source(source, None, &settings);
         assert_eq!(diagnostics.len(), 1, "{source}: {diagnostics:?}");
         diagnostics[0].fix.as_ref().map(|fix| fix.apply_to(source))
@@ -146,5 +158,7 @@ mod tests {
         assert_eq!(no_fix(Rule::BlockingFileIo, "with os.scandir(p) as it:\n        pass"), None);
         assert_eq!(no_fix(Rule::BlockingFileIo, "os.path.exists(x for x in p)"), None);
         assert_eq!(no_fix(Rule::BlockingInput, "asyncio = 1\n    input()"), None);
+        let old = PythonVersion { major: 3, minor: 8 };
+        assert_eq!(fixed_for(Rule::BlockingInput, "import asyncio\n\nasync def f():\n    input()\n", old), None);
     }
 }
