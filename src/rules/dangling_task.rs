@@ -131,6 +131,8 @@ fn reference_fix(checker: &Checker<'_, '_>, call: &Call<'_>) -> Option<Fix> {
         format!("\n{indent}{set}.add({task})\n{indent}{task}.add_done_callback({set}.discard)"),
         lines.end,
     );
+    // Insertions at one offset land in the order given: the declaration must come before
+    // `task = ` when the statement is the first after the imports.
     let mut rest: Vec<Edit> = declaration.into_iter().collect();
     if local.is_none() {
         rest.push(Edit::insertion(format!("{task} = "), position));
@@ -336,6 +338,17 @@ mod tests {
             fixed.as_deref(),
             Some(
                 "import asyncio\n\nbackground_tasks = set()\n\n\ndef f(g):\n    loop = asyncio.new_event_loop()\n    task = loop.create_task(g())\n    background_tasks.add(task)\n    task.add_done_callback(background_tasks.discard)\n"
+            )
+        );
+    }
+
+    #[test]
+    fn a_module_level_statement_right_after_the_imports_follows_the_set() {
+        let source = "import asyncio\nasyncio.ensure_future(g())\n";
+        assert_eq!(
+            fixed(source).as_deref(),
+            Some(
+                "import asyncio\n\nbackground_tasks: set[asyncio.Task] = set()\ntask = asyncio.ensure_future(g())\nbackground_tasks.add(task)\ntask.add_done_callback(background_tasks.discard)\n"
             )
         );
     }
