@@ -35,14 +35,14 @@ define_rule! {
     /// ```
     ///
     /// ## Fix safety
-    /// The fix removes the timeout: a block that opens only the timeout is replaced by its
+    /// The fix removes the timeout. A block that opens only the timeout is replaced by its
     /// body, dedented one level (lines inside multi-line strings are left alone), with the
-    /// header's comments on their own lines above it (a body on the header's line stays where
-    /// it is); in `async with lock, asyncio.timeout(1):`
-    /// only the timeout item and its comma go. It is unsafe: the intent was probably to bound
-    /// an `await` that sits after the block, and moving it in may be the better repair. It is
-    /// not offered when the `as` name is used, when a comment sits in the removed header or
-    /// item, or when a body line is indented less than the body (a comment at the margin).
+    /// header's comments on their own lines above it; a body on the header's line stays where
+    /// it is. In `async with lock, asyncio.timeout(1):` only the timeout item and its comma go.
+    /// It is unsafe: the intent was probably to bound an `await` that sits after the block,
+    /// and moving it in may be the better repair. It is not offered when the `as` name is
+    /// used, when a comment sits in the removed header or item, or when the body's lines are
+    /// not indented as the block says (a comment at the margin, tabs mixed with spaces).
     ///
     /// ## Known problems
     /// Awaits in nested functions, lambdas and classes do not count: they do not run in the
@@ -154,12 +154,23 @@ fn remove_block_fix(checker: &Checker<'_, '_>, with_statement: Node<'_>, manager
     let indent = fix_builder::indentation_at(source, with_statement.start_byte());
     let unit =
         fix_builder::indentation_at(source, body.start_byte()).strip_prefix(indent).filter(|unit| !unit.is_empty())?;
+    // Taking `unit` off the front of a line stands for taking it off after `indent` only when
+    // both are one repeated character (all tabs or all spaces).
+    let mut characters = indent.chars().chain(unit.chars());
+    let first = characters.next()?;
+    if !characters.all(|character| character == first) {
+        return None;
+    }
     let region = TextRange::new(fix_builder::next_line_start(source, colon.end_byte()), with_statement.end_byte());
     let root = checker.semantic.scope(0).node;
     let mut dedented = fix_builder::dedent_text(source, root, region, unit)?;
+    // `dedent_text` leaves the first line to the caller.
     let first_line = &source[region.start..fix_builder::line_end(source, region.start)];
     if !first_line.trim().is_empty() {
-        dedented.drain(..first_line.strip_prefix(unit).map(|_| unit.len())?);
+        if !first_line.starts_with(unit) {
+            return None;
+        }
+        dedented.drain(..unit.len());
     }
     let mut replacement = String::new();
     for comment in checker
@@ -255,5 +266,6 @@ mod tests {
         assert_eq!(fixed(&body("    async with asyncio.timeout(  # why\n        1): x = 1")), None);
         assert_eq!(fixed(&body("    async with asyncio.timeout(1) as t:\n        t.reschedule(None)")), None);
         assert_eq!(fixed(&body("    async with asyncio.timeout(1):\n        x = 1\n# margin\n        y = 2")), None);
+        assert_eq!(fixed(&body("\tasync with asyncio.timeout(1):\n\t    x = 1")), None);
     }
 }
