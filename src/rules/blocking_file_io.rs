@@ -1,6 +1,7 @@
 use crate::analysis::semantic::PATH;
 use crate::analysis::{Call, Checker};
 use crate::rules::Rule;
+use crate::rules::to_thread_fix::to_thread_fix;
 
 define_rule! {
     /// ## What it does
@@ -32,7 +33,18 @@ define_rule! {
     /// ```
     ///
     /// ## Fix safety
-    /// Wrapping in `asyncio.to_thread` is unsafe: the call then runs in another thread.
+    /// The fix wraps the call in `await asyncio.to_thread(...)` (`p.read_text()` becomes
+    /// `await asyncio.to_thread(p.read_text)`, `shutil.copy(a, b)` becomes
+    /// `await asyncio.to_thread(shutil.copy, a, b)`), adding `import asyncio` when the file
+    /// lacks it. It is unsafe: the call then runs in another thread while other tasks run, and
+    /// cancelling the task does not stop it. It is offered for plain calls only: the callee is
+    /// a name or a dotted chain of names (not `(base / "x").read_text()`), `await` applies to
+    /// the call alone (not `open(name).read()`, not in a comprehension), the call is not a
+    /// `with` item, and no argument awaits. Calls that open a file (`open`, `io.open`,
+    /// `os.fdopen`, `Path.open`) or make a lazy iterator (`os.walk`, `os.scandir`,
+    /// `Path.iterdir`, `Path.glob`, ...) get no fix: the reads, writes or iteration that
+    /// follow would still block.
+    /// Targets before Python 3.9 (no `asyncio.to_thread`) get no fix.
     ///
     /// ## Known problems
     /// Pure path helpers (`os.path.join`, `basename`, `dirname`, `split*`, `normpath`) never
@@ -48,7 +60,7 @@ define_rule! {
     enabled: true,
     aliases: ["ASYNC230", "ASYNC231", "ASYNC232", "ASYNC240"],
     peers: "ruff, flake8-async (partly)",
-    fix: "wrap in `await asyncio.to_thread(...)` (unsafe)",
+    fix: "wrap in `await asyncio.to_thread(...)` (unsafe, plain calls only)",
     only_in_async_functions: true,
 }
 
@@ -168,16 +180,30 @@ const PATH_IO_METHODS: &[&str] = &[
     "expanduser",
 ];
 
+/// Functions that hand back an open file or a lazy iterator: the I/O goes on when it is used,
+/// so running only the call in a thread would silence the finding and keep the blocking.
+fn returns_handle(qualified: &str) -> bool {
+    matches!(
+        qualified,
+        "builtins.open" | "io.open" | "io.open_code" | "os.fdopen" | "os.scandir" | "os.walk" | "os.fwalk"
+    )
+}
+
+/// The `Path` methods that hand back an open file or a lazy iterator (see [`returns_handle`]).
+const PATH_HANDLE_METHODS: &[&str] = &["open", "iterdir", "glob", "rglob", "walk"];
+
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
     if let Some(qualified) = call.qualified_name.as_deref()
         && is_blocking_function(qualified)
     {
         let shown = qualified.strip_prefix("builtins.").unwrap_or(qualified);
-        checker.report(
+        let fix = (!returns_handle(qualified)).then(|| to_thread_fix(checker, call)).flatten();
+        let diagnostic = checker.report(
             Rule::BlockingFileIo,
             call.node,
             format!("Blocking file-system call `{shown}` in async function"),
         );
+        diagnostic.fix = fix;
         return;
     }
     let (Some(receiver), Some(method)) = (call.receiver(), call.method_name(checker.semantic)) else { return };
@@ -185,10 +211,12 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
         return;
     }
     if checker.semantic.value_type(receiver).as_deref() == Some(PATH) {
-        checker.report(
+        let fix = (!PATH_HANDLE_METHODS.contains(&method)).then(|| to_thread_fix(checker, call)).flatten();
+        let diagnostic = checker.report(
             Rule::BlockingFileIo,
             call.node,
             format!("Blocking file-system call `Path.{method}` in async function"),
         );
+        diagnostic.fix = fix;
     }
 }

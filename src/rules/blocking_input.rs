@@ -1,5 +1,6 @@
 use crate::analysis::{Call, Checker};
 use crate::rules::Rule;
+use crate::rules::to_thread_fix::to_thread_fix;
 
 define_rule! {
     /// ## What it does
@@ -24,7 +25,13 @@ define_rule! {
     /// ```
     ///
     /// ## Fix safety
-    /// Wrapping in `asyncio.to_thread` is unsafe: the call then runs in another thread.
+    /// The fix wraps the call in `await asyncio.to_thread(...)` (`input("> ")` becomes
+    /// `await asyncio.to_thread(input, "> ")`), adding `import asyncio` when the file lacks it.
+    /// It is unsafe: other tasks now run while the prompt waits, and may print over it; a
+    /// cancelled task leaves the thread waiting for its line. It is offered for plain calls
+    /// only: `await` must apply to the call alone (not `input().strip()`, not in a
+    /// comprehension) and no argument may await.
+    /// Targets before Python 3.9 (no `asyncio.to_thread`) get no fix.
     ///
     /// ## Known problems
     /// A local function or variable named `input` shadows the builtin and is not flagged.
@@ -38,12 +45,16 @@ define_rule! {
     enabled: true,
     aliases: ["ASYNC250"],
     peers: "ruff, flake8-async",
-    fix: "wrap in `await asyncio.to_thread(...)` (unsafe)",
+    fix: "wrap in `await asyncio.to_thread(...)` (unsafe, plain calls only)",
     only_in_async_functions: true,
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
-    if call.qualified_name.as_deref() == Some("builtins.input") {
-        checker.report(Rule::BlockingInput, call.node, "Blocking call to `input` in async function".to_string());
+    if call.qualified_name.as_deref() != Some("builtins.input") {
+        return;
     }
+    let fix = to_thread_fix(checker, call);
+    let diagnostic =
+        checker.report(Rule::BlockingInput, call.node, "Blocking call to `input` in async function".to_string());
+    diagnostic.fix = fix;
 }

@@ -1,5 +1,6 @@
 use crate::analysis::{Call, Checker};
 use crate::rules::Rule;
+use crate::rules::to_thread_fix::to_thread_fix;
 
 define_rule! {
     /// ## What it does
@@ -32,7 +33,15 @@ define_rule! {
     /// ```
     ///
     /// ## Fix safety
-    /// Wrapping in `asyncio.to_thread` is unsafe: the call then runs in another thread.
+    /// The fix wraps the call in `await asyncio.to_thread(...)` (`requests.get(url, timeout=5)`
+    /// becomes `await asyncio.to_thread(requests.get, url, timeout=5)`), adding `import asyncio`
+    /// when the file lacks it. It is unsafe: the call then runs in another thread, at the same
+    /// time as other tasks, and the task waits for it at an `await` where it can be cancelled.
+    /// It is offered for plain calls only: the callee is a name or a dotted chain of names,
+    /// `await` applies to the call alone (not `requests.get(url).json()`, not in a
+    /// comprehension), the call is not a `with` item (the blocking goes on in the body), and no
+    /// argument awaits. `httpx.stream(...)` gets no fix: it is a context manager.
+    /// Targets before Python 3.9 (no `asyncio.to_thread`) get no fix.
     ///
     /// ## Known problems
     /// A method is flagged only when the file shows that the receiver is a sync client (created
@@ -106,21 +115,26 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
     if let Some(qualified) = call.qualified_name.as_deref() {
         let connects = is_connecting_constructor(qualified) && call.arguments.named_child_count() > 0;
         if is_blocking_function(qualified) || connects {
-            checker.report(
+            // `httpx.stream` hands back a context manager: the request runs when it is entered.
+            let fix = (qualified != "httpx.stream").then(|| to_thread_fix(checker, call)).flatten();
+            let diagnostic = checker.report(
                 Rule::BlockingNetworkCall,
                 call.node,
                 format!("Blocking network call `{qualified}` in async function"),
             );
+            diagnostic.fix = fix;
             return;
         }
     }
     let (Some(receiver), Some(method)) = (call.receiver(), call.method_name(checker.semantic)) else { return };
     let Some(receiver_type) = checker.semantic.value_type(receiver) else { return };
     if is_blocking_method(&receiver_type, method) {
-        checker.report(
+        let fix = (method != "stream").then(|| to_thread_fix(checker, call)).flatten();
+        let diagnostic = checker.report(
             Rule::BlockingNetworkCall,
             call.node,
             format!("Blocking network call `{method}` on a `{receiver_type}` in async function"),
         );
+        diagnostic.fix = fix;
     }
 }

@@ -1,5 +1,6 @@
 use crate::analysis::{Call, Checker};
 use crate::rules::Rule;
+use crate::rules::to_thread_fix::to_thread_fix;
 
 define_rule! {
     /// ## What it does
@@ -32,7 +33,16 @@ define_rule! {
     /// ```
     ///
     /// ## Fix safety
-    /// Wrapping in `asyncio.to_thread` is unsafe: the call then runs in another thread.
+    /// The fix wraps the call in `await asyncio.to_thread(...)` (`subprocess.run(cmd, check=True)`
+    /// becomes `await asyncio.to_thread(subprocess.run, cmd, check=True)`), adding
+    /// `import asyncio` when the file lacks it. It is unsafe: the process then starts and is
+    /// waited for in another thread while other tasks run, and cancelling the task does not
+    /// stop it. It is offered for plain calls only: the callee is a name or a dotted chain of
+    /// names, `await` applies to the call alone (not `os.popen(cmd).read()`, not in a
+    /// comprehension), the call is not a `with` item, and no argument awaits. `Popen` and
+    /// `os.popen` get no fix: they hand back a process or a pipe whose use blocks later, which
+    /// a thread for the call alone does not cure (`asyncio.create_subprocess_exec` does).
+    /// Targets before Python 3.9 (no `asyncio.to_thread`) get no fix.
     ///
     /// ## Known problems
     /// `Popen` itself only forks, but a process started this way is usually waited for with a
@@ -47,7 +57,7 @@ define_rule! {
     enabled: true,
     aliases: ["ASYNC220", "ASYNC221", "ASYNC222"],
     peers: "ruff, flake8-async",
-    fix: "wrap in `await asyncio.to_thread(...)` (unsafe)",
+    fix: "wrap in `await asyncio.to_thread(...)` (unsafe, plain calls only)",
     only_in_async_functions: true,
 }
 
@@ -70,11 +80,15 @@ fn is_blocking_process_call(qualified: &str) -> bool {
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
     let Some(qualified) = call.qualified_name.as_deref() else { return };
-    if is_blocking_process_call(qualified) {
-        checker.report(
-            Rule::BlockingSubprocess,
-            call.node,
-            format!("Blocking call to `{qualified}` in async function"),
-        );
+    if !is_blocking_process_call(qualified) {
+        return;
     }
+    let returns_handle = matches!(qualified, "subprocess.Popen" | "os.popen");
+    let fix = (!returns_handle).then(|| to_thread_fix(checker, call)).flatten();
+    let diagnostic = checker.report(
+        Rule::BlockingSubprocess,
+        call.node,
+        format!("Blocking call to `{qualified}` in async function"),
+    );
+    diagnostic.fix = fix;
 }

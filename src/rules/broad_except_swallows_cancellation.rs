@@ -1,7 +1,8 @@
 use tree_sitter::Node;
 
-use crate::analysis::Checker;
+use crate::analysis::fix_builder::{self, ModuleImport};
 use crate::analysis::semantic::{may_complete_without_raising, nodes_in_same_scope, suspends};
+use crate::analysis::{Checker, Edit, Fix};
 use crate::rules::Rule;
 use crate::rules::cancelled_error_swallowed::{caught_cancelled_error, caught_types, handler_body, is_cancelled_error};
 
@@ -42,8 +43,12 @@ define_rule! {
     /// Or catch `Exception`, which does not include `CancelledError`.
     ///
     /// ## Fix safety
-    /// There is no fix yet (inserting the `except asyncio.CancelledError: raise` clause is
-    /// planned); it would be unsafe, since code after the `try` no longer runs on cancellation.
+    /// The fix inserts `except asyncio.CancelledError:` / `raise` just before the broad handler
+    /// (above the comment lines that lead into it), at its indentation, adding `import asyncio`
+    /// when the file lacks it (`except*` for an `except*` handler). It is unsafe: on
+    /// cancellation the handler's body and the code after the `try` no longer run. It is not
+    /// offered when the handler does not start its line or when `asyncio` names something
+    /// else.
     ///
     /// ## Known problems
     /// A handler whose body both mentions `CancelledError` and raises (`if isinstance(e,
@@ -61,7 +66,7 @@ define_rule! {
     enabled: true,
     aliases: ["ASYNC103"],
     peers: "flake8-async",
-    fix: "none (inserting `except asyncio.CancelledError: raise` is planned)",
+    fix: "insert `except asyncio.CancelledError: raise` before it (unsafe)",
     only_in_async_functions: true,
 }
 
@@ -97,7 +102,40 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, clause: Node<'_>) {
     } else {
         "`except BaseException` around an `await` catches `asyncio.CancelledError` and may not re-raise it"
     };
-    checker.report(Rule::BroadExceptSwallowsCancellation, reported, message.to_string());
+    let fix = reraise_fix(checker, clause);
+    let diagnostic = checker.report(Rule::BroadExceptSwallowsCancellation, reported, message.to_string());
+    diagnostic.fix = fix;
+}
+
+/// `except asyncio.CancelledError:` / `raise` on new lines before `clause`, and before the
+/// comment lines at its indentation that lead into it (they speak of the broad handler).
+fn reraise_fix(checker: &Checker<'_, '_>, clause: Node<'_>) -> Option<Fix> {
+    let source = checker.semantic.source();
+    if !fix_builder::is_first_on_line(source, clause.start_byte()) {
+        return None;
+    }
+    let indent = fix_builder::indentation_at(source, clause.start_byte());
+    let mut position = fix_builder::line_start(source, clause.start_byte());
+    while position > 0 {
+        let previous = fix_builder::line_start(source, position - 1);
+        let comment_start = previous + indent.len();
+        let is_comment_line = source[previous..position].starts_with(indent)
+            && checker.semantic.comments().iter().any(|comment| comment.start == comment_start);
+        if !is_comment_line {
+            break;
+        }
+        position = previous;
+    }
+    let mut cursor = clause.walk();
+    let keyword = if clause.children(&mut cursor).any(|child| child.kind() == "*") { "except*" } else { "except" };
+    let unit = &checker.stylist().indent;
+    let insert = Edit::insertion(format!("{indent}{keyword} asyncio.CancelledError:\n{indent}{unit}raise\n"), position);
+    let title = format!("Insert `{keyword} asyncio.CancelledError: raise` before it");
+    match checker.import_module("asyncio", clause.start_byte()) {
+        ModuleImport::Bound => Some(Fix::unsafe_edit(title, insert)),
+        ModuleImport::Missing(import) => Some(Fix::unsafe_edits(title, insert, vec![import])),
+        ModuleImport::Shadowed => None,
+    }
 }
 
 /// A body that raises somewhere and names `CancelledError` (an `isinstance` test before a
@@ -109,4 +147,45 @@ fn reraises_cancellation(checker: &Checker<'_, '_>, body: Node<'_>) -> bool {
             matches!(node.kind(), "identifier" | "attribute")
                 && checker.semantic.qualified_name(*node).is_some_and(|qualified| is_cancelled_error(&qualified))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::{LintSettings, lint_source};
+    use crate::rules::{Rule, RuleSet};
+
+    fn fixed(source: &str) -> Option<String> {
+        let rules = [Rule::BroadExceptSwallowsCancellation].into_iter().collect::<RuleSet>();
+        let diagnostics = lint_source(source, None, &LintSettings { rules, ..LintSettings::default() });
+        assert_eq!(diagnostics.len(), 1, "{source}: {diagnostics:?}");
+        diagnostics[0].fix.as_ref().map(|fix| fix.apply_to(source))
+    }
+
+    #[test]
+    fn clause_goes_in_at_the_handler_indentation_of_a_tab_crlf_file() {
+        let source = "import asyncio\r\n\r\nasync def f(c):\r\n\tif c:\r\n\t\ttry:\r\n\t\t\tawait c.run()\r\n\t\texcept:  # why\r\n\t\t\tpass\r\n";
+        assert_eq!(
+            fixed(source).as_deref(),
+            Some(
+                "import asyncio\r\n\r\nasync def f(c):\r\n\tif c:\r\n\t\ttry:\r\n\t\t\tawait c.run()\r\n\t\texcept asyncio.CancelledError:\r\n\t\t\traise\r\n\t\texcept:  # why\r\n\t\t\tpass\r\n"
+            )
+        );
+    }
+
+    #[test]
+    fn missing_import_goes_after_docstring_and_future_imports() {
+        let source = "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\n\n\nasync def f(c):\n    try:\n        await c.run()\n    except ValueError:\n        pass\n    # Anything else: carry on.\n    except BaseException:\n        pass\n";
+        assert_eq!(
+            fixed(source).as_deref(),
+            Some(
+                "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\nimport asyncio\n\n\nasync def f(c):\n    try:\n        await c.run()\n    except ValueError:\n        pass\n    except asyncio.CancelledError:\n        raise\n    # Anything else: carry on.\n    except BaseException:\n        pass\n"
+            )
+        );
+    }
+
+    #[test]
+    fn no_fix_when_asyncio_names_something_else() {
+        let source = "async def f(c, asyncio):\n    try:\n        await c.run()\n    except:\n        pass\n";
+        assert_eq!(fixed(source), None);
+    }
 }

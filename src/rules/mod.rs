@@ -49,6 +49,7 @@ pub mod single_task_taskgroup;
 pub mod timeout_error_alias;
 pub mod timeout_parameter;
 pub mod timeout_without_await;
+pub(crate) mod to_thread_fix;
 pub mod unawaited_coroutine;
 pub mod unbounded_queue;
 pub mod unbounded_task_spawn;

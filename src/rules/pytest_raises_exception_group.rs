@@ -1,4 +1,7 @@
-use crate::analysis::{Call, Checker};
+use tree_sitter::Node;
+
+use crate::analysis::fix_builder::ModuleImport;
+use crate::analysis::{Call, Checker, Edit, Fix, TextRange};
 use crate::rules::Rule;
 
 define_rule! {
@@ -30,7 +33,13 @@ define_rule! {
     /// ```
     ///
     /// ## Fix safety
-    /// There is no fix: only the author knows which exceptions the group must hold.
+    /// The fix replaces the call with `pytest.RaisesGroup(Exception)` (`BaseException` for a
+    /// `BaseExceptionGroup`), keeping `match=` and `check=`, which `RaisesGroup` takes too. It
+    /// is display-only, offered in the editor and never applied in bulk: `Exception` is a
+    /// placeholder for the members only the author knows, and `RaisesGroup` expects exactly
+    /// the members it lists (one, here). It is not offered for the call form
+    /// (`pytest.raises(ExceptionGroup, func, arg)`) or other keywords, nor for a bare
+    /// `raises(...)` in a file where `pytest` is not bound.
     ///
     /// ## Known problems
     /// Only a group type given directly as the first argument is flagged (not in a tuple).
@@ -44,7 +53,7 @@ define_rule! {
     enabled: true,
     aliases: ["ASYNC401"],
     peers: "flake8-async",
-    fix: "none",
+    fix: "use `pytest.RaisesGroup` (display-only)",
     only_in_async_functions: false,
 }
 
@@ -61,15 +70,85 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
     if call.qualified_name.as_deref() != Some("pytest.raises") {
         return;
     }
-    let Some(expected) = call.arguments.named_child(0).filter(|argument| argument.kind() != "keyword_argument") else {
+    let mut cursor = call.arguments.walk();
+    let first = call.arguments.named_children(&mut cursor).find(|argument| argument.kind() != "comment");
+    let Some(expected) = first.filter(|argument| argument.kind() != "keyword_argument") else {
         return;
     };
     let Some(group) = checker.semantic.qualified_name(expected).as_deref().and_then(exception_group_name) else {
         return;
     };
-    checker.report(
+    let fix = raises_group_fix(checker, call, expected, group);
+    let diagnostic = checker.report(
         Rule::PytestRaisesExceptionGroup,
         call.node,
         format!("`pytest.raises({group})` accepts any group; use `pytest.RaisesGroup` to say what it holds"),
     );
+    diagnostic.fix = fix;
+}
+
+/// `pytest.raises(ExceptionGroup, match="x")` to `pytest.RaisesGroup(Exception, match="x")`:
+/// the rest of the argument list is kept as written.
+fn raises_group_fix(checker: &Checker<'_, '_>, call: &Call<'_>, expected: Node<'_>, group: &str) -> Option<Fix> {
+    let module = match call.receiver() {
+        Some(receiver) => checker.text(receiver),
+        None if checker.import_module("pytest", call.node.start_byte()) == ModuleImport::Bound => "pytest",
+        None => return None,
+    };
+    let mut cursor = call.arguments.walk();
+    let carries_over = call.arguments.named_children(&mut cursor).all(|argument| {
+        argument.id() == expected.id()
+            || argument.kind() == "comment"
+            || argument.kind() == "keyword_argument"
+                && argument
+                    .child_by_field_name("name")
+                    .is_some_and(|name| matches!(checker.text(name), "match" | "check"))
+    });
+    if !carries_over {
+        return None;
+    }
+    let member = if group == "ExceptionGroup" { "Exception" } else { "BaseException" };
+    let source = checker.semantic.source();
+    let replacement = format!(
+        "{module}.RaisesGroup{}{member}{}",
+        &source[call.arguments.start_byte()..expected.start_byte()],
+        &source[expected.end_byte()..call.node.end_byte()]
+    );
+    Some(Fix::display_only_edit(
+        "Replace with `pytest.RaisesGroup(...)`",
+        Edit::replacement(replacement, TextRange::of(call.node)),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::{Applicability, LintSettings, lint_source};
+    use crate::rules::{Rule, RuleSet};
+
+    fn fixed(source: &str) -> Option<String> {
+        let rules = [Rule::PytestRaisesExceptionGroup].into_iter().collect::<RuleSet>();
+        let diagnostics = lint_source(source, None, &LintSettings { rules, ..LintSettings::default() });
+        assert_eq!(diagnostics.len(), 1, "{source}: {diagnostics:?}");
+        let fix = diagnostics[0].fix.as_ref()?;
+        assert_eq!(fix.applicability(), Applicability::DisplayOnly);
+        Some(fix.apply_to(source))
+    }
+
+    #[test]
+    fn the_module_is_spelled_as_the_file_spells_it() {
+        let source =
+            "import pytest as pt\n\n\ndef test_x(f):\n    with pt.raises(BaseExceptionGroup, check=f):\n        f()\n";
+        assert_eq!(
+            fixed(source).as_deref(),
+            Some(
+                "import pytest as pt\n\n\ndef test_x(f):\n    with pt.RaisesGroup(BaseException, check=f):\n        f()\n"
+            )
+        );
+    }
+
+    #[test]
+    fn no_fix_without_a_name_for_pytest_or_with_other_arguments() {
+        assert_eq!(fixed("from pytest import raises\n\nwith raises(ExceptionGroup):\n    f()\n"), None);
+        assert_eq!(fixed("import pytest\n\nwith pytest.raises(ExceptionGroup, match='a', flags=1):\n    f()\n"), None);
+    }
 }
