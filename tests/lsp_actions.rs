@@ -354,3 +354,39 @@ async fn hover_never_explains_an_older_text() {
     client.change(URI, 4, (0, 0), (0, 0), "\n").await;
     assert_eq!(hover(&mut client, 3, 15).await["range"], range((3, 14), (3, 27)));
 }
+
+/// LW202 outside a TaskGroup: the main fix keeps a strong reference (preferred), the
+/// alternative awaits the task; each, applied alone, leaves valid code the server finds clean.
+#[tokio::test]
+async fn alternatives_are_quick_fixes_too_and_each_one_works() {
+    let text = "import asyncio\n\n\nasync def work():\n    await asyncio.sleep(1)\n\n\nasync def f():\n    asyncio.create_task(work())\n";
+    let (mut client, _) = TestClient::initialized(json!({}), Value::Null).await;
+    let diagnostics = open_and_diagnose(&mut client, 1, text).await;
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert_eq!(diagnostics[0]["code"], "LW202");
+    let actions = code_actions(&mut client, &diagnostics, Some(&["quickfix"])).await;
+    let actions = actions.as_array().expect("code actions");
+    let titles: Vec<&str> = actions.iter().filter_map(|action| action["title"].as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "Keep a reference to the task in `background_tasks` (unsafe)",
+            "Await the task (unsafe)",
+            "Disable LW202 for this line"
+        ],
+    );
+    let preferred: Vec<bool> = actions.iter().map(|action| action["isPreferred"] == true).collect();
+    assert_eq!(preferred, [true, false, false]);
+    let mut version = 1;
+    for action in &actions[..2] {
+        // Back to the original text, then the fix as the client's own edit.
+        version += 1;
+        client.change(URI, version, (0, 0), (9, 0), text).await;
+        client.expect_notification("textDocument/publishDiagnostics").await;
+        version += 1;
+        let edits = workspace_edits(&action["edit"], URI);
+        let (fixed, published) = apply_and_diagnose(&mut client, text, &edits, version).await;
+        assert!(!parse(&fixed).root_node().has_error(), "{fixed}");
+        assert_eq!(published, json!([]), "{fixed}");
+    }
+}
