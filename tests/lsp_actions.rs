@@ -355,7 +355,7 @@ async fn hover_never_explains_an_older_text() {
     assert_eq!(hover(&mut client, 3, 15).await["range"], range((3, 14), (3, 27)));
 }
 
-/// LW202 outside a TaskGroup: the main fix keeps a strong reference (preferred), the
+/// LW202 outside a `TaskGroup`: the main fix keeps a strong reference (preferred), the
 /// alternative awaits the task; each, applied alone, leaves valid code the server finds clean.
 #[tokio::test]
 async fn alternatives_are_quick_fixes_too_and_each_one_works() {
