@@ -390,3 +390,88 @@ async fn alternatives_are_quick_fixes_too_and_each_one_works() {
         assert_eq!(published, json!([]), "{fixed}");
     }
 }
+
+/// Every finding of every rule fixture, through the server: the quick fixes are the engine's
+/// fixes (main first, then alternatives, then the noqa action), each one's edits, converted to
+/// UTF-16 positions and back, leave code that parses with the finding gone, and the hover
+/// explains the rule.
+#[tokio::test]
+async fn every_fixture_finding_has_its_quick_fixes_and_a_hover() {
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(&folder).expect("fixtures folder") {
+        let path = entry.expect("fixture entry").path();
+        if path.extension().is_some_and(|extension| extension == "py") {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    let mut checked_fixes = 0;
+    for path in paths {
+        let stem = path.file_stem().and_then(|stem| stem.to_str()).expect("fixture name").to_string();
+        let rule = Rule::from_code(&stem[..5].to_ascii_uppercase()).expect("fixture named after its rule");
+        let text = std::fs::read_to_string(&path).expect("fixture is UTF-8");
+        // The fixture's `# settings:` header (configuration TOML) becomes the editor settings.
+        let header = text.lines().filter_map(|line| line.strip_prefix("# settings: ")).collect::<Vec<_>>().join("\n");
+        let mut settings: Value =
+            serde_json::to_value(toml::from_str::<toml::Table>(&header).expect("settings header")).expect("JSON");
+        settings["select"] = json!([rule.code()]);
+        let options = loopwise::config::Options::from_file(std::path::Path::new("loopwise.toml"), &header)
+            .expect("settings header")
+            .unwrap_or_default();
+        let engine_settings = loopwise::analysis::LintSettings {
+            rules: [rule].into_iter().collect(),
+            ..loopwise::config::lint_settings(&options)
+        };
+        let uri = format!("file://{}", path.display());
+        let (mut client, _) = TestClient::initialized(json!({}), settings).await;
+        client.open(&uri, 1, &text).await;
+        let published = client.expect_notification("textDocument/publishDiagnostics").await;
+        let diagnostics = published["diagnostics"].as_array().expect("diagnostics").clone();
+        let engine = loopwise::analysis::lint_source(&text, Some(&path), &engine_settings);
+        assert!(!diagnostics.is_empty(), "{stem}: no findings through the server");
+        assert_eq!(diagnostics.len(), engine.len(), "{stem}: the server and the engine disagree");
+        for (diagnostic, expected) in diagnostics.iter().zip(&engine) {
+            let context = json!({"diagnostics": [diagnostic], "only": ["quickfix"]});
+            let params = json!({"textDocument": {"uri": uri}, "range": diagnostic["range"], "context": context});
+            let actions = client.request_ok("textDocument/codeAction", params).await;
+            let actions = actions.as_array().expect("code actions");
+            let line = diagnostic["range"]["start"]["line"].as_u64().expect("line");
+            let (noqa, fixes) = actions.split_last().expect("at least the noqa action");
+            assert_eq!(noqa["title"], format!("Disable {} for this line", rule.code()), "{stem}:{line}");
+            let titles: Vec<&str> = fixes.iter().filter_map(|action| action["title"].as_str()).collect();
+            let expected_titles: Vec<&str> =
+                expected.fix.iter().chain(&expected.alternatives).map(loopwise::analysis::Fix::title).collect();
+            assert_eq!(titles.len(), expected_titles.len(), "{stem}:{line}: {titles:?} vs {expected_titles:?}");
+            for (title, expected_title) in titles.iter().zip(&expected_titles) {
+                assert!(title.starts_with(expected_title), "{stem}:{line}: {title} vs {expected_title}");
+            }
+            for action in fixes {
+                checked_fixes += 1;
+                let after_fix = apply_edits(&text, &workspace_edits(&action["edit"], &uri), false);
+                assert!(
+                    !parse(&after_fix).root_node().has_error(),
+                    "{stem}:{line}: {} leaves broken code",
+                    action["title"]
+                );
+                let still =
+                    loopwise::analysis::lint_source(&after_fix, Some(&path), &engine_settings).iter().any(|after| {
+                        after_fix[..after.range.start].matches('\n').count() as u64 == line
+                            && after.message == diagnostic["message"]
+                    });
+                assert!(!still, "{stem}:{line}: {} leaves the finding", action["title"]);
+            }
+            let start = &diagnostic["range"]["start"];
+            let position = json!({"line": start["line"], "character": start["character"]});
+            let hover = client
+                .request_ok("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": position}))
+                .await;
+            let markdown = hover["contents"]["value"].as_str().unwrap_or_default();
+            assert!(
+                markdown.contains(rule.code()) && markdown.contains("Why is this bad?"),
+                "{stem}:{line}: hover {hover}"
+            );
+        }
+    }
+    assert!(checked_fixes > 100, "only {checked_fixes} quick fixes were checked");
+}
