@@ -200,6 +200,18 @@ pub enum ModuleImport {
     Shadowed,
 }
 
+impl ModuleImport {
+    /// The edits a fix naming the module needs besides its own: none when the module is
+    /// bound, the import when it is missing; `None` when the fix cannot be written.
+    pub fn into_edits(self) -> Option<Vec<Edit>> {
+        match self {
+            ModuleImport::Bound => Some(Vec::new()),
+            ModuleImport::Missing(import) => Some(vec![import]),
+            ModuleImport::Shadowed => None,
+        }
+    }
+}
+
 /// The edit that adds `import module` after the module docstring, the `from __future__`
 /// imports and the file's leading import block.
 pub fn import_statement(source: &str, root: Node<'_>, module: &str) -> Edit {

@@ -1,4 +1,4 @@
-use crate::analysis::fix_builder::{self, ModuleImport};
+use crate::analysis::fix_builder;
 use crate::analysis::{Call, Checker, Edit, Fix, TextRange};
 use crate::rules::Rule;
 
@@ -69,9 +69,7 @@ fn sleep_fix(checker: &Checker<'_, '_>, call: &Call<'_>) -> Option<Fix> {
     let prefix = Edit::insertion("await ", call.node.start_byte());
     let callee = Edit::replacement("asyncio.sleep", TextRange::of(call.callee));
     let title = "Replace with `await asyncio.sleep(...)`";
-    match checker.import_module("asyncio", call.node.start_byte()) {
-        ModuleImport::Bound => Some(Fix::unsafe_edits(title, prefix, vec![callee])),
-        ModuleImport::Missing(import) => Some(Fix::unsafe_edits(title, prefix, vec![callee, import])),
-        ModuleImport::Shadowed => None,
-    }
+    let mut rest = checker.import_module("asyncio", call.node.start_byte()).into_edits()?;
+    rest.push(callee);
+    Some(Fix::unsafe_edits(title, prefix, rest))
 }

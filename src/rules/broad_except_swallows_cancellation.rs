@@ -1,6 +1,6 @@
 use tree_sitter::Node;
 
-use crate::analysis::fix_builder::{self, ModuleImport};
+use crate::analysis::fix_builder;
 use crate::analysis::semantic::{may_complete_without_raising, nodes_in_same_scope, suspends};
 use crate::analysis::{Checker, Edit, Fix};
 use crate::rules::Rule;
@@ -131,11 +131,8 @@ fn reraise_fix(checker: &Checker<'_, '_>, clause: Node<'_>) -> Option<Fix> {
     let unit = &checker.stylist().indent;
     let insert = Edit::insertion(format!("{indent}{keyword} asyncio.CancelledError:\n{indent}{unit}raise\n"), position);
     let title = format!("Insert `{keyword} asyncio.CancelledError: raise` before it");
-    match checker.import_module("asyncio", clause.start_byte()) {
-        ModuleImport::Bound => Some(Fix::unsafe_edit(title, insert)),
-        ModuleImport::Missing(import) => Some(Fix::unsafe_edits(title, insert, vec![import])),
-        ModuleImport::Shadowed => None,
-    }
+    let import = checker.import_module("asyncio", clause.start_byte()).into_edits()?;
+    Some(Fix::unsafe_edits(title, insert, import))
 }
 
 /// A body that raises somewhere and names `CancelledError` (an `isinstance` test before a

@@ -1,6 +1,6 @@
 use tree_sitter::Node;
 
-use crate::analysis::fix_builder::{self, ModuleImport};
+use crate::analysis::fix_builder;
 use crate::analysis::{Call, Checker, Edit, Fix, PythonVersion, TextRange};
 use crate::rules::Rule;
 
@@ -421,11 +421,7 @@ fn single_call_fix(checker: &Checker<'_, '_>, holder: &Holder<'_>, coroutine: No
 /// The `async with asyncio.TaskGroup() as tg:` block, with the results read back after it.
 fn block_fix(checker: &Checker<'_, '_>, holder: &Holder<'_>, entries: &[Entry<'_>], tail: &[TextRange]) -> Option<Fix> {
     let position = holder.statement.start_byte();
-    let import = match checker.import_module("asyncio", position) {
-        ModuleImport::Bound => None,
-        ModuleImport::Missing(edit) => Some(edit),
-        ModuleImport::Shadowed => return None,
-    };
+    let import = checker.import_module("asyncio", position).into_edits()?.pop();
     let source = checker.semantic.source();
     let mut names = FreshNames::new(checker, holder.statement);
     let group = names.fresh("tg");

@@ -1,6 +1,6 @@
 use tree_sitter::Node;
 
-use crate::analysis::fix_builder::{self, ModuleImport};
+use crate::analysis::fix_builder;
 use crate::analysis::{Call, Checker, Edit, Fix, PythonVersion, TextRange};
 use crate::rules::Rule;
 
@@ -286,11 +286,7 @@ fn bound_fix(checker: &Checker<'_, '_>, call: &Call<'_>) -> Option<Fix> {
         ];
         (format!("Wrap in `asyncio.wait_for(..., timeout={seconds})`"), edits)
     };
-    match checker.import_module("asyncio", call.node.start_byte()) {
-        ModuleImport::Bound => {}
-        ModuleImport::Missing(import) => edits.push(import),
-        ModuleImport::Shadowed => return None,
-    }
+    edits.extend(checker.import_module("asyncio", call.node.start_byte()).into_edits()?);
     let first = edits.remove(0);
     Some(Fix::unsafe_edits(title, first, edits))
 }
@@ -349,11 +345,7 @@ fn client_timeout_fix(checker: &Checker<'_, '_>, call: &Call<'_>) -> Option<Fix>
     if call.arguments.kind() != "argument_list" {
         return None;
     }
-    let import = match checker.import_module("aiohttp", call.node.start_byte()) {
-        ModuleImport::Bound => None,
-        ModuleImport::Missing(import) => Some(import),
-        ModuleImport::Shadowed => return None,
-    };
+    let import = checker.import_module("aiohttp", call.node.start_byte()).into_edits()?.pop();
     let seconds = seconds(checker);
     let keyword = format!("timeout=aiohttp.ClientTimeout(total={seconds})");
     let mut cursor = call.arguments.walk();

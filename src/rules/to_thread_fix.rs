@@ -8,7 +8,7 @@
 
 use tree_sitter::Node;
 
-use crate::analysis::fix_builder::{self, ModuleImport};
+use crate::analysis::fix_builder;
 use crate::analysis::settings::PythonVersion;
 use crate::analysis::{Call, Checker, Edit, Fix, TextRange};
 
@@ -47,11 +47,8 @@ pub(crate) fn to_thread_fix(checker: &Checker<'_, '_>, call: &Call<'_>) -> Optio
         format!("await asyncio.to_thread({}{separator}", checker.text(call.callee)),
         TextRange::new(call.node.start_byte(), open.end_byte()),
     );
-    match checker.import_module("asyncio", call.node.start_byte()) {
-        ModuleImport::Bound => Some(Fix::unsafe_edit(TITLE, wrap)),
-        ModuleImport::Missing(import) => Some(Fix::unsafe_edits(TITLE, wrap, vec![import])),
-        ModuleImport::Shadowed => None,
-    }
+    let import = checker.import_module("asyncio", call.node.start_byte()).into_edits()?;
+    Some(Fix::unsafe_edits(TITLE, wrap, import))
 }
 
 /// `f`, `requests.get`, `self.session.get`: a name or names joined by dots.

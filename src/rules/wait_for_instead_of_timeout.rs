@@ -1,6 +1,6 @@
 use tree_sitter::Node;
 
-use crate::analysis::fix_builder::{self, ModuleImport};
+use crate::analysis::fix_builder;
 use crate::analysis::{Call, Checker, Edit, Fix, PythonVersion, TextRange};
 use crate::rules::Rule;
 
@@ -128,11 +128,8 @@ fn timeout_block_fix(checker: &Checker<'_, '_>, call: &Call<'_>, awaited: Node<'
     }
     let block = Edit::replacement(text, TextRange::new(statement.start_byte(), lines.end));
     let title = "Rewrite as an `async with asyncio.timeout(...)` block";
-    match checker.import_module("asyncio", call.node.start_byte()) {
-        ModuleImport::Bound => Some(Fix::unsafe_edit(title, block)),
-        ModuleImport::Missing(import) => Some(Fix::unsafe_edits(title, block, vec![import])),
-        ModuleImport::Shadowed => None,
-    }
+    let import = checker.import_module("asyncio", call.node.start_byte()).into_edits()?;
+    Some(Fix::unsafe_edits(title, block, import))
 }
 
 /// `x` and `t` of `wait_for(x, t)`, passed by position or as `fut=`/`timeout=`; None for any
