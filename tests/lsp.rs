@@ -201,6 +201,22 @@ async fn initialization_options_select_rules() {
     }
 }
 
+/// Neovim sends an empty Lua table (`init_options = {}`, `settings = { loopwise = {} }`) as `[]`.
+#[tokio::test]
+async fn empty_lua_tables_are_no_settings() {
+    for options in [json!([]), json!({"loopwise": []})] {
+        let (mut client, _) = TestClient::initialized(json!({}), options.clone()).await;
+        client.open(URI, 1, SLEEPY).await;
+        let (published, before) =
+            client.recv_until(|message| message["method"] == "textDocument/publishDiagnostics").await;
+        assert!(before.iter().all(|message| message["method"] != "window/showMessage"), "with {options}: {before:?}");
+        assert_eq!(published["params"]["diagnostics"].as_array().map(Vec::len), Some(1), "with {options}");
+        client.notify("workspace/didChangeConfiguration", json!({"settings": options})).await;
+        let (_, before) = client.recv_until(|message| message["method"] == "textDocument/publishDiagnostics").await;
+        assert!(before.iter().all(|message| message["method"] != "window/showMessage"), "with {options}: {before:?}");
+    }
+}
+
 #[tokio::test]
 async fn invalid_settings_are_shown_once_and_defaults_used() {
     let (mut client, _) = TestClient::initialized(json!({}), json!({"selekt": ["LW1"]})).await;

@@ -746,7 +746,8 @@ fn options_from_settings(settings: Option<serde_json::Value>) -> std::result::Re
         }
         Some(settings) => settings,
     };
-    if settings.is_null() {
+    // Neovim encodes an empty Lua table (`init_options = {}`) as `[]`: no settings either.
+    if settings.is_null() || settings.as_array().is_some_and(Vec::is_empty) {
         return Ok(Options::default());
     }
     Options::from_json(settings)
