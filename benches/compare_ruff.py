@@ -4,7 +4,8 @@
     python3 benches/compare_ruff.py PATH [--ruff RUFF] [--runs 3]
 
 Runs `loopwise check` (the release binary) and `ruff check --select ASYNC` over the same files,
-prints medians and ratios, then findings per loopwise rule next to ruff's codes for the same
+prints medians and ratios, the same for computing fixes (`--diff --unsafe-fixes` on both; ruff
+with its async-related fixable rules), then findings per loopwise rule next to ruff's codes for the same
 problem (the rule's aliases), and the findings only one of the two tools reports.
 """
 import argparse
@@ -47,6 +48,15 @@ def main():
     print(f"{args.path}: {lines} lines of Python, median of {args.runs} runs")
     print(f"  wall   loopwise {lw_wall:6.2f} s   ruff {ruff_wall:6.2f} s   ratio {lw_wall / ruff_wall:5.2f}x")
     print(f"  memory loopwise {lw_mem:6.0f} MiB ruff {ruff_mem:6.0f} MiB ratio {lw_mem / ruff_mem:5.2f}x")
+    # Fixes: both tools compute every fix (safe and unsafe) and print a diff, writing nothing.
+    lw_fix = [str(ROOT / "target/release/loopwise"), "check", args.path, "--diff", "--unsafe-fixes"]
+    ruff_fix = [args.ruff, "check", "--select", "ASYNC,UP041,RUF006", "--diff", "--unsafe-fixes", "--no-cache",
+                "--isolated", "--target-version", "py311", args.path]
+    fix_runs = {name: [timed(command) for _ in range(args.runs)] for name, command in (("loopwise", lw_fix), ("ruff", ruff_fix))}
+    lw_fix_wall, ruff_fix_wall = (statistics.median(r[0] for r in fix_runs[name]) for name in ("loopwise", "ruff"))
+    lw_hunks, ruff_hunks = (fix_runs[name][-1][2].count("\n@@ -") for name in ("loopwise", "ruff"))
+    print(f"  --diff loopwise {lw_fix_wall:6.2f} s   ruff {ruff_fix_wall:6.2f} s   ratio {lw_fix_wall / ruff_fix_wall:5.2f}x"
+          f"   diff hunks: loopwise {lw_hunks}, ruff {ruff_hunks}")
     lw_counts = Counter(item["code"] for item in lw)
     rf_counts = Counter(item["code"] for item in rf)
     print("  findings per code:")

@@ -64,7 +64,8 @@ pub fn fix_until_stable(
     let mut text = source.to_string();
     let mut applied = 0;
     let mut diagnostics = lint(&text);
-    let had_errors = parse(&text).root_node().has_error();
+    // Parsing is most of the cost of a file: only files that get a fix pay for this check.
+    let mut had_errors = None;
     for _ in 0..MAX_ROUNDS {
         let (fixed, count) =
             apply_fixes(&text, diagnostics.iter().filter_map(|diagnostic| diagnostic.fix.as_ref()), level);
@@ -73,6 +74,7 @@ pub fn fix_until_stable(
         }
         // A fix is meant to leave valid code; should one not, keep the last good text
         // rather than hand the user a broken file.
+        let had_errors = *had_errors.get_or_insert_with(|| parse(source).root_node().has_error());
         if !had_errors && parse(&fixed).root_node().has_error() {
             break;
         }
