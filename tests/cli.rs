@@ -365,7 +365,7 @@ fn configured_severity_reaches_the_output() {
 fn pytest_asyncio_auto_mode_silences_unmarked_async_tests() {
     let unmarked = b"async def test_get():\n    pass\n";
     let folder = project(&[
-        ("strict/tests/test_api.py", unmarked),
+        ("strict/tests/test_api.py", b"import pytest\n\nasync def test_get():\n    pass\n"),
         ("auto/pyproject.toml", b"[tool.pytest.ini_options]\nasyncio_mode = \"auto\"\n"),
         ("auto/tests/test_api.py", unmarked),
         ("ini/pytest.ini", b"[pytest]\nasyncio_mode = auto\n"),
@@ -376,11 +376,100 @@ fn pytest_asyncio_auto_mode_silences_unmarked_async_tests() {
         ("tox/test_api.py", unmarked),
     ]);
     let text = stdout(&loopwise(folder.path(), &["check", "--select", "LW801", "--output-format", "concise"]));
-    assert!(text.contains("strict/tests/test_api.py:1:11: LW801"), "{text}");
+    assert!(text.contains("strict/tests/test_api.py:3:11: LW801"), "{text}");
     assert!(text.contains("cfg/test_api.py:1:11: LW801"), "{text}");
     assert!(!text.contains("auto/"), "{text}");
     assert!(!text.contains("ini/"), "{text}");
     assert!(!text.contains("tox/"), "{text}");
+}
+
+/// Each way a project can run unmarked async tests (or not use pytest at all) silences LW801,
+/// next to the same file in a plain strict pytest project, which is reported.
+#[test]
+fn test_runners_the_project_declares_decide_lw801() {
+    let unmarked: &[u8] = b"async def test_get():\n    pass\n";
+    let with_pytest: &[u8] = b"import pytest\n\n\nasync def test_get():\n    pass\n";
+    let strict_ini: &[u8] = b"[pytest]\n";
+    let folder = project(&[
+        // Reported: a pytest project in strict mode, with or without `import pytest`.
+        ("strict/pytest.ini", strict_ini),
+        ("strict/tests/test_api.py", unmarked),
+        ("strict/tests/conftest.py", b"def pytest_collection_modifyitems(items):\n    items.sort()\n"),
+        ("imports/pyproject.toml", b"[project]\nname = \"x\"\n"),
+        ("imports/tests/test_api.py", with_pytest),
+        // Not pytest: no pytest configuration and no pytest import (unittest, a script).
+        ("plain/pyproject.toml", b"[project]\nname = \"x\"\n"),
+        ("plain/tests/test_api.py", unmarked),
+        // Runners that take unmarked async tests.
+        ("trio/pytest.ini", b"[pytest]\ntrio_mode = true\n"),
+        ("trio/test_api.py", with_pytest),
+        ("native/pyproject.toml", b"[tool.pytest]\nasyncio_mode = \"auto\"\n"),
+        ("native/test_api.py", with_pytest),
+        ("hook/pytest.ini", strict_ini),
+        (
+            "hook/tests/conftest.py",
+            b"import pytest\n\n\ndef pytest_collection_modifyitems(items):\n    for item in items:\n        item.add_marker(pytest.mark.asyncio)\n",
+        ),
+        ("hook/tests/test_api.py", with_pytest),
+        ("fixture/pytest.ini", strict_ini),
+        ("fixture/conftest.py", b"import pytest\n\n\n@pytest.fixture\nasync def client():\n    yield 1\n"),
+        ("fixture/tests/test_api.py", with_pytest),
+        ("anyio/pytest.ini", strict_ini),
+        ("anyio/conftest.py", b"import pytest\n\n\n@pytest.fixture\ndef anyio_backend():\n    return \"asyncio\"\n"),
+        ("anyio/test_api.py", with_pytest),
+        ("plugin/pytest.ini", b"[pytest]\naddopts = -p pytest_aio\n"),
+        ("plugin/test_api.py", with_pytest),
+        ("deps/pyproject.toml", b"[project]\nname = \"x\"\n\n[project.optional-dependencies]\ntest = [\"pytest\", \"pytest-aio>=1.5\"]\n"),
+        ("deps/tests/test_api.py", with_pytest),
+    ]);
+    let text = stdout(&loopwise(folder.path(), &["check", "--select", "LW801", "--output-format", "concise"]));
+    assert!(text.contains("strict/tests/test_api.py:1:11: LW801"), "{text}");
+    assert!(text.contains("imports/tests/test_api.py:4:11: LW801"), "{text}");
+    for quiet in ["plain/", "trio/", "native/", "hook/", "fixture/", "anyio/", "plugin/", "deps/"] {
+        assert!(!text.contains(quiet), "{quiet}: {text}");
+    }
+    let shown = stdout(&loopwise(folder.path(), &["check", "--show-settings", "hook/tests/test_api.py"]));
+    assert!(shown.contains("unmarked async tests run: yes"), "{shown}");
+    assert!(shown.contains("hook `pytest_collection_modifyitems`, which adds runner marks"), "{shown}");
+}
+
+#[test]
+fn target_version_comes_from_the_nearest_declaration_and_show_settings_says_where() {
+    let gather = b"import asyncio\n\n\nasync def main(a, b):\n    await asyncio.gather(a(), b())\n";
+    let folder = project(&[
+        ("setup_py/setup.py", b"from setuptools import setup\n\nsetup(name=\"x\", python_requires=\">=3.9\")\n"),
+        ("setup_py/app.py", gather),
+        ("poetry/pyproject.toml", b"[tool.poetry.dependencies]\npython = \"^3.10\"\n"),
+        ("poetry/app.py", gather),
+        ("ruff/ruff.toml", b"target-version = \"py311\"\n"),
+        ("ruff/app.py", gather),
+        ("cfg/setup.cfg", b"[options]\npython_requires = >=3.8, <4\n"),
+        ("cfg/app.py", gather),
+        (
+            "own/pyproject.toml",
+            b"[project]\nrequires-python = \">=3.9\"\n\n[tool.loopwise]\ntarget-version = \"3.12\"\n",
+        ),
+        ("own/app.py", gather),
+    ]);
+    // LW501 (gather -> TaskGroup) needs 3.11: only the ruff and loopwise targets allow it.
+    let text = stdout(&loopwise(folder.path(), &["check", "--select", "LW501", "--output-format", "concise"]));
+    assert!(text.contains("ruff/app.py:5:11: LW501"), "{text}");
+    assert!(text.contains("own/app.py:5:11: LW501"), "{text}");
+    for quiet in ["setup_py/", "poetry/", "cfg/"] {
+        assert!(!text.contains(quiet), "{quiet}: {text}");
+    }
+    let shown = stdout(&loopwise(folder.path(), &["check", "--show-settings", "setup_py/app.py"]));
+    assert!(shown.contains("target-version: 3.9"), "{shown}");
+    assert!(shown.contains("setup.py (python_requires= \">=3.9\")"), "{shown}");
+    let shown = stdout(&loopwise(folder.path(), &["check", "--show-settings", "poetry/app.py"]));
+    assert!(shown.contains("target-version: 3.10"), "{shown}");
+    assert!(shown.contains("tool.poetry.dependencies.python"), "{shown}");
+    let shown = stdout(&loopwise(folder.path(), &["check", "--show-settings", "own/app.py"]));
+    assert!(shown.contains("target-version: 3.12"), "{shown}");
+    assert!(shown.contains("own/pyproject.toml (target-version \"3.12\")"), "{shown}");
+    let output = loopwise(folder.path(), &["check", "--show-settings", "missing.py"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("missing.py: no such file or folder"), "{}", stderr(&output));
 }
 
 // `check --fix`, `--unsafe-fixes` and `--diff`. LW101 (`time.sleep`) has an unsafe fix, LW502

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use loopwise::analysis::{Fix, LintSettings, lint_source};
-use loopwise::config::{Options, lint_settings};
+use loopwise::config::{Options, ProjectFacts, lint_settings};
 use loopwise::rules::{Rule, RuleSet};
 
 fn python_files(folder: &Path) -> Vec<PathBuf> {
@@ -56,13 +56,22 @@ fn rule_of(path: &Path) -> Rule {
 }
 
 /// Settings for a fixture: its `# settings: KEY = VALUE` header lines (configuration-file TOML,
-/// read by the real configuration code), with only the fixture's own rule selected.
+/// read by the real configuration code), with only the fixture's own rule selected; a folder
+/// fixture also gets the test runners its pytest files and conftest.py declare.
 fn settings_for(path: &Path, source: &str, rule: Rule) -> LintSettings {
     let toml = source.lines().filter_map(|line| line.strip_prefix("# settings: ")).collect::<Vec<_>>().join("\n");
     let options = Options::from_file(Path::new("loopwise.toml"), &toml)
         .unwrap_or_else(|error| panic!("{}: bad `# settings:` header: {error}", path.display()))
         .unwrap_or_default();
-    LintSettings { rules: [rule].into_iter().collect::<RuleSet>(), ..lint_settings(&options) }
+    let mut settings = LintSettings { rules: [rule].into_iter().collect::<RuleSet>(), ..lint_settings(&options) };
+    // A folder fixture is a small project: what its pytest files say counts, read by the real
+    // configuration code.
+    if fixture_subfolder(path).is_some()
+        && let Some(folder) = path.parent()
+    {
+        settings.test_runners = ProjectFacts::default().pytest(folder).runners();
+    }
+    settings
 }
 
 /// The 1-based lines carrying a trailing `# CODE` marker for `rule`: a comment after code

@@ -85,10 +85,21 @@ async fn initialized_registers_config_and_python_file_watchers() {
     assert_eq!(registration["method"], "workspace/didChangeWatchedFiles");
     let globs: Vec<&Value> =
         registration["registerOptions"]["watchers"].as_array().unwrap().iter().map(|w| &w["globPattern"]).collect();
-    assert_eq!(
-        globs,
-        [&json!("**/pyproject.toml"), &json!("**/loopwise.toml"), &json!("**/.loopwise.toml"), &json!("**/*.py")]
-    );
+    let expected = [
+        "**/pyproject.toml",
+        "**/loopwise.toml",
+        "**/.loopwise.toml",
+        "**/ruff.toml",
+        "**/.ruff.toml",
+        "**/setup.cfg",
+        "**/pytest.ini",
+        "**/.pytest.ini",
+        "**/tox.ini",
+        "**/requirements*.txt",
+        "**/*.py",
+    ]
+    .map(|glob| json!(glob));
+    assert_eq!(globs, expected.iter().collect::<Vec<_>>());
 }
 
 #[tokio::test]

@@ -61,9 +61,19 @@ pub struct LintSettings {
     pub default_timeout: f64,
     /// User-listed blocking calls: qualified name -> optional suggestion.
     pub blocking_calls: HashMap<String, Option<String>>,
-    /// pytest-asyncio runs in auto mode (`asyncio_mode = "auto"` in the nearest pytest
-    /// configuration): every `async def test_*` runs without a mark.
-    pub pytest_asyncio_auto: bool,
+    /// How the project's tests are run, as its pytest configuration says.
+    pub test_runners: TestRunners,
+}
+
+/// What the configuration layer found out about the test runner of a file's folder.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TestRunners {
+    /// A pytest configuration (an ini section pytest reads, or a conftest.py) applies.
+    pub pytest_configured: bool,
+    /// Something runs `async def` tests without a mark, or may (loopwise cannot tell):
+    /// pytest-asyncio's auto mode, pytest-trio's `trio_mode`, anyio's auto mode, a plugin or a
+    /// conftest.py hook that runs or marks async tests, async fixtures that need such a runner.
+    pub runs_unmarked: bool,
 }
 
 impl Default for LintSettings {
@@ -75,7 +85,7 @@ impl Default for LintSettings {
             per_file_ignores: Vec::new(),
             default_timeout: 10.0,
             blocking_calls: HashMap::new(),
-            pytest_asyncio_auto: false,
+            test_runners: TestRunners::default(),
         }
     }
 }

@@ -9,6 +9,7 @@ mod docs;
 mod fix;
 mod output;
 
+use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -53,6 +54,10 @@ pub struct CheckArgs {
     /// Print counts per rule instead of the findings.
     #[arg(long)]
     pub statistics: bool,
+    /// Print the settings that apply to the given file (or folder), and where each one comes
+    /// from, instead of checking.
+    #[arg(long, conflicts_with_all = ["statistics", "fix", "diff"])]
+    pub show_settings: bool,
     /// The file name to report (and to find configuration for) when reading standard input.
     #[arg(long)]
     pub stdin_filename: Option<PathBuf>,
@@ -165,6 +170,9 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         }
         None => Arc::new(Resolver::new(overrides)),
     };
+    if args.show_settings {
+        return show_settings(args, &resolver);
+    }
     let (checked, errors) = run(args, &resolver);
     if let Err(error) = report(args, &checked)
         && error.kind() != io::ErrorKind::BrokenPipe
@@ -188,6 +196,43 @@ pub fn check(args: &CheckArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// `--show-settings`: the resolved settings of each named path, with their sources.
+fn show_settings(args: &CheckArgs, resolver: &Resolver) -> ExitCode {
+    let paths = match (&args.stdin_filename, args.paths.as_slice()) {
+        (Some(name), _) if args.reads_stdin() => vec![name.clone()],
+        (_, []) => vec![PathBuf::from(".")],
+        (_, paths) => paths.to_vec(),
+    };
+    let mut out = io::stdout().lock();
+    let mut failed = false;
+    for path in paths {
+        if !path.exists() && args.stdin_filename.as_ref() != Some(&path) {
+            eprintln!("error: {}: no such file or folder", path.display());
+            failed = true;
+            continue;
+        }
+        match resolver.explain(&path) {
+            Ok(lines) => {
+                let mut text = format!("Settings for {}:\n", path.display());
+                for (key, value, source) in lines {
+                    let _ = write!(text, "  {key}: {value}\n      ({source})\n");
+                }
+                if let Err(error) = out.write_all(text.as_bytes())
+                    && error.kind() != io::ErrorKind::BrokenPipe
+                {
+                    eprintln!("error: cannot write: {error}");
+                    return ExitCode::from(2);
+                }
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                failed = true;
+            }
+        }
+    }
+    if failed { ExitCode::from(2) } else { ExitCode::SUCCESS }
 }
 
 /// Prints what `check` found. With `--diff`, the diffs go to stdout and the count to stderr,

@@ -11,9 +11,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
-use crate::analysis::settings::PerFileIgnore;
+use crate::analysis::settings::{PerFileIgnore, TestRunners};
 use crate::analysis::{LintSettings, PythonVersion, Severity};
 use crate::rules::{Rule, RuleSet, parse_selector};
+
+mod project;
+
+pub use project::{NEWEST_KNOWN, OLDEST_KNOWN, ProjectFacts, PytestFacts, Sourced, lower_bound};
 
 /// Configuration file names, in the order they win when several sit in one folder.
 pub const CONFIG_FILES: &[&str] = &[".loopwise.toml", "loopwise.toml", "pyproject.toml"];
@@ -246,7 +250,12 @@ pub struct Configuration {
     pub file: Option<PathBuf>,
     /// The folder relative patterns (`exclude`, `per-file-ignores`) are anchored at.
     pub root: PathBuf,
+    /// The settings before the facts of a file's folder (target version, test runners).
     pub settings: Arc<LintSettings>,
+    /// loopwise's own `target-version`, from the overrides or the file, and where it came from.
+    pub explicit_target: Option<Sourced<PythonVersion>>,
+    /// The keys the configuration file itself set (for `--show-settings`).
+    options: Options,
     exclude: Excludes,
 }
 
@@ -268,21 +277,21 @@ impl Configuration {
         relative.components().any(|component| self.exclude.names.is_match(Path::new(component.as_os_str())))
     }
 
-    fn build(
-        file: Option<&Path>,
-        root: &Path,
-        options: &Options,
-        overrides: &Options,
-        requires_python: Option<PythonVersion>,
-        pytest_asyncio_auto: bool,
-    ) -> Self {
+    fn build(file: Option<&Path>, root: &Path, options: &Options, overrides: &Options) -> Self {
         let merged = options.overridden_by(overrides);
-        let target_version = merged
-            .target_version
-            .as_deref()
-            .and_then(PythonVersion::parse)
-            .or(requires_python)
-            .unwrap_or(PythonVersion::PY311);
+        let explicit_target = match (&overrides.target_version, &options.target_version) {
+            (Some(version), _) => PythonVersion::parse(version)
+                .map(|value| Sourced { value, source: "the command line or editor settings (target-version)".into() }),
+            (None, Some(version)) => PythonVersion::parse(version).map(|value| Sourced {
+                value,
+                source: format!(
+                    "{} (target-version \"{version}\")",
+                    file.map_or_else(String::new, |f| f.display().to_string())
+                ),
+            }),
+            (None, None) => None,
+        };
+        let target_version = explicit_target.as_ref().map_or(PythonVersion::PY311, |found| found.value);
         let severity = merged
             .severity
             .iter()
@@ -324,7 +333,7 @@ impl Configuration {
             per_file_ignores,
             default_timeout: merged.default_timeout.unwrap_or(10.0),
             blocking_calls,
-            pytest_asyncio_auto,
+            test_runners: TestRunners::default(),
         };
         let excludes: Vec<&str> = match &merged.exclude {
             Some(exclude) => exclude.iter().map(String::as_str).collect(),
@@ -349,6 +358,8 @@ impl Configuration {
             file: file.map(Path::to_path_buf),
             root: root.to_path_buf(),
             settings: Arc::new(settings),
+            explicit_target,
+            options: options.clone(),
             exclude,
         }
     }
@@ -356,7 +367,7 @@ impl Configuration {
 
 /// The lint settings `options` describe on their own (no file discovery, no overrides).
 pub fn lint_settings(options: &Options) -> LintSettings {
-    let configuration = Configuration::build(None, Path::new("/"), options, &Options::default(), None, false);
+    let configuration = Configuration::build(None, Path::new("/"), options, &Options::default());
     Arc::unwrap_or_clone(configuration.settings)
 }
 
@@ -371,12 +382,22 @@ pub struct Resolver {
     by_folder: Cached<Result<Arc<Configuration>, ConfigError>>,
     /// Configuration file -> its parsed configuration (many folders share one).
     by_file: Cached<Result<Arc<Configuration>, ConfigError>>,
+    /// Folder -> the settings of its files: the configuration plus the folder's project facts.
+    settings_by_folder: Cached<Result<Arc<LintSettings>, ConfigError>>,
+    facts: ProjectFacts,
 }
 
 impl Resolver {
     /// `overrides` (from the CLI or the editor) win over every configuration file.
     pub fn new(overrides: Options) -> Self {
-        Self { overrides, explicit: None, by_folder: Mutex::default(), by_file: Mutex::default() }
+        Self {
+            overrides,
+            explicit: None,
+            by_folder: Mutex::default(),
+            by_file: Mutex::default(),
+            settings_by_folder: Mutex::default(),
+            facts: ProjectFacts::default(),
+        }
     }
 
     /// Uses one configuration file for every file (`--config FILE`).
@@ -384,9 +405,97 @@ impl Resolver {
         Self { explicit: Some(file), ..Self::new(overrides) }
     }
 
-    /// The settings for `file`: from the nearest configuration file, then the overrides.
+    /// The settings for `file`: from the nearest configuration file, then the overrides, then
+    /// what the project declares in its folder or above (target version, test runners).
     pub fn settings_for(&self, file: &Path) -> Result<Arc<LintSettings>, ConfigError> {
-        Ok(Arc::clone(&self.configuration_for(file)?.settings))
+        let folder = folder_of(&absolute(file));
+        if let Some(cached) = lock(&self.settings_by_folder).get(&folder) {
+            return cached.clone();
+        }
+        let result = self.configuration_for(&folder).map(|configuration| {
+            let mut settings = LintSettings::clone(&configuration.settings);
+            if configuration.explicit_target.is_none()
+                && let Some(declared) = self.facts.target_version(&folder)
+            {
+                settings.target_version = declared.value;
+            }
+            settings.test_runners = self.facts.pytest(&folder).runners();
+            Arc::new(settings)
+        });
+        lock(&self.settings_by_folder).insert(folder, result.clone());
+        result
+    }
+
+    /// The settings for `file` with the place each one came from, for `--show-settings`.
+    pub fn explain(&self, file: &Path) -> Result<Vec<(String, String, String)>, ConfigError> {
+        let path = absolute(file);
+        let folder = folder_of(&path);
+        let configuration = self.configuration_for(&folder)?;
+        let settings = self.settings_for(&path)?;
+        let set = &configuration.options;
+        let from_file = |key: &str, is_set: bool| match &configuration.file {
+            Some(file) if is_set => format!("{} ({key})", file.display()),
+            _ => "the default".to_string(),
+        };
+        let mut lines = Vec::new();
+        lines.push((
+            "configuration file".to_string(),
+            configuration.file.as_ref().map_or_else(|| "none".to_string(), |file| file.display().to_string()),
+            "searched: .loopwise.toml, loopwise.toml, pyproject.toml with [tool.loopwise], nearest folder first"
+                .to_string(),
+        ));
+        let target_source = match (&configuration.explicit_target, self.facts.target_version(&folder)) {
+            (Some(explicit), _) => explicit.source.clone(),
+            (None, Some(declared)) => declared.source,
+            (None, None) => "the default: nothing in this folder or above declares a Python version".to_string(),
+        };
+        lines.push(("target-version".to_string(), settings.target_version.to_string(), target_source));
+        let rules: Vec<&str> = settings.rules.iter().map(Rule::code).collect();
+        let selects = set.select.is_some() || set.extend_select.is_some() || set.ignore.is_some();
+        let rule_source = if self.overrides.select.is_some()
+            || !self.overrides.extend_select.as_deref().unwrap_or_default().is_empty()
+            || !self.overrides.ignore.as_deref().unwrap_or_default().is_empty()
+        {
+            format!("{} and the command line or editor settings", from_file("select, extend-select, ignore", selects))
+        } else {
+            from_file("select, extend-select, ignore", selects)
+        };
+        lines.push(("rules".to_string(), format!("{} enabled: {}", rules.len(), rules.join(", ")), rule_source));
+        let mut severities: Vec<String> = settings
+            .severity
+            .iter()
+            .map(|(rule, severity)| format!("{} = {}", rule.code(), severity.as_str()))
+            .collect();
+        severities.sort();
+        if !severities.is_empty() {
+            lines.push(("severity".to_string(), severities.join(", "), from_file("severity", set.severity.is_some())));
+        }
+        lines.push((
+            "default-timeout".to_string(),
+            settings.default_timeout.to_string(),
+            from_file("default-timeout", set.default_timeout.is_some()),
+        ));
+        let pytest = self.facts.pytest(&folder);
+        lines.push((
+            "pytest configuration".to_string(),
+            pytest.config_file.as_ref().map_or_else(|| "none".to_string(), |file| file.display().to_string()),
+            match pytest.conftests.len() {
+                0 => "no conftest.py between this folder and pytest's root".to_string(),
+                _ => format!(
+                    "conftest.py: {}",
+                    pytest.conftests.iter().map(|path| path.display().to_string()).collect::<Vec<_>>().join(", ")
+                ),
+            },
+        ));
+        lines.push((
+            "unmarked async tests run".to_string(),
+            if settings.test_runners.runs_unmarked { "yes (or cannot tell)" } else { "no" }.to_string(),
+            pytest
+                .runs_unmarked
+                .clone()
+                .unwrap_or_else(|| "no auto mode, trio_mode, runner plugin or conftest.py hook found".to_string()),
+        ));
+        Ok(lines)
     }
 
     /// The configuration for a file or folder.
@@ -406,8 +515,6 @@ impl Resolver {
                     &folder_root(&folder),
                     &Options::default(),
                     &self.overrides,
-                    requires_python(&folder),
-                    pytest_asyncio_auto(&folder),
                 ))),
             },
         };
@@ -427,14 +534,7 @@ impl Resolver {
             })?;
             let options = Options::from_file(file, &text)?.unwrap_or_default();
             let root = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-            Ok(Arc::new(Configuration::build(
-                Some(file),
-                &root,
-                &options,
-                &self.overrides,
-                requires_python(&root),
-                pytest_asyncio_auto(&root),
-            )))
+            Ok(Arc::new(Configuration::build(Some(file), &root, &options, &self.overrides)))
         })();
         lock(&self.by_file).insert(file.to_path_buf(), result.clone());
         result
@@ -444,12 +544,19 @@ impl Resolver {
     pub fn clear_cache(&self) {
         lock(&self.by_folder).clear();
         lock(&self.by_file).clear();
+        lock(&self.settings_by_folder).clear();
+        self.facts.clear();
     }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding the lock leaves only a cache behind: still usable.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A folder itself, or the folder a file is in.
+fn folder_of(path: &Path) -> PathBuf {
+    if path.is_dir() { path.to_path_buf() } else { path.parent().map_or_else(|| path.to_path_buf(), Path::to_path_buf) }
 }
 
 fn absolute(path: &Path) -> PathBuf {
@@ -489,99 +596,6 @@ pub fn find_config_file(folder: &Path) -> Option<PathBuf> {
         }
     }
     None
-}
-
-/// The lower bound of `project.requires-python` in the nearest pyproject.toml.
-fn requires_python(folder: &Path) -> Option<PythonVersion> {
-    let pyproject =
-        folder.ancestors().map(|ancestor| ancestor.join("pyproject.toml")).find(|candidate| candidate.is_file())?;
-    let text = std::fs::read_to_string(pyproject).ok()?;
-    let document: toml::Value = toml::from_str(&text).ok()?;
-    let requires = document.get("project")?.get("requires-python")?.as_str()?;
-    requires.split(',').map(str::trim).find(|part| part.starts_with(">=")).and_then(PythonVersion::parse)
-}
-
-/// Whether the pytest configuration that applies in `folder` sets pytest-asyncio's
-/// `asyncio_mode = "auto"` (or `--asyncio-mode=auto` in `addopts`). Like pytest, the nearest folder holding a `pytest.ini` (or
-/// `.pytest.ini`), a pyproject.toml with `[tool.pytest.ini_options]`, a tox.ini with `[pytest]`
-/// or a setup.cfg with `[tool:pytest]` decides, in that order within a folder.
-fn pytest_asyncio_auto(folder: &Path) -> bool {
-    for ancestor in folder.ancestors() {
-        for (name, section) in [
-            ("pytest.ini", "pytest"),
-            (".pytest.ini", "pytest"),
-            ("pyproject.toml", ""),
-            ("tox.ini", "pytest"),
-            ("setup.cfg", "tool:pytest"),
-        ] {
-            let Ok(text) = std::fs::read_to_string(ancestor.join(name)) else { continue };
-            // `--asyncio-mode` in `addopts` is a command-line option: it wins over the key.
-            let (mode, addopts) = if section.is_empty() {
-                let Some(options) = pyproject_pytest_options(&text) else { continue };
-                let addopts = match options.get("addopts") {
-                    Some(toml::Value::String(line)) => line.clone(),
-                    Some(toml::Value::Array(items)) => {
-                        items.iter().filter_map(toml::Value::as_str).collect::<Vec<_>>().join(" ")
-                    }
-                    _ => String::new(),
-                };
-                (options.get("asyncio_mode").and_then(toml::Value::as_str).map(str::to_string), addopts)
-            } else {
-                match (ini_value(&text, section, "asyncio_mode"), ini_value(&text, section, "addopts")) {
-                    (IniLookup::NoSection, _) if name.ends_with("pytest.ini") => (None, String::new()),
-                    (IniLookup::NoSection, _) => continue,
-                    (IniLookup::Section(mode), IniLookup::Section(addopts)) => (mode, addopts.unwrap_or_default()),
-                    (IniLookup::Section(mode), IniLookup::NoSection) => (mode, String::new()),
-                }
-            };
-            let words: Vec<&str> = addopts.split_whitespace().collect();
-            let option = words.iter().enumerate().find_map(|(index, word)| match word.strip_prefix("--asyncio-mode") {
-                Some(rest) if rest.starts_with('=') => Some(rest[1..].to_string()),
-                Some("") => words.get(index + 1).map(|value| (*value).to_string()),
-                _ => None,
-            });
-            let mode = option.or(mode);
-            return mode.is_some_and(|mode| mode.trim() == "auto");
-        }
-    }
-    false
-}
-
-/// `[tool.pytest.ini_options]` of a pyproject.toml, when it has the table.
-fn pyproject_pytest_options(text: &str) -> Option<toml::Table> {
-    let document: toml::Table = toml::from_str(text).ok()?;
-    document.get("tool")?.get("pytest")?.get("ini_options")?.as_table().cloned()
-}
-
-enum IniLookup {
-    NoSection,
-    Section(Option<String>),
-}
-
-/// The value of `key` in `[section]` of an ini file: `key = value` or `key: value`, comments
-/// starting with `#` or `;`. Enough for pytest's own settings, which are single-line.
-fn ini_value(text: &str, section: &str, key: &str) -> IniLookup {
-    let mut in_section = false;
-    let mut found_section = false;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        if let Some(name) = line.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
-            in_section = name.trim() == section;
-            found_section |= in_section;
-            continue;
-        }
-        if !in_section {
-            continue;
-        }
-        let Some((name, value)) = line.split_once(['=', ':']) else { continue };
-        if name.trim() == key {
-            return IniLookup::Section(Some(value.trim().to_string()));
-        }
-    }
-    if found_section { IniLookup::Section(None) } else { IniLookup::NoSection }
 }
 
 #[cfg(test)]
@@ -642,76 +656,29 @@ mod tests {
         let options = parse("loopwise.toml", "[blocking-calls]\n\"a.b\" = \"use c\"\n\"d.e\" = \"\"\n")
             .expect("valid")
             .expect("options");
-        let configuration = Configuration::build(None, Path::new("/"), &options, &Options::default(), None, false);
+        let configuration = Configuration::build(None, Path::new("/"), &options, &Options::default());
         assert_eq!(configuration.settings.blocking_calls.get("a.b"), Some(&Some("use c".to_string())));
         assert_eq!(configuration.settings.blocking_calls.get("d.e"), Some(&None));
         let options = parse("loopwise.toml", "blocking-calls = [\"x.y\"]\n").expect("valid").expect("options");
-        let configuration = Configuration::build(None, Path::new("/"), &options, &Options::default(), None, false);
+        let configuration = Configuration::build(None, Path::new("/"), &options, &Options::default());
         assert_eq!(configuration.settings.blocking_calls.get("x.y"), Some(&None));
     }
 
     #[test]
-    fn target_version_falls_back_to_requires_python_then_311() {
-        let configuration =
-            Configuration::build(None, Path::new("/"), &Options::default(), &Options::default(), None, false);
+    fn target_version_without_any_declaration_is_311() {
+        let configuration = Configuration::build(None, Path::new("/"), &Options::default(), &Options::default());
         assert_eq!(configuration.settings.target_version, PythonVersion::PY311);
-        let configuration = Configuration::build(
-            None,
-            Path::new("/"),
-            &Options::default(),
-            &Options::default(),
-            PythonVersion::parse(">=3.9"),
-            false,
-        );
-        assert_eq!(configuration.settings.target_version, PythonVersion { major: 3, minor: 9 });
+        assert_eq!(configuration.explicit_target, None);
     }
 
     #[test]
     fn excludes_match_names_and_rooted_paths() {
         let options =
             Options { extend_exclude: Some(vec!["generated/*.py".into(), "legacy".into()]), ..Options::default() };
-        let configuration =
-            Configuration::build(None, Path::new("/project"), &options, &Options::default(), None, false);
+        let configuration = Configuration::build(None, Path::new("/project"), &options, &Options::default());
         assert!(configuration.is_excluded(Path::new("/project/.venv/lib/x.py")));
         assert!(configuration.is_excluded(Path::new("/project/generated/api.py")));
         assert!(configuration.is_excluded(Path::new("/project/src/legacy/x.py")));
         assert!(!configuration.is_excluded(Path::new("/project/src/app.py")));
-    }
-
-    #[test]
-    fn pytest_asyncio_auto_mode_from_the_nearest_pytest_configuration() {
-        let root = tempfile::tempdir().expect("temporary folder");
-        let nested = root.path().join("tests");
-        std::fs::create_dir(&nested).expect("folder");
-        assert!(!pytest_asyncio_auto(&nested));
-        std::fs::write(root.path().join("setup.cfg"), "[tool:pytest]\nasyncio_mode = auto\n").expect("write");
-        assert!(pytest_asyncio_auto(&nested));
-        // A pyproject.toml without the pytest table does not decide; one with it does.
-        std::fs::write(nested.join("pyproject.toml"), "[project]\nname = \"x\"\n").expect("write");
-        assert!(pytest_asyncio_auto(&nested));
-        std::fs::write(nested.join("pyproject.toml"), "[tool.pytest.ini_options]\nasyncio_mode = \"strict\"\n")
-            .expect("write");
-        assert!(!pytest_asyncio_auto(&nested));
-        std::fs::write(nested.join("pytest.ini"), "[pytest]\n; comment\nasyncio_mode: auto\n").expect("write");
-        assert!(pytest_asyncio_auto(&nested));
-        // The command-line option in `addopts` wins over the key.
-        std::fs::write(
-            nested.join("pytest.ini"),
-            "[pytest]\naddopts = -ra --asyncio-mode=strict\nasyncio_mode = auto\n",
-        )
-        .expect("write");
-        assert!(!pytest_asyncio_auto(&nested));
-        std::fs::write(nested.join("pytest.ini"), "[pytest]\naddopts = --asyncio-mode auto\n").expect("write");
-        assert!(pytest_asyncio_auto(&nested));
-        // An empty pytest.ini still decides (pytest uses it as the configuration).
-        std::fs::write(nested.join("pytest.ini"), "").expect("write");
-        assert!(!pytest_asyncio_auto(&nested));
-        std::fs::remove_file(nested.join("pytest.ini")).expect("remove");
-        std::fs::write(
-            nested.join("pyproject.toml"),
-            "[tool.pytest.ini_options]\naddopts = [\"--asyncio-mode=auto\"]\n",
-        )
-        .expect("write");
-        assert!(pytest_asyncio_auto(&nested));
     }
 }

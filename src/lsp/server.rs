@@ -37,7 +37,22 @@ use super::documents::{ChangeProblem, Documents, Finding, Snapshot};
 
 /// Files whose change may change the settings of any open document.
 /// Configuration files, and Python files whose summaries the workspace index caches.
-const CONFIG_FILE_GLOBS: [&str; 4] = ["**/pyproject.toml", "**/loopwise.toml", "**/.loopwise.toml", "**/*.py"];
+/// loopwise's own configuration files, the files its project facts come from (target version,
+/// pytest configuration; conftest.py and setup.py are among the Python files), and Python
+/// files for the workspace index.
+const CONFIG_FILE_GLOBS: [&str; 11] = [
+    "**/pyproject.toml",
+    "**/loopwise.toml",
+    "**/.loopwise.toml",
+    "**/ruff.toml",
+    "**/.ruff.toml",
+    "**/setup.cfg",
+    "**/pytest.ini",
+    "**/.pytest.ini",
+    "**/tox.ini",
+    "**/requirements*.txt",
+    "**/*.py",
+];
 
 /// Where the test seam makes the server panic.
 #[doc(hidden)]

@@ -9,10 +9,25 @@ define_rule! {
     /// ## What it does
     /// Checks for `async def test_*` functions in a test module (`test_*.py`, `*_test.py`)
     /// with no `pytest.mark.asyncio`, `pytest.mark.anyio` or `pytest.mark.trio` mark on the
-    /// function, its class or the module's `pytestmark`, when pytest-asyncio is not in auto
-    /// mode (`asyncio_mode = "auto"` in the nearest pyproject.toml `[tool.pytest.ini_options]`,
-    /// pytest.ini, setup.cfg `[tool:pytest]` or tox.ini, or `--asyncio-mode=auto` in their
-    /// `addopts`).
+    /// function, its class or the module's `pytestmark`, in a pytest project where nothing
+    /// runs unmarked async tests.
+    ///
+    /// The project's pytest files are read the way pytest finds them (the nearest `pytest.ini`,
+    /// `.pytest.ini`, pyproject.toml `[tool.pytest.ini_options]` or `[tool.pytest]`, tox.ini
+    /// `[pytest]`, setup.cfg `[tool:pytest]`), and the rule stays quiet when any of these run
+    /// unmarked async tests, or may: pytest-asyncio's `asyncio_mode = auto` (or
+    /// `--asyncio-mode=auto` in `addopts`), pytest-trio's `trio_mode = true`, `anyio_mode =
+    /// auto`, a plugin that runs them (`-p pytest_aio`, `pytest_plugins`, or pytest-aio /
+    /// pytest-tornasync among the declared dependencies), or a `conftest.py` between the
+    /// test and pytest's root folder that defines `pytest_pyfunc_call` or
+    /// `pytest_pycollect_makeitem`, adds runner marks in `pytest_collection_modifyitems`,
+    /// defines an `anyio_backend` fixture or an async fixture under a plain `@pytest.fixture`
+    /// (which only such a runner can set up). `pytest_plugins` naming a module loopwise cannot
+    /// find counts as "may". In the test module itself, a test that requests `anyio_backend`
+    /// is run by anyio, and a module defining a plain async fixture or `pytest_plugins` is
+    /// left alone. A test module that never imports pytest, with no pytest configuration or
+    /// `conftest.py` around it, is run by something else (unittest, a script) and is not
+    /// checked. `loopwise check --show-settings FILE` says which of these applies.
     ///
     /// ## Why is this bad?
     /// Without a runner, pytest calls the test, gets a coroutine object and never awaits it:
@@ -40,17 +55,17 @@ define_rule! {
     /// There is no fix when the name `pytest` is bound to something else.
     ///
     /// ## Known problems
-    /// Marks added by a `conftest.py` hook (`pytest_collection_modifyitems`) and a mode given on
-    /// the command line are not seen; an ini `addopts` continued over several lines is read
-    /// from its first line only. Test
-    /// classes with base classes (such as `unittest.IsolatedAsyncioTestCase`, which runs its
-    /// own loop) are skipped.
+    /// A mode given only on the command line (in a CI script or a Makefile) is not seen. The
+    /// `conftest.py` files are read as text, never imported: a hook defined under another name
+    /// and assigned, or a mark added through a helper, is not recognised. Test classes with base
+    /// classes (such as `unittest.IsolatedAsyncioTestCase`, which runs its own loop) are
+    /// skipped.
     ///
     /// ## References
     /// - [pytest-asyncio: modes](https://pytest-asyncio.readthedocs.io/en/latest/concepts.html#test-discovery-modes)
     code: "LW801",
     name: "async-test-without-runner",
-    summary: "`async def test_*` with no asyncio/anyio/trio mark while pytest-asyncio is not in auto mode",
+    summary: "`async def test_*` with no asyncio/anyio/trio mark in a pytest project where nothing runs unmarked async tests",
     severity: Warning,
     enabled: true,
     aliases: [],
@@ -60,7 +75,13 @@ define_rule! {
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, function: Node<'_>) {
-    if checker.settings.pytest_asyncio_auto || !checker.path.is_some_and(is_test_module) {
+    let runners = checker.settings.test_runners;
+    if runners.runs_unmarked || !checker.path.is_some_and(is_test_module) {
+        return;
+    }
+    // A test module that never imports pytest, with no pytest configuration around it, is run
+    // by another runner (unittest, a custom script): pytest's marks mean nothing there.
+    if !runners.pytest_configured && !imports_pytest(checker) {
         return;
     }
     let Some(name) = function.child_by_field_name("name") else { return };
@@ -68,6 +89,8 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, function: Node<'_>) {
         || !checker.text(name).starts_with("test_")
         || is_fixture(checker.semantic, function)
         || has_runner_mark(checker, function)
+        || takes_anyio_backend(checker, function)
+        || module_needs_a_runner_elsewhere(checker)
     {
         return;
     }
@@ -99,6 +122,63 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, function: Node<'_>) {
         format!("Async test `{}` has no `pytest.mark.asyncio` mark, so it never runs", checker.text(name)),
     );
     diagnostic.fix = fix;
+}
+
+/// Any form of `import pytest`, `from pytest import ...`, `import pytest_asyncio`, wherever
+/// it sits (imports in `try`/`if` blocks count).
+fn imports_pytest(checker: &Checker<'_, '_>) -> bool {
+    checker.semantic.source().lines().any(|line| {
+        let line = line.trim_start();
+        (line.starts_with("import ") || line.starts_with("from "))
+            && line
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .any(|word| word == "pytest" || word == "pytest_asyncio")
+    })
+}
+
+/// anyio's plugin runs every test that requests its `anyio_backend` fixture.
+fn takes_anyio_backend(checker: &Checker<'_, '_>, function: Node<'_>) -> bool {
+    let Some(parameters) = function.child_by_field_name("parameters") else { return false };
+    let mut cursor = parameters.walk();
+    parameters.named_children(&mut cursor).any(|parameter| {
+        let name = match parameter.kind() {
+            "identifier" => Some(parameter),
+            _ => parameter.child_by_field_name("name").or_else(|| parameter.named_child(0)),
+        };
+        name.is_some_and(|name| checker.text(name) == "anyio_backend")
+    })
+}
+
+/// The module itself shows that a runner taking unmarked async code is configured elsewhere:
+/// it defines a plain `@pytest.fixture` on an `async def` (which only such a runner can set
+/// up), an `anyio_backend` fixture, or `pytest_plugins`.
+fn module_needs_a_runner_elsewhere(checker: &Checker<'_, '_>) -> bool {
+    let semantic = checker.semantic;
+    let module = semantic.scope(0).node;
+    let mut cursor = module.walk();
+    let statements: Vec<Node<'_>> = module.named_children(&mut cursor).collect();
+    statements.into_iter().any(|statement| {
+        let definition = match statement.kind() {
+            "decorated_definition" => statement.child_by_field_name("definition"),
+            "expression_statement" => {
+                return statement.named_child(0).is_some_and(|assignment| {
+                    assignment.kind() == "assignment"
+                        && assignment
+                            .child_by_field_name("left")
+                            .is_some_and(|left| checker.text(left) == "pytest_plugins")
+                });
+            }
+            _ => None,
+        };
+        let Some(definition) = definition.filter(|definition| definition.kind() == "function_definition") else {
+            return false;
+        };
+        let decorators = semantic.decorators(definition);
+        let plain_fixture = decorators.iter().any(|(_, name)| name.as_deref() == Some("pytest.fixture"));
+        let is_async = definition.child(0).is_some_and(|first| first.kind() == "async");
+        let name = definition.child_by_field_name("name").map(|name| checker.text(name));
+        plain_fixture && (is_async || name == Some("anyio_backend"))
+    })
 }
 
 /// The class is defined at module level (pytest does not collect nested classes' parents).
@@ -194,6 +274,7 @@ fn import_position(checker: &Checker<'_, '_>) -> Option<usize> {
 mod tests {
     use std::path::Path;
 
+    use crate::analysis::settings::TestRunners;
     use crate::analysis::{LintSettings, lint_source};
     use crate::rules::{Rule, RuleSet};
 
@@ -208,6 +289,7 @@ mod tests {
     fn fix_adds_the_mark_and_the_import_after_docstring_and_future_imports() {
         let settings = LintSettings {
             rules: [Rule::AsyncTestWithoutRunner].into_iter().collect::<RuleSet>(),
+            test_runners: TestRunners { pytest_configured: true, runs_unmarked: false },
             ..LintSettings::default()
         };
         let source = "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\n\nimport os\n\n\nclass TestApi:\n    async def test_get(self):\n        pass\n";
@@ -222,11 +304,24 @@ mod tests {
     fn auto_mode_and_other_file_names_are_quiet() {
         let rules = [Rule::AsyncTestWithoutRunner].into_iter().collect::<RuleSet>();
         let source = "async def test_get():\n    pass\n";
-        let auto = LintSettings { rules, pytest_asyncio_auto: true, ..LintSettings::default() };
+        let auto = LintSettings {
+            rules,
+            test_runners: TestRunners { pytest_configured: true, runs_unmarked: true },
+            ..LintSettings::default()
+        };
         assert!(lint_source(source, Some(Path::new("test_api.py")), &auto).is_empty());
-        let strict = LintSettings { rules, ..LintSettings::default() };
+        let strict = LintSettings {
+            rules,
+            test_runners: TestRunners { pytest_configured: true, runs_unmarked: false },
+            ..LintSettings::default()
+        };
         assert_eq!(lint_source(source, Some(Path::new("api_test.py")), &strict).len(), 1);
         assert!(lint_source(source, Some(Path::new("api.py")), &strict).is_empty());
         assert!(lint_source(source, None, &strict).is_empty());
+        // Without pytest configuration and without `import pytest`: not a pytest test.
+        let unconfigured = LintSettings { rules, ..LintSettings::default() };
+        assert!(lint_source(source, Some(Path::new("test_api.py")), &unconfigured).is_empty());
+        let imported = "import pytest\n\nasync def test_get():\n    pass\n";
+        assert_eq!(lint_source(imported, Some(Path::new("test_api.py")), &unconfigured).len(), 1);
     }
 }

@@ -1,0 +1,751 @@
+//! Project facts that other tools' files declare: the Python version a project supports and how
+//! its `async def` tests are run. Read as text, nearest folder first; nothing is executed or
+//! imported (`setup.py` is scanned for a literal `python_requires="..."`, `conftest.py` for hook
+//! and fixture definitions).
+//!
+//! Owns where each fact comes from, so `--show-settings` can say it. Knows nothing of
+//! loopwise's own configuration keys, rules or the LSP.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::analysis::PythonVersion;
+use crate::analysis::settings::TestRunners;
+
+/// The oldest and newest Python versions loopwise knows; a declared bound below the oldest is
+/// clamped to it (rules only distinguish 3.9, 3.10 and 3.11+).
+pub const OLDEST_KNOWN: PythonVersion = PythonVersion { major: 3, minor: 7 };
+pub const NEWEST_KNOWN: PythonVersion = PythonVersion { major: 3, minor: 14 };
+
+/// A fact and the place it was read from, for `--show-settings`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sourced<T> {
+    pub value: T,
+    /// `pyproject.toml (project.requires-python ">=3.9")` and the like, with the file's path.
+    pub source: String,
+}
+
+/// The pytest facts for the files of one folder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PytestFacts {
+    /// The pytest configuration file that applies (pytest's `inifile`), if any.
+    pub config_file: Option<PathBuf>,
+    /// Why unmarked `async def` tests are run (or may be: loopwise cannot tell), if they are.
+    pub runs_unmarked: Option<String>,
+    /// conftest.py files (and plugin modules) seen between the folder and pytest's root.
+    pub conftests: Vec<PathBuf>,
+}
+
+impl PytestFacts {
+    pub fn runners(&self) -> TestRunners {
+        TestRunners {
+            pytest_configured: self.config_file.is_some() || !self.conftests.is_empty(),
+            runs_unmarked: self.runs_unmarked.is_some(),
+        }
+    }
+}
+
+/// Memoised facts per folder: many files share a folder, and folders share ancestors.
+#[derive(Default)]
+pub struct ProjectFacts {
+    target_versions: Mutex<HashMap<PathBuf, Option<Sourced<PythonVersion>>>>,
+    pytest: Mutex<HashMap<PathBuf, Arc<PytestFacts>>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Reads a file that is small enough to be a configuration file; anything else is absent.
+fn read_small(path: &Path) -> Option<String> {
+    // A configuration file larger than this is not one a person wrote; reading it whole would
+    // let a stray huge file stall every run.
+    const LIMIT: u64 = 4 << 20;
+    let metadata = std::fs::metadata(path).ok()?;
+    if !metadata.is_file() || metadata.len() > LIMIT {
+        return None;
+    }
+    std::fs::read_to_string(path).ok()
+}
+
+impl ProjectFacts {
+    pub fn clear(&self) {
+        lock(&self.target_versions).clear();
+        lock(&self.pytest).clear();
+    }
+
+    /// The Python version the project at or above `folder` declares, from the nearest folder
+    /// that declares one. Within a folder, in this order: `project.requires-python`,
+    /// `[tool.ruff] target-version` (pyproject.toml, then ruff.toml / .ruff.toml),
+    /// `python_requires` in setup.cfg, a literal `python_requires=` in setup.py, Poetry's
+    /// `python` dependency, and last the lowest `Programming Language :: Python :: 3.N`
+    /// classifier.
+    pub fn target_version(&self, folder: &Path) -> Option<Sourced<PythonVersion>> {
+        if let Some(known) = lock(&self.target_versions).get(folder) {
+            return known.clone();
+        }
+        let found = declared_version(folder).or_else(|| folder.parent().and_then(|parent| self.target_version(parent)));
+        lock(&self.target_versions).insert(folder.to_path_buf(), found.clone());
+        found
+    }
+
+    /// How pytest would run the `async def` tests of files in `folder`.
+    pub fn pytest(&self, folder: &Path) -> Arc<PytestFacts> {
+        if let Some(known) = lock(&self.pytest).get(folder) {
+            return Arc::clone(known);
+        }
+        let facts = Arc::new(pytest_facts(folder));
+        lock(&self.pytest).insert(folder.to_path_buf(), Arc::clone(&facts));
+        facts
+    }
+}
+
+/// The version declared in `folder` itself (no ancestors).
+fn declared_version(folder: &Path) -> Option<Sourced<PythonVersion>> {
+    let pyproject_path = folder.join("pyproject.toml");
+    let pyproject = read_small(&pyproject_path).and_then(|text| toml::from_str::<toml::Table>(&text).ok());
+    let at = |path: &Path, what: &str, value: &str| format!("{} ({what} \"{value}\")", path.display());
+    let from_specifier = |value: &str, path: &Path, what: &str| {
+        lower_bound(value).map(|version| Sourced { value: version, source: at(path, what, value) })
+    };
+    if let Some(document) = &pyproject {
+        if let Some(requires) = document.get("project").and_then(|p| p.get("requires-python")).and_then(|v| v.as_str())
+            && let Some(found) = from_specifier(requires, &pyproject_path, "project.requires-python")
+        {
+            return Some(found);
+        }
+        if let Some(version) = document
+            .get("tool")
+            .and_then(|tool| tool.get("ruff"))
+            .and_then(|ruff| ruff.get("target-version"))
+            .and_then(|version| version.as_str())
+            && let Some(found) = from_specifier(version, &pyproject_path, "tool.ruff.target-version")
+        {
+            return Some(found);
+        }
+    }
+    for name in ["ruff.toml", ".ruff.toml"] {
+        let path = folder.join(name);
+        let Some(document) = read_small(&path).and_then(|text| toml::from_str::<toml::Table>(&text).ok()) else {
+            continue;
+        };
+        if let Some(version) = document.get("target-version").and_then(|version| version.as_str())
+            && let Some(found) = from_specifier(version, &path, "target-version")
+        {
+            return Some(found);
+        }
+    }
+    let setup_cfg_path = folder.join("setup.cfg");
+    let setup_cfg = read_small(&setup_cfg_path);
+    if let Some(text) = &setup_cfg
+        && let Some(value) = ini_lookup(text, "options", "python_requires")
+        && let Some(found) = from_specifier(&value, &setup_cfg_path, "options.python_requires")
+    {
+        return Some(found);
+    }
+    let setup_py_path = folder.join("setup.py");
+    let setup_py = read_small(&setup_py_path);
+    if let Some(text) = &setup_py
+        && let Some(value) = literal_keyword(text, "python_requires")
+        && let Some(found) = from_specifier(&value, &setup_py_path, "python_requires=")
+    {
+        return Some(found);
+    }
+    if let Some(document) = &pyproject
+        && let Some(python) = document
+            .get("tool")
+            .and_then(|tool| tool.get("poetry"))
+            .and_then(|poetry| poetry.get("dependencies"))
+            .and_then(|dependencies| dependencies.get("python"))
+            .and_then(|python| python.as_str())
+        && let Some(found) = from_specifier(python, &pyproject_path, "tool.poetry.dependencies.python")
+    {
+        return Some(found);
+    }
+    // Classifiers, the last resort: the lowest `Python :: 3.N` listed.
+    let classifiers: Vec<(String, PathBuf)> = pyproject
+        .as_ref()
+        .and_then(|document| document.get("project")?.get("classifiers")?.as_array().cloned())
+        .map(|items| {
+            items.iter().filter_map(|item| item.as_str().map(|s| (s.to_string(), pyproject_path.clone()))).collect()
+        })
+        .unwrap_or_default();
+    let texts = [(setup_cfg.as_deref(), &setup_cfg_path), (setup_py.as_deref(), &setup_py_path)];
+    let from_text = texts.iter().filter_map(|(text, path)| Some((text.as_ref()?, *path))).flat_map(|(text, path)| {
+        text.lines()
+            .filter(|line| line.contains("Programming Language :: Python ::"))
+            .map(move |line| (line.trim().trim_matches(|c| matches!(c, '"' | '\'' | ',')).to_string(), path.clone()))
+    });
+    classifiers
+        .into_iter()
+        .chain(from_text)
+        .filter_map(|(classifier, path)| {
+            let version = classifier.strip_prefix("Programming Language :: Python :: ")?.trim();
+            let parsed = parse_version(version)?;
+            Some((parsed, classifier.clone(), path))
+        })
+        .min_by_key(|(version, _, _)| *version)
+        .map(|(version, classifier, path)| Sourced {
+            value: clamp(version),
+            source: format!("{} (lowest classifier \"{classifier}\")", path.display()),
+        })
+}
+
+fn clamp(version: PythonVersion) -> PythonVersion {
+    version.clamp(OLDEST_KNOWN, NEWEST_KNOWN)
+}
+
+/// `3.9`, `3.9.1`, `3.10.*`, `py39`, `py3.9`: major and minor. `3` alone is not a minor version.
+fn parse_version(text: &str) -> Option<PythonVersion> {
+    let text = text.trim();
+    if let Some(rest) = text.strip_prefix("py") {
+        if let Some((major, minor)) = rest.split_once('.') {
+            return Some(PythonVersion { major: major.parse().ok()?, minor: minor.parse().ok()? });
+        }
+        let (major, minor) = rest.split_at_checked(1)?;
+        return Some(PythonVersion { major: major.parse().ok()?, minor: minor.parse().ok()? });
+    }
+    let mut parts = text.split('.');
+    let major = parts.next()?.trim().parse().ok()?;
+    let minor = parts.next()?.trim().trim_end_matches('*').parse().ok()?;
+    Some(PythonVersion { major, minor })
+}
+
+/// The lowest Python 3 version a specifier allows: PEP 440 (`>=3.9,<4`, `>3.8`, `~=3.9`,
+/// `==3.10.*`, `!=3.0.*,>=3.7`), Poetry's `^3.9` and `~3.9`, and a bare version (ruff's `py39`).
+/// Clamped to the versions loopwise knows; `None` when no bound is given (`*`, `<4`).
+pub fn lower_bound(specifier: &str) -> Option<PythonVersion> {
+    if specifier.contains('|') {
+        // Poetry's `^3.8 || ^4.0`: the smallest of the alternatives' bounds.
+        return specifier.split('|').filter(|alternative| !alternative.trim().is_empty()).filter_map(lower_bound).min();
+    }
+    let mut best: Option<PythonVersion> = None;
+    for clause in specifier.split(',') {
+        let clause = clause.trim();
+        let Some(index) = clause.find(|c: char| c.is_ascii_digit() || c == 'p') else { continue };
+        let (operator, version) = clause.split_at(index);
+        // `>3.8` excludes 3.8.0 but allows 3.8.1: minor versions are what matter here.
+        if !matches!(operator.trim(), ">=" | ">" | "~=" | "==" | "===" | "^" | "~" | "") {
+            continue;
+        }
+        let Some(mut parsed) = parse_version(version).or_else(|| {
+            // `>=3` or `^3`: the major version only.
+            let major: u8 = version.trim().parse().ok()?;
+            Some(PythonVersion { major, minor: 0 })
+        }) else {
+            continue;
+        };
+        if parsed.major < 3 {
+            parsed = OLDEST_KNOWN;
+        }
+        best = Some(best.map_or(parsed, |best| best.max(parsed)));
+    }
+    best.map(clamp)
+}
+
+/// The value of `key` in `[section]` of an ini-style file (`key = value` or `key: value`),
+/// continuation lines (indented) joined with a space. `None` when the key is absent.
+pub(crate) fn ini_lookup(text: &str, section: &str, key: &str) -> Option<String> {
+    ini_section(text, section)?.into_iter().rev().find(|(name, _)| name == key).map(|(_, value)| value)
+}
+
+/// The keys of `[section]` of an ini-style file, continuation lines joined; `None` when the file
+/// has no such section.
+pub(crate) fn ini_section(text: &str, section: &str) -> Option<Vec<(String, String)>> {
+    let mut in_section = false;
+    let mut found = false;
+    let mut values: Vec<(String, String)> = Vec::new();
+    for raw in text.lines() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
+            in_section = name.trim() == section;
+            found |= in_section;
+            continue;
+        }
+        if !in_section {
+            continue;
+        }
+        if raw.starts_with([' ', '\t']) {
+            if let Some((_, value)) = values.last_mut() {
+                if !value.is_empty() {
+                    value.push(' ');
+                }
+                value.push_str(line);
+            }
+            continue;
+        }
+        let Some((name, value)) = line.split_once(['=', ':']) else { continue };
+        values.push((name.trim().to_string(), value.trim().to_string()));
+    }
+    found.then_some(values)
+}
+
+/// `keyword="literal"` (or `'literal'`) as an argument in a setup.py, read as text: only a
+/// string literal counts, never an expression.
+fn literal_keyword(text: &str, keyword: &str) -> Option<String> {
+    let mut rest = text;
+    while let Some(index) = rest.find(keyword) {
+        let after = rest[index + keyword.len()..].trim_start();
+        rest = &rest[index + keyword.len()..];
+        let Some(value) = after.strip_prefix('=') else { continue };
+        let value = value.trim_start();
+        let quote = value.chars().next()?;
+        if quote != '"' && quote != '\'' {
+            continue;
+        }
+        let end = value[1..].find(quote)?;
+        return Some(value[1..=end].to_string());
+    }
+    None
+}
+
+/// pytest's configuration files in the order pytest picks them within a folder, with the
+/// section that makes each one count.
+const PYTEST_FILES: &[(&str, &str)] = &[
+    ("pytest.ini", "pytest"),
+    (".pytest.ini", "pytest"),
+    ("pyproject.toml", ""),
+    ("tox.ini", "pytest"),
+    ("setup.cfg", "tool:pytest"),
+];
+
+/// Plugins (names given to `-p` or `pytest_plugins`) that run every `async def` test without a
+/// mark. pytest-aio and pytest-tornasync do; aiohttp's old plugin does.
+const UNMARKED_RUNNER_PLUGINS: &[&str] =
+    &["pytest_aio", "aiohttp.pytest_plugin", "pytest_tornasync", "pytest_tornado", "tornado.testing"];
+
+/// Plugins that add fixtures but do not run unmarked async tests.
+const QUIET_PLUGINS: &[&str] = &["pytester", "pytest_asyncio", "anyio", "trio", "pytest_trio", "xdist", "pytest_mock"];
+
+/// Distribution names in declared dependencies that run every `async def` test when installed.
+const UNMARKED_RUNNER_DISTRIBUTIONS: &[&str] = &["pytest-aio", "pytest-tornasync", "pytest-tornado"];
+
+/// The pytest settings that matter here, from one configuration file.
+struct PytestIni {
+    /// `(key, value)` with values as text (TOML arrays joined by spaces).
+    values: Vec<(String, String)>,
+}
+
+impl PytestIni {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.values.iter().rev().find(|(name, _)| name == key).map(|(_, value)| value.as_str())
+    }
+}
+
+fn toml_text(value: &toml::Value) -> Option<String> {
+    match value {
+        toml::Value::String(text) => Some(text.clone()),
+        toml::Value::Boolean(flag) => Some(flag.to_string()),
+        toml::Value::Array(items) => Some(items.iter().filter_map(toml_text).collect::<Vec<_>>().join(" ")),
+        toml::Value::Integer(number) => Some(number.to_string()),
+        _ => None,
+    }
+}
+
+/// The pytest configuration `path` holds, if it is one pytest would use.
+fn read_pytest_ini(path: &Path, section: &str) -> Option<PytestIni> {
+    let text = read_small(path)?;
+    if section.is_empty() {
+        let document: toml::Table = toml::from_str(&text).ok()?;
+        let pytest = document.get("tool")?.get("pytest")?.as_table()?;
+        // pytest 9's native `[tool.pytest]`, or the classic `[tool.pytest.ini_options]`.
+        let table = pytest.get("ini_options").and_then(toml::Value::as_table).unwrap_or(pytest);
+        let values = table
+            .iter()
+            .filter(|(_, value)| !value.is_table())
+            .filter_map(|(key, value)| Some((key.clone(), toml_text(value)?)))
+            .collect();
+        return Some(PytestIni { values });
+    }
+    match ini_section(&text, section) {
+        Some(values) => Some(PytestIni { values }),
+        // An empty or section-less pytest.ini is still pytest's configuration file.
+        None if path.file_name().is_some_and(|name| name.to_string_lossy().ends_with("pytest.ini")) => {
+            Some(PytestIni { values: Vec::new() })
+        }
+        None => None,
+    }
+}
+
+/// The nearest pytest configuration at or above `folder`: pytest's inifile.
+fn find_pytest_ini(folder: &Path) -> Option<(PathBuf, PytestIni)> {
+    folder.ancestors().find_map(|ancestor| {
+        PYTEST_FILES.iter().find_map(|(name, section)| {
+            let path = ancestor.join(name);
+            read_pytest_ini(&path, section).map(|ini| (path, ini))
+        })
+    })
+}
+
+/// The value of a command-line option (`--asyncio-mode=auto`, `--asyncio-mode auto`) in
+/// `addopts`, and the plugins it loads with `-p NAME`.
+fn addopts_option(addopts: &str, option: &str) -> Option<String> {
+    let words: Vec<&str> = addopts.split_whitespace().collect();
+    words.iter().enumerate().find_map(|(index, word)| match word.strip_prefix(option) {
+        Some(rest) if rest.starts_with('=') => Some(rest[1..].to_string()),
+        Some("") => words.get(index + 1).map(|value| (*value).to_string()),
+        _ => None,
+    })
+}
+
+fn addopts_plugins(addopts: &str) -> Vec<String> {
+    let words: Vec<&str> = addopts.split_whitespace().collect();
+    let mut plugins = Vec::new();
+    for (index, word) in words.iter().enumerate() {
+        if *word == "-p" {
+            if let Some(name) = words.get(index + 1) {
+                plugins.push((*name).to_string());
+            }
+        } else if let Some(name) = word.strip_prefix("-p").filter(|name| !name.is_empty()) {
+            plugins.push(name.to_string());
+        }
+    }
+    plugins
+}
+
+/// Whether a plugin name loads a runner of unmarked async tests: `Some(true)` it does,
+/// `Some(false)` it does not, `None` unknown.
+fn classify_plugin(name: &str) -> Option<bool> {
+    let name = name.trim().trim_matches(|c| matches!(c, '"' | '\''));
+    if name.starts_with("no:") {
+        return Some(false);
+    }
+    if UNMARKED_RUNNER_PLUGINS.contains(&name) {
+        return Some(true);
+    }
+    if QUIET_PLUGINS.contains(&name) || name.starts_with("_pytest.") || name.starts_with("pytest_") {
+        return Some(false);
+    }
+    None
+}
+
+fn pytest_facts(folder: &Path) -> PytestFacts {
+    let mut facts = PytestFacts::default();
+    let ini = find_pytest_ini(folder);
+    // pytest's rootdir: the inifile's folder; without one, the nearest folder that looks like a
+    // project root (pytest would use the common ancestor of its arguments, usually that).
+    let root = match &ini {
+        Some((path, _)) => path.parent().map(Path::to_path_buf),
+        None => folder
+            .ancestors()
+            .find(|ancestor| {
+                ["pyproject.toml", "setup.py", "setup.cfg", ".git"].iter().any(|name| ancestor.join(name).exists())
+            })
+            .map(Path::to_path_buf),
+    }
+    .unwrap_or_else(|| folder.to_path_buf());
+    if let Some((path, ini)) = &ini {
+        facts.config_file = Some(path.clone());
+        let addopts = ini.get("addopts").unwrap_or_default();
+        let at = |what: String| format!("{what} in {}", path.display());
+        let asyncio_mode =
+            addopts_option(addopts, "--asyncio-mode").or_else(|| ini.get("asyncio_mode").map(str::to_string));
+        if asyncio_mode.as_deref().map(str::trim) == Some("auto") {
+            facts.runs_unmarked = Some(at("pytest-asyncio's `asyncio_mode = auto`".to_string()));
+        } else if ini.get("trio_mode").is_some_and(|mode| matches!(mode.trim(), "true" | "True" | "1" | "yes")) {
+            facts.runs_unmarked = Some(at("pytest-trio's `trio_mode = true`".to_string()));
+        } else if ini.get("anyio_mode").is_some_and(|mode| mode.trim() == "auto") {
+            facts.runs_unmarked = Some(at("anyio's `anyio_mode = auto`".to_string()));
+        } else if let Some(plugin) =
+            addopts_plugins(addopts).into_iter().find(|plugin| classify_plugin(plugin) != Some(false))
+        {
+            facts.runs_unmarked = Some(at(match classify_plugin(&plugin) {
+                Some(_) => format!("plugin `{plugin}` (`-p` in `addopts`), which runs unmarked async tests"),
+                None => format!("plugin `{plugin}` (`-p` in `addopts`), which may run unmarked async tests"),
+            }));
+        }
+    }
+    if facts.runs_unmarked.is_none() {
+        facts.runs_unmarked = declared_runner_distribution(&root);
+    }
+    // conftest.py files from the folder up to the root, nearest first.
+    for ancestor in folder.ancestors() {
+        let conftest = ancestor.join("conftest.py");
+        if let Some(text) = read_small(&conftest) {
+            facts.conftests.push(conftest.clone());
+            if facts.runs_unmarked.is_none() {
+                facts.runs_unmarked = conftest_runner(&conftest, &text, &root, &mut facts.conftests);
+            }
+        }
+        if ancestor == root {
+            break;
+        }
+    }
+    facts
+}
+
+/// A runner of unmarked async tests listed among the project's declared dependencies
+/// (pyproject.toml, setup.cfg, setup.py, tox.ini, requirements files), read as text.
+fn declared_runner_distribution(root: &Path) -> Option<String> {
+    let mut files: Vec<PathBuf> =
+        ["pyproject.toml", "setup.cfg", "setup.py", "tox.ini"].iter().map(|name| root.join(name)).collect();
+    for folder in [root.to_path_buf(), root.join("requirements")] {
+        if let Ok(entries) = std::fs::read_dir(&folder) {
+            files.extend(entries.filter_map(Result::ok).map(|entry| entry.path()).filter(|path| {
+                path.file_name().is_some_and(|name| {
+                    let name = name.to_string_lossy();
+                    name.starts_with("requirements") && (name.ends_with(".txt") || name.ends_with(".in"))
+                        || (folder.ends_with("requirements") && name.ends_with(".txt"))
+                })
+            }));
+        }
+    }
+    files.iter().find_map(|path| {
+        let text = read_small(path)?;
+        UNMARKED_RUNNER_DISTRIBUTIONS.iter().find_map(|distribution| {
+            mentions_distribution(&text, distribution)
+                .then(|| format!("`{distribution}`, which runs unmarked async tests, declared in {}", path.display()))
+        })
+    })
+}
+
+/// `text` names `distribution` as a whole name (not as the prefix of a longer one).
+fn mentions_distribution(text: &str, distribution: &str) -> bool {
+    let normalised = text.to_ascii_lowercase().replace('_', "-");
+    normalised.match_indices(distribution).any(|(index, _)| {
+        let before = normalised[..index].chars().next_back();
+        let after = normalised[index + distribution.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+            && !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+    })
+}
+
+/// Top-level `def NAME` blocks of a Python file, as text: `(name, decorators, block)`.
+fn top_level_functions(text: &str) -> Vec<(String, String, String, bool)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut functions = Vec::new();
+    let mut index = 0;
+    while index < lines.len() {
+        let line = lines[index];
+        let (is_async, rest) = match line.strip_prefix("async def ") {
+            Some(rest) => (true, Some(rest)),
+            None => (false, line.strip_prefix("def ")),
+        };
+        let Some(rest) = rest else {
+            index += 1;
+            continue;
+        };
+        let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        let mut start = index;
+        while start > 0 && lines[start - 1].starts_with('@') {
+            start -= 1;
+        }
+        let decorators = lines[start..index].join("\n");
+        let mut end = index + 1;
+        while end < lines.len() {
+            let next = lines[end];
+            if !next.trim().is_empty() && !next.starts_with([' ', '\t', '#', ')']) {
+                break;
+            }
+            end += 1;
+        }
+        functions.push((name, decorators, lines[index..end].join("\n"), is_async));
+        index = end;
+    }
+    functions
+}
+
+/// Whether a conftest.py (or a plugin module it names) makes unmarked async tests run, and why.
+fn conftest_runner(path: &Path, text: &str, root: &Path, seen: &mut Vec<PathBuf>) -> Option<String> {
+    let at = |what: String| Some(format!("{what} in {}", path.display()));
+    for (name, decorators, body, is_async) in top_level_functions(text) {
+        match name.as_str() {
+            // A custom runner: pytest calls this hook to run every test function.
+            "pytest_pyfunc_call" | "pytest_pycollect_makeitem" => {
+                return at(format!("hook `{name}`, which may run async tests itself"));
+            }
+            "pytest_collection_modifyitems" | "pytest_itemcollected"
+                if body.contains("add_marker") && ["asyncio", "anyio", "trio"].iter().any(|lib| body.contains(lib)) =>
+            {
+                return at(format!("hook `{name}`, which adds runner marks"));
+            }
+            "anyio_backend" if decorators.contains("fixture") => {
+                // Tests that use this fixture, directly or through another fixture, run under
+                // anyio: which ones cannot be told from here.
+                return at("fixture `anyio_backend` (anyio runs the tests that use it)".to_string());
+            }
+            _ if is_async && decorators.contains("fixture") && !decorators.contains("pytest_asyncio") => {
+                // A plain `@pytest.fixture` on an `async def` only works when a runner takes
+                // unmarked async code (auto mode, anyio, trio): one is configured elsewhere.
+                return at(format!("async fixture `{name}` with a plain `@pytest.fixture`"));
+            }
+            _ => {}
+        }
+    }
+    for plugin in pytest_plugins(text) {
+        match classify_plugin(&plugin) {
+            Some(true) => return at(format!("plugin `{plugin}` (`pytest_plugins`), which runs unmarked async tests")),
+            Some(false) => {}
+            None => {
+                // A module of the project: read it like a conftest.py; anything else is unknown.
+                let relative: PathBuf = plugin.split('.').collect();
+                let module =
+                    [root.join(&relative).with_extension("py"), root.join("src").join(&relative).with_extension("py")]
+                        .into_iter()
+                        .chain([root.join(&relative).join("__init__.py")])
+                        .find(|candidate| candidate.is_file());
+                match module {
+                    Some(module) if !seen.contains(&module) => {
+                        seen.push(module.clone());
+                        let Some(text) = read_small(&module) else { continue };
+                        if let Some(reason) = conftest_runner(&module, &text, root, seen) {
+                            return Some(reason);
+                        }
+                    }
+                    Some(_) => {}
+                    None => {
+                        return at(format!("plugin `{plugin}` (`pytest_plugins`), which may run unmarked async tests"));
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The names in a top-level `pytest_plugins = "x"` / `["x", "y"]` / `("x",)`.
+fn pytest_plugins(text: &str) -> Vec<String> {
+    let Some(start) = text.lines().position(|line| line.starts_with("pytest_plugins")) else { return Vec::new() };
+    let rest: String = text.lines().skip(start).collect::<Vec<_>>().join("\n");
+    let Some((_, value)) = rest.split_once('=') else { return Vec::new() };
+    let value = value.trim_start();
+    let end = if value.starts_with(['[', '(']) {
+        value.find([']', ')']).map_or(value.len(), |index| index + 1)
+    } else {
+        value.find('\n').unwrap_or(value.len())
+    };
+    let mut names = Vec::new();
+    let mut inside = &value[..end];
+    while let Some(open) = inside.find(['"', '\'']) {
+        let quote = inside[open..].chars().next().unwrap_or('"');
+        let Some(close) = inside[open + 1..].find(quote) else { break };
+        names.push(inside[open + 1..open + 1 + close].to_string());
+        inside = &inside[open + close + 2..];
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[allow(clippy::unnecessary_wraps)]
+    fn v(minor: u8) -> Option<PythonVersion> {
+        Some(PythonVersion { major: 3, minor })
+    }
+
+    #[test]
+    fn lower_bounds_of_specifiers() {
+        assert_eq!(lower_bound(">=3.9"), v(9));
+        assert_eq!(lower_bound(">=3.9,<4"), v(9));
+        assert_eq!(lower_bound(">= 3.10, < 3.13"), v(10));
+        assert_eq!(lower_bound("^3.9"), v(9));
+        assert_eq!(lower_bound("~3.10"), v(10));
+        assert_eq!(lower_bound("~=3.8"), v(8));
+        assert_eq!(lower_bound(">3.8"), v(8));
+        assert_eq!(lower_bound("==3.12.*"), v(12));
+        assert_eq!(lower_bound("!=3.0.*,!=3.1.*,>=3.8"), v(8));
+        assert_eq!(lower_bound(">=2.7"), v(7));
+        assert_eq!(lower_bound(">=3"), v(7));
+        assert_eq!(lower_bound("py310"), v(10));
+        assert_eq!(lower_bound("^3.8 || ^4.0"), v(8));
+        assert_eq!(lower_bound("<4"), None);
+        assert_eq!(lower_bound("*"), None);
+    }
+
+    #[test]
+    fn setup_py_only_literal_strings() {
+        assert_eq!(
+            literal_keyword("setup(\n    python_requires='>=3.8',\n)", "python_requires").as_deref(),
+            Some(">=3.8")
+        );
+        assert_eq!(literal_keyword("setup(python_requires=REQUIRES)", "python_requires"), None);
+    }
+
+    #[test]
+    fn nearest_folder_and_source_order() {
+        let root = tempfile::tempdir().expect("temporary folder");
+        let sub = root.path().join("pkg");
+        std::fs::create_dir(&sub).expect("folder");
+        let facts = ProjectFacts::default();
+        assert_eq!(facts.target_version(&sub), None);
+        std::fs::write(
+            root.path().join("setup.cfg"),
+            "[metadata]\nclassifiers =\n    Programming Language :: Python :: 3.11\n    Programming Language :: Python :: 3.8\n",
+        )
+        .expect("write");
+        facts.clear();
+        let found = facts.target_version(&sub).expect("a classifier");
+        assert_eq!(found.value, PythonVersion { major: 3, minor: 8 });
+        assert!(found.source.contains("classifier"), "{}", found.source);
+        std::fs::write(root.path().join("setup.py"), "setup(python_requires=\">=3.9\")\n").expect("write");
+        facts.clear();
+        assert_eq!(facts.target_version(&sub).map(|found| found.value), v(9));
+        std::fs::write(root.path().join("ruff.toml"), "target-version = \"py310\"\n").expect("write");
+        facts.clear();
+        assert_eq!(facts.target_version(&sub).map(|found| found.value), v(10));
+        std::fs::write(root.path().join("pyproject.toml"), "[tool.poetry.dependencies]\npython = \"^3.12\"\n")
+            .expect("write");
+        facts.clear();
+        // ruff.toml comes before Poetry's python dependency.
+        assert_eq!(facts.target_version(&sub).map(|found| found.value), v(10));
+        std::fs::write(sub.join("pyproject.toml"), "[project]\nrequires-python = \">=3.13\"\n").expect("write");
+        facts.clear();
+        let found = facts.target_version(&sub).expect("nearest");
+        assert_eq!(found.value, PythonVersion { major: 3, minor: 13 });
+        assert!(found.source.contains("project.requires-python \">=3.13\""), "{}", found.source);
+    }
+
+    #[test]
+    fn pytest_runners() {
+        let root = tempfile::tempdir().expect("temporary folder");
+        let tests = root.path().join("tests");
+        std::fs::create_dir(&tests).expect("folder");
+        std::fs::write(root.path().join("pyproject.toml"), "[project]\nname = \"x\"\n").expect("write");
+        let facts = || pytest_facts(&tests);
+        assert_eq!(facts().runners(), TestRunners { pytest_configured: false, runs_unmarked: false });
+        std::fs::write(tests.join("conftest.py"), "import pytest\n\n@pytest.fixture\ndef db():\n    return 1\n")
+            .expect("write");
+        assert_eq!(facts().runners(), TestRunners { pytest_configured: true, runs_unmarked: false });
+        std::fs::write(
+            tests.join("conftest.py"),
+            "import pytest\n\n@pytest.fixture\nasync def client():\n    yield 1\n",
+        )
+        .expect("write");
+        assert!(facts().runners().runs_unmarked);
+        std::fs::write(
+            tests.join("conftest.py"),
+            "def pytest_collection_modifyitems(items):\n    for item in items:\n        item.add_marker(pytest.mark.asyncio)\n",
+        )
+        .expect("write");
+        assert!(facts().runners().runs_unmarked);
+        std::fs::write(tests.join("conftest.py"), "def pytest_collection_modifyitems(items):\n    items.sort()\n")
+            .expect("write");
+        assert!(!facts().runners().runs_unmarked);
+        std::fs::write(tests.join("conftest.py"), "pytest_plugins = [\"tests.helpers\", \"pytester\"]\n")
+            .expect("write");
+        assert!(facts().runners().runs_unmarked, "an unknown plugin: cannot tell");
+        std::fs::write(tests.join("helpers.py"), "def helper():\n    pass\n").expect("write");
+        assert!(!facts().runners().runs_unmarked, "a project module read like a conftest");
+        std::fs::write(root.path().join("pytest.ini"), "[pytest]\ntrio_mode = true\n").expect("write");
+        assert!(facts().runners().runs_unmarked);
+        std::fs::write(root.path().join("pytest.ini"), "[pytest]\naddopts = -p pytest_aio\n").expect("write");
+        assert!(facts().runners().runs_unmarked);
+        std::fs::write(root.path().join("pytest.ini"), "[pytest]\naddopts =\n    -ra\n    --asyncio-mode=auto\n")
+            .expect("write");
+        assert!(facts().runners().runs_unmarked, "a continued addopts line");
+        std::fs::remove_file(root.path().join("pytest.ini")).expect("remove");
+        std::fs::write(root.path().join("pyproject.toml"), "[tool.pytest]\nanyio_mode = \"auto\"\n").expect("write");
+        assert!(facts().runners().runs_unmarked, "pytest 9's native table");
+        std::fs::write(
+            root.path().join("pyproject.toml"),
+            "[project.optional-dependencies]\ntest = [\"pytest-aio>=1\"]\n",
+        )
+        .expect("write");
+        assert!(facts().runners().runs_unmarked);
+    }
+}
