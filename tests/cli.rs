@@ -433,6 +433,48 @@ fn test_runners_the_project_declares_decide_lw801() {
     assert!(shown.contains("hook `pytest_collection_modifyitems`, which adds runner marks"), "{shown}");
 }
 
+/// Test code (tests folders, test modules, conftest.py) is not checked for blocking calls and
+/// missing timeouts by default; `test-ignore = []` checks it, `test-paths` says what it is.
+#[test]
+fn test_code_profile_skips_blocking_rules_in_tests() {
+    let reads = b"async def test_reads():\n    open(\"fixture.json\").read()\n";
+    let files: [(&str, &[u8]); 6] = [
+        ("pyproject.toml", b"[project]\nname = \"x\"\n"),
+        ("src/app.py", reads),
+        ("tests/helpers/data.py", reads),
+        ("pkg/test_unit.py", reads),
+        ("pkg/conftest.py", reads),
+        ("testsuite/check.py", reads),
+    ];
+    let folder = project(&files);
+    let text = stdout(&loopwise(folder.path(), &["check", "--select", "LW104", "--output-format", "concise"]));
+    assert!(text.contains("src/app.py:2:5: LW104"), "{text}");
+    assert!(text.contains("testsuite/check.py:2:5: LW104"), "a name matches whole components: {text}");
+    for quiet in ["tests/helpers/data.py", "pkg/test_unit.py", "pkg/conftest.py"] {
+        assert!(!text.contains(quiet), "{quiet}: {text}");
+    }
+    let configured =
+        project(&[("pyproject.toml", b"[tool.loopwise]\ntest-ignore = []\n"), ("tests/test_io.py", reads)]);
+    let text = stdout(&loopwise(configured.path(), &["check", "--select", "LW104", "--output-format", "concise"]));
+    assert!(text.contains("tests/test_io.py:2:5: LW104"), "{text}");
+    let configured = project(&[
+        ("loopwise.toml", b"test-paths = [\"testsuite\"]\ntest-ignore = [\"LW104\"]\n"),
+        ("testsuite/check.py", reads),
+        ("tests/test_io.py", reads),
+    ]);
+    let text = stdout(&loopwise(configured.path(), &["check", "--select", "LW104", "--output-format", "concise"]));
+    assert!(!text.contains("testsuite/"), "{text}");
+    assert!(text.contains("tests/test_io.py:2:5: LW104"), "{text}");
+    let bad = project(&[("loopwise.toml", b"test-ignore = [\"LW999\"]\n"), ("app.py", reads)]);
+    let output = loopwise(bad.path(), &["check"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("loopwise.toml:1: `test-ignore`: unknown rule selector `LW999`"),
+        "{}",
+        stderr(&output)
+    );
+}
+
 #[test]
 fn target_version_comes_from_the_nearest_declaration_and_show_settings_says_where() {
     let gather = b"import asyncio\n\n\nasync def main(a, b):\n    await asyncio.gather(a(), b())\n";

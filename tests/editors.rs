@@ -392,6 +392,8 @@ fn vscode_initialization_options_are_accepted_by_the_server() {
         default_timeout,
         blocking_calls,
         severity,
+        test_paths,
+        test_ignore,
     } = parsed;
     let set = [
         target_version.is_some(),
@@ -404,6 +406,8 @@ fn vscode_initialization_options_are_accepted_by_the_server() {
         default_timeout.is_some(),
         blocking_calls.is_some(),
         severity.is_some(),
+        test_paths.is_some(),
+        test_ignore.is_some(),
     ];
     assert!(set.iter().all(|set| *set), "the fixture sets every configuration key: {set:?}");
 }

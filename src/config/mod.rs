@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::analysis::settings::{PerFileIgnore, TestRunners};
 use crate::analysis::{LintSettings, PythonVersion, Severity};
-use crate::rules::{Rule, RuleSet, parse_selector};
+use crate::rules::{DEFAULT_TEST_IGNORE, Rule, RuleSet, parse_selector};
 
 mod project;
 
@@ -66,7 +66,17 @@ pub struct Options {
     #[serde(alias = "blockingCalls")]
     pub blocking_calls: Option<BlockingCalls>,
     pub severity: Option<BTreeMap<String, String>>,
+    /// Which files are test code: names (matched against every path component below the
+    /// root) or `/`-containing globs anchored at the root. Replaces [`DEFAULT_TEST_PATHS`].
+    #[serde(alias = "testPaths")]
+    pub test_paths: Option<Vec<String>>,
+    /// Rules not run on test code. Replaces [`DEFAULT_TEST_IGNORE`]; `[]` runs every rule there.
+    #[serde(alias = "testIgnore")]
+    pub test_ignore: Option<Vec<String>>,
 }
+
+/// Test code: what pytest collects and the folders test suites live in.
+pub const DEFAULT_TEST_PATHS: &[&str] = &["tests", "test", "testing", "test_*.py", "*_test.py", "conftest.py"];
 
 /// `blocking-calls`: a table of qualified name -> suggestion, or a list of qualified names.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -153,7 +163,11 @@ impl Options {
                 })?;
             }
         }
-        for pattern in self.exclude.iter().chain(self.extend_exclude.iter()).flatten() {
+        for code in self.test_ignore.iter().flatten() {
+            parse_selector(code)
+                .map_err(|error| source.error(&format!("\"{code}\""), format!("`test-ignore`: {error}")))?;
+        }
+        for pattern in self.exclude.iter().chain(self.extend_exclude.iter()).chain(self.test_paths.iter()).flatten() {
             Glob::new(pattern)
                 .map_err(|error| source.error(pattern, format!("bad exclude glob `{pattern}`: {error}")))?;
         }
@@ -214,6 +228,8 @@ impl Options {
             default_timeout: overrides.default_timeout.or(self.default_timeout),
             blocking_calls: overrides.blocking_calls.clone().or_else(|| self.blocking_calls.clone()),
             severity: overrides.severity.clone().or_else(|| self.severity.clone()),
+            test_paths: overrides.test_paths.clone().or_else(|| self.test_paths.clone()),
+            test_ignore: overrides.test_ignore.clone().or_else(|| self.test_ignore.clone()),
         }
     }
 }
@@ -277,7 +293,15 @@ impl Configuration {
         relative.components().any(|component| self.exclude.names.is_match(Path::new(component.as_os_str())))
     }
 
-    fn build(file: Option<&Path>, root: &Path, options: &Options, overrides: &Options) -> Self {
+    /// `test_root`: where test paths are anchored (the project's root); `None` applies no test
+    /// profile.
+    fn build(
+        file: Option<&Path>,
+        root: &Path,
+        options: &Options,
+        overrides: &Options,
+        test_root: Option<&Path>,
+    ) -> Self {
         let merged = options.overridden_by(overrides);
         let explicit_target = match (&overrides.target_version, &options.target_version) {
             (Some(version), _) => PythonVersion::parse(version)
@@ -304,7 +328,7 @@ impl Configuration {
                     .filter_map(move |rule| Some((*rule, severity?)))
             })
             .collect();
-        let per_file_ignores = merged
+        let mut per_file_ignores: Vec<PerFileIgnore> = merged
             .per_file_ignores
             .iter()
             .flatten()
@@ -318,6 +342,24 @@ impl Configuration {
                 Some(PerFileIgnore { matcher, match_basename: !pattern.contains('/'), rules: selection(Some(codes)) })
             })
             .collect();
+        let test_ignore = match &merged.test_ignore {
+            Some(codes) => selection(Some(codes)),
+            None => DEFAULT_TEST_IGNORE
+                .iter()
+                .filter_map(|code| parse_selector(code).ok())
+                .fold(RuleSet::EMPTY, RuleSet::union),
+        };
+        // Without a project root there is nothing to anchor test paths at: no test profile.
+        if let Some(test_root) = test_root
+            && !test_ignore.is_empty()
+        {
+            let patterns: Vec<String> = match &merged.test_paths {
+                Some(paths) => paths.clone(),
+                None => DEFAULT_TEST_PATHS.iter().map(|path| (*path).to_string()).collect(),
+            };
+            per_file_ignores
+                .extend(patterns.iter().filter_map(|pattern| test_path_ignore(test_root, pattern, test_ignore)));
+        }
         let blocking_calls = match &merged.blocking_calls {
             Some(BlockingCalls::Table(table)) => table
                 .iter()
@@ -365,9 +407,24 @@ impl Configuration {
     }
 }
 
-/// The lint settings `options` describe on their own (no file discovery, no overrides).
+/// A per-file ignore of `rules` for the test code `pattern` names: a name matches any path
+/// component below `root` (a folder and everything in it, or a file), a pattern with a `/` is
+/// anchored at `root`.
+fn test_path_ignore(root: &Path, pattern: &str, rules: RuleSet) -> Option<PerFileIgnore> {
+    let pattern = pattern.trim_end_matches('/');
+    let glob = if pattern.contains('/') {
+        format!("{}/{{{pattern},{pattern}/**}}", root.display())
+    } else {
+        format!("{}/{{**/,}}{{{pattern},{pattern}/**}}", root.display())
+    };
+    let matcher = GlobBuilder::new(&glob).literal_separator(true).build().ok()?.compile_matcher();
+    Some(PerFileIgnore { matcher, match_basename: false, rules })
+}
+
+/// The lint settings `options` describe on their own (no file discovery, no overrides, and no
+/// project root, so no test-code profile).
 pub fn lint_settings(options: &Options) -> LintSettings {
-    let configuration = Configuration::build(None, Path::new("/"), options, &Options::default());
+    let configuration = Configuration::build(None, Path::new("/"), options, &Options::default(), None);
     Arc::unwrap_or_clone(configuration.settings)
 }
 
@@ -515,6 +572,7 @@ impl Resolver {
                     &folder_root(&folder),
                     &Options::default(),
                     &self.overrides,
+                    Some(&project_root(&folder)),
                 ))),
             },
         };
@@ -534,7 +592,7 @@ impl Resolver {
             })?;
             let options = Options::from_file(file, &text)?.unwrap_or_default();
             let root = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-            Ok(Arc::new(Configuration::build(Some(file), &root, &options, &self.overrides)))
+            Ok(Arc::new(Configuration::build(Some(file), &root, &options, &self.overrides, Some(&root))))
         })();
         lock(&self.by_file).insert(file.to_path_buf(), result.clone());
         result
@@ -561,6 +619,17 @@ fn folder_of(path: &Path) -> PathBuf {
 
 fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// The nearest folder at or above `folder` that holds a project (pyproject.toml, setup.py,
+/// setup.cfg, a `.git`), else where patterns are anchored without one ([`folder_root`]).
+fn project_root(folder: &Path) -> PathBuf {
+    folder
+        .ancestors()
+        .find(|ancestor| {
+            ["pyproject.toml", "setup.py", "setup.cfg", ".git"].iter().any(|name| ancestor.join(name).exists())
+        })
+        .map_or_else(|| folder_root(folder), Path::to_path_buf)
 }
 
 /// Without a configuration file, patterns are anchored at the current folder when the file is
@@ -656,17 +725,17 @@ mod tests {
         let options = parse("loopwise.toml", "[blocking-calls]\n\"a.b\" = \"use c\"\n\"d.e\" = \"\"\n")
             .expect("valid")
             .expect("options");
-        let configuration = Configuration::build(None, Path::new("/"), &options, &Options::default());
+        let configuration = Configuration::build(None, Path::new("/"), &options, &Options::default(), None);
         assert_eq!(configuration.settings.blocking_calls.get("a.b"), Some(&Some("use c".to_string())));
         assert_eq!(configuration.settings.blocking_calls.get("d.e"), Some(&None));
         let options = parse("loopwise.toml", "blocking-calls = [\"x.y\"]\n").expect("valid").expect("options");
-        let configuration = Configuration::build(None, Path::new("/"), &options, &Options::default());
+        let configuration = Configuration::build(None, Path::new("/"), &options, &Options::default(), None);
         assert_eq!(configuration.settings.blocking_calls.get("x.y"), Some(&None));
     }
 
     #[test]
     fn target_version_without_any_declaration_is_311() {
-        let configuration = Configuration::build(None, Path::new("/"), &Options::default(), &Options::default());
+        let configuration = Configuration::build(None, Path::new("/"), &Options::default(), &Options::default(), None);
         assert_eq!(configuration.settings.target_version, PythonVersion::PY311);
         assert_eq!(configuration.explicit_target, None);
     }
@@ -675,7 +744,7 @@ mod tests {
     fn excludes_match_names_and_rooted_paths() {
         let options =
             Options { extend_exclude: Some(vec!["generated/*.py".into(), "legacy".into()]), ..Options::default() };
-        let configuration = Configuration::build(None, Path::new("/project"), &options, &Options::default());
+        let configuration = Configuration::build(None, Path::new("/project"), &options, &Options::default(), None);
         assert!(configuration.is_excluded(Path::new("/project/.venv/lib/x.py")));
         assert!(configuration.is_excluded(Path::new("/project/generated/api.py")));
         assert!(configuration.is_excluded(Path::new("/project/src/legacy/x.py")));

@@ -315,14 +315,21 @@ const PYTEST_FILES: &[(&str, &str)] = &[
 
 /// Plugins (names given to `-p` or `pytest_plugins`) that run every `async def` test without a
 /// mark. pytest-aio and pytest-tornasync do; aiohttp's old plugin does.
-const UNMARKED_RUNNER_PLUGINS: &[&str] =
-    &["pytest_aio", "aiohttp.pytest_plugin", "pytest_tornasync", "pytest_tornado", "tornado.testing"];
+const UNMARKED_RUNNER_PLUGINS: &[&str] = &[
+    "pytest_aio",
+    "aiohttp.pytest_plugin",
+    "pytest_tornasync",
+    "pytest_tornado",
+    "tornado.testing",
+    "aiomisc",
+    "aiomisc_pytest",
+];
 
 /// Plugins that add fixtures but do not run unmarked async tests.
 const QUIET_PLUGINS: &[&str] = &["pytester", "pytest_asyncio", "anyio", "trio", "pytest_trio", "xdist", "pytest_mock"];
 
 /// Distribution names in declared dependencies that run every `async def` test when installed.
-const UNMARKED_RUNNER_DISTRIBUTIONS: &[&str] = &["pytest-aio", "pytest-tornasync", "pytest-tornado"];
+const UNMARKED_RUNNER_DISTRIBUTIONS: &[&str] = &["pytest-aio", "pytest-tornasync", "pytest-tornado", "aiomisc-pytest"];
 
 /// The pytest settings that matter here, from one configuration file.
 struct PytestIni {
@@ -411,6 +418,10 @@ fn addopts_plugins(addopts: &str) -> Vec<String> {
 /// `Some(false)` it does not, `None` unknown.
 fn classify_plugin(name: &str) -> Option<bool> {
     let name = name.trim().trim_matches(|c| matches!(c, '"' | '\''));
+    if name == "no:asyncio" || name == "no:pytest_asyncio" {
+        // pytest-asyncio switched off in a project with async tests: another plugin runs them.
+        return Some(true);
+    }
     if name.starts_with("no:") {
         return Some(false);
     }
@@ -454,6 +465,9 @@ fn pytest_facts(folder: &Path) -> PytestFacts {
             addopts_plugins(addopts).into_iter().find(|plugin| classify_plugin(plugin) != Some(false))
         {
             facts.runs_unmarked = Some(at(match classify_plugin(&plugin) {
+                Some(_) if plugin.starts_with("no:") => {
+                    format!("`-p {plugin}` in `addopts`: another plugin runs the async tests")
+                }
                 Some(_) => format!("plugin `{plugin}` (`-p` in `addopts`), which runs unmarked async tests"),
                 None => format!("plugin `{plugin}` (`-p` in `addopts`), which may run unmarked async tests"),
             }));
@@ -735,6 +749,10 @@ mod tests {
         assert!(facts().runners().runs_unmarked);
         std::fs::write(root.path().join("pytest.ini"), "[pytest]\naddopts = -p pytest_aio\n").expect("write");
         assert!(facts().runners().runs_unmarked);
+        std::fs::write(root.path().join("pytest.ini"), "[pytest]\naddopts = -p no:cacheprovider\n").expect("write");
+        assert!(!facts().runners().runs_unmarked);
+        std::fs::write(root.path().join("pytest.ini"), "[pytest]\naddopts = -p no:asyncio\n").expect("write");
+        assert!(facts().runners().runs_unmarked, "pytest-asyncio switched off: another plugin runs them");
         std::fs::write(root.path().join("pytest.ini"), "[pytest]\naddopts =\n    -ra\n    --asyncio-mode=auto\n")
             .expect("write");
         assert!(facts().runners().runs_unmarked, "a continued addopts line");

@@ -90,7 +90,9 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, function: Node<'_>) {
         || is_fixture(checker.semantic, function)
         || has_runner_mark(checker, function)
         || takes_anyio_backend(checker, function)
+        || has_wrapping_decorator(checker, function)
         || module_needs_a_runner_elsewhere(checker)
+        || is_trio_or_anyio_module(checker)
     {
         return;
     }
@@ -134,6 +136,35 @@ fn imports_pytest(checker: &Checker<'_, '_>) -> bool {
                 .split(|c: char| !(c.is_alphanumeric() || c == '_'))
                 .any(|word| word == "pytest" || word == "pytest_asyncio")
     })
+}
+
+/// A decorator that is not pytest's (a project's `@async_test`, `@run_in_loop`) may turn the
+/// coroutine function into a function that runs it: loopwise cannot tell, so it stays quiet.
+fn has_wrapping_decorator(checker: &Checker<'_, '_>, function: Node<'_>) -> bool {
+    checker.semantic.decorators(function).iter().any(|(_, qualified)| {
+        !qualified.as_deref().is_some_and(|name| name.starts_with("pytest.") || name.starts_with("pytest_asyncio."))
+    })
+}
+
+/// A module that imports trio or anyio and not asyncio tests trio or anyio code: its runner is
+/// pytest-trio or anyio's plugin (often configured outside the files loopwise sees, such as
+/// `trio_mode` in a CI command line), and `pytest.mark.asyncio` would be the wrong fix.
+fn is_trio_or_anyio_module(checker: &Checker<'_, '_>) -> bool {
+    let mut trio_or_anyio = false;
+    for line in checker.semantic.source().lines() {
+        let line = line.trim_start();
+        if !(line.starts_with("import ") || line.starts_with("from ")) {
+            continue;
+        }
+        let Some(module) = line.split_whitespace().nth(1) else { continue };
+        let top = module.split(['.', ',']).next().unwrap_or_default();
+        match top {
+            "asyncio" | "pytest_asyncio" => return false,
+            "trio" | "anyio" | "pytest_trio" => trio_or_anyio = true,
+            _ => {}
+        }
+    }
+    trio_or_anyio
 }
 
 /// anyio's plugin runs every test that requests its `anyio_backend` fixture.

@@ -17,6 +17,8 @@ export const SERVER_SETTINGS: ReadonlyArray<readonly [setting: string, key: stri
   ['defaultTimeout', 'default-timeout'],
   ['blockingCalls', 'blocking-calls'],
   ['severity', 'severity'],
+  ['testPaths', 'test-paths'],
+  ['testIgnore', 'test-ignore'],
 ];
 
 /** Settings of the extension itself, never sent to the server. */
