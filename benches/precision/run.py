@@ -247,6 +247,16 @@ def report(findings, lines):
         per_10k = 10000 * len(items) / total_lines if total_lines else 0
         print(f"{code}  {len(items):8} {per_10k:5.2f}  {in_tests:8}        {still['T']:3} {still['F']:3} {still['N']:3}"
               f"  {gone:4}     {precision}  {noise}")
+    print()
+    print("judged and still reported, split by where the code is (test = tests, examples, docs, scripts):")
+    print("rule   test: T   F   N   other: T   F   N")
+    for code in sorted(judged_by_rule):
+        split = {True: Counter(), False: Counter()}
+        for key, value in judged_by_rule[code].items():
+            if key in reported:
+                split[is_test_path(key[1])][value[0]] += 1
+        t, o = split[True], split[False]
+        print(f"{code}      {t['T']:3} {t['F']:3} {t['N']:3}        {o['T']:3} {o['F']:3} {o['N']:3}")
     lost = sorted((k, v) for k, v in verdicts.items() if k not in reported and v[0] == "T")
     gone_other = sorted((k, v) for k, v in verdicts.items() if k not in reported and v[0] != "T")
     if lost:
