@@ -235,18 +235,19 @@ def report(findings, lines):
     for key, value in verdicts.items():
         judged_by_rule[key[3]][key] = value
     print()
-    print("rule   findings  /10k  in-tests  judged: T   F   N  gone   precision  noise")
+    print("rule   findings  /10k  in-tests  judged: T   F   N  gone   not-false  actionable  noise")
     for code in sorted(set(by_rule) | set(judged_by_rule)):
         items = by_rule.get(code, [])
         in_tests = sum(1 for item in items if is_test_path(item["path"]))
         still = Counter(v[0] for k, v in judged_by_rule[code].items() if k in reported)
         gone = sum(1 for k in judged_by_rule[code] if k not in reported)
         judged = sum(still.values())
-        precision = f"{100 * still['T'] / judged:6.1f}%" if judged else "     -"
+        precision = f"{100 * (still['T'] + still['N']) / judged:6.1f}%" if judged else "     -"
+        actionable = f"{100 * still['T'] / judged:6.1f}%" if judged else "     -"
         noise = f"{100 * still['N'] / judged:5.1f}%" if judged else "    -"
         per_10k = 10000 * len(items) / total_lines if total_lines else 0
         print(f"{code}  {len(items):8} {per_10k:5.2f}  {in_tests:8}        {still['T']:3} {still['F']:3} {still['N']:3}"
-              f"  {gone:4}     {precision}  {noise}")
+              f"  {gone:4}     {precision}     {actionable}  {noise}")
     print()
     print("judged and still reported, split by where the code is (test = tests, examples, docs, scripts):")
     print("rule   test: T   F   N   other: T   F   N")

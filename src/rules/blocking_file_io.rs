@@ -1,5 +1,7 @@
+use tree_sitter::Node;
+
 use crate::analysis::semantic::PATH;
-use crate::analysis::{Call, Checker};
+use crate::analysis::{Call, Checker, PythonVersion};
 use crate::rules::Rule;
 use crate::rules::to_thread_fix::to_thread_fix;
 
@@ -11,6 +13,12 @@ define_rule! {
     /// `os.path` functions that touch the disk (`exists`, `isfile`, `getsize`, ...);
     /// `os.listdir/scandir/walk/remove/unlink/rename/makedirs/stat`; and `shutil` copy, move
     /// and `rmtree`.
+    ///
+    /// Lazy iterators (`os.walk`, `os.fwalk`, `Path.glob`, `Path.rglob`, `Path.walk`, and
+    /// `Path.iterdir` before Python 3.13) do their I/O when iterated: they are reported where
+    /// the event loop iterates them (a `for`, a comprehension, unpacking, `list()`, `sorted()`,
+    /// `next()`, ...), directly or through the local they are assigned to, not when they are
+    /// handed to a worker thread (`to_thread.run_sync(next, walker)`) or returned.
     ///
     /// ## Why is this bad?
     /// Disk access blocks the event loop: usually briefly, but on a network file system, a
@@ -192,7 +200,87 @@ fn returns_handle(qualified: &str) -> bool {
 /// The `Path` methods that hand back an open file or a lazy iterator (see [`returns_handle`]).
 const PATH_HANDLE_METHODS: &[&str] = &["open", "iterdir", "glob", "rglob", "walk"];
 
+/// Calls that only build a lazy iterator: no I/O happens until it is iterated.
+fn is_lazy_function(qualified: &str) -> bool {
+    matches!(qualified, "os.walk" | "os.fwalk")
+}
+
+/// `Path` methods that only build a lazy iterator (`iterdir` lists eagerly from Python 3.13).
+fn is_lazy_path_method(method: &str, target: PythonVersion) -> bool {
+    matches!(method, "glob" | "rglob" | "walk")
+        || (method == "iterdir" && target < PythonVersion { major: 3, minor: 13 })
+}
+
+/// Builtins that iterate their argument right away.
+const EAGER_CONSUMERS: &[&str] = &[
+    "builtins.list",
+    "builtins.tuple",
+    "builtins.set",
+    "builtins.frozenset",
+    "builtins.sorted",
+    "builtins.next",
+    "builtins.any",
+    "builtins.all",
+    "builtins.sum",
+    "builtins.min",
+    "builtins.max",
+    "builtins.dict",
+    "builtins.enumerate",
+];
+
+/// Whether the value of `expression` (a lazy iterator) is iterated where it stands: the
+/// iterable of a `for` or a comprehension, unpacked, or the argument of an eager builtin.
+fn iterated_here(checker: &Checker<'_, '_>, expression: Node<'_>) -> bool {
+    let mut node = expression;
+    while let Some(parent) = node.parent().filter(|parent| parent.kind() == "parenthesized_expression") {
+        node = parent;
+    }
+    let Some(parent) = node.parent() else { return false };
+    match parent.kind() {
+        "for_statement" | "for_in_clause" => {
+            parent.child_by_field_name("right").is_some_and(|right| right.id() == node.id())
+        }
+        "list_splat" | "dictionary_splat" => true,
+        "argument_list" => parent.parent().is_some_and(|call| {
+            call.kind() == "call"
+                && call.child_by_field_name("function").is_some_and(|function| {
+                    checker
+                        .semantic
+                        .qualified_name(function)
+                        .is_some_and(|name| EAGER_CONSUMERS.contains(&name.as_str()))
+                })
+        }),
+        _ => false,
+    }
+}
+
+/// Whether the lazy iterator `call` builds is iterated on the event loop: where it stands, or
+/// through the local it is assigned to, anywhere in the enclosing function. Handed to another
+/// call (`to_thread.run_sync(next, it)`), returned or stored, its I/O runs elsewhere.
+fn consumed_on_the_loop(checker: &Checker<'_, '_>, call: Node<'_>) -> bool {
+    if iterated_here(checker, call) {
+        return true;
+    }
+    let Some(assignment) = call.parent().filter(|parent| parent.kind() == "assignment") else { return false };
+    let Some(target) = assignment.child_by_field_name("left").filter(|left| left.kind() == "identifier") else {
+        return false;
+    };
+    let semantic = checker.semantic;
+    let Some(function) = semantic.enclosing_function(call.start_byte()) else { return false };
+    let Some(body) = semantic.scope(function).node.child_by_field_name("body") else { return false };
+    semantic
+        .references_in(body, checker.text(target))
+        .into_iter()
+        .any(|reference| reference.id() != target.id() && iterated_here(checker, reference))
+}
+
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
+    if let Some(qualified) = call.qualified_name.as_deref()
+        && is_lazy_function(qualified)
+        && !consumed_on_the_loop(checker, call.node)
+    {
+        return;
+    }
     if let Some(qualified) = call.qualified_name.as_deref()
         && is_blocking_function(qualified)
     {
@@ -211,6 +299,9 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
         return;
     }
     if checker.semantic.value_type(receiver).as_deref() == Some(PATH) {
+        if is_lazy_path_method(method, checker.settings.target_version) && !consumed_on_the_loop(checker, call.node) {
+            return;
+        }
         let fix = (!PATH_HANDLE_METHODS.contains(&method)).then(|| to_thread_fix(checker, call)).flatten();
         let diagnostic = checker.report(
             Rule::BlockingFileIo,

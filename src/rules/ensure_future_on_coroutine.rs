@@ -1,5 +1,6 @@
 use tree_sitter::Node;
 
+use crate::analysis::semantic::ScopeKind;
 use crate::analysis::{Call, Checker, Edit, Fix, TextRange};
 use crate::rules::Rule;
 
@@ -7,6 +8,10 @@ define_rule! {
     /// ## What it does
     /// Checks for `asyncio.ensure_future(<call>)`: wrapping a freshly created coroutine in a
     /// task with the function meant for "anything awaitable".
+    ///
+    /// Reported in async functions, in sync callbacks defined inside one (they run on its
+    /// loop) and wherever `loop=` names the loop; not in other sync code (`__del__`, plain
+    /// functions), which may run with no running loop, where `create_task` would raise.
     ///
     /// ## Why is this bad?
     /// `asyncio.create_task(coro)` says what happens (a task is scheduled on the running loop),
@@ -75,6 +80,13 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>, in_async_fun
     if !matches!(call.qualified_name.as_deref(), Some("asyncio.ensure_future" | "asyncio.tasks.ensure_future")) {
         return;
     }
+    // `create_task` needs a running loop. Sync code has one when it is a callback defined inside
+    // a coroutine, or names its loop; elsewhere (`__del__`, module level, a plain function)
+    // `ensure_future` may be what keeps it working with no running loop.
+    let explicit_loop = call.keyword_argument(checker.semantic, "loop").is_some();
+    if !in_async_function && !explicit_loop && !inside_a_coroutine(checker, call.node.start_byte()) {
+        return;
+    }
     let positional = call.positional_arguments();
     let Some(argument) = positional.first() else { return };
     if argument.kind() != "call" || returns_future(checker, *argument) {
@@ -85,11 +97,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>, in_async_fun
     let fixable = in_async_function && only_argument;
     let name = call.method_name_node();
     // With an explicit loop, the modern spelling is that loop's own `create_task`.
-    let replacement = if call.keyword_argument(checker.semantic, "loop").is_some() {
-        "loop.create_task()"
-    } else {
-        "asyncio.create_task()"
-    };
+    let replacement = if explicit_loop { "loop.create_task()" } else { "asyncio.create_task()" };
     let diagnostic = checker.report(
         Rule::EnsureFutureOnCoroutine,
         call.node,
@@ -111,4 +119,18 @@ pub(crate) fn returns_future(checker: &Checker<'_, '_>, call: Node<'_>) -> bool 
         _ => return false,
     };
     FUTURE_FACTORIES.contains(&name)
+}
+
+/// Whether some function enclosing `position` is an `async def`.
+fn inside_a_coroutine(checker: &Checker<'_, '_>, position: usize) -> bool {
+    let semantic = checker.semantic;
+    let mut scope = Some(semantic.scope_at(position));
+    while let Some(id) = scope {
+        let current = semantic.scope(id);
+        if current.kind == (ScopeKind::Function { is_async: true }) {
+            return true;
+        }
+        scope = current.parent;
+    }
+    false
 }

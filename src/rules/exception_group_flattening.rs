@@ -10,6 +10,9 @@ define_rule! {
     /// bound by an `except*` handler, or by `except ExceptionGroup as e` /
     /// `except BaseExceptionGroup as e`.
     ///
+    /// Not reported when the handler counts the group's members (`len(e.exceptions)`): code
+    /// that raises the only member of a one-exception group loses nothing.
+    ///
     /// ## Why is this bad?
     /// Raising a member of the group on its own drops the group: the other exceptions, the
     /// group's traceback (where the tasks were awaited) and its notes are lost, and the
@@ -66,6 +69,17 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, handler: &ExceptHandler<'_>) 
         return;
     }
     let name = checker.text(name);
+    // `if len(e.exceptions) != 1: raise` first: the group holds one member, and raising it
+    // loses nothing but the group's own traceback frame, which is what such code means to drop.
+    let counts_members = checker.semantic.nodes_in_same_scope(handler.body, &["call"]).into_iter().any(|call| {
+        call.child_by_field_name("function").is_some_and(|callee| checker.text(callee) == "len")
+            && call.child_by_field_name("arguments").is_some_and(|arguments| {
+                arguments.named_child(0).is_some_and(|argument| checker.text(argument) == format!("{name}.exceptions"))
+            })
+    });
+    if counts_members {
+        return;
+    }
     for raise in checker.semantic.nodes_in_same_scope(handler.body, &["raise_statement"]) {
         let Some(raised) = raise.named_child(0) else { continue };
         // `raise e.exceptions[0]`, or `first = e.exceptions[0]` then `raise first`.

@@ -10,6 +10,9 @@ define_rule! {
     /// `item.attribute` or `item[...]`, also through `zip`, `enumerate` and similar builtins)
     /// while the function never tests a value with `isinstance(...)`.
     ///
+    /// An identity test of a result (`results[0] is True`) is a check no exception passes, not
+    /// a use of the value.
+    ///
     /// ## Why is this bad?
     /// With `return_exceptions=True`, a failed awaitable does not raise: its exception object
     /// takes the place of its result. Code that uses the results as values then fails later
@@ -95,7 +98,8 @@ fn reads_results(checker: &Checker<'_, '_>, value: Node<'_>, depth: u32) -> bool
     match holder.kind() {
         "parenthesized_expression" | "expression_list" => reads_results(checker, holder, depth),
         "return_statement" => true,
-        "subscript" => holder.child_by_field_name("value") == Some(value),
+        // `results[0] is True`: an identity test is a check that no exception passes, not a use.
+        "subscript" => holder.child_by_field_name("value") == Some(value) && !is_identity_test(checker, holder),
         "assignment" if holder.child_by_field_name("right") == Some(value) => {
             let Some(target) = holder.child_by_field_name("left") else { return false };
             if target.kind() != "identifier" {
@@ -117,6 +121,17 @@ fn reads_results(checker: &Checker<'_, '_>, value: Node<'_>, depth: u32) -> bool
             .is_some_and(|call| reads_results(checker, call, depth)),
         _ => false,
     }
+}
+
+/// Whether `operand` is compared with `is` / `is not`.
+fn is_identity_test(checker: &Checker<'_, '_>, operand: Node<'_>) -> bool {
+    let Some(comparison) = operand.parent().filter(|parent| parent.kind() == "comparison_operator") else {
+        return false;
+    };
+    let mut cursor = comparison.walk();
+    let operators: Vec<&str> =
+        comparison.children(&mut cursor).filter(|child| !child.is_named()).map(|child| checker.text(child)).collect();
+    !operators.is_empty() && operators.iter().all(|operator| *operator == "is" || operator.starts_with("is"))
 }
 
 /// For `for item in results` (a loop or a comprehension clause): whether an item is unpacked,

@@ -17,6 +17,9 @@ define_rule! {
     ///
     /// `async with session.get(...) as response:` counts as awaited.
     ///
+    /// A connection made from an already connected socket (`sock=`) waits for nothing and is
+    /// not reported.
+    ///
     /// ## Why is this bad?
     /// A peer that accepts the connection and never answers keeps the task waiting forever,
     /// holding its connection, its memory and whatever waits for it. aiohttp's default
@@ -142,6 +145,11 @@ fn has_keyword_splat(arguments: Node<'_>) -> bool {
 
 /// `asyncio.open_connection(...)`, `open_unix_connection(...)`, `loop.create_connection(...)`.
 fn stream_connection(checker: &Checker<'_, '_>, call: &Call<'_>) -> Option<&'static str> {
+    // `sock=`: the socket is already connected; the call only wraps it in a transport, with
+    // nothing to wait for.
+    if call.keyword_argument(checker.semantic, "sock").is_some() {
+        return None;
+    }
     match call.qualified_name.as_deref() {
         Some("asyncio.open_connection" | "asyncio.streams.open_connection") => return Some("open_connection"),
         Some("asyncio.open_unix_connection" | "asyncio.streams.open_unix_connection") => {
