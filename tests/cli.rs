@@ -453,6 +453,10 @@ fn test_code_profile_skips_blocking_rules_in_tests() {
     for quiet in ["tests/helpers/data.py", "pkg/test_unit.py", "pkg/conftest.py"] {
         assert!(!text.contains(quiet), "{quiet}: {text}");
     }
+    let shown = stdout(&loopwise(folder.path(), &["check", "--show-settings", "tests/helpers/data.py"]));
+    assert!(shown.contains("not run on this file: LW101, LW102"), "{shown}");
+    let shown = stdout(&loopwise(folder.path(), &["check", "--show-settings", "src/app.py"]));
+    assert!(shown.contains("not run on this file: none"), "{shown}");
     let configured =
         project(&[("pyproject.toml", b"[tool.loopwise]\ntest-ignore = []\n"), ("tests/test_io.py", reads)]);
     let text = stdout(&loopwise(configured.path(), &["check", "--select", "LW104", "--output-format", "concise"]));

@@ -518,6 +518,22 @@ impl Resolver {
             from_file("select, extend-select, ignore", selects)
         };
         lines.push(("rules".to_string(), format!("{} enabled: {}", rules.len(), rules.join(", ")), rule_source));
+        if !path.is_dir() {
+            let skipped: Vec<&str> =
+                settings.rules.subtract(settings.rules_for(Some(&path))).iter().map(Rule::code).collect();
+            lines.push((
+                "not run on this file".to_string(),
+                if skipped.is_empty() { "none".to_string() } else { skipped.join(", ") },
+                format!(
+                    "per-file-ignores, and test-ignore where test-paths say the file is test code ({})",
+                    if set.test_paths.is_some() {
+                        from_file("test-paths", true)
+                    } else {
+                        "the default test-paths".to_string()
+                    }
+                ),
+            ));
+        }
         let mut severities: Vec<String> = settings
             .severity
             .iter()
