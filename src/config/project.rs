@@ -46,11 +46,24 @@ impl PytestFacts {
     }
 }
 
+/// A pytest configuration file and what it says.
+type FoundIni = Arc<(PathBuf, PytestIni)>;
+
+/// What a conftest.py says: why unmarked async tests run (if they do), and the plugin modules
+/// it pulled in.
+type ConftestFacts = (Option<String>, Vec<PathBuf>);
+
 /// Memoised facts per folder: many files share a folder, and folders share ancestors.
 #[derive(Default)]
 pub struct ProjectFacts {
     target_versions: Mutex<HashMap<PathBuf, Option<Sourced<PythonVersion>>>>,
     pytest: Mutex<HashMap<PathBuf, Arc<PytestFacts>>>,
+    /// Folder -> the pytest configuration at or above it.
+    pytest_inis: Mutex<HashMap<PathBuf, Option<FoundIni>>>,
+    /// pytest root -> a declared runner distribution.
+    declared_runners: Mutex<HashMap<PathBuf, Option<String>>>,
+    /// conftest.py -> whether it exists, and its runner reason with the modules it pulled in.
+    conftests: Mutex<HashMap<PathBuf, Option<ConftestFacts>>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -73,6 +86,48 @@ impl ProjectFacts {
     pub fn clear(&self) {
         lock(&self.target_versions).clear();
         lock(&self.pytest).clear();
+        lock(&self.pytest_inis).clear();
+        lock(&self.declared_runners).clear();
+        lock(&self.conftests).clear();
+    }
+
+    /// The nearest pytest configuration at or above `folder` (pytest's inifile), each folder's
+    /// files read once.
+    fn pytest_ini(&self, folder: &Path) -> Option<FoundIni> {
+        if let Some(known) = lock(&self.pytest_inis).get(folder) {
+            return known.clone();
+        }
+        let own = PYTEST_FILES.iter().find_map(|(name, section)| {
+            let path = folder.join(name);
+            read_pytest_ini(&path, section).map(|ini| Arc::new((path, ini)))
+        });
+        let found = own.or_else(|| folder.parent().and_then(|parent| self.pytest_ini(parent)));
+        lock(&self.pytest_inis).insert(folder.to_path_buf(), found.clone());
+        found
+    }
+
+    fn declared_runner(&self, root: &Path) -> Option<String> {
+        if let Some(known) = lock(&self.declared_runners).get(root) {
+            return known.clone();
+        }
+        let found = declared_runner_distribution(root);
+        lock(&self.declared_runners).insert(root.to_path_buf(), found.clone());
+        found
+    }
+
+    /// The conftest.py of `folder`, if any: its runner reason and the plugin modules it read.
+    fn conftest(&self, folder: &Path, root: &Path) -> Option<ConftestFacts> {
+        let path = folder.join("conftest.py");
+        if let Some(known) = lock(&self.conftests).get(&path) {
+            return known.clone();
+        }
+        let found = read_small(&path).map(|text| {
+            let mut seen = Vec::new();
+            let reason = conftest_runner(&path, &text, root, &mut seen);
+            (reason, seen)
+        });
+        lock(&self.conftests).insert(path, found.clone());
+        found
     }
 
     /// The Python version the project at or above `folder` declares, from the nearest folder
@@ -95,7 +150,7 @@ impl ProjectFacts {
         if let Some(known) = lock(&self.pytest).get(folder) {
             return Arc::clone(known);
         }
-        let facts = Arc::new(pytest_facts(folder));
+        let facts = Arc::new(self.pytest_facts(folder));
         lock(&self.pytest).insert(folder.to_path_buf(), Arc::clone(&facts));
         facts
     }
@@ -378,16 +433,6 @@ fn read_pytest_ini(path: &Path, section: &str) -> Option<PytestIni> {
     }
 }
 
-/// The nearest pytest configuration at or above `folder`: pytest's inifile.
-fn find_pytest_ini(folder: &Path) -> Option<(PathBuf, PytestIni)> {
-    folder.ancestors().find_map(|ancestor| {
-        PYTEST_FILES.iter().find_map(|(name, section)| {
-            let path = ancestor.join(name);
-            read_pytest_ini(&path, section).map(|ini| (path, ini))
-        })
-    })
-}
-
 /// The value of a command-line option (`--asyncio-mode=auto`, `--asyncio-mode auto`) in
 /// `addopts`, and the plugins it loads with `-p NAME`.
 fn addopts_option(addopts: &str, option: &str) -> Option<String> {
@@ -434,62 +479,64 @@ fn classify_plugin(name: &str) -> Option<bool> {
     None
 }
 
-fn pytest_facts(folder: &Path) -> PytestFacts {
-    let mut facts = PytestFacts::default();
-    let ini = find_pytest_ini(folder);
-    // pytest's rootdir: the inifile's folder; without one, the nearest folder that looks like a
-    // project root (pytest would use the common ancestor of its arguments, usually that).
-    let root = match &ini {
-        Some((path, _)) => path.parent().map(Path::to_path_buf),
-        None => folder
-            .ancestors()
-            .find(|ancestor| {
-                ["pyproject.toml", "setup.py", "setup.cfg", ".git"].iter().any(|name| ancestor.join(name).exists())
-            })
-            .map(Path::to_path_buf),
-    }
-    .unwrap_or_else(|| folder.to_path_buf());
-    if let Some((path, ini)) = &ini {
-        facts.config_file = Some(path.clone());
-        let addopts = ini.get("addopts").unwrap_or_default();
-        let at = |what: String| format!("{what} in {}", path.display());
-        let asyncio_mode =
-            addopts_option(addopts, "--asyncio-mode").or_else(|| ini.get("asyncio_mode").map(str::to_string));
-        if asyncio_mode.as_deref().map(str::trim) == Some("auto") {
-            facts.runs_unmarked = Some(at("pytest-asyncio's `asyncio_mode = auto`".to_string()));
-        } else if ini.get("trio_mode").is_some_and(|mode| matches!(mode.trim(), "true" | "True" | "1" | "yes")) {
-            facts.runs_unmarked = Some(at("pytest-trio's `trio_mode = true`".to_string()));
-        } else if ini.get("anyio_mode").is_some_and(|mode| mode.trim() == "auto") {
-            facts.runs_unmarked = Some(at("anyio's `anyio_mode = auto`".to_string()));
-        } else if let Some(plugin) =
-            addopts_plugins(addopts).into_iter().find(|plugin| classify_plugin(plugin) != Some(false))
-        {
-            facts.runs_unmarked = Some(at(match classify_plugin(&plugin) {
-                Some(_) if plugin.starts_with("no:") => {
-                    format!("`-p {plugin}` in `addopts`: another plugin runs the async tests")
-                }
-                Some(_) => format!("plugin `{plugin}` (`-p` in `addopts`), which runs unmarked async tests"),
-                None => format!("plugin `{plugin}` (`-p` in `addopts`), which may run unmarked async tests"),
-            }));
+impl ProjectFacts {
+    fn pytest_facts(&self, folder: &Path) -> PytestFacts {
+        let mut facts = PytestFacts::default();
+        let ini = self.pytest_ini(folder);
+        // pytest's rootdir: the inifile's folder; without one, the nearest folder that looks like a
+        // project root (pytest would use the common ancestor of its arguments, usually that).
+        let root = match ini.as_deref() {
+            Some((path, _)) => path.parent().map(Path::to_path_buf),
+            None => folder
+                .ancestors()
+                .find(|ancestor| {
+                    ["pyproject.toml", "setup.py", "setup.cfg", ".git"].iter().any(|name| ancestor.join(name).exists())
+                })
+                .map(Path::to_path_buf),
         }
-    }
-    if facts.runs_unmarked.is_none() {
-        facts.runs_unmarked = declared_runner_distribution(&root);
-    }
-    // conftest.py files from the folder up to the root, nearest first.
-    for ancestor in folder.ancestors() {
-        let conftest = ancestor.join("conftest.py");
-        if let Some(text) = read_small(&conftest) {
-            facts.conftests.push(conftest.clone());
-            if facts.runs_unmarked.is_none() {
-                facts.runs_unmarked = conftest_runner(&conftest, &text, &root, &mut facts.conftests);
+        .unwrap_or_else(|| folder.to_path_buf());
+        if let Some((path, ini)) = ini.as_deref() {
+            facts.config_file = Some(path.clone());
+            let addopts = ini.get("addopts").unwrap_or_default();
+            let at = |what: String| format!("{what} in {}", path.display());
+            let asyncio_mode =
+                addopts_option(addopts, "--asyncio-mode").or_else(|| ini.get("asyncio_mode").map(str::to_string));
+            if asyncio_mode.as_deref().map(str::trim) == Some("auto") {
+                facts.runs_unmarked = Some(at("pytest-asyncio's `asyncio_mode = auto`".to_string()));
+            } else if ini.get("trio_mode").is_some_and(|mode| matches!(mode.trim(), "true" | "True" | "1" | "yes")) {
+                facts.runs_unmarked = Some(at("pytest-trio's `trio_mode = true`".to_string()));
+            } else if ini.get("anyio_mode").is_some_and(|mode| mode.trim() == "auto") {
+                facts.runs_unmarked = Some(at("anyio's `anyio_mode = auto`".to_string()));
+            } else if let Some(plugin) =
+                addopts_plugins(addopts).into_iter().find(|plugin| classify_plugin(plugin) != Some(false))
+            {
+                facts.runs_unmarked = Some(at(match classify_plugin(&plugin) {
+                    Some(_) if plugin.starts_with("no:") => {
+                        format!("`-p {plugin}` in `addopts`: another plugin runs the async tests")
+                    }
+                    Some(_) => format!("plugin `{plugin}` (`-p` in `addopts`), which runs unmarked async tests"),
+                    None => format!("plugin `{plugin}` (`-p` in `addopts`), which may run unmarked async tests"),
+                }));
             }
         }
-        if ancestor == root {
-            break;
+        if facts.runs_unmarked.is_none() {
+            facts.runs_unmarked = self.declared_runner(&root);
         }
+        // conftest.py files from the folder up to the root, nearest first.
+        for ancestor in folder.ancestors() {
+            if let Some((reason, modules)) = self.conftest(ancestor, &root) {
+                facts.conftests.push(ancestor.join("conftest.py"));
+                facts.conftests.extend(modules);
+                if facts.runs_unmarked.is_none() {
+                    facts.runs_unmarked = reason;
+                }
+            }
+            if ancestor == root {
+                break;
+            }
+        }
+        facts
     }
-    facts
 }
 
 /// A runner of unmarked async tests listed among the project's declared dependencies
@@ -720,7 +767,7 @@ mod tests {
         let tests = root.path().join("tests");
         std::fs::create_dir(&tests).expect("folder");
         std::fs::write(root.path().join("pyproject.toml"), "[project]\nname = \"x\"\n").expect("write");
-        let facts = || pytest_facts(&tests);
+        let facts = || ProjectFacts::default().pytest_facts(&tests);
         assert_eq!(facts().runners(), TestRunners { pytest_configured: false, runs_unmarked: false });
         std::fs::write(tests.join("conftest.py"), "import pytest\n\n@pytest.fixture\ndef db():\n    return 1\n")
             .expect("write");
