@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use globset::GlobMatcher;
 
@@ -56,7 +57,9 @@ pub struct LintSettings {
     pub target_version: PythonVersion,
     pub rules: RuleSet,
     pub severity: HashMap<Rule, Severity>,
-    pub per_file_ignores: Vec<PerFileIgnore>,
+    /// Shared: settings are cloned per folder, and each compiled glob keeps its own match
+    /// caches, so copies would cost memory for every folder.
+    pub per_file_ignores: Arc<[PerFileIgnore]>,
     /// Seconds, used by timeout fixes.
     pub default_timeout: f64,
     /// User-listed blocking calls: qualified name -> optional suggestion.
@@ -82,7 +85,7 @@ impl Default for LintSettings {
             target_version: PythonVersion::PY311,
             rules: RuleSet::defaults(),
             severity: HashMap::new(),
-            per_file_ignores: Vec::new(),
+            per_file_ignores: Arc::from(Vec::new()),
             default_timeout: 10.0,
             blocking_calls: HashMap::new(),
             test_runners: TestRunners::default(),

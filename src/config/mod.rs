@@ -372,7 +372,7 @@ impl Configuration {
             target_version,
             rules: resolve_rules(options, overrides),
             severity,
-            per_file_ignores,
+            per_file_ignores: Arc::from(per_file_ignores),
             default_timeout: merged.default_timeout.unwrap_or(10.0),
             blocking_calls,
             test_runners: TestRunners::default(),
@@ -441,6 +441,8 @@ pub struct Resolver {
     by_file: Cached<Result<Arc<Configuration>, ConfigError>>,
     /// Folder -> the settings of its files: the configuration plus the folder's project facts.
     settings_by_folder: Cached<Result<Arc<LintSettings>, ConfigError>>,
+    /// (pattern root, project root) -> the configuration of folders without a configuration file.
+    unconfigured: Mutex<HashMap<(PathBuf, PathBuf), Arc<Configuration>>>,
     facts: ProjectFacts,
 }
 
@@ -453,6 +455,7 @@ impl Resolver {
             by_folder: Mutex::default(),
             by_file: Mutex::default(),
             settings_by_folder: Mutex::default(),
+            unconfigured: Mutex::default(),
             facts: ProjectFacts::default(),
         }
     }
@@ -581,19 +584,23 @@ impl Resolver {
         }
         let result = match &self.explicit {
             Some(file) => self.load(&absolute(file)),
-            None => match find_config_file(&folder) {
-                Some(file) => self.load(&file),
-                None => Ok(Arc::new(Configuration::build(
-                    None,
-                    &folder_root(&folder),
-                    &Options::default(),
-                    &self.overrides,
-                    Some(&project_root(&folder)),
-                ))),
-            },
+            None => find_config_file(&folder)
+                .map_or_else(|| Ok(self.unconfigured_configuration(&folder)), |file| self.load(&file)),
         };
         lock(&self.by_folder).insert(folder, result.clone());
         result
+    }
+
+    /// The configuration of a folder without a configuration file. Folders share one per
+    /// root: building it per folder would compile its globs again for each.
+    fn unconfigured_configuration(&self, folder: &Path) -> Arc<Configuration> {
+        let key = (folder_root(folder), project_root(folder));
+        if let Some(shared) = lock(&self.unconfigured).get(&key) {
+            return Arc::clone(shared);
+        }
+        let built = Arc::new(Configuration::build(None, &key.0, &Options::default(), &self.overrides, Some(&key.1)));
+        lock(&self.unconfigured).insert(key, Arc::clone(&built));
+        built
     }
 
     fn load(&self, file: &Path) -> Result<Arc<Configuration>, ConfigError> {
@@ -619,6 +626,7 @@ impl Resolver {
         lock(&self.by_folder).clear();
         lock(&self.by_file).clear();
         lock(&self.settings_by_folder).clear();
+        lock(&self.unconfigured).clear();
         self.facts.clear();
     }
 }
