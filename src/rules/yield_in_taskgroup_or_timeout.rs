@@ -113,7 +113,8 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, yield_node: Node<'_>) {
     {
         return;
     }
-    let is_fixture = is_fixture(semantic, function.node);
+    let is_fixture = is_fixture(semantic, function.node)
+        || semantic.decorator_names(function.node).iter().any(|name| name == "pytest_trio.trio_fixture");
     let Some((with, manager)) = enclosing_scoped_manager(checker, yield_node, function.node, is_fixture) else {
         return;
     };
