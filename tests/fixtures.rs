@@ -300,3 +300,97 @@ fn the_catalog_fixes_exist_and_only_they() {
         );
     }
 }
+
+/// A fixture rewritten for another async library: every `asyncio` (and `uvloop`) becomes `library` (the
+/// `# settings:` lines are kept), so whatever `asyncio` a finding then speaks of, a rule wrote;
+/// and `import library` at the end, so that a fixture importing no async library is one too.
+fn converted_to(source: &str, library: &str) -> String {
+    let mut text: String = source
+        .split_inclusive('\n')
+        .map(|line| {
+            if line.starts_with("# settings: ") {
+                line.to_string()
+            } else {
+                line.replace("asyncio", library).replace("uvloop", library)
+            }
+        })
+        .collect();
+    let _ = write!(text, "\nimport {library}\n");
+    text
+}
+
+/// LW801 is judged by the pytest runner detection, which is not done with trio and anyio test
+/// modules yet: its message names `pytest.mark.asyncio` in them.
+const SPEAKS_ASYNCIO_IN_TRIO_TEST_MODULES: &[Rule] = &[Rule::AsyncTestWithoutRunner];
+
+/// In a trio or anyio module (one that imports `trio` or `anyio` and not `asyncio`) no finding
+/// or fix speaks of asyncio: every fixture, rewritten for trio and for anyio, linted with every
+/// rule; and the trio and anyio fixtures as they are.
+#[test]
+fn trio_and_anyio_modules_hear_nothing_of_asyncio() {
+    let mut failures = String::new();
+    let mut findings = 0;
+    for path in fixtures() {
+        let rule = rule_of(&path);
+        let original = std::fs::read_to_string(&path).expect("fixture is UTF-8");
+        let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut variants = vec![("trio", converted_to(&original, "trio")), ("anyio", converted_to(&original, "anyio"))];
+        if stem.ends_with("_trio") || stem.ends_with("_anyio") {
+            variants.push(("as written", original.clone()));
+        }
+        for (library, source) in variants {
+            let settings = LintSettings {
+                rules: RuleSet::all().subtract(SPEAKS_ASYNCIO_IN_TRIO_TEST_MODULES.iter().copied().collect()),
+                ..settings_for(&path, &source, rule)
+            };
+            for diagnostic in lint_source(&source, Some(&path), &settings) {
+                findings += 1;
+                let line = line_of(&source, diagnostic.range.start);
+                let mut said = vec![("message", diagnostic.message.clone())];
+                for fix in diagnostic.fix.iter().chain(&diagnostic.alternatives) {
+                    said.push(("fix title", fix.title().to_string()));
+                    said.extend(fix.edits().iter().map(|edit| ("fix edit", edit.content.clone())));
+                }
+                for (what, text) in said.into_iter().filter(|(_, text)| text.contains("asyncio")) {
+                    let _ = writeln!(failures, "{name} ({library}):{line}: {} {what}: {text}", diagnostic.rule.code());
+                }
+            }
+        }
+    }
+    assert!(findings > 100, "the rewritten fixtures report too little to prove anything: {findings}");
+    assert!(failures.is_empty(), "\n{failures}");
+}
+
+/// Blocking is blocking: each blocking-call rule reports the same lines in its fixture
+/// rewritten for trio or anyio as in the original (but for lines naming an asyncio API, such as
+/// `asyncio.run_coroutine_threadsafe(...).result()`).
+#[test]
+fn blocking_rules_still_report_in_trio_and_anyio_modules() {
+    for path in fixtures() {
+        let rule = rule_of(&path);
+        if !rule.code().starts_with("LW1") {
+            continue;
+        }
+        let original = std::fs::read_to_string(&path).expect("fixture is UTF-8");
+        let asyncio_lines: BTreeSet<usize> = original
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| line.contains("asyncio"))
+            .map(|(index, _)| index + 1)
+            .collect();
+        let count = |source: &str| -> BTreeSet<usize> {
+            lint_source(source, Some(&path), &settings_for(&path, source, rule))
+                .iter()
+                .map(|diagnostic| line_of(source, diagnostic.range.start))
+                .filter(|line| !asyncio_lines.contains(line))
+                .collect()
+        };
+        let expected = count(&original);
+        assert!(!expected.is_empty(), "{}: no finding to compare", path.display());
+        for library in ["trio", "anyio"] {
+            let converted = converted_to(&original, library);
+            assert_eq!(count(&converted), expected, "{} rewritten for {library}", path.display());
+        }
+    }
+}

@@ -66,3 +66,22 @@ fn cross_module_calls_resolve_through_the_index() {
     assert!(marked_lines >= 8, "the package fixture lost its markers");
     assert!(failures.is_empty(), "\n{failures}");
 }
+
+/// A module of the trio package that imports no async library (trio's own sources import each
+/// other relatively) is trio code: fixes speak trio there, not asyncio.
+#[test]
+fn modules_of_the_trio_package_are_trio_code() {
+    let workspace = Workspace::default();
+    let settings =
+        LintSettings { rules: [Rule::BlockingSleep].into_iter().collect::<RuleSet>(), ..LintSettings::default() };
+    let source = "import time\n\nfrom .. import _core\n\n\nasync def f():\n    time.sleep(1)\n";
+    let fix_of = |module: &str| {
+        let view = WorkspaceView { modules: &workspace, module, is_package: false };
+        let diagnostics = lint_source_in_workspace(source, None, &settings, Some(&view));
+        let [diagnostic] = diagnostics.as_slice() else { panic!("one finding expected: {diagnostics:?}") };
+        diagnostic.fix.as_ref().map(|fix| fix.title().to_string())
+    };
+    assert_eq!(fix_of("trio._core._run").as_deref(), Some("Replace with `await trio.sleep(...)`"));
+    assert_eq!(fix_of("anyio._core._fileio").as_deref(), Some("Replace with `await anyio.sleep(...)`"));
+    assert_eq!(fix_of("shop.orders").as_deref(), Some("Replace with `await asyncio.sleep(...)`"));
+}

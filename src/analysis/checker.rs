@@ -8,6 +8,7 @@ use std::path::Path;
 use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, QueryCursor, Tree};
 
+use crate::analysis::async_library::AsyncLibrary;
 use crate::analysis::fix_builder::{self, ModuleImport, Stylist};
 use crate::analysis::index::{FunctionKind, absolute_name, function_kind_of};
 use crate::analysis::queries::{Concept, queries_for};
@@ -205,16 +206,19 @@ impl<'a, 't> Checker<'a, 't> {
     }
 
     /// Whether a fix written at `position` can name `module` (`asyncio`), and the edit that
-    /// imports it when the name is free.
+    /// imports it when the name is free; never another async library than the file's
+    /// ([`fix_builder::module_import`]).
     pub fn import_module(&self, module: &str, position: usize) -> ModuleImport {
-        match self.semantic.qualified_name_of_name(module, position) {
-            Some(name) if name == module => ModuleImport::Bound,
-            Some(name) if name.strip_prefix("builtins.") == Some(module) => {
-                let source = self.semantic.source();
-                ModuleImport::Missing(fix_builder::import_statement(source, self.semantic.scope(0).node, module))
-            }
-            _ => ModuleImport::Shadowed,
-        }
+        fix_builder::module_import(self.semantic, self.async_library(), module, position)
+    }
+
+    /// The async library the file is written for: the one its imports show, else its own
+    /// package's when that is `trio` or `anyio`, else asyncio (see [`AsyncLibrary`]).
+    pub fn async_library(&self) -> AsyncLibrary {
+        self.semantic
+            .imported_async_library()
+            .or_else(|| self.workspace.and_then(|workspace| AsyncLibrary::of_module(workspace.module)))
+            .unwrap_or(AsyncLibrary::DEFAULT)
     }
 
     /// Lets rules see the file's path (test modules are told by their names).

@@ -7,6 +7,8 @@
 
 use tree_sitter::Node;
 
+use crate::analysis::async_library::AsyncLibrary;
+use crate::analysis::semantic::SemanticModel;
 use crate::analysis::{Edit, TextRange};
 
 /// The file's style, as far as fixes need it.
@@ -198,6 +200,9 @@ pub enum ModuleImport {
     Missing(Edit),
     /// The name is bound to something else: the fix cannot name the module.
     Shadowed,
+    /// The module is another async library than the file's (`asyncio` in a trio module): a
+    /// fix must not bring it in.
+    OtherLibrary,
 }
 
 impl ModuleImport {
@@ -207,9 +212,43 @@ impl ModuleImport {
         match self {
             ModuleImport::Bound => Some(Vec::new()),
             ModuleImport::Missing(import) => Some(vec![import]),
-            ModuleImport::Shadowed => None,
+            ModuleImport::Shadowed | ModuleImport::OtherLibrary => None,
         }
     }
+}
+
+/// Whether a fix written at `position` of a file written for `library` can name `module`,
+/// and the edit that imports it when the name is free. The one place fixes get their
+/// imports: an async library other than the file's is never imported (no `import asyncio`
+/// in a trio module), even where the name is free.
+pub fn module_import(
+    semantic: &SemanticModel<'_>,
+    library: AsyncLibrary,
+    module: &str,
+    position: usize,
+) -> ModuleImport {
+    match semantic.qualified_name_of_name(module, position) {
+        Some(name) if name == module => ModuleImport::Bound,
+        _ if AsyncLibrary::of_module(module).is_some_and(|other| other != library) => ModuleImport::OtherLibrary,
+        Some(name) if name.strip_prefix("builtins.") == Some(module) => {
+            ModuleImport::Missing(import_statement(semantic.source(), semantic.scope(0).node, module))
+        }
+        _ => ModuleImport::Shadowed,
+    }
+}
+
+/// The edits that import several modules at one place, as one insertion (`import functools`
+/// then `import trio`), so no two edits of a fix start at the same offset.
+pub fn merge_imports(imports: Vec<Edit>) -> Vec<Edit> {
+    let mut merged: Vec<Edit> = Vec::new();
+    for import in imports {
+        match merged.iter_mut().find(|edit| edit.range == import.range) {
+            // The separator a missing final line break asks for is written once, first.
+            Some(edit) => edit.content.push_str(import.content.trim_start_matches('\n')),
+            None => merged.push(import),
+        }
+    }
+    merged
 }
 
 /// The edit that adds `import module` after the module docstring, the `from __future__`
@@ -342,6 +381,32 @@ mod tests {
         );
         assert_eq!(insert("\"\"\"Doc.\"\"\""), "\"\"\"Doc.\"\"\"\nimport asyncio\n");
         assert_eq!(insert("import os  # why\r\nx = 1\r\n"), "import os  # why\r\nimport asyncio\nx = 1\r\n");
+    }
+
+    #[test]
+    fn no_async_library_but_the_files_own_is_imported() {
+        let source = "from trio import sleep\nimport anyio_helpers\n\nx = 1\n";
+        let tree = parse(source);
+        let semantic = SemanticModel::build(&tree, source);
+        let at = source.len();
+        let library = semantic.imported_async_library().expect("a trio module");
+        assert_eq!(library, AsyncLibrary::Trio);
+        assert_eq!(module_import(&semantic, library, "asyncio", at), ModuleImport::OtherLibrary);
+        assert_eq!(module_import(&semantic, library, "anyio", at), ModuleImport::OtherLibrary);
+        assert!(matches!(module_import(&semantic, library, "trio", at), ModuleImport::Missing(_)));
+        assert!(matches!(module_import(&semantic, library, "functools", at), ModuleImport::Missing(_)));
+        assert_eq!(module_import(&semantic, AsyncLibrary::Asyncio, "anyio_helpers", at), ModuleImport::Bound);
+        assert!(matches!(module_import(&semantic, AsyncLibrary::Asyncio, "asyncio", at), ModuleImport::Missing(_)));
+    }
+
+    #[test]
+    fn imports_at_one_place_merge_into_one_edit() {
+        let source = "import os";
+        let tree = parse(source);
+        let root = tree.root_node();
+        let merged =
+            merge_imports(vec![import_statement(source, root, "functools"), import_statement(source, root, "trio")]);
+        assert_eq!(merged, vec![Edit::insertion("\nimport functools\nimport trio\n", source.len())]);
     }
 
     #[test]

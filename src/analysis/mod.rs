@@ -4,6 +4,7 @@
 //! about the LSP, tokio, JSON, files on disk or configuration files: callers hand it the text,
 //! an optional path (for per-file ignores) and resolved [`LintSettings`].
 
+pub mod async_library;
 mod checker;
 mod diagnostic;
 pub mod document;
@@ -23,6 +24,7 @@ use tree_sitter::Tree;
 use crate::analysis::index::ModuleSource;
 use crate::rules::RuleSet;
 
+pub use async_library::AsyncLibrary;
 pub use checker::{Call, Checker, ExceptHandler, TaskGroupBlock};
 pub use diagnostic::{Applicability, Diagnostic, Edit, Fix, Severity, TextRange};
 pub use settings::{LintSettings, PythonVersion};

@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use tree_sitter::{Node, Tree};
 
 use crate::analysis::TextRange;
+use crate::analysis::async_library::AsyncLibrary;
 
 pub type ScopeId = usize;
 /// Index of an import's qualified name in the model.
@@ -98,6 +99,8 @@ pub struct SemanticModel<'t> {
     /// Qualified names of imports, owned here so bindings can borrow them.
     imports: Vec<String>,
     comments: Vec<TextRange>,
+    /// The async library the file's imports name, if any.
+    imported_async_library: Option<AsyncLibrary>,
 }
 
 const MAX_INFERENCE_DEPTH: u32 = 12;
@@ -141,6 +144,13 @@ impl<'t> SemanticModel<'t> {
     /// Every comment of the file, in source order.
     pub fn comments(&self) -> &[TextRange] {
         &self.comments
+    }
+
+    /// The async library the file's imports (at any scope) show it is written for
+    /// ([`AsyncLibrary::of_imports`]); `None` when it imports none. Rules ask
+    /// `Checker::async_library`, which decides for files importing none.
+    pub fn imported_async_library(&self) -> Option<AsyncLibrary> {
+        self.imported_async_library
     }
 
     /// The innermost scope whose range holds `position`.
@@ -1441,7 +1451,15 @@ impl<'t> Builder<'t> {
         let scopes = self.scopes;
         let mut by_start: Vec<ScopeId> = (0..scopes.len()).collect();
         by_start.sort_by_key(|&id| (scopes[id].range.start, std::cmp::Reverse(scopes[id].range.end)));
-        SemanticModel { source: self.source, scopes, by_start, imports, comments: self.comments }
+        let imported_async_library = AsyncLibrary::of_imports(imports.iter().map(String::as_str));
+        SemanticModel {
+            source: self.source,
+            scopes,
+            by_start,
+            imports,
+            comments: self.comments,
+            imported_async_library,
+        }
     }
 }
 

@@ -2,6 +2,7 @@ use tree_sitter::Node;
 
 use crate::analysis::{Checker, ExceptHandler};
 use crate::rules::Rule;
+use crate::rules::cancelled_error_swallowed::is_cancelled_error;
 
 define_rule! {
     /// ## What it does
@@ -41,7 +42,10 @@ define_rule! {
     /// that catch cancellation (bare `except:`, `BaseException`, `CancelledError`) are not
     /// flagged, and neither are awaits on a path that returns, breaks or continues instead of
     /// raising (the exception is dropped anyway).
-    /// `await asyncio.shield(...)` is not flagged.
+    /// `await asyncio.shield(...)` is not flagged, nor an `await` inside a shielded trio or
+    /// anyio scope (`with trio.CancelScope(shield=True):`, `anyio.move_on_after(..., shield=True)`).
+    /// `trio.Cancelled` counts as cancellation; a handler of `anyio.get_cancelled_exc_class()`
+    /// (a call, whose value the file does not show) is not flagged.
     ///
     /// ## References
     /// - [Python docs: task cancellation](https://docs.python.org/3/library/asyncio-task.html#task-cancellation)
@@ -56,16 +60,72 @@ define_rule! {
     only_in_async_functions: true,
 }
 
-/// Types whose handler also catches `asyncio.CancelledError`.
+/// Types whose handler also catches cancellation (`asyncio.CancelledError`, `trio.Cancelled`).
 fn catches_cancellation(qualified: &str) -> bool {
-    matches!(
-        qualified,
-        "builtins.BaseException"
-            | "asyncio.CancelledError"
-            | "asyncio.exceptions.CancelledError"
-            | "concurrent.futures.CancelledError"
-            | "builtins.BaseExceptionGroup"
-    )
+    is_cancelled_error(qualified)
+        || matches!(
+            qualified,
+            "builtins.BaseException" | "concurrent.futures.CancelledError" | "builtins.BaseExceptionGroup"
+        )
+}
+
+/// Whether `awaited` runs shielded from cancellation: `await asyncio.shield(...)`, or inside
+/// a `with trio.CancelScope(shield=True):` (anyio's too, and their `move_on_after`/`fail_after`
+/// with `shield=True`) within the handler.
+fn is_shielded(checker: &Checker<'_, '_>, awaited: Node<'_>, handler_body: Node<'_>) -> bool {
+    let shield_call = awaited
+        .named_child(0)
+        .filter(|value| value.kind() == "call")
+        .and_then(|call| call.child_by_field_name("function"))
+        .and_then(|callee| checker.semantic.qualified_name(callee))
+        .is_some_and(|qualified| qualified == "asyncio.shield");
+    if shield_call {
+        return true;
+    }
+    let mut current = awaited.parent();
+    while let Some(node) = current.filter(|node| node.id() != handler_body.id()) {
+        if node.kind() == "with_statement" && opens_shielded_scope(checker, node) {
+            return true;
+        }
+        current = node.parent();
+    }
+    false
+}
+
+fn opens_shielded_scope(checker: &Checker<'_, '_>, with_statement: Node<'_>) -> bool {
+    let Some(clause) = with_statement.named_child(0).filter(|clause| clause.kind() == "with_clause") else {
+        return false;
+    };
+    let mut cursor = clause.walk();
+    let items: Vec<Node<'_>> = clause.named_children(&mut cursor).collect();
+    items.into_iter().filter_map(|item| item.child_by_field_name("value")).any(|value| {
+        let call = if value.kind() == "as_pattern" { value.named_child(0) } else { Some(value) };
+        let Some(call) = call.filter(|call| call.kind() == "call") else { return false };
+        let is_scope = call
+            .child_by_field_name("function")
+            .and_then(|callee| checker.semantic.qualified_name(callee))
+            .is_some_and(|qualified| {
+                matches!(
+                    qualified.as_str(),
+                    "trio.CancelScope"
+                        | "trio.move_on_after"
+                        | "trio.move_on_at"
+                        | "trio.fail_after"
+                        | "trio.fail_at"
+                        | "anyio.CancelScope"
+                        | "anyio.move_on_after"
+                        | "anyio.fail_after"
+                )
+            });
+        let Some(arguments) = call.child_by_field_name("arguments") else { return false };
+        let mut cursor = arguments.walk();
+        let shield = arguments.named_children(&mut cursor).any(|argument| {
+            argument.kind() == "keyword_argument"
+                && argument.child_by_field_name("name").is_some_and(|name| checker.text(name) == "shield")
+                && argument.child_by_field_name("value").is_some_and(|value| checker.text(value) == "True")
+        });
+        is_scope && shield
+    })
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, handler: &ExceptHandler<'_>) {
@@ -80,13 +140,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, handler: &ExceptHandler<'_>) 
         }
     }
     for awaited in checker.semantic.nodes_in_same_scope(handler.body, &["await"]) {
-        let shielded = awaited
-            .named_child(0)
-            .filter(|value| value.kind() == "call")
-            .and_then(|call| call.child_by_field_name("function"))
-            .and_then(|callee| checker.semantic.qualified_name(callee))
-            .is_some_and(|qualified| qualified == "asyncio.shield");
-        if shielded || !reaches_raise(checker, awaited, handler.body) {
+        if is_shielded(checker, awaited, handler.body) || !reaches_raise(checker, awaited, handler.body) {
             continue;
         }
         checker.report(

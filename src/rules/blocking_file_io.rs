@@ -52,7 +52,12 @@ define_rule! {
     /// `os.fdopen`, `Path.open`) or make a lazy iterator (`os.walk`, `os.scandir`,
     /// `Path.iterdir`, `Path.glob`, ...) get no fix: the reads, writes or iteration that
     /// follow would still block.
-    /// Targets before Python 3.9 (no `asyncio.to_thread`) get no fix.
+    /// Targets before Python 3.9 (no `asyncio.to_thread`) get no fix. In a trio or anyio
+    /// module (one that imports `trio` or `anyio` and not `asyncio`) the fix uses that
+    /// library's worker thread instead, `await trio.to_thread.run_sync(f, a)` or
+    /// `await anyio.to_thread.run_sync(f, a)`, with `functools.partial(f, a, key=value)` when
+    /// the call passes keywords (`run_sync` passes on positional arguments only); there a
+    /// cancellation waits until the thread returns. It never adds `import asyncio` there.
     ///
     /// ## Known problems
     /// Pure path helpers (`os.path.join`, `basename`, `dirname`, `split*`, `normpath`) never
@@ -68,7 +73,7 @@ define_rule! {
     enabled: true,
     aliases: ["ASYNC230", "ASYNC231", "ASYNC232", "ASYNC240"],
     peers: "ruff, flake8-async (partly)",
-    fix: "wrap in `await asyncio.to_thread(...)` (unsafe, plain calls only)",
+    fix: "wrap in `await asyncio.to_thread(...)`, or `trio.to_thread.run_sync`/`anyio.to_thread.run_sync` in trio and anyio modules (unsafe, plain calls only)",
     only_in_async_functions: true,
 }
 

@@ -31,7 +31,12 @@ define_rule! {
     /// cancelled task leaves the thread waiting for its line. It is offered for plain calls
     /// only: `await` must apply to the call alone (not `input().strip()`, not in a
     /// comprehension) and no argument may await.
-    /// Targets before Python 3.9 (no `asyncio.to_thread`) get no fix.
+    /// Targets before Python 3.9 (no `asyncio.to_thread`) get no fix. In a trio or anyio
+    /// module (one that imports `trio` or `anyio` and not `asyncio`) the fix uses that
+    /// library's worker thread instead, `await trio.to_thread.run_sync(f, a)` or
+    /// `await anyio.to_thread.run_sync(f, a)`, with `functools.partial(f, a, key=value)` when
+    /// the call passes keywords (`run_sync` passes on positional arguments only); there a
+    /// cancellation waits until the thread returns. It never adds `import asyncio` there.
     ///
     /// ## Known problems
     /// A local function or variable named `input` shadows the builtin and is not flagged.
@@ -45,7 +50,7 @@ define_rule! {
     enabled: true,
     aliases: ["ASYNC250"],
     peers: "ruff, flake8-async",
-    fix: "wrap in `await asyncio.to_thread(...)` (unsafe, plain calls only)",
+    fix: "wrap in `await asyncio.to_thread(...)`, or `trio.to_thread.run_sync`/`anyio.to_thread.run_sync` in trio and anyio modules (unsafe, plain calls only)",
     only_in_async_functions: true,
 }
 

@@ -41,7 +41,12 @@ define_rule! {
     /// `await` applies to the call alone (not `requests.get(url).json()`, not in a
     /// comprehension), the call is not a `with` item (the blocking goes on in the body), and no
     /// argument awaits. `httpx.stream(...)` gets no fix: it is a context manager.
-    /// Targets before Python 3.9 (no `asyncio.to_thread`) get no fix.
+    /// Targets before Python 3.9 (no `asyncio.to_thread`) get no fix. In a trio or anyio
+    /// module (one that imports `trio` or `anyio` and not `asyncio`) the fix uses that
+    /// library's worker thread instead, `await trio.to_thread.run_sync(f, a)` or
+    /// `await anyio.to_thread.run_sync(f, a)`, with `functools.partial(f, a, key=value)` when
+    /// the call passes keywords (`run_sync` passes on positional arguments only); there a
+    /// cancellation waits until the thread returns. It never adds `import asyncio` there.
     ///
     /// ## Known problems
     /// A method is flagged only when the file shows that the receiver is a sync client (created
@@ -57,7 +62,7 @@ define_rule! {
     enabled: true,
     aliases: ["ASYNC210", "ASYNC211", "ASYNC212"],
     peers: "ruff, flake8-async",
-    fix: "wrap in `await asyncio.to_thread(...)` (unsafe, plain calls only)",
+    fix: "wrap in `await asyncio.to_thread(...)`, or `trio.to_thread.run_sync`/`anyio.to_thread.run_sync` in trio and anyio modules (unsafe, plain calls only)",
     only_in_async_functions: true,
 }
 

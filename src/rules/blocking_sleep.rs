@@ -30,7 +30,9 @@ define_rule! {
     /// The fix (replace with `await asyncio.sleep(...)`, adding `import asyncio` when the file
     /// lacks it) is unsafe: other tasks now run during the pause, which can change the order of
     /// events. It is not offered where `await` would not apply to the call alone (`time.sleep(1).x`)
-    /// or inside a comprehension.
+    /// or inside a comprehension. In a trio or anyio module (one that imports `trio` or `anyio`
+    /// and not `asyncio`) it writes `await trio.sleep(...)` or `await anyio.sleep(...)`
+    /// instead, and never adds `import asyncio`.
     ///
     /// ## Known problems
     /// A nested sync `def`, a lambda and a reference that is not called (`to_thread(time.sleep, 1)`)
@@ -45,7 +47,7 @@ define_rule! {
     enabled: true,
     aliases: ["ASYNC251"],
     peers: "ruff, flake8-async",
-    fix: "`await asyncio.sleep(...)` (unsafe; adds `import asyncio` if missing)",
+    fix: "`await asyncio.sleep(...)`, or `trio.sleep`/`anyio.sleep` in trio and anyio modules (unsafe; adds the import if missing)",
     only_in_async_functions: true,
 }
 
@@ -61,15 +63,18 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
     }
 }
 
-/// `time.sleep(x)` to `await asyncio.sleep(x)`, importing `asyncio` when the file does not.
+/// `time.sleep(x)` to `await asyncio.sleep(x)` (`trio.sleep`, `anyio.sleep`: the file's
+/// library's), importing the library when the file does not.
 fn sleep_fix(checker: &Checker<'_, '_>, call: &Call<'_>) -> Option<Fix> {
     if !fix_builder::can_prefix_await(call.node) {
         return None;
     }
+    let library = checker.async_library();
+    let sleep = library.sleep();
     let prefix = Edit::insertion("await ", call.node.start_byte());
-    let callee = Edit::replacement("asyncio.sleep", TextRange::of(call.callee));
-    let title = "Replace with `await asyncio.sleep(...)`";
-    let mut rest = checker.import_module("asyncio", call.node.start_byte()).into_edits()?;
+    let callee = Edit::replacement(sleep, TextRange::of(call.callee));
+    let title = format!("Replace with `await {sleep}(...)`");
+    let mut rest = checker.import_module(library.module(), call.node.start_byte()).into_edits()?;
     rest.push(callee);
     Some(Fix::unsafe_edits(title, prefix, rest))
 }

@@ -41,8 +41,14 @@ define_rule! {
     /// names, `await` applies to the call alone (not `os.popen(cmd).read()`, not in a
     /// comprehension), the call is not a `with` item, and no argument awaits. `Popen` and
     /// `os.popen` get no fix: they hand back a process or a pipe whose use blocks later, which
-    /// a thread for the call alone does not cure (`asyncio.create_subprocess_exec` does).
-    /// Targets before Python 3.9 (no `asyncio.to_thread`) get no fix.
+    /// a thread for the call alone does not cure (`asyncio.create_subprocess_exec`,
+    /// `trio.run_process` or `anyio.run_process` does).
+    /// Targets before Python 3.9 (no `asyncio.to_thread`) get no fix. In a trio or anyio
+    /// module (one that imports `trio` or `anyio` and not `asyncio`) the fix uses that
+    /// library's worker thread instead, `await trio.to_thread.run_sync(f, a)` or
+    /// `await anyio.to_thread.run_sync(f, a)`, with `functools.partial(f, a, key=value)` when
+    /// the call passes keywords (`run_sync` passes on positional arguments only); there a
+    /// cancellation waits until the thread returns. It never adds `import asyncio` there.
     ///
     /// ## Known problems
     /// `Popen` itself only forks, but a process started this way is usually waited for with a
@@ -57,7 +63,7 @@ define_rule! {
     enabled: true,
     aliases: ["ASYNC220", "ASYNC221", "ASYNC222"],
     peers: "ruff, flake8-async",
-    fix: "wrap in `await asyncio.to_thread(...)` (unsafe, plain calls only)",
+    fix: "wrap in `await asyncio.to_thread(...)`, or `trio.to_thread.run_sync`/`anyio.to_thread.run_sync` in trio and anyio modules (unsafe, plain calls only)",
     only_in_async_functions: true,
 }
 

@@ -2,7 +2,7 @@ use tree_sitter::Node;
 
 use crate::analysis::fix_builder;
 use crate::analysis::semantic::{may_complete_without_raising, nodes_in_same_scope, suspends};
-use crate::analysis::{Checker, Edit, Fix};
+use crate::analysis::{AsyncLibrary, Checker, Edit, Fix};
 use crate::rules::Rule;
 use crate::rules::cancelled_error_swallowed::{caught_cancelled_error, caught_types, handler_body, is_cancelled_error};
 
@@ -16,7 +16,8 @@ define_rule! {
     /// `asyncio.CancelledError` derives from `BaseException` (since Python 3.8), so these
     /// handlers catch the cancellation delivered at the `await` and, by not re-raising, make
     /// the task carry on although it was cancelled: timeouts, `TaskGroup`s and shutdown stop
-    /// working.
+    /// working. trio's `Cancelled` (and so anyio's cancellation on either backend) derives
+    /// from `BaseException` too.
     ///
     /// ## Example
     /// ```python
@@ -48,12 +49,16 @@ define_rule! {
     /// when the file lacks it (`except*` for an `except*` handler). It is unsafe: on
     /// cancellation the handler's body and the code after the `try` no longer run. It is not
     /// offered when the handler does not start its line or when `asyncio` names something
-    /// else.
+    /// else. In a trio or anyio module (one that imports `trio` or `anyio` and not `asyncio`)
+    /// the message and the fix name that library's cancellation instead,
+    /// `except trio.Cancelled:` or `except anyio.get_cancelled_exc_class():`, importing `trio`
+    /// or `anyio` when needed and never `asyncio`.
     ///
     /// ## Known problems
     /// A handler whose body both mentions `CancelledError` and raises (`if isinstance(e,
     /// asyncio.CancelledError): raise`) is taken to re-raise it. Any earlier handler of the same
-    /// `try` that catches `CancelledError` keeps this rule quiet: if that handler swallows it,
+    /// `try` that catches `CancelledError` (or `trio.Cancelled`, or
+    /// `anyio.get_cancelled_exc_class()`) keeps this rule quiet: if that handler swallows it,
     /// LW301 reports it there. Awaits in nested functions do not count. A call that always
     /// raises is assumed to return.
     ///
@@ -66,7 +71,7 @@ define_rule! {
     enabled: true,
     aliases: ["ASYNC103"],
     peers: "flake8-async",
-    fix: "insert `except asyncio.CancelledError: raise` before it (unsafe)",
+    fix: "insert `except asyncio.CancelledError: raise` (`trio.Cancelled`, `anyio.get_cancelled_exc_class()` in trio and anyio modules) before it (unsafe)",
     only_in_async_functions: true,
 }
 
@@ -97,19 +102,20 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, clause: Node<'_>) {
     if earlier_catches_cancellation {
         return;
     }
-    let message = if reported.kind() == "except" {
-        "Bare `except:` around an `await` catches `asyncio.CancelledError` and may not re-raise it"
-    } else {
-        "`except BaseException` around an `await` catches `asyncio.CancelledError` and may not re-raise it"
-    };
-    let fix = reraise_fix(checker, clause);
-    let diagnostic = checker.report(Rule::BroadExceptSwallowsCancellation, reported, message.to_string());
+    let library = checker.async_library();
+    let handler = if reported.kind() == "except" { "Bare `except:`" } else { "`except BaseException`" };
+    let message =
+        format!("{handler} around an `await` catches {} and may not re-raise it", library.cancelled_in_prose());
+    let fix = reraise_fix(checker, clause, library);
+    let diagnostic = checker.report(Rule::BroadExceptSwallowsCancellation, reported, message);
     diagnostic.fix = fix;
 }
 
-/// `except asyncio.CancelledError:` / `raise` on new lines before `clause`, and before the
-/// comment lines at its indentation that lead into it (they speak of the broad handler).
-fn reraise_fix(checker: &Checker<'_, '_>, clause: Node<'_>) -> Option<Fix> {
+/// `except asyncio.CancelledError:` / `raise` (`trio.Cancelled`,
+/// `anyio.get_cancelled_exc_class()`: the file's library's) on new lines before `clause`, and
+/// before the comment lines at its indentation that lead into it (they speak of the broad
+/// handler).
+fn reraise_fix(checker: &Checker<'_, '_>, clause: Node<'_>, library: AsyncLibrary) -> Option<Fix> {
     let source = checker.semantic.source();
     if !fix_builder::is_first_on_line(source, clause.start_byte()) {
         return None;
@@ -129,9 +135,10 @@ fn reraise_fix(checker: &Checker<'_, '_>, clause: Node<'_>) -> Option<Fix> {
     let mut cursor = clause.walk();
     let keyword = if clause.children(&mut cursor).any(|child| child.kind() == "*") { "except*" } else { "except" };
     let unit = &checker.stylist().indent;
-    let insert = Edit::insertion(format!("{indent}{keyword} asyncio.CancelledError:\n{indent}{unit}raise\n"), position);
-    let title = format!("Insert `{keyword} asyncio.CancelledError: raise` before it");
-    let import = checker.import_module("asyncio", clause.start_byte()).into_edits()?;
+    let cancelled = library.cancelled();
+    let insert = Edit::insertion(format!("{indent}{keyword} {cancelled}:\n{indent}{unit}raise\n"), position);
+    let title = format!("Insert `{keyword} {cancelled}: raise` before it");
+    let import = checker.import_module(library.module(), clause.start_byte()).into_edits()?;
     Some(Fix::unsafe_edits(title, insert, import))
 }
 

@@ -36,7 +36,8 @@ define_rule! {
     /// ## Known problems
     /// Polling state that no code of yours can signal (a remote service, a file) has no event
     /// to wait on; suppress the finding there. `anyio.sleep` and `trio.sleep` count as well,
-    /// as they do for ruff's ASYNC110.
+    /// as they do for ruff's ASYNC110; in a trio or anyio module (one that imports `trio` or
+    /// `anyio` and not `asyncio`) the message names `trio.sleep` and `trio.Event` (or anyio's).
     ///
     /// ## References
     /// - [Python docs: `asyncio.Event`](https://docs.python.org/3/library/asyncio-sync.html#asyncio.Event)
@@ -74,11 +75,12 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, while_loop: Node<'_>) {
     if !busy {
         return;
     }
+    let library = checker.async_library();
     checker.report_range(
         Rule::BusyWait,
         while_loop,
         TextRange::new(while_loop.start_byte(), condition.end_byte()),
-        "Busy-wait loop polling with `asyncio.sleep`; wait on an `asyncio.Event` instead".to_string(),
+        format!("Busy-wait loop polling with `{}`; wait on {} instead", library.sleep(), library.event()),
     );
 }
 

@@ -1,20 +1,23 @@
 use tree_sitter::Node;
 
+use crate::analysis::async_library::cancellation_library;
 use crate::analysis::semantic::{SemanticModel, may_complete_without_raising, nodes_in_same_scope};
-use crate::analysis::{Checker, Edit, Fix};
+use crate::analysis::{AsyncLibrary, Checker, Edit, Fix};
 use crate::rules::Rule;
 
 define_rule! {
     /// ## What it does
     /// Checks for `except` clauses in an async function that catch `asyncio.CancelledError`
     /// (however it is spelled or imported, alone or in a tuple) and have a path that ends
-    /// without raising: the handler falls through, returns, breaks or continues.
+    /// without raising: the handler falls through, returns, breaks or continues. trio's
+    /// `trio.Cancelled` and anyio's `anyio.get_cancelled_exc_class()` are checked the same way.
     ///
     /// ## Why is this bad?
     /// Cancellation is delivered as `CancelledError`. Swallowing it makes the task go on (or
     /// finish normally) although it was cancelled: `asyncio.timeout()` cannot turn it into a
     /// `TimeoutError`, a `TaskGroup` cannot shut down, and `task.cancel()` callers wait forever
-    /// or see a result instead of the cancellation.
+    /// or see a result instead of the cancellation. In trio and anyio, a swallowed
+    /// cancellation lets code go on inside a cancel scope that was cancelled.
     ///
     /// ## Example
     /// ```python
@@ -64,7 +67,7 @@ define_rule! {
     /// - [Python docs: task cancellation](https://docs.python.org/3/library/asyncio-task.html#task-cancellation)
     code: "LW301",
     name: "cancelled-error-swallowed",
-    summary: "`except asyncio.CancelledError` with a path that does not re-raise",
+    summary: "`except asyncio.CancelledError` (or trio's, anyio's) with a path that does not re-raise",
     severity: Warning,
     enabled: true,
     aliases: ["ASYNC103", "ASYNC104"],
@@ -73,9 +76,25 @@ define_rule! {
     only_in_async_functions: true,
 }
 
-/// Whether the qualified name is asyncio's cancellation exception.
+/// Whether the qualified name names a cancellation exception: asyncio's `CancelledError`,
+/// trio's `Cancelled`, or anyio's `get_cancelled_exc_class` (whose call gives the backend's).
 pub(crate) fn is_cancelled_error(qualified: &str) -> bool {
-    matches!(qualified, "asyncio.CancelledError" | "asyncio.exceptions.CancelledError")
+    cancellation_library(qualified).is_some()
+}
+
+/// The library whose cancellation exception an `except` clause's type is:
+/// `asyncio.CancelledError`, `trio.Cancelled`, `anyio.get_cancelled_exc_class()`.
+pub(crate) fn cancellation_type(semantic: &SemanticModel<'_>, caught: Node<'_>) -> Option<AsyncLibrary> {
+    if caught.kind() == "call" {
+        let callee = caught.child_by_field_name("function")?;
+        let arguments = caught.child_by_field_name("arguments")?;
+        if arguments.named_child_count() > 0 {
+            return None;
+        }
+        return cancellation_library(&semantic.qualified_name(callee)?)
+            .filter(|&library| library == AsyncLibrary::Anyio);
+    }
+    cancellation_library(&semantic.qualified_name(caught)?).filter(|&library| library != AsyncLibrary::Anyio)
 }
 
 /// The types an `except` clause names: `except A`, `except (A, B)`, `except A, B` (3.14).
@@ -104,11 +123,9 @@ pub(crate) fn handler_body(clause: Node<'_>) -> Option<Node<'_>> {
     clause.named_children(&mut cursor).find(|child| child.kind() == "block")
 }
 
-/// The caught type that is `asyncio.CancelledError`, if any.
+/// The caught type that is a cancellation exception (see [`cancellation_type`]), if any.
 pub(crate) fn caught_cancelled_error<'n>(semantic: &SemanticModel<'_>, clause: Node<'n>) -> Option<Node<'n>> {
-    caught_types(clause)
-        .into_iter()
-        .find(|caught| semantic.qualified_name(*caught).is_some_and(|qualified| is_cancelled_error(&qualified)))
+    caught_types(clause).into_iter().find(|caught| cancellation_type(semantic, *caught).is_some())
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, clause: Node<'_>) {
@@ -122,7 +139,8 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, clause: Node<'_>) {
     {
         return;
     }
-    let fix = raise_fix(checker, clause, body);
+    let library = cancellation_type(checker.semantic, cancelled).unwrap_or(AsyncLibrary::Asyncio);
+    let fix = raise_fix(checker, clause, body, library);
     let written = checker.text(cancelled);
     let diagnostic = checker.report(
         Rule::CancelledErrorSwallowed,
@@ -212,7 +230,7 @@ fn cancelled_loop_iterable<'s>(checker: &Checker<'_, 's>, cancel: Node<'_>, rece
 
 /// `raise` appended after the handler's last statement, at the body's indentation, when the
 /// clause catches `CancelledError` alone and the body falls through at its end.
-fn raise_fix(checker: &Checker<'_, '_>, clause: Node<'_>, body: Node<'_>) -> Option<Fix> {
+fn raise_fix(checker: &Checker<'_, '_>, clause: Node<'_>, body: Node<'_>, library: AsyncLibrary) -> Option<Fix> {
     if caught_types(clause).len() != 1 || !crate::analysis::semantic::falls_through(body) {
         return None;
     }
@@ -232,7 +250,12 @@ fn raise_fix(checker: &Checker<'_, '_>, clause: Node<'_>, body: Node<'_>) -> Opt
         return None;
     }
     let (at, newline) = if source[..line_end].ends_with('\r') { (line_end - 1, "\r\n") } else { (line_end, "\n") };
-    Some(Fix::unsafe_edit("Re-raise the `CancelledError`", Edit::insertion(format!("{newline}{indent}raise"), at)))
+    let title = match library {
+        AsyncLibrary::Asyncio => "Re-raise the `CancelledError`",
+        AsyncLibrary::Trio => "Re-raise the `Cancelled`",
+        AsyncLibrary::Anyio => "Re-raise the cancellation exception",
+    };
+    Some(Fix::unsafe_edit(title, Edit::insertion(format!("{newline}{indent}raise"), at)))
 }
 
 #[cfg(test)]

@@ -9,9 +9,10 @@ define_rule! {
     /// Checks for a plain `with` over something that only supports `async with`, and a plain
     /// `for` over an async generator: values bound to `asyncio.Lock`, `Semaphore`,
     /// `BoundedSemaphore` or `Condition`, `asyncio.timeout()`, `asyncio.timeout_at()`,
-    /// `asyncio.TaskGroup()`, `aiohttp.ClientSession()`, `httpx.AsyncClient()`, calls of
-    /// `@asynccontextmanager` functions of the same file, and calls of async generator
-    /// functions of the same file.
+    /// `asyncio.TaskGroup()`, `aiohttp.ClientSession()`, `httpx.AsyncClient()`, trio's and
+    /// anyio's locks, semaphores, conditions and capacity limiters, `trio.open_nursery()`,
+    /// `anyio.create_task_group()`, calls of `@asynccontextmanager` functions of the same
+    /// file, and calls of async generator functions of the same file.
     ///
     /// ## Why is this bad?
     /// It fails as soon as it runs: these objects have `__aenter__`/`__aexit__` (or
@@ -72,6 +73,17 @@ const ASYNC_ONLY_MANAGERS: &[&str] = &[
     "asyncio.TaskGroup",
     "aiohttp.ClientSession",
     "httpx.AsyncClient",
+    "trio.Lock",
+    "trio.StrictFIFOLock",
+    "trio.Semaphore",
+    "trio.Condition",
+    "trio.CapacityLimiter",
+    "trio.open_nursery",
+    "anyio.Lock",
+    "anyio.Semaphore",
+    "anyio.Condition",
+    "anyio.CapacityLimiter",
+    "anyio.create_task_group",
 ];
 
 /// A plain `with` item `manager` of `with_statement`.

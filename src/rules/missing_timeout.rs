@@ -1,7 +1,7 @@
 use tree_sitter::Node;
 
 use crate::analysis::fix_builder;
-use crate::analysis::{Call, Checker, Edit, Fix, PythonVersion, TextRange};
+use crate::analysis::{AsyncLibrary, Call, Checker, Edit, Fix, PythonVersion, TextRange};
 use crate::rules::Rule;
 
 define_rule! {
@@ -57,7 +57,11 @@ define_rule! {
     /// or `while`, in a comprehension, or next to a `yield`. On older targets it wraps the
     /// awaited call in `asyncio.wait_for(..., timeout=N)`, which cannot take the
     /// `async with session.get(...)` form. Either adds `import asyncio` when the file lacks it,
-    /// and is not offered where the name `asyncio` means something else.
+    /// and is not offered where the name `asyncio` means something else. In a trio or anyio
+    /// module (one that imports `trio` or `anyio` and not `asyncio`) it wraps the statement in
+    /// `with trio.fail_after(N):` or `with anyio.fail_after(N):` on any target instead, adding
+    /// `import trio` or `import anyio` when missing and never `import asyncio`; a request that
+    /// runs out of time then raises `trio.TooSlowError` (anyio: `TimeoutError`).
     ///
     /// For aiohttp requests, adding `timeout=aiohttp.ClientTimeout(total=N)` to the call is
     /// offered as well (the fix where no block or `wait_for` fits), adding `import aiohttp`
@@ -65,7 +69,8 @@ define_rule! {
     ///
     /// ## Known problems
     /// Not reported: calls inside `async with asyncio.timeout(...)`/`timeout_at(...)`,
-    /// `async_timeout.timeout(...)`, `anyio.fail_after(...)`/`move_on_after(...)` or in the
+    /// `async_timeout.timeout(...)`, `anyio.fail_after(...)`/`move_on_after(...)`,
+    /// `trio.fail_after(...)`/`fail_at(...)`/`move_on_after(...)`/`move_on_at(...)` or in the
     /// arguments of `asyncio.wait_for(...)`; sessions whose creation the function does not
     /// show (a parameter, a value returned by a helper); calls passing `**kwargs`; loops other
     /// than a visible `asyncio.get_running_loop()`/`get_event_loop()`/`new_event_loop()`.
@@ -81,7 +86,7 @@ define_rule! {
     enabled: true,
     aliases: [],
     peers: "none",
-    fix: "wrap in `async with asyncio.timeout(N):` (3.11+) or `asyncio.wait_for(..., timeout=N)`; aiohttp: also add `timeout=aiohttp.ClientTimeout(total=N)` (all unsafe)",
+    fix: "wrap in `async with asyncio.timeout(N):` (3.11+) or `asyncio.wait_for(..., timeout=N)` (trio and anyio modules: `with trio.fail_after(N):`, `with anyio.fail_after(N):`); aiohttp: also add `timeout=aiohttp.ClientTimeout(total=N)` (all unsafe)",
     only_in_async_functions: true,
 }
 
@@ -266,6 +271,10 @@ fn is_timeout_scope(qualified: &str) -> bool {
             | "async_timeout.timeout_at"
             | "anyio.fail_after"
             | "anyio.move_on_after"
+            | "trio.fail_after"
+            | "trio.fail_at"
+            | "trio.move_on_after"
+            | "trio.move_on_at"
     )
 }
 
@@ -277,24 +286,28 @@ fn seconds(checker: &Checker<'_, '_>) -> String {
 
 /// The main fix: on 3.11+, the statement holding the call wrapped in
 /// `async with asyncio.timeout(N):`; before, the awaited call wrapped in
-/// `asyncio.wait_for(..., timeout=N)`. `import asyncio` is added when missing.
+/// `asyncio.wait_for(..., timeout=N)`. In a trio or anyio module, on any target, the
+/// statement wrapped in `with trio.fail_after(N):` or `with anyio.fail_after(N):`. The
+/// library's import is added when missing.
 fn bound_fix(checker: &Checker<'_, '_>, call: &Call<'_>) -> Option<Fix> {
     let seconds = seconds(checker);
-    let (title, mut edits) = if checker.settings.target_version >= PythonVersion::PY311 {
-        let header = format!("async with asyncio.timeout({seconds})");
-        (format!("Wrap in `{header}`"), vec![timeout_block(checker, call.node, &header)?])
-    } else {
-        // `async with s.get(...)` takes a context manager, which `wait_for` does not return.
-        if call.node.parent().is_none_or(|parent| parent.kind() != "await") {
-            return None;
-        }
-        let edits = vec![
-            Edit::insertion("asyncio.wait_for(", call.node.start_byte()),
-            Edit::insertion(format!(", timeout={seconds})"), call.node.end_byte()),
-        ];
-        (format!("Wrap in `asyncio.wait_for(..., timeout={seconds})`"), edits)
-    };
-    edits.extend(checker.import_module("asyncio", call.node.start_byte()).into_edits()?);
+    let library = checker.async_library();
+    let (title, mut edits) =
+        if library != AsyncLibrary::Asyncio || checker.settings.target_version >= PythonVersion::PY311 {
+            let header = library.timeout_block(&seconds);
+            (format!("Wrap in `{header}`"), vec![timeout_block(checker, call.node, &header)?])
+        } else {
+            // `async with s.get(...)` takes a context manager, which `wait_for` does not return.
+            if call.node.parent().is_none_or(|parent| parent.kind() != "await") {
+                return None;
+            }
+            let edits = vec![
+                Edit::insertion("asyncio.wait_for(", call.node.start_byte()),
+                Edit::insertion(format!(", timeout={seconds})"), call.node.end_byte()),
+            ];
+            (format!("Wrap in `asyncio.wait_for(..., timeout={seconds})`"), edits)
+        };
+    edits.extend(checker.import_module(library.module(), call.node.start_byte()).into_edits()?);
     let first = edits.remove(0);
     Some(Fix::unsafe_edits(title, first, edits))
 }

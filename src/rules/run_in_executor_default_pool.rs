@@ -1,4 +1,4 @@
-use crate::analysis::{Call, Checker, Edit, Fix, PythonVersion, TextRange};
+use crate::analysis::{AsyncLibrary, Call, Checker, Edit, Fix, PythonVersion, TextRange};
 use crate::rules::Rule;
 
 define_rule! {
@@ -40,7 +40,9 @@ define_rule! {
     /// ## Known problems
     /// Any receiver of a method named `run_in_executor` counts, with `None` as its first
     /// argument: the receiver is rarely shown to be a loop in the same file (`self._loop`,
-    /// `hass.loop`), and no other common API shares this name and signature.
+    /// `hass.loop`), and no other common API shares this name and signature. A trio or anyio
+    /// module (one that imports `trio` or `anyio` and not `asyncio`) has no asyncio loop, so
+    /// nothing is reported there.
     ///
     /// ## References
     /// - [Python docs: `asyncio.to_thread`](https://docs.python.org/3/library/asyncio-task.html#asyncio.to_thread)
@@ -57,7 +59,11 @@ define_rule! {
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>, in_async_function: bool) {
-    if call.receiver().is_none() || call.method_name(checker.semantic) != Some("run_in_executor") {
+    // `run_in_executor` is an asyncio loop's method; a trio or anyio module has none.
+    if checker.async_library() != AsyncLibrary::Asyncio
+        || call.receiver().is_none()
+        || call.method_name(checker.semantic) != Some("run_in_executor")
+    {
         return;
     }
     let positional = call.positional_arguments();

@@ -1,6 +1,6 @@
 use tree_sitter::Node;
 
-use crate::analysis::{Checker, PythonVersion};
+use crate::analysis::{AsyncLibrary, Checker, PythonVersion};
 use crate::rules::Rule;
 
 define_rule! {
@@ -38,6 +38,9 @@ define_rule! {
     /// directly or through a local computed from it (`t = timeout or default`), is not reported: such a function merely forwards a library's own parameter. Stubs
     /// (a body of `...`, `pass`, a docstring or `raise NotImplementedError`) are not reported
     /// either, since they only declare an interface. Off by default: it is a matter of style.
+    /// In a trio or anyio module (one that imports `trio` or `anyio` and not `asyncio`) the
+    /// message points callers to `trio.fail_after()` or `anyio.fail_after()`, and the check
+    /// does not depend on the target version.
     ///
     /// ## References
     /// - [Python docs: `asyncio.timeout`](https://docs.python.org/3/library/asyncio-task.html#asyncio.timeout)
@@ -53,7 +56,8 @@ define_rule! {
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, function: Node<'_>) {
-    if checker.settings.target_version < PythonVersion::PY311 {
+    // `asyncio.timeout` is new in Python 3.11; trio's and anyio's scopes are older.
+    if checker.async_library() == AsyncLibrary::Asyncio && checker.settings.target_version < PythonVersion::PY311 {
         return;
     }
     if function.child(0).is_none_or(|first| first.kind() != "async") {
@@ -77,7 +81,10 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, function: Node<'_>) {
     checker.report(
         Rule::TimeoutParameter,
         parameter,
-        "Async function takes a `timeout` parameter instead of letting callers use `asyncio.timeout()`".to_string(),
+        format!(
+            "Async function takes a `timeout` parameter instead of letting callers use `{}`",
+            checker.async_library().timeout_scope()
+        ),
     );
 }
 

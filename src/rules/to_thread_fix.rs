@@ -1,24 +1,26 @@
-//! The fix the blocking-call rules (LW102–LW105) share: run the call in a worker thread,
-//! `f(a, b=1)` -> `await asyncio.to_thread(f, a, b=1)`.
+//! The fix the blocking-call rules (LW102–LW105) share: run the call in a worker thread of
+//! the file's async library, `f(a, b=1)` -> `await asyncio.to_thread(f, a, b=1)`; in a trio
+//! or anyio module `await trio.to_thread.run_sync(f, a)`, and, since `run_sync` passes no
+//! keyword arguments, `await trio.to_thread.run_sync(functools.partial(f, a, b=1))`.
 //!
 //! Offered for plain calls only: the callee is a name or a dotted chain of names (evaluated
 //! on the loop as before, so no call or subscript may hide in it), `await` applies to the
-//! call alone, the call is not a `with` item (the blocking would go on in the body), and the
-//! target has `asyncio.to_thread` (Python 3.9).
+//! call alone, the call is not a `with` item (the blocking would go on in the body), and, for
+//! asyncio, the target has `asyncio.to_thread` (Python 3.9).
 
 use tree_sitter::Node;
 
 use crate::analysis::fix_builder;
 use crate::analysis::settings::PythonVersion;
-use crate::analysis::{Call, Checker, Edit, Fix, TextRange};
+use crate::analysis::{AsyncLibrary, Call, Checker, Edit, Fix, TextRange};
 
-const TITLE: &str = "Wrap in `await asyncio.to_thread(...)`";
-
-/// `await asyncio.to_thread(f, args...)` for `f(args...)`, importing `asyncio` when the file
-/// does not; the argument list is kept verbatim (comments and trailing commas included).
+/// `await asyncio.to_thread(f, args...)` for `f(args...)` (the file's library's function,
+/// see the module docs), importing the library (and `functools`) when the file does not; the
+/// argument list is kept verbatim (comments and trailing commas included).
 pub(crate) fn to_thread_fix(checker: &Checker<'_, '_>, call: &Call<'_>) -> Option<Fix> {
+    let library = checker.async_library();
     // `asyncio.to_thread` is new in Python 3.9.
-    if checker.settings.target_version < (PythonVersion { major: 3, minor: 9 }) {
+    if library == AsyncLibrary::Asyncio && checker.settings.target_version < (PythonVersion { major: 3, minor: 9 }) {
         return None;
     }
     if !is_dotted_name(call.callee) || !fix_builder::can_prefix_await(call.node) || is_with_item(call.node) {
@@ -36,19 +38,34 @@ pub(crate) fn to_thread_fix(checker: &Checker<'_, '_>, call: &Call<'_>) -> Optio
     }
     let open = call.arguments.child(0).filter(|token| token.kind() == "(")?;
     let mut cursor = call.arguments.walk();
-    let has_arguments = call.arguments.named_children(&mut cursor).any(|argument| argument.kind() != "comment");
+    let arguments: Vec<Node<'_>> =
+        call.arguments.named_children(&mut cursor).filter(|argument| argument.kind() != "comment").collect();
     let after_open = &checker.semantic.source()[open.end_byte()..];
-    let separator = match (has_arguments, after_open.starts_with([' ', '\t', '\r', '\n'])) {
+    let separator = match (!arguments.is_empty(), after_open.starts_with([' ', '\t', '\r', '\n'])) {
         (false, _) => "",
         (true, true) => ",",
         (true, false) => ", ",
     };
+    let to_thread = library.to_thread();
+    let position = call.node.start_byte();
+    // `run_sync(f, *args)` passes no keywords: `functools.partial` carries them.
+    let needs_partial = !library.to_thread_passes_keywords()
+        && arguments.iter().any(|argument| matches!(argument.kind(), "keyword_argument" | "dictionary_splat"));
+    let mut imports = Vec::new();
+    let (partial, close) = if needs_partial {
+        imports.extend(checker.import_module("functools", position).into_edits()?);
+        ("functools.partial(", vec![Edit::insertion(")", call.node.end_byte())])
+    } else {
+        ("", Vec::new())
+    };
+    imports.extend(checker.import_module(library.module(), position).into_edits()?);
     let wrap = Edit::replacement(
-        format!("await asyncio.to_thread({}{separator}", checker.text(call.callee)),
+        format!("await {to_thread}({partial}{}{separator}", checker.text(call.callee)),
         TextRange::new(call.node.start_byte(), open.end_byte()),
     );
-    let import = checker.import_module("asyncio", call.node.start_byte()).into_edits()?;
-    Some(Fix::unsafe_edits(TITLE, wrap, import))
+    let mut rest = fix_builder::merge_imports(imports);
+    rest.extend(close);
+    Some(Fix::unsafe_edits(format!("Wrap in `await {to_thread}(...)`"), wrap, rest))
 }
 
 /// `f`, `requests.get`, `self.session.get`: a name or names joined by dots.
@@ -138,6 +155,31 @@ mod tests {
                 "from pathlib import Path\r\nimport asyncio\r\n\r\nasync def f(p: Path):\r\n    await asyncio.to_thread(p.write_text,\r\n        'x',\r\n    )\r\n"
             )
         );
+    }
+
+    #[test]
+    fn trio_and_anyio_modules_use_their_own_thread_and_partial_for_keywords() {
+        let source = "import trio\nimport requests\n\n\nasync def f(url, *args):\n    requests.get(url, *args)\n";
+        assert_eq!(
+            fixed(Rule::BlockingNetworkCall, source).as_deref(),
+            Some(
+                "import trio\nimport requests\n\n\nasync def f(url, *args):\n    await trio.to_thread.run_sync(requests.get, url, *args)\n"
+            )
+        );
+        // Both imports missing: one edit adds them, `functools` first.
+        let source = "from anyio import sleep\nimport requests\n\n\nasync def f(url):\n    requests.get(\n        url,\n        timeout=5,\n    )\n";
+        assert_eq!(
+            fixed(Rule::BlockingNetworkCall, source).as_deref(),
+            Some(
+                "from anyio import sleep\nimport requests\nimport functools\nimport anyio\n\n\nasync def f(url):\n    await anyio.to_thread.run_sync(functools.partial(requests.get,\n        url,\n        timeout=5,\n    ))\n"
+            )
+        );
+        // trio has `to_thread` on every target; `functools` shadowed: no fix.
+        let old = PythonVersion { major: 3, minor: 8 };
+        assert!(fixed_for(Rule::BlockingInput, "import trio\n\nasync def f():\n    input()\n", old).is_some());
+        let shadowed =
+            "import trio\nimport requests\n\n\nasync def f(url, functools):\n    requests.get(url, timeout=5)\n";
+        assert_eq!(fixed(Rule::BlockingNetworkCall, shadowed), None);
     }
 
     #[test]
