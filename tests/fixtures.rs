@@ -319,10 +319,6 @@ fn converted_to(source: &str, library: &str) -> String {
     text
 }
 
-/// LW801 is judged by the pytest runner detection, which is not done with trio and anyio test
-/// modules yet: its message names `pytest.mark.asyncio` in them.
-const SPEAKS_ASYNCIO_IN_TRIO_TEST_MODULES: &[Rule] = &[Rule::AsyncTestWithoutRunner];
-
 /// In a trio or anyio module (one that imports `trio` or `anyio` and not `asyncio`) no finding
 /// or fix speaks of asyncio: every fixture, rewritten for trio and for anyio, linted with every
 /// rule; and the trio and anyio fixtures as they are.
@@ -341,7 +337,7 @@ fn trio_and_anyio_modules_hear_nothing_of_asyncio() {
         }
         for (library, source) in variants {
             let settings = LintSettings {
-                rules: RuleSet::all().subtract(SPEAKS_ASYNCIO_IN_TRIO_TEST_MODULES.iter().copied().collect()),
+                rules: RuleSet::all(),
                 ..settings_for(&path, &source, rule)
             };
             for diagnostic in lint_source(&source, Some(&path), &settings) {

@@ -1,5 +1,6 @@
 use tree_sitter::Node;
 
+use crate::analysis::async_library::AsyncLibrary;
 use crate::analysis::semantic::ScopeKind;
 use crate::analysis::{Checker, Edit, Fix};
 use crate::rules::Rule;
@@ -150,21 +151,7 @@ fn has_wrapping_decorator(checker: &Checker<'_, '_>, function: Node<'_>) -> bool
 /// pytest-trio or anyio's plugin (often configured outside the files loopwise sees, such as
 /// `trio_mode` in a CI command line), and `pytest.mark.asyncio` would be the wrong fix.
 fn is_trio_or_anyio_module(checker: &Checker<'_, '_>) -> bool {
-    let mut trio_or_anyio = false;
-    for line in checker.semantic.source().lines() {
-        let line = line.trim_start();
-        if !(line.starts_with("import ") || line.starts_with("from ")) {
-            continue;
-        }
-        let Some(module) = line.split_whitespace().nth(1) else { continue };
-        let top = module.split(['.', ',']).next().unwrap_or_default();
-        match top {
-            "asyncio" | "pytest_asyncio" => return false,
-            "trio" | "anyio" | "pytest_trio" => trio_or_anyio = true,
-            _ => {}
-        }
-    }
-    trio_or_anyio
+    checker.async_library() != AsyncLibrary::Asyncio
 }
 
 /// anyio's plugin runs every test that requests its `anyio_backend` fixture.
