@@ -336,10 +336,7 @@ fn trio_and_anyio_modules_hear_nothing_of_asyncio() {
             variants.push(("as written", original.clone()));
         }
         for (library, source) in variants {
-            let settings = LintSettings {
-                rules: RuleSet::all(),
-                ..settings_for(&path, &source, rule)
-            };
+            let settings = LintSettings { rules: RuleSet::all(), ..settings_for(&path, &source, rule) };
             for diagnostic in lint_source(&source, Some(&path), &settings) {
                 findings += 1;
                 let line = line_of(&source, diagnostic.range.start);

@@ -10,6 +10,7 @@ mod diagnostic;
 pub mod document;
 pub mod fix_builder;
 pub mod fixer;
+mod flow;
 pub mod index;
 pub mod noqa;
 pub mod queries;

@@ -1,7 +1,7 @@
 use tree_sitter::Node;
 
 use crate::analysis::fix_builder;
-use crate::analysis::semantic::{may_complete_without_raising, nodes_in_same_scope, suspends};
+use crate::analysis::semantic::{nodes_in_same_scope, suspends};
 use crate::analysis::{AsyncLibrary, Checker, Edit, Fix};
 use crate::rules::Rule;
 use crate::rules::cancelled_error_swallowed::{caught_cancelled_error, caught_types, handler_body, is_cancelled_error};
@@ -59,8 +59,20 @@ define_rule! {
     /// asyncio.CancelledError): raise`) is taken to re-raise it. Any earlier handler of the same
     /// `try` that catches `CancelledError` (or `trio.Cancelled`, or
     /// `anyio.get_cancelled_exc_class()`) keeps this rule quiet: if that handler swallows it,
-    /// LW301 reports it there. Awaits in nested functions do not count. A call that always
-    /// raises is assumed to return.
+    /// LW301 reports it there. Awaits in nested functions do not count.
+    ///
+    /// What counts as raising is what LW301 (cancelled-error-swallowed) describes: a
+    /// `raise`, a call statement to a function that never returns (`sys.exit`, `pytest.fail`,
+    /// `-> NoReturn`, a `def` of this file whose every path raises, three functions deep), the
+    /// code after the `try` reaching a `raise` before the task suspends again (an outer
+    /// handler's `try: await conn.close()` / `except BaseException: pass` then `raise`; a
+    /// flag set in the handler and tested by `if failed: raise ...`), or the caught exception
+    /// kept in a name (`first = exc`, `errors.append(exc)`) that a later `raise` names on every
+    /// path, even past awaits and the end of the enclosing loop. Functions of other modules
+    /// are assumed to return.
+    ///
+    /// LW303 (exception-silenced) does not report a handler that this rule reports, as long as
+    /// this rule is enabled.
     ///
     /// ## References
     /// - [Python docs: task cancellation](https://docs.python.org/3/library/asyncio-task.html#task-cancellation)
@@ -76,32 +88,7 @@ define_rule! {
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, clause: Node<'_>) {
-    let types = caught_types(clause);
-    let reported = if types.is_empty() {
-        let Some(keyword) = clause.child(0) else { return };
-        keyword
-    } else {
-        let Some(base) = types
-            .into_iter()
-            .find(|caught| checker.semantic.qualified_name(*caught).as_deref() == Some("builtins.BaseException"))
-        else {
-            return;
-        };
-        base
-    };
-    let (Some(body), Some(try_statement)) = (handler_body(clause), clause.parent()) else { return };
-    let Some(try_body) = try_statement.child_by_field_name("body") else { return };
-    if !suspends(try_body) || !may_complete_without_raising(body) || reraises_cancellation(checker, body) {
-        return;
-    }
-    let mut cursor = try_statement.walk();
-    let earlier_catches_cancellation =
-        try_statement.named_children(&mut cursor).take_while(|sibling| sibling.id() != clause.id()).any(|sibling| {
-            sibling.kind() == "except_clause" && caught_cancelled_error(checker.semantic, sibling).is_some()
-        });
-    if earlier_catches_cancellation {
-        return;
-    }
+    let Some(reported) = swallows_cancellation(checker, clause) else { return };
     let library = checker.async_library();
     let handler = if reported.kind() == "except" { "Bare `except:`" } else { "`except BaseException`" };
     let message =
@@ -109,6 +96,34 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, clause: Node<'_>) {
     let fix = reraise_fix(checker, clause, library);
     let diagnostic = checker.report(Rule::BroadExceptSwallowsCancellation, reported, message);
     diagnostic.fix = fix;
+}
+
+/// The node to report when this rule's condition holds for `clause`: the bare `except`
+/// keyword or the caught `BaseException`. LW303 asks it too, to leave these handlers to this
+/// rule.
+pub(crate) fn swallows_cancellation<'n>(checker: &Checker<'_, '_>, clause: Node<'n>) -> Option<Node<'n>> {
+    let types = caught_types(clause);
+    let reported = if types.is_empty() {
+        clause.child(0)?
+    } else {
+        types
+            .into_iter()
+            .find(|caught| checker.semantic.qualified_name(*caught).as_deref() == Some("builtins.BaseException"))?
+    };
+    let (body, try_statement) = (handler_body(clause)?, clause.parent()?);
+    let try_body = try_statement.child_by_field_name("body")?;
+    if !suspends(try_body)
+        || !checker.semantic.handler_may_complete_without_raising(clause)
+        || reraises_cancellation(checker, body)
+    {
+        return None;
+    }
+    let mut cursor = try_statement.walk();
+    let earlier_catches_cancellation =
+        try_statement.named_children(&mut cursor).take_while(|sibling| sibling.id() != clause.id()).any(|sibling| {
+            sibling.kind() == "except_clause" && caught_cancelled_error(checker.semantic, sibling).is_some()
+        });
+    (!earlier_catches_cancellation).then_some(reported)
 }
 
 /// `except asyncio.CancelledError:` / `raise` (`trio.Cancelled`,

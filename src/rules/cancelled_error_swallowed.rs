@@ -1,16 +1,19 @@
 use tree_sitter::Node;
 
 use crate::analysis::async_library::cancellation_library;
-use crate::analysis::semantic::{SemanticModel, may_complete_without_raising, nodes_in_same_scope};
+use crate::analysis::semantic::{SemanticModel, nodes_in_same_scope, suspends};
 use crate::analysis::{AsyncLibrary, Checker, Edit, Fix};
 use crate::rules::Rule;
 
 define_rule! {
     /// ## What it does
     /// Checks for `except` clauses in an async function that catch `asyncio.CancelledError`
-    /// (however it is spelled or imported, alone or in a tuple) and have a path that ends
-    /// without raising: the handler falls through, returns, breaks or continues. trio's
-    /// `trio.Cancelled` and anyio's `anyio.get_cancelled_exc_class()` are checked the same way.
+    /// (however it is spelled or imported, alone or in a tuple) around a `try` body where the
+    /// task's cancellation can arrive (it awaits, or yields), and have a path that ends without
+    /// raising: the handler returns, or it falls through (or breaks or continues) and the code
+    /// that runs next does not raise before the task suspends again.
+    /// trio's `trio.Cancelled` and anyio's `anyio.get_cancelled_exc_class()` are checked the
+    /// same way.
     ///
     /// ## Why is this bad?
     /// Cancellation is delivered as `CancelledError`. Swallowing it makes the task go on (or
@@ -59,9 +62,38 @@ define_rule! {
     /// `asyncio.current_task().cancelling()` (re-raising only when this task is the one being
     /// cancelled, the idiom for telling its own cancellation from that of an awaited future).
     /// Handlers in sync functions (such as done callbacks reading `future.result()`) are not
-    /// reported: no task is being cancelled there. A call that always raises is assumed to
-    /// return, and a handler that keeps the exception to raise it later (`errors.append(exc)`,
-    /// then `raise errors[0]` after a loop) is reported.
+    /// reported: no task is being cancelled there. Nor is a `try` whose body neither awaits
+    /// (`await`, `async for`, `async with`) nor yields: a `CancelledError` raised there comes
+    /// from a plain call (`future.result()` of a cancelled future), not from this task being
+    /// cancelled. Awaits in nested functions and lambdas do not count.
+    ///
+    /// What counts as raising (shared with LW302 and LW303):
+    /// - a `raise`, or a call statement to a function that never returns: `sys.exit`,
+    ///   `os._exit`, `os.abort`, `exit`, `quit`, `pytest.fail`/`skip`/`exit`/`xfail`,
+    ///   `typing.assert_never`, a function annotated `-> NoReturn` or `-> Never` (`typing` or
+    ///   `typing_extensions`), or a `def` of this file (by name, or a method through `self.` or
+    ///   `cls.`; awaited if it is an `async def`) whose every path raises, followed at most
+    ///   three functions deep. Functions of other modules are assumed to return, and so are
+    ///   methods that raise `NotImplementedError` (a subclass overrides them) and functions
+    ///   with other decorators than `staticmethod`, `classmethod`, `final` and `override`;
+    /// - after a handler that falls through (or breaks or continues), the code that runs next:
+    ///   the statements after the `try`, out of the enclosing `if`, `with`, `try` and handler
+    ///   blocks (not past the end of a loop or of the function). It counts when it reaches a
+    ///   `raise` before the task suspends again (an `await`, `async for` or `async with`,
+    ///   leaving an `async with` included): an outer handler's `try: await conn.rollback()` /
+    ///   `except CancelledError: ...` then `raise`. It takes the branch that a flag the handler
+    ///   set decides (`cancelled = True`, then `if cancelled: raise ...`);
+    /// - a handler that keeps the caught exception (`first = exc`, `first = first or exc`,
+    ///   `if first is None: first = exc`, `errors.append(exc)`) may complete only if some path
+    ///   after it misses a `raise` naming that variable (`raise first`, `raise errors[0]`,
+    ///   `raise ExceptionGroup("...", errors)`). Such a raise counts past awaits and past the
+    ///   end of the loop around the `try`, when nothing in the loop outside the handler
+    ///   reassigns the name, and the loop has no `else` nor `return` and is not `while True:`.
+    ///
+    /// Tests are decided when written `x`, `not x`, `x is None`, `x is not None` or `and`/`or`
+    /// of these, for flags set to `True`, `False` or `None` by a top-level statement of the
+    /// handler. A `raise` in the body of an enclosing `try` that has handlers does not count
+    /// (they may catch it), and a `with` is assumed not to suppress exceptions.
     ///
     /// ## References
     /// - [Python docs: task cancellation](https://docs.python.org/3/library/asyncio-task.html#task-cancellation)
@@ -130,12 +162,12 @@ pub(crate) fn caught_cancelled_error<'n>(semantic: &SemanticModel<'_>, clause: N
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, clause: Node<'_>) {
     let Some(cancelled) = caught_cancelled_error(checker.semantic, clause) else { return };
-    let Some(body) = handler_body(clause) else { return };
-    if !may_complete_without_raising(body) || inspects_cancellation(checker, body) {
-        return;
-    }
-    if let Some(try_statement) = clause.parent()
-        && awaits_what_it_cancelled(checker, try_statement)
+    let (Some(body), Some(try_statement)) = (handler_body(clause), clause.parent()) else { return };
+    let Some(try_body) = try_statement.child_by_field_name("body") else { return };
+    if !receives_cancellation(try_body)
+        || !checker.semantic.handler_may_complete_without_raising(clause)
+        || inspects_cancellation(checker, body)
+        || awaits_what_it_cancelled(checker, try_statement)
     {
         return;
     }
@@ -148,6 +180,14 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, clause: Node<'_>) {
         format!("`{written}` is caught and not re-raised, so the task does not stop when cancelled"),
     );
     diagnostic.fix = fix;
+}
+
+/// Whether the task's cancellation can arrive in a `try` body: it suspends (`await`, `async
+/// for`, `async with`) or yields (in an `@asynccontextmanager`, the `async with` block's
+/// cancellation is thrown in at the `yield`). A `CancelledError` raised by a plain call there
+/// (`future.result()` of a cancelled future) is not this task being cancelled.
+fn receives_cancellation(try_body: Node<'_>) -> bool {
+    suspends(try_body) || nodes_in_same_scope(try_body).into_iter().any(|node| node.kind() == "yield")
 }
 
 /// A handler that calls `.uncancel()` or asks `.cancelling()` (and re-raises only when the
@@ -231,7 +271,7 @@ fn cancelled_loop_iterable<'s>(checker: &Checker<'_, 's>, cancel: Node<'_>, rece
 /// `raise` appended after the handler's last statement, at the body's indentation, when the
 /// clause catches `CancelledError` alone and the body falls through at its end.
 fn raise_fix(checker: &Checker<'_, '_>, clause: Node<'_>, body: Node<'_>, library: AsyncLibrary) -> Option<Fix> {
-    if caught_types(clause).len() != 1 || !crate::analysis::semantic::falls_through(body) {
+    if caught_types(clause).len() != 1 || !checker.semantic.block_falls_through(body) {
         return None;
     }
     let source = checker.semantic.source();
