@@ -620,6 +620,48 @@ impl<'t> SemanticModel<'t> {
         }
     }
 
+    /// Every call that may have created `node`'s value, when the file shows all of them:
+    /// followed through names, `with ... as name`, `self.name` (every assignment of the
+    /// attribute in the class's methods) and class or module attributes. `None` when one of
+    /// the values is not a visible call (a parameter, a loop target, an unpacking). An
+    /// annotation without a value on an attribute (`_queue: Queue` in the class body) declares
+    /// it and creates nothing; on a name it may be a parameter, whose value is unknown.
+    pub fn creating_calls(&self, node: Node<'_>) -> Option<Vec<Node<'t>>> {
+        let mut calls = Vec::new();
+        self.collect_creating_calls(node, 0, &mut calls)?;
+        (!calls.is_empty()).then_some(calls)
+    }
+
+    fn collect_creating_calls(&self, node: Node<'_>, depth: u32, calls: &mut Vec<Node<'t>>) -> Option<()> {
+        if depth > MAX_INFERENCE_DEPTH {
+            return None;
+        }
+        let (candidates, declarations_create_nothing) = match node.kind() {
+            "identifier" => (self.candidates(self.text(node), node.start_byte()), false),
+            "attribute" => {
+                let object = node.child_by_field_name("object")?;
+                let attribute = self.text(node.child_by_field_name("attribute")?);
+                (self.receiver_attribute(object, attribute)?, true)
+            }
+            "parenthesized_expression" => return self.collect_creating_calls(node.named_child(0)?, depth + 1, calls),
+            _ => return None,
+        };
+        for candidate in candidates {
+            match candidate {
+                BindingKind::NoneValue => {}
+                BindingKind::Annotated { .. } if declarations_create_nothing => {}
+                BindingKind::Value { value } if value.kind() == "call" => calls.push(value),
+                BindingKind::Value { value }
+                    if matches!(value.kind(), "identifier" | "attribute" | "parenthesized_expression") =>
+                {
+                    self.collect_creating_calls(value, depth + 1, calls)?;
+                }
+                _ => return None,
+            }
+        }
+        Some(())
+    }
+
     /// What the function a callee names is, for the async-protocol rules: the one place that
     /// answers "is this an async generator / async context manager function?". Today it knows
     /// the functions of this file (`gen`, `self.gen`, `cls.gen`); a workspace index can plug in
