@@ -197,6 +197,24 @@ impl<'t> SemanticModel<'t> {
         Vec::new()
     }
 
+    /// Every binding `name` may refer to at `position`, flow aside: all of those of the scope
+    /// that binds it, earlier or later, so `try: x = a() / except E: x = b()` gives both.
+    fn every_candidate(&self, name: &str, position: usize) -> Vec<BindingKind<'t>> {
+        let origin = self.scope_at(position);
+        let mut current = Some(origin);
+        while let Some(id) = current {
+            let scope = &self.scopes[id];
+            current = scope.parent;
+            if scope.kind == ScopeKind::Class && id != origin {
+                continue;
+            }
+            if let Some(bindings) = scope.bindings.get(name) {
+                return merge_candidates(bindings);
+            }
+        }
+        Vec::new()
+    }
+
     /// The qualified name an identifier or attribute chain resolves to through the file's
     /// imports: `pause` after `from time import sleep as pause` is `time.sleep`. A name the
     /// file does not bind resolves to `builtins.NAME`.
@@ -621,7 +639,8 @@ impl<'t> SemanticModel<'t> {
     }
 
     /// Every call that may have created `node`'s value, when the file shows all of them:
-    /// followed through names, `with ... as name`, `self.name` (every assignment of the
+    /// followed through names (every assignment in the binding scope, before or after, since
+    /// branches and handlers may bind it), `with ... as name`, `self.name` (every assignment of the
     /// attribute in the class's methods) and class or module attributes. `None` when one of
     /// the values is not a visible call (a parameter, a loop target, an unpacking). An
     /// annotation without a value on an attribute (`_queue: Queue` in the class body) declares
@@ -637,7 +656,7 @@ impl<'t> SemanticModel<'t> {
             return None;
         }
         let (candidates, declarations_create_nothing) = match node.kind() {
-            "identifier" => (self.candidates(self.text(node), node.start_byte()), false),
+            "identifier" => (self.every_candidate(self.text(node), node.start_byte()), false),
             "attribute" => {
                 let object = node.child_by_field_name("object")?;
                 let attribute = self.text(node.child_by_field_name("attribute")?);
