@@ -788,6 +788,39 @@ impl<'t> SemanticModel<'t> {
             .collect()
     }
 
+    /// Whether the function `definition` defines is handed on as a value somewhere in the
+    /// scope that binds its name (nested scopes included): passed as an argument
+    /// (`Depends(dependency)`, `add_handler(on_message)`), assigned (`app.lifespan = run`),
+    /// returned, put in a collection, rather than only called. Code the file does not show
+    /// (a framework, a registry) then calls it, and decides what kind of function it must be.
+    pub fn is_used_as_value(&self, definition: Node<'t>) -> bool {
+        let Some(name) = definition.child_by_field_name("name") else { return false };
+        let binding_scope = &self.scopes[self.scope_at(definition.start_byte())];
+        let name_text = self.text(name);
+        self.references_in(binding_scope.node, name_text).into_iter().any(|reference| {
+            if reference.id() == name.id() {
+                return false;
+            }
+            let called = reference.parent().is_some_and(|parent| {
+                matches!(parent.kind(), "call" | "decorator")
+                    && parent
+                        .child_by_field_name("function")
+                        .or_else(|| parent.named_child(0))
+                        .map(|callee| callee.id())
+                        == Some(reference.id())
+            });
+            let bound_here = reference.parent().is_some_and(|parent| {
+                matches!(
+                    parent.kind(),
+                    "function_definition" | "class_definition" | "global_statement" | "nonlocal_statement"
+                )
+            });
+            !called
+                && !bound_here
+                && self.function_definition(reference).is_some_and(|node| node.id() == definition.id())
+        })
+    }
+
     /// The value a name holds at its position, when the file shows exactly one assignment.
     pub fn assigned_value(&self, name: Node<'_>) -> Option<Node<'t>> {
         let candidates = self.candidates(self.text(name), name.start_byte());
