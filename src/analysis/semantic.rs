@@ -362,10 +362,20 @@ impl<'t> SemanticModel<'t> {
         if object.kind() != "identifier" {
             return None;
         }
-        let method = self.enclosing_function(object.start_byte())?;
+        let name = self.text(object);
+        // A function nested in a method sees the method's receiver unless it binds the name.
+        let mut method = self.enclosing_function(object.start_byte())?;
+        while self.scopes[method].receiver.is_none() {
+            let scope = &self.scopes[method];
+            let parent = scope.parent?;
+            if scope.bindings.contains_key(name) || !matches!(self.scopes[parent].kind, ScopeKind::Function { .. }) {
+                return None;
+            }
+            method = parent;
+        }
         let method_scope = &self.scopes[method];
         let receiver = method_scope.receiver?;
-        if receiver != self.text(object) {
+        if receiver != name {
             return None;
         }
         let class = &self.scopes[method_scope.parent?];
