@@ -831,6 +831,154 @@ impl<'t> SemanticModel<'t> {
         })
     }
 
+    /// Whether the coroutine function `function` only ever runs on an event loop of its own
+    /// in a worker thread, where the file shows every use of it: each use is a call `f(...)`
+    /// handed to `asyncio.run` by a thread (`Thread(target=asyncio.run, args=(f(),))`,
+    /// `to_thread(asyncio.run, f())`), or run by `asyncio.run`/`run_until_complete` in a
+    /// lambda or sync function that is a thread's entry point (`Thread(target=main)`,
+    /// `executor.submit(main)`, `run` of a `threading.Thread` subclass). Blocking that loop
+    /// holds up no other code's tasks.
+    pub fn runs_on_worker_thread_loop(&self, function: Node<'t>) -> bool {
+        let references = self.references_to_function(function);
+        !references.is_empty()
+            && references.into_iter().all(|reference| {
+                reference
+                    .parent()
+                    .filter(|parent| {
+                        parent.kind() == "call"
+                            && parent
+                                .child_by_field_name("function")
+                                .is_some_and(|callee| callee.id() == reference.id())
+                    })
+                    .is_some_and(|call| self.runs_coroutine_on_worker_thread(call))
+            })
+    }
+
+    fn runs_coroutine_on_worker_thread(&self, coroutine: Node<'_>) -> bool {
+        // The call that receives the coroutine, through `args=(...)` tuples and lists.
+        let mut current = coroutine;
+        let receiver = loop {
+            let Some(parent) = current.parent() else { return false };
+            match parent.kind() {
+                "tuple" | "list" | "keyword_argument" | "argument_list" | "parenthesized_expression" => {
+                    current = parent;
+                }
+                "call" => break parent,
+                _ => return false,
+            }
+        };
+        if self.is_thread_spawner(receiver) {
+            return call_arguments(receiver)
+                .into_iter()
+                .any(|argument| self.qualified_name(argument).is_some_and(|qualified| qualified == "asyncio.run"));
+        }
+        let Some(callee) = receiver.child_by_field_name("function") else { return false };
+        let is_runner = self.qualified_name(callee).is_some_and(|qualified| qualified == "asyncio.run")
+            || (callee.kind() == "attribute"
+                && callee
+                    .child_by_field_name("attribute")
+                    .is_some_and(|method| self.text(method) == "run_until_complete"));
+        if !is_runner {
+            return false;
+        }
+        let scope = &self.scopes[self.scope_at(receiver.start_byte())];
+        match scope.kind {
+            ScopeKind::Lambda => self.is_handed_to_thread(scope.node),
+            ScopeKind::Function { is_async: false } => {
+                self.is_thread_run_method(scope)
+                    || self
+                        .references_to_function(scope.node)
+                        .into_iter()
+                        .any(|reference| self.is_handed_to_thread(reference))
+            }
+            _ => false,
+        }
+    }
+
+    /// `threading.Thread(...)`, `asyncio.to_thread(...)`, `loop.run_in_executor(...)`,
+    /// `executor.submit(...)`, `_thread.start_new_thread(...)`: calls that run a callable on
+    /// another thread.
+    fn is_thread_spawner(&self, call: Node<'_>) -> bool {
+        let Some(callee) = call.child_by_field_name("function") else { return false };
+        if let Some(qualified) = self.qualified_name(callee)
+            && matches!(
+                qualified.as_str(),
+                "threading.Thread" | "asyncio.to_thread" | "_thread.start_new_thread" | "anyio.to_thread.run_sync"
+            )
+        {
+            return true;
+        }
+        callee.kind() == "attribute"
+            && callee
+                .child_by_field_name("attribute")
+                .is_some_and(|method| matches!(self.text(method), "submit" | "run_in_executor"))
+    }
+
+    /// `node` (a lambda or a reference to a function) is an argument of a thread spawner.
+    fn is_handed_to_thread(&self, node: Node<'_>) -> bool {
+        let mut current = node;
+        while let Some(parent) = current.parent() {
+            match parent.kind() {
+                "keyword_argument" | "argument_list" => current = parent,
+                "call" => {
+                    return parent
+                        .child_by_field_name("arguments")
+                        .is_some_and(|arguments| arguments.id() == current.id())
+                        && self.is_thread_spawner(parent);
+                }
+                _ => return false,
+            }
+        }
+        false
+    }
+
+    /// `def run(self)` of a class whose bases name `threading.Thread`.
+    fn is_thread_run_method(&self, scope: &Scope<'t>) -> bool {
+        let is_run = scope.node.child_by_field_name("name").is_some_and(|name| self.text(name) == "run");
+        let Some(class) =
+            scope.parent.map(|parent| &self.scopes[parent]).filter(|class| class.kind == ScopeKind::Class)
+        else {
+            return false;
+        };
+        is_run
+            && class.node.child_by_field_name("superclasses").is_some_and(|bases| {
+                call_arguments(bases)
+                    .into_iter()
+                    .any(|base| self.qualified_name(base).is_some_and(|qualified| qualified == "threading.Thread"))
+            })
+    }
+
+    /// The references to the function `definition` defines, by name or through `self.`.
+    fn references_to_function(&self, definition: Node<'t>) -> Vec<Node<'t>> {
+        let Some(name) = definition.child_by_field_name("name") else { return Vec::new() };
+        let mut root = definition;
+        while let Some(parent) = root.parent() {
+            root = parent;
+        }
+        let name_text = self.text(name);
+        let mut found = Vec::new();
+        let mut stack = vec![root];
+        while let Some(node) = stack.pop() {
+            let mut cursor = node.walk();
+            stack.extend(node.named_children(&mut cursor));
+            let is_reference = match node.kind() {
+                "identifier" => self.text(node) == name_text && !is_member_name(node) && node.id() != name.id(),
+                "attribute" => {
+                    node.child_by_field_name("attribute").is_some_and(|attribute| self.text(attribute) == name_text)
+                }
+                _ => false,
+            };
+            if is_reference
+                && self
+                    .function_definition(node)
+                    .is_some_and(|found_definition| found_definition.id() == definition.id())
+            {
+                found.push(node);
+            }
+        }
+        found
+    }
+
     /// The value a name holds at its position, when the file shows exactly one assignment.
     pub fn assigned_value(&self, name: Node<'_>) -> Option<Node<'t>> {
         let candidates = self.candidates(self.text(name), name.start_byte());
@@ -1065,6 +1213,21 @@ fn is_member_name(identifier: Node<'_>) -> bool {
         "keyword_argument" => parent.child_by_field_name("name").is_some_and(|name| name.id() == identifier.id()),
         _ => false,
     }
+}
+
+/// The arguments of an argument list (or a class's bases): positional ones and the values of
+/// keyword ones.
+fn call_arguments(arguments: Node<'_>) -> Vec<Node<'_>> {
+    let arguments = arguments.child_by_field_name("arguments").unwrap_or(arguments);
+    let mut cursor = arguments.walk();
+    arguments
+        .named_children(&mut cursor)
+        .filter_map(|argument| match argument.kind() {
+            "keyword_argument" => argument.child_by_field_name("value"),
+            "comment" => None,
+            _ => Some(argument),
+        })
+        .collect()
 }
 
 fn merge_candidates<'t>(bindings: &[Binding<'t>]) -> Vec<BindingKind<'t>> {
