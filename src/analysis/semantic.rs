@@ -819,14 +819,8 @@ impl<'t> SemanticModel<'t> {
                         .map(|callee| callee.id())
                         == Some(reference.id())
             });
-            let bound_here = reference.parent().is_some_and(|parent| {
-                matches!(
-                    parent.kind(),
-                    "function_definition" | "class_definition" | "global_statement" | "nonlocal_statement"
-                )
-            });
             !called
-                && !bound_here
+                && !is_binding_occurrence(reference)
                 && self.function_definition(reference).is_some_and(|node| node.id() == definition.id())
         })
     }
@@ -962,7 +956,12 @@ impl<'t> SemanticModel<'t> {
             let mut cursor = node.walk();
             stack.extend(node.named_children(&mut cursor));
             let is_reference = match node.kind() {
-                "identifier" => self.text(node) == name_text && !is_member_name(node) && node.id() != name.id(),
+                "identifier" => {
+                    self.text(node) == name_text
+                        && !is_member_name(node)
+                        && node.id() != name.id()
+                        && !is_binding_occurrence(node)
+                }
                 "attribute" => {
                     node.child_by_field_name("attribute").is_some_and(|attribute| self.text(attribute) == name_text)
                 }
@@ -1211,6 +1210,32 @@ fn is_member_name(identifier: Node<'_>) -> bool {
     match parent.kind() {
         "attribute" => parent.child_by_field_name("attribute").is_some_and(|name| name.id() == identifier.id()),
         "keyword_argument" => parent.child_by_field_name("name").is_some_and(|name| name.id() == identifier.id()),
+        _ => false,
+    }
+}
+
+/// An identifier that binds a name rather than reading it: a parameter, a definition's name,
+/// an assignment or loop target, an import, a `global`/`nonlocal` declaration.
+fn is_binding_occurrence(identifier: Node<'_>) -> bool {
+    let Some(parent) = identifier.parent() else { return false };
+    let is_field = |field: &str| parent.child_by_field_name(field).is_some_and(|node| node.id() == identifier.id());
+    match parent.kind() {
+        "parameters"
+        | "lambda_parameters"
+        | "typed_parameter"
+        | "list_splat_pattern"
+        | "dictionary_splat_pattern"
+        | "function_definition"
+        | "class_definition"
+        | "global_statement"
+        | "nonlocal_statement"
+        | "dotted_name"
+        | "aliased_import"
+        | "as_pattern_target"
+        | "pattern_list"
+        | "tuple_pattern" => true,
+        "default_parameter" | "typed_default_parameter" => is_field("name"),
+        "assignment" | "augmented_assignment" | "for_statement" | "for_in_clause" => is_field("left"),
         _ => false,
     }
 }
