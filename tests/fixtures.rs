@@ -362,7 +362,11 @@ fn trio_and_anyio_modules_hear_nothing_of_asyncio() {
 fn blocking_rules_still_report_in_trio_and_anyio_modules() {
     for path in fixtures() {
         let rule = rule_of(&path);
-        if !rule.code().starts_with("LW1") {
+        // Its quiet lines are coroutines run by `asyncio.run(coro())` in a thread: rewritten,
+        // `trio.run(coro())` is a call trio refuses (it takes the function), so nothing runs
+        // them on a thread's loop and they are rightly reported.
+        let asyncio_only = path.file_stem().is_some_and(|stem| stem == "lw101_blocking_sleep_worker_thread");
+        if !rule.code().starts_with("LW1") || asyncio_only {
             continue;
         }
         let original = std::fs::read_to_string(&path).expect("fixture is UTF-8");

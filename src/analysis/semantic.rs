@@ -207,6 +207,24 @@ impl<'t> SemanticModel<'t> {
         Vec::new()
     }
 
+    /// Every binding `name` may refer to at `position`, flow aside: all of those of the scope
+    /// that binds it, earlier or later, so `try: x = a() / except E: x = b()` gives both.
+    fn every_candidate(&self, name: &str, position: usize) -> Vec<BindingKind<'t>> {
+        let origin = self.scope_at(position);
+        let mut current = Some(origin);
+        while let Some(id) = current {
+            let scope = &self.scopes[id];
+            current = scope.parent;
+            if scope.kind == ScopeKind::Class && id != origin {
+                continue;
+            }
+            if let Some(bindings) = scope.bindings.get(name) {
+                return merge_candidates(bindings);
+            }
+        }
+        Vec::new()
+    }
+
     /// The qualified name an identifier or attribute chain resolves to through the file's
     /// imports: `pause` after `from time import sleep as pause` is `time.sleep`. A name the
     /// file does not bind resolves to `builtins.NAME`.
@@ -354,10 +372,20 @@ impl<'t> SemanticModel<'t> {
         if object.kind() != "identifier" {
             return None;
         }
-        let method = self.enclosing_function(object.start_byte())?;
+        let name = self.text(object);
+        // A function nested in a method sees the method's receiver unless it binds the name.
+        let mut method = self.enclosing_function(object.start_byte())?;
+        while self.scopes[method].receiver.is_none() {
+            let scope = &self.scopes[method];
+            let parent = scope.parent?;
+            if scope.bindings.contains_key(name) || !matches!(self.scopes[parent].kind, ScopeKind::Function { .. }) {
+                return None;
+            }
+            method = parent;
+        }
         let method_scope = &self.scopes[method];
         let receiver = method_scope.receiver?;
-        if receiver != self.text(object) {
+        if receiver != name {
             return None;
         }
         let class = &self.scopes[method_scope.parent?];
@@ -630,6 +658,49 @@ impl<'t> SemanticModel<'t> {
         }
     }
 
+    /// Every call that may have created `node`'s value, when the file shows all of them:
+    /// followed through names (every assignment in the binding scope, before or after, since
+    /// branches and handlers may bind it), `with ... as name`, `self.name` (every assignment of the
+    /// attribute in the class's methods) and class or module attributes. `None` when one of
+    /// the values is not a visible call (a parameter, a loop target, an unpacking). An
+    /// annotation without a value on an attribute (`_queue: Queue` in the class body) declares
+    /// it and creates nothing; on a name it may be a parameter, whose value is unknown.
+    pub fn creating_calls(&self, node: Node<'_>) -> Option<Vec<Node<'t>>> {
+        let mut calls = Vec::new();
+        self.collect_creating_calls(node, 0, &mut calls)?;
+        (!calls.is_empty()).then_some(calls)
+    }
+
+    fn collect_creating_calls(&self, node: Node<'_>, depth: u32, calls: &mut Vec<Node<'t>>) -> Option<()> {
+        if depth > MAX_INFERENCE_DEPTH {
+            return None;
+        }
+        let (candidates, declarations_create_nothing) = match node.kind() {
+            "identifier" => (self.every_candidate(self.text(node), node.start_byte()), false),
+            "attribute" => {
+                let object = node.child_by_field_name("object")?;
+                let attribute = self.text(node.child_by_field_name("attribute")?);
+                (self.receiver_attribute(object, attribute)?, true)
+            }
+            "parenthesized_expression" => return self.collect_creating_calls(node.named_child(0)?, depth + 1, calls),
+            _ => return None,
+        };
+        for candidate in candidates {
+            match candidate {
+                BindingKind::NoneValue => {}
+                BindingKind::Annotated { .. } if declarations_create_nothing => {}
+                BindingKind::Value { value } if value.kind() == "call" => calls.push(value),
+                BindingKind::Value { value }
+                    if matches!(value.kind(), "identifier" | "attribute" | "parenthesized_expression") =>
+                {
+                    self.collect_creating_calls(value, depth + 1, calls)?;
+                }
+                _ => return None,
+            }
+        }
+        Some(())
+    }
+
     /// What the function a callee names is, for the async-protocol rules: the one place that
     /// answers "is this an async generator / async context manager function?". Today it knows
     /// the functions of this file (`gen`, `self.gen`, `cls.gen`); a workspace index can plug in
@@ -737,6 +808,186 @@ impl<'t> SemanticModel<'t> {
             .collect()
     }
 
+    /// Whether the function `definition` defines is handed on as a value somewhere in the
+    /// scope that binds its name (nested scopes included): passed as an argument
+    /// (`Depends(dependency)`, `add_handler(on_message)`), assigned (`app.lifespan = run`),
+    /// returned, put in a collection, rather than only called. Code the file does not show
+    /// (a framework, a registry) then calls it, and decides what kind of function it must be.
+    pub fn is_used_as_value(&self, definition: Node<'t>) -> bool {
+        let Some(name) = definition.child_by_field_name("name") else { return false };
+        let binding_scope = &self.scopes[self.scope_at(definition.start_byte())];
+        let name_text = self.text(name);
+        self.references_in(binding_scope.node, name_text).into_iter().any(|reference| {
+            if reference.id() == name.id() {
+                return false;
+            }
+            let called = reference.parent().is_some_and(|parent| {
+                matches!(parent.kind(), "call" | "decorator")
+                    && parent
+                        .child_by_field_name("function")
+                        .or_else(|| parent.named_child(0))
+                        .map(|callee| callee.id())
+                        == Some(reference.id())
+            });
+            !called
+                && !is_binding_occurrence(reference)
+                && self.function_definition(reference).is_some_and(|node| node.id() == definition.id())
+        })
+    }
+
+    /// Whether the coroutine function `function` only ever runs on an event loop of its own
+    /// in a worker thread, where the file shows every use of it: each use is a call `f(...)`
+    /// handed to `asyncio.run` by a thread (`Thread(target=asyncio.run, args=(f(),))`,
+    /// `to_thread(asyncio.run, f())`), or run by `asyncio.run`/`run_until_complete` in a
+    /// lambda or sync function that is a thread's entry point (`Thread(target=main)`,
+    /// `executor.submit(main)`, `run` of a `threading.Thread` subclass). Blocking that loop
+    /// holds up no other code's tasks.
+    pub fn runs_on_worker_thread_loop(&self, function: Node<'t>) -> bool {
+        let references = self.references_to_function(function);
+        !references.is_empty()
+            && references.into_iter().all(|reference| {
+                reference
+                    .parent()
+                    .filter(|parent| {
+                        parent.kind() == "call"
+                            && parent
+                                .child_by_field_name("function")
+                                .is_some_and(|callee| callee.id() == reference.id())
+                    })
+                    .is_some_and(|call| self.runs_coroutine_on_worker_thread(call))
+            })
+    }
+
+    fn runs_coroutine_on_worker_thread(&self, coroutine: Node<'_>) -> bool {
+        // The call that receives the coroutine, through `args=(...)` tuples and lists.
+        let mut current = coroutine;
+        let receiver = loop {
+            let Some(parent) = current.parent() else { return false };
+            match parent.kind() {
+                "tuple" | "list" | "keyword_argument" | "argument_list" | "parenthesized_expression" => {
+                    current = parent;
+                }
+                "call" => break parent,
+                _ => return false,
+            }
+        };
+        if self.is_thread_spawner(receiver) {
+            return call_arguments(receiver)
+                .into_iter()
+                .any(|argument| self.qualified_name(argument).is_some_and(|qualified| qualified == "asyncio.run"));
+        }
+        let Some(callee) = receiver.child_by_field_name("function") else { return false };
+        let is_runner = self.qualified_name(callee).is_some_and(|qualified| qualified == "asyncio.run")
+            || (callee.kind() == "attribute"
+                && callee
+                    .child_by_field_name("attribute")
+                    .is_some_and(|method| self.text(method) == "run_until_complete"));
+        if !is_runner {
+            return false;
+        }
+        let scope = &self.scopes[self.scope_at(receiver.start_byte())];
+        match scope.kind {
+            ScopeKind::Lambda => self.is_handed_to_thread(scope.node),
+            ScopeKind::Function { is_async: false } => {
+                self.is_thread_run_method(scope)
+                    || self
+                        .references_to_function(scope.node)
+                        .into_iter()
+                        .any(|reference| self.is_handed_to_thread(reference))
+            }
+            _ => false,
+        }
+    }
+
+    /// `threading.Thread(...)`, `asyncio.to_thread(...)`, `loop.run_in_executor(...)`,
+    /// `executor.submit(...)`, `_thread.start_new_thread(...)`: calls that run a callable on
+    /// another thread.
+    fn is_thread_spawner(&self, call: Node<'_>) -> bool {
+        let Some(callee) = call.child_by_field_name("function") else { return false };
+        if let Some(qualified) = self.qualified_name(callee)
+            && matches!(
+                qualified.as_str(),
+                "threading.Thread" | "asyncio.to_thread" | "_thread.start_new_thread" | "anyio.to_thread.run_sync"
+            )
+        {
+            return true;
+        }
+        callee.kind() == "attribute"
+            && callee
+                .child_by_field_name("attribute")
+                .is_some_and(|method| matches!(self.text(method), "submit" | "run_in_executor"))
+    }
+
+    /// `node` (a lambda or a reference to a function) is an argument of a thread spawner.
+    fn is_handed_to_thread(&self, node: Node<'_>) -> bool {
+        let mut current = node;
+        while let Some(parent) = current.parent() {
+            match parent.kind() {
+                "keyword_argument" | "argument_list" => current = parent,
+                "call" => {
+                    return parent
+                        .child_by_field_name("arguments")
+                        .is_some_and(|arguments| arguments.id() == current.id())
+                        && self.is_thread_spawner(parent);
+                }
+                _ => return false,
+            }
+        }
+        false
+    }
+
+    /// `def run(self)` of a class whose bases name `threading.Thread`.
+    fn is_thread_run_method(&self, scope: &Scope<'t>) -> bool {
+        let is_run = scope.node.child_by_field_name("name").is_some_and(|name| self.text(name) == "run");
+        let Some(class) =
+            scope.parent.map(|parent| &self.scopes[parent]).filter(|class| class.kind == ScopeKind::Class)
+        else {
+            return false;
+        };
+        is_run
+            && class.node.child_by_field_name("superclasses").is_some_and(|bases| {
+                call_arguments(bases)
+                    .into_iter()
+                    .any(|base| self.qualified_name(base).is_some_and(|qualified| qualified == "threading.Thread"))
+            })
+    }
+
+    /// The references to the function `definition` defines, by name or through `self.`.
+    fn references_to_function(&self, definition: Node<'t>) -> Vec<Node<'t>> {
+        let Some(name) = definition.child_by_field_name("name") else { return Vec::new() };
+        let mut root = definition;
+        while let Some(parent) = root.parent() {
+            root = parent;
+        }
+        let name_text = self.text(name);
+        let mut found = Vec::new();
+        let mut stack = vec![root];
+        while let Some(node) = stack.pop() {
+            let mut cursor = node.walk();
+            stack.extend(node.named_children(&mut cursor));
+            let is_reference = match node.kind() {
+                "identifier" => {
+                    self.text(node) == name_text
+                        && !is_member_name(node)
+                        && node.id() != name.id()
+                        && !is_binding_occurrence(node)
+                }
+                "attribute" => {
+                    node.child_by_field_name("attribute").is_some_and(|attribute| self.text(attribute) == name_text)
+                }
+                _ => false,
+            };
+            if is_reference
+                && self
+                    .function_definition(node)
+                    .is_some_and(|found_definition| found_definition.id() == definition.id())
+            {
+                found.push(node);
+            }
+        }
+        found
+    }
+
     /// The value a name holds at its position, when the file shows exactly one assignment.
     pub fn assigned_value(&self, name: Node<'_>) -> Option<Node<'t>> {
         let candidates = self.candidates(self.text(name), name.start_byte());
@@ -832,6 +1083,47 @@ fn is_member_name(identifier: Node<'_>) -> bool {
         "keyword_argument" => parent.child_by_field_name("name").is_some_and(|name| name.id() == identifier.id()),
         _ => false,
     }
+}
+
+/// An identifier that binds a name rather than reading it: a parameter, a definition's name,
+/// an assignment or loop target, an import, a `global`/`nonlocal` declaration.
+fn is_binding_occurrence(identifier: Node<'_>) -> bool {
+    let Some(parent) = identifier.parent() else { return false };
+    let is_field = |field: &str| parent.child_by_field_name(field).is_some_and(|node| node.id() == identifier.id());
+    match parent.kind() {
+        "parameters"
+        | "lambda_parameters"
+        | "typed_parameter"
+        | "list_splat_pattern"
+        | "dictionary_splat_pattern"
+        | "function_definition"
+        | "class_definition"
+        | "global_statement"
+        | "nonlocal_statement"
+        | "dotted_name"
+        | "aliased_import"
+        | "as_pattern_target"
+        | "pattern_list"
+        | "tuple_pattern" => true,
+        "default_parameter" | "typed_default_parameter" => is_field("name"),
+        "assignment" | "augmented_assignment" | "for_statement" | "for_in_clause" => is_field("left"),
+        _ => false,
+    }
+}
+
+/// The arguments of an argument list (or a class's bases): positional ones and the values of
+/// keyword ones.
+fn call_arguments(arguments: Node<'_>) -> Vec<Node<'_>> {
+    let arguments = arguments.child_by_field_name("arguments").unwrap_or(arguments);
+    let mut cursor = arguments.walk();
+    arguments
+        .named_children(&mut cursor)
+        .filter_map(|argument| match argument.kind() {
+            "keyword_argument" => argument.child_by_field_name("value"),
+            "comment" => None,
+            _ => Some(argument),
+        })
+        .collect()
 }
 
 fn merge_candidates<'t>(bindings: &[Binding<'t>]) -> Vec<BindingKind<'t>> {

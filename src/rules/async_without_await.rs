@@ -8,8 +8,8 @@ define_rule! {
     /// ## What it does
     /// Checks for `async def` functions whose own body never awaits: no `await`, `async for`
     /// or `async with` (those of nested functions do not count). Methods, decorated
-    /// functions, async generators and stubs (`...`, `pass`, a docstring,
-    /// `raise NotImplementedError`) are not flagged.
+    /// functions, functions passed on as callbacks, async generators and stubs (`...`, `pass`,
+    /// a docstring, `raise NotImplementedError`) are not flagged.
     ///
     /// ## Why is this bad?
     /// A coroutine that never suspends gives nothing to the event loop: every caller must
@@ -37,7 +37,12 @@ define_rule! {
     /// it. On Home Assistant 2024.3 nearly all of 2,597 findings are such hooks
     /// (`async_setup_entry`, `async_setup`, `async_get_config_entry_diagnostics`, ...), and a
     /// nested `async def` returned as a handler (aiohttp) is one too. Methods and decorated
-    /// functions are skipped for the same reason; plain and nested functions are not. Async
+    /// functions are skipped for the same reason, and so is a function the file hands on as a
+    /// value rather than only calling it: passed as an argument (`add_handler(on_message)`,
+    /// `Depends(get_user)`, `run_in_executor`-style registries), assigned (`app.on_startup =
+    /// start`), returned or put in a collection, since whoever calls it then may require a
+    /// coroutine function (callbacks awaited by a framework, `inspect.iscoroutinefunction`
+    /// checks). Plain and nested functions that are only called are flagged. Async
     /// generators without `await` are not flagged: they implement the async-iterator protocol,
     /// which a plain generator cannot replace.
     ///
@@ -66,7 +71,12 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>) {
         let scope = semantic.scope(id);
         let is_method = scope.parent.is_some_and(|parent| semantic.scope(parent).kind == ScopeKind::Class);
         let is_decorated = scope.node.parent().is_some_and(|parent| parent.kind() == "decorated_definition");
-        if is_method || is_decorated || is_stub(checker, scope.node) || semantic.is_generator_function(scope.node) {
+        if is_method
+            || is_decorated
+            || is_stub(checker, scope.node)
+            || semantic.is_generator_function(scope.node)
+            || semantic.is_used_as_value(scope.node)
+        {
             continue;
         }
         let Some(name) = scope.node.child_by_field_name("name") else { continue };

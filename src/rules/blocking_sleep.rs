@@ -36,7 +36,11 @@ define_rule! {
     ///
     /// ## Known problems
     /// A nested sync `def`, a lambda and a reference that is not called (`to_thread(time.sleep, 1)`)
-    /// are not flagged, because they do not run on the event loop here.
+    /// are not flagged, because they do not run on the event loop here. Nor is an `async def`
+    /// whose every use in the file runs it on a loop of its own in a worker thread
+    /// (`Thread(target=asyncio.run, args=(game_loop(),))`, `asyncio.run(main())` in a thread's
+    /// target or in `run` of a `threading.Thread` subclass): the sleep holds up that thread
+    /// only. A use the file does not show (another module awaiting it) is not seen.
     ///
     /// ## References
     /// - [Python docs: `asyncio.sleep`](https://docs.python.org/3/library/asyncio-task.html#asyncio.sleep)
@@ -53,6 +57,11 @@ define_rule! {
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
     if call.qualified_name.as_deref() == Some("time.sleep") {
+        let semantic = checker.semantic;
+        let function = semantic.enclosing_function(call.node.start_byte()).map(|scope| semantic.scope(scope).node);
+        if function.is_some_and(|function| semantic.runs_on_worker_thread_loop(function)) {
+            return;
+        }
         let fix = sleep_fix(checker, call);
         let diagnostic = checker.report(
             Rule::BlockingSleep,

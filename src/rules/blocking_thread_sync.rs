@@ -48,6 +48,11 @@ define_rule! {
     /// ## Known problems
     /// Non-blocking forms (`acquire(blocking=False)`, `get(block=False)`, `get_nowait()`) are
     /// not flagged. The object must be bound to its class where the file shows it.
+    /// `put` on a queue made without a bound (`queue.Queue()`, `maxsize` of 0 or less, any
+    /// `queue.SimpleQueue`) is not flagged: it never waits, as a thread bridge that a worker
+    /// drains relies on; every creation of the queue must be visible (a local, `self.x` in the
+    /// class, a module attribute), so a queue passed in is still flagged. `get` and `join` on
+    /// such a queue still block.
     ///
     /// ## References
     /// - [Python docs: asyncio synchronization primitives](https://docs.python.org/3/library/asyncio-sync.html)
@@ -139,6 +144,51 @@ fn is_non_blocking(checker: &Checker<'_, '_>, call: &Call<'_>, method: &str) -> 
         || timeout.and_then(|index| positional.get(index)).is_some_and(|node| is_zero(*node))
 }
 
+/// Whether every queue `receiver` may be was created without a bound where the file shows it
+/// (`queue.Queue()`, `Queue(maxsize=0)`, `multiprocessing.Queue(-1)`, any `queue.SimpleQueue`):
+/// then `put` never waits (it is `put_nowait`); only `get` and `join` can. A
+/// `multiprocessing.SimpleQueue` writes to a pipe, whose `put` can block when it is full.
+fn is_unbounded_queue(checker: &Checker<'_, '_>, receiver: Node<'_>) -> bool {
+    let semantic = checker.semantic;
+    let creations = if receiver.kind() == "call" { Some(vec![receiver]) } else { semantic.creating_calls(receiver) };
+    let Some(creations) = creations else { return false };
+    creations.into_iter().all(|creation| {
+        let Some(callee) = creation.child_by_field_name("function") else { return false };
+        let Some(arguments) = creation.child_by_field_name("arguments") else { return false };
+        match semantic.qualified_name(callee).as_deref() {
+            Some("queue.SimpleQueue") => true,
+            Some(
+                "queue.Queue"
+                | "queue.LifoQueue"
+                | "queue.PriorityQueue"
+                | "multiprocessing.Queue"
+                | "multiprocessing.JoinableQueue",
+            ) => has_no_bound(checker, arguments),
+            _ => false,
+        }
+    })
+}
+
+/// `()`, `(0)`, `(maxsize=0)` or a negative literal: `maxsize <= 0` means no bound.
+fn has_no_bound(checker: &Checker<'_, '_>, arguments: Node<'_>) -> bool {
+    let mut cursor = arguments.walk();
+    let given: Vec<Node<'_>> = arguments.named_children(&mut cursor).filter(|node| node.kind() != "comment").collect();
+    let maxsize = match given.as_slice() {
+        [] => return true,
+        [only] if only.kind() == "keyword_argument" => {
+            let is_maxsize = only.child_by_field_name("name").is_some_and(|name| checker.text(name) == "maxsize");
+            match only.child_by_field_name("value") {
+                Some(value) if is_maxsize => value,
+                _ => return false,
+            }
+        }
+        [only] => *only,
+        _ => return false,
+    };
+    let text = checker.text(maxsize).replace(' ', "");
+    text == "0" || (text.starts_with('-') && text[1..].chars().all(|digit| digit.is_ascii_digit()) && text.len() > 1)
+}
+
 pub(crate) fn check_call(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
     let (Some(receiver), Some(method)) = (call.receiver(), call.method_name(checker.semantic)) else { return };
     if !matches!(method, "acquire" | "wait" | "wait_for" | "get" | "put" | "join" | "result" | "exception") {
@@ -147,6 +197,9 @@ pub(crate) fn check_call(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
     let Some(receiver_type) = checker.semantic.value_type(receiver) else { return };
     let Some(kind) = sync_kind(&receiver_type) else { return };
     if !blocks(kind, method) || is_non_blocking(checker, call, method) {
+        return;
+    }
+    if method == "put" && is_unbounded_queue(checker, receiver) {
         return;
     }
     checker.report(

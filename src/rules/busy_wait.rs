@@ -34,10 +34,14 @@ define_rule! {
     /// There is no fix: the event has to be set where the state changes.
     ///
     /// ## Known problems
-    /// Polling state that no code of yours can signal (a remote service, a file) has no event
-    /// to wait on; suppress the finding there. `anyio.sleep` and `trio.sleep` count as well,
-    /// as they do for ruff's ASYNC110; in a trio or anyio module (one that imports `trio` or
-    /// `anyio` and not `asyncio`) the message names `trio.sleep` and `trio.Event` (or anyio's).
+    /// Polling state that no code of yours can signal has no event to wait on, so a loop whose
+    /// condition (or exit check) awaits (asks a remote service, tries a port), reads a
+    /// subprocess's `poll()` or `returncode`, or asks a `threading`/`multiprocessing` event
+    /// `is_set()` (set by another thread) is not flagged. Other such state (a file, a flag a
+    /// thread sets) the file does not show; suppress the finding there. `anyio.sleep` and
+    /// `trio.sleep` count as well, as they do for ruff's ASYNC110; in a trio or anyio module
+    /// (one that imports `trio` or `anyio` and not `asyncio`) the message names `trio.sleep`
+    /// and `trio.Event` (or anyio's).
     ///
     /// ## References
     /// - [Python docs: `asyncio.Event`](https://docs.python.org/3/library/asyncio-sync.html#asyncio.Event)
@@ -64,15 +68,14 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, while_loop: Node<'_>) {
     };
     let mut cursor = body.walk();
     let statements: Vec<Node<'_>> = body.named_children(&mut cursor).filter(|node| node.kind() != "comment").collect();
-    let busy = match statements.as_slice() {
-        [only] => is_sleep(checker, *only),
-        [first, second] => {
-            (is_sleep(checker, *first) && is_exit_check(*second))
-                || (is_exit_check(*first) && is_sleep(checker, *second))
-        }
-        _ => false,
+    let exit_check = match statements.as_slice() {
+        [only] if is_sleep(checker, *only) => None,
+        [first, second] if is_sleep(checker, *first) && is_exit_check(*second) => Some(*second),
+        [first, second] if is_exit_check(*first) && is_sleep(checker, *second) => Some(*first),
+        _ => return,
     };
-    if !busy {
+    let exit_condition = exit_check.and_then(|check| check.child_by_field_name("condition"));
+    if [Some(condition), exit_condition].into_iter().flatten().any(|node| reads_unsignalled_state(checker, node)) {
         return;
     }
     let library = checker.async_library();
@@ -105,4 +108,35 @@ fn is_exit_check(statement: Node<'_>) -> bool {
     let inner: Vec<Node<'_>> =
         consequence.named_children(&mut cursor).filter(|node| node.kind() != "comment").collect();
     matches!(inner.as_slice(), [exit] if exit.kind() == "break_statement" || (exit.kind() == "return_statement" && exit.named_child_count() == 0))
+}
+
+/// Whether a loop's condition reads state that no asyncio event can signal, so polling is the
+/// only way to wait for it: an `await` (the check is itself I/O: a remote service, a port that
+/// accepts), a subprocess's `poll()` or `returncode` (a thread blocked in `Popen.wait()`
+/// cannot be cancelled), or `is_set()` on a `threading` or `multiprocessing` event, which
+/// another thread sets.
+fn reads_unsignalled_state(checker: &Checker<'_, '_>, condition: Node<'_>) -> bool {
+    let semantic = checker.semantic;
+    semantic.nodes_in_same_scope(condition, &["await", "call", "attribute"]).into_iter().any(|node| match node.kind() {
+        "await" => true,
+        "attribute" => node.child_by_field_name("attribute").is_some_and(|name| checker.text(name) == "returncode"),
+        _ => {
+            let Some(callee) = node.child_by_field_name("function").filter(|callee| callee.kind() == "attribute")
+            else {
+                return false;
+            };
+            let (Some(object), Some(method)) =
+                (callee.child_by_field_name("object"), callee.child_by_field_name("attribute"))
+            else {
+                return false;
+            };
+            match checker.text(method) {
+                "poll" => true,
+                "is_set" => semantic
+                    .value_type(object)
+                    .is_some_and(|kind| matches!(kind.as_str(), "threading.Event" | "multiprocessing.Event")),
+                _ => false,
+            }
+        }
+    })
 }

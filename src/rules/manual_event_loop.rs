@@ -1,8 +1,10 @@
 use tree_sitter::Node;
 
+use crate::analysis::semantic::ScopeKind;
 use crate::analysis::{Call, Checker, Edit, Fix, TextRange};
 use crate::rules::Rule;
 use crate::rules::ensure_future_on_coroutine::returns_future;
+use crate::rules::pytest_support::{is_fixture, is_test_module};
 
 define_rule! {
     /// ## What it does
@@ -46,7 +48,13 @@ define_rule! {
     /// The loop must be shown to be made by `asyncio.new_event_loop()`,
     /// `asyncio.get_event_loop()` or `uvloop.new_event_loop()` in the file: a loop passed in
     /// (a parameter, even one annotated as an event loop, as pytest fixtures and cleanup
-    /// helpers receive it) is not flagged, since the caller chose to share it.
+    /// helpers receive it) is not flagged, since the caller chose to share it. A loop fetched
+    /// with `asyncio.get_event_loop()` is flagged only where nothing shows that someone else
+    /// set it up: not in a pytest fixture or a test function of a test module (or code nested
+    /// in one), where a fixture or plugin made the loop and the test's objects belong to it,
+    /// and not when a fallback makes one only if there is none (`try: loop = get_event_loop()`
+    /// `except RuntimeError: loop = new_event_loop()`), the shape of a framework that runs on
+    /// its caller's loop. `asyncio.run` would start a new loop there and break that code.
     /// Calls that are part of the manual shutdown (`loop.shutdown_asyncgens()`,
     /// `loop.shutdown_default_executor()`) are not flagged on their own.
     ///
@@ -90,19 +98,66 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
 }
 
 /// A loop this code makes or fetches itself: `asyncio.new_event_loop()` or
-/// `asyncio.get_event_loop()` (followed through variables and `self.` attributes). A loop
-/// handed in (a parameter, even annotated) belongs to someone else, who chose to share it.
+/// `asyncio.get_event_loop()` (followed through variables and `self.` attributes, every
+/// assignment of them). A loop handed in (a parameter, even annotated) belongs to someone
+/// else, who chose to share it, and so does a fetched loop that is someone else's (see
+/// [`is_owned_elsewhere`]).
 fn is_made_here(checker: &Checker<'_, '_>, receiver: Node<'_>) -> bool {
-    checker.semantic.value_type(receiver).is_some_and(|kind| {
-        matches!(
-            kind.as_str(),
-            "asyncio.new_event_loop"
-                | "asyncio.get_event_loop"
-                | "asyncio.events.new_event_loop"
-                | "asyncio.events.get_event_loop"
-                | "uvloop.new_event_loop"
-        )
-    })
+    let creations =
+        if receiver.kind() == "call" { Some(vec![receiver]) } else { checker.semantic.creating_calls(receiver) };
+    let Some(creations) = creations else { return false };
+    let mut origins = Vec::with_capacity(creations.len());
+    for creation in &creations {
+        let Some(origin) = loop_origin(checker, *creation) else { return false };
+        origins.push((origin, *creation));
+    }
+    !origins
+        .iter()
+        .any(|(origin, creation)| *origin == Origin::Fetched && is_owned_elsewhere(checker, *creation, &origins))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Made,
+    Fetched,
+}
+
+fn loop_origin(checker: &Checker<'_, '_>, creation: Node<'_>) -> Option<Origin> {
+    match checker.semantic.value_type(creation)?.as_str() {
+        "asyncio.new_event_loop" | "asyncio.events.new_event_loop" | "uvloop.new_event_loop" => Some(Origin::Made),
+        "asyncio.get_event_loop" | "asyncio.events.get_event_loop" => Some(Origin::Fetched),
+        _ => None,
+    }
+}
+
+/// `asyncio.get_event_loop()` in sync code returns the loop set for the thread, when one is.
+/// Two shapes show that one is, and that `asyncio.run` (a new loop) would break the code,
+/// whose objects (connections, futures) belong to that loop:
+/// - the fetch runs under a test runner: in a pytest fixture, or a test function of a test
+///   module (or code nested in one), where a fixture or plugin set the loop up;
+/// - the loop is fetched with a fallback that makes one (`try: loop = get_event_loop()`
+///   `except RuntimeError: loop = new_event_loop()`): a framework that runs on its caller's
+///   loop by design.
+fn is_owned_elsewhere(checker: &Checker<'_, '_>, fetch: Node<'_>, origins: &[(Origin, Node<'_>)]) -> bool {
+    if origins.iter().any(|(origin, _)| *origin == Origin::Made) {
+        return true;
+    }
+    let semantic = checker.semantic;
+    let in_test_module = checker.path.is_some_and(is_test_module);
+    let mut scope = Some(semantic.scope_at(fetch.start_byte()));
+    while let Some(id) = scope {
+        let current = semantic.scope(id);
+        scope = current.parent;
+        if !matches!(current.kind, ScopeKind::Function { .. }) {
+            continue;
+        }
+        let is_test = in_test_module
+            && current.node.child_by_field_name("name").is_some_and(|name| checker.text(name).starts_with("test"));
+        if is_test || is_fixture(semantic, current.node) {
+            return true;
+        }
+    }
+    false
 }
 
 fn is_shutdown_step(checker: &Checker<'_, '_>, argument: Node<'_>) -> bool {

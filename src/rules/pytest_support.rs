@@ -39,6 +39,12 @@ pub(crate) fn is_test_module(path: &Path) -> bool {
     stem.starts_with("test_") || stem.ends_with("_test")
 }
 
+/// Test code: a test module or a `conftest.py` (its fixtures and fakes). Helpers elsewhere
+/// under `tests/` are not told apart from the project's code.
+pub(crate) fn is_test_code(path: &Path) -> bool {
+    is_test_module(path) || path.file_name().is_some_and(|name| name == "conftest.py")
+}
+
 /// Deletes the whole line of a decorator (given by its expression) that stands alone on its
 /// line: indentation, `@`, the expression, an optional comment, the line break. `None` when
 /// something else shares the line.

@@ -42,8 +42,10 @@ define_rule! {
     ///
     /// ## Known problems
     /// Off by default: many inputs are small by construction, which the file does not show.
-    /// `range(...)` loops are taken as bounded (worker pools). Coroutines defined in other
-    /// files are not followed, so their spawns are not flagged.
+    /// `range(...)` loops are taken as bounded (worker pools), and so is a spawning loop that
+    /// waits for a batch inside it (`if len(tasks) >= limit: await asyncio.gather(*tasks)`,
+    /// an `if` or `while` on `len(...)` or on `i % n` whose body awaits). Coroutines defined in
+    /// other files are not followed, so their spawns are not flagged.
     ///
     /// ## References
     /// - [Python docs: `asyncio.Semaphore`](https://docs.python.org/3/library/asyncio-sync.html#asyncio.Semaphore)
@@ -88,6 +90,9 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
         .enclosing_function(call.node.start_byte())
         .and_then(|scope| checker.semantic.scope(scope).node.child_by_field_name("body"));
     if shows_bound(checker, coroutine_body) || spawner_body.is_some_and(|body| shows_bound(checker, body)) {
+        return;
+    }
+    if enclosing_for_body(call.node).is_some_and(|body| shows_batch_bound(checker, body)) {
         return;
     }
     checker.report(
@@ -205,5 +210,50 @@ fn shows_bound(checker: &Checker<'_, '_>, body: Node<'_>) -> bool {
         is_acquire
             || matches!(qualified.as_deref(), Some("asyncio.Semaphore" | "asyncio.BoundedSemaphore"))
             || (qualified.as_deref() == Some("asyncio.wait") && checker.text(node).contains("return_when"))
+    })
+}
+
+/// The body of the `for` loop whose body holds `node`, in the same function.
+fn enclosing_for_body(node: Node<'_>) -> Option<Node<'_>> {
+    let mut parent = node.parent();
+    while let Some(current) = parent {
+        match current.kind() {
+            "function_definition" | "lambda" | "class_definition" => return None,
+            "for_statement" => {
+                let body = current.child_by_field_name("body")?;
+                if body.start_byte() <= node.start_byte() && node.end_byte() <= body.end_byte() {
+                    return Some(body);
+                }
+            }
+            _ => {}
+        }
+        parent = current.parent();
+    }
+    None
+}
+
+/// A bound inside the spawning loop: an `if` or `while` on how many tasks are out
+/// (`len(tasks) >= limit`, `index % batch == 0`) whose body awaits them (`await
+/// asyncio.gather(*tasks)`, `await asyncio.wait(tasks)`), so at most a batch runs at once.
+fn shows_batch_bound(checker: &Checker<'_, '_>, loop_body: Node<'_>) -> bool {
+    let semantic = checker.semantic;
+    semantic.nodes_in_same_scope(loop_body, &["if_statement", "while_statement"]).into_iter().any(|statement| {
+        let (Some(condition), Some(body)) = (
+            statement.child_by_field_name("condition"),
+            statement.child_by_field_name("consequence").or_else(|| statement.child_by_field_name("body")),
+        ) else {
+            return false;
+        };
+        let counts = semantic.nodes_in_same_scope(condition, &["comparison_operator"]).into_iter().any(|comparison| {
+            semantic.nodes_in_same_scope(comparison, &["call", "binary_operator"]).into_iter().any(|part| {
+                if part.kind() == "binary_operator" {
+                    return part.child_by_field_name("operator").is_some_and(|operator| checker.text(operator) == "%");
+                }
+                part.child_by_field_name("function")
+                    .and_then(|callee| semantic.qualified_name(callee))
+                    .is_some_and(|name| name == "builtins.len")
+            })
+        });
+        counts && !semantic.nodes_in_same_scope(body, &["await"]).is_empty()
     })
 }
