@@ -388,14 +388,38 @@ impl<'t> SemanticModel<'t> {
         if receiver != name {
             return None;
         }
-        let class = &self.scopes[method_scope.parent?];
+        self.class_attribute(method_scope.parent?, attribute, 0)
+    }
+
+    /// What `attribute` is bound to in the class scope `class` (its body and `self.x = ...` in
+    /// its methods), else in its base classes defined in the same file, nearest first as the
+    /// method resolution order goes for single inheritance.
+    fn class_attribute(&self, class: ScopeId, attribute: &str, depth: u32) -> Option<Vec<BindingKind<'t>>> {
+        // Deep enough for real hierarchies; a cycle of names (`class A(B)`, `class B(A)`) ends.
+        const MAX_BASES: u32 = 8;
+        let scope = &self.scopes[class];
         let mut bindings: Vec<&Binding<'t>> = Vec::new();
-        bindings.extend(class.instance_attributes.get(attribute).into_iter().flatten());
-        bindings.extend(class.bindings.get(attribute).into_iter().flatten());
-        if bindings.is_empty() {
+        bindings.extend(scope.instance_attributes.get(attribute).into_iter().flatten());
+        bindings.extend(scope.bindings.get(attribute).into_iter().flatten());
+        if !bindings.is_empty() {
+            return Some(bindings.into_iter().map(|binding| binding.kind).collect());
+        }
+        if depth >= MAX_BASES || scope.kind != ScopeKind::Class {
             return None;
         }
-        Some(bindings.into_iter().map(|binding| binding.kind).collect())
+        let bases = scope.node.child_by_field_name("superclasses")?;
+        let mut cursor = bases.walk();
+        let names: Vec<Node<'t>> =
+            bases.named_children(&mut cursor).filter(|base| base.kind() == "identifier").collect();
+        names.into_iter().find_map(|base| {
+            let candidates = self.candidates(self.text(base), base.start_byte());
+            let [BindingKind::Class { node }] = candidates.as_slice() else { return None };
+            let base_scope = self.scope_at(node.child_by_field_name("body")?.start_byte());
+            if self.scopes[base_scope].node.id() != node.id() {
+                return None;
+            }
+            self.class_attribute(base_scope, attribute, depth + 1)
+        })
     }
 
     // LW2xx (coroutines and tasks): what a call creates and whether its result is kept.

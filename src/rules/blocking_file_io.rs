@@ -273,10 +273,13 @@ fn consumed_on_the_loop(checker: &Checker<'_, '_>, call: Node<'_>) -> bool {
     let semantic = checker.semantic;
     let Some(function) = semantic.enclosing_function(call.start_byte()) else { return false };
     let Some(body) = semantic.scope(function).node.child_by_field_name("body") else { return false };
-    semantic
-        .references_in(body, checker.text(target))
-        .into_iter()
-        .any(|reference| reference.id() != target.id() && iterated_here(checker, reference))
+    // A nested function that iterates it (`def next_value(): return next(walker)`) runs where
+    // it is handed: typically a worker thread.
+    semantic.references_in(body, checker.text(target)).into_iter().any(|reference| {
+        reference.id() != target.id()
+            && semantic.enclosing_function(reference.start_byte()) == Some(function)
+            && iterated_here(checker, reference)
+    })
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
