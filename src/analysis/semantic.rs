@@ -409,8 +409,12 @@ impl<'t> SemanticModel<'t> {
         }
         let bases = scope.node.child_by_field_name("superclasses")?;
         let mut cursor = bases.walk();
-        let names: Vec<Node<'t>> =
-            bases.named_children(&mut cursor).filter(|base| base.kind() == "identifier").collect();
+        // `class A(Base)` and a generic `class A(Base[T])`.
+        let names: Vec<Node<'t>> = bases
+            .named_children(&mut cursor)
+            .filter_map(|base| if base.kind() == "subscript" { base.child_by_field_name("value") } else { Some(base) })
+            .filter(|base| base.kind() == "identifier")
+            .collect();
         names.into_iter().find_map(|base| {
             let candidates = self.candidates(self.text(base), base.start_byte());
             let [BindingKind::Class { node }] = candidates.as_slice() else { return None };

@@ -45,7 +45,12 @@ define_rule! {
     /// known to return a future, and `asyncio` is imported as a module.
     ///
     /// ## Known problems
-    /// The loop must be shown to be made by `asyncio.new_event_loop()`,
+    /// The loop must be made in the same function that runs the coroutine: a loop made in
+    /// another one (`self.loop = asyncio.new_event_loop()` in `__init__` or `setUpClass`, a
+    /// module-level loop) is kept to run many coroutines over time, with state bound to it,
+    /// and one `asyncio.run()` cannot replace it (on real code every such finding was a test
+    /// base class or a benchmark runner doing so on purpose). The loop must be shown to be
+    /// made by `asyncio.new_event_loop()`,
     /// `asyncio.get_event_loop()` or `uvloop.new_event_loop()` in the file: a loop passed in
     /// (a parameter, even one annotated as an event loop, as pytest fixtures and cleanup
     /// helpers receive it) is not flagged, since the caller chose to share it. A loop fetched
@@ -106,6 +111,13 @@ fn is_made_here(checker: &Checker<'_, '_>, receiver: Node<'_>) -> bool {
     let creations =
         if receiver.kind() == "call" { Some(vec![receiver]) } else { checker.semantic.creating_calls(receiver) };
     let Some(creations) = creations else { return false };
+    // A loop made in another function (`self.loop = new_event_loop()` in `__init__` or
+    // `setUpClass`, a module-level loop) is kept to run many coroutines over time, with state
+    // bound to it (pools, connections): one `asyncio.run()` cannot stand in for it.
+    let here = checker.semantic.enclosing_function(receiver.start_byte());
+    if creations.iter().any(|creation| checker.semantic.enclosing_function(creation.start_byte()) != here) {
+        return false;
+    }
     let mut origins = Vec::with_capacity(creations.len());
     for creation in &creations {
         let Some(origin) = loop_origin(checker, *creation) else { return false };
