@@ -12,6 +12,11 @@ define_rule! {
     /// `multiprocessing` queue, a `threading.Thread` or `multiprocessing.Process`, or a
     /// `concurrent.futures` future.
     ///
+    /// `result()`, `exception()` and `join()` are not reported when the function already
+    /// awaited the completion: a future with a done callback (`future.add_done_callback(...)`)
+    /// or a thread started with a future it sets (`Thread(target=work, args=(done,))`, then
+    /// `await done`), awaited before the call.
+    ///
     /// ## Why is this bad?
     /// These wait by blocking the thread. On the event loop's thread that stops every task,
     /// and if the object is to be released by a task on the same loop, it never is: a deadlock.
@@ -202,11 +207,67 @@ pub(crate) fn check_call(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
     if method == "put" && is_unbounded_queue(checker, receiver) {
         return;
     }
+    if matches!(method, "result" | "exception" | "join") && completion_awaited(checker, call.node, receiver) {
+        return;
+    }
     checker.report(
         Rule::BlockingThreadSync,
         call.node,
         format!("Blocking `{method}()` on a `{receiver_type}` in async function"),
     );
+}
+
+/// Whether the function has the loop told when `receiver` (a future, a thread) completes and
+/// awaits that before the call: `receiver.add_done_callback(...)` on a future, or a thread
+/// started with a name among its arguments (`Thread(target=work, args=(done,))`) that the
+/// function awaits. Then `result()` / `join()` returns at once, or nearly.
+fn completion_awaited(checker: &Checker<'_, '_>, call: Node<'_>, receiver: Node<'_>) -> bool {
+    if receiver.kind() != "identifier" {
+        return false;
+    }
+    let semantic = checker.semantic;
+    let Some(function) = semantic.enclosing_function(call.start_byte()) else { return false };
+    let Some(body) = semantic.scope(function).node.child_by_field_name("body") else { return false };
+    let name = checker.text(receiver);
+    let before = |node: Node<'_>| node.end_byte() <= call.start_byte();
+    let awaits_before =
+        semantic.nodes_in_same_scope(body, &["await"]).into_iter().filter(|node| before(*node)).count() > 0;
+    if !awaits_before {
+        return false;
+    }
+    let references = semantic.references_in(body, name);
+    let notified = references.iter().any(|reference| {
+        before(*reference)
+            && reference.parent().is_some_and(|attribute| {
+                attribute.kind() == "attribute"
+                    && attribute
+                        .child_by_field_name("attribute")
+                        .is_some_and(|method| checker.text(method) == "add_done_callback")
+            })
+    });
+    if notified {
+        return true;
+    }
+    // `thread = Thread(target=..., args=(future,))` ... `await future` ... `thread.join()`.
+    let Some(creation) = semantic.creating_call(receiver) else { return false };
+    let Some(arguments) = creation.child_by_field_name("arguments") else { return false };
+    let awaited: Vec<&str> = semantic
+        .nodes_in_same_scope(body, &["await"])
+        .into_iter()
+        .filter(|node| before(*node))
+        .filter_map(|node| node.named_child(0))
+        .filter(|value| value.kind() == "identifier")
+        .map(|value| checker.text(value))
+        .collect();
+    let mut stack = vec![arguments];
+    while let Some(node) = stack.pop() {
+        if node.kind() == "identifier" && awaited.contains(&checker.text(node)) {
+            return true;
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    false
 }
 
 /// A sync `with X:` in an async function, where `X` is a thread or process lock.
