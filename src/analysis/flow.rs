@@ -823,6 +823,9 @@ impl<'a, 't> Analyzer<'a, 't> {
     /// when nothing in the loop outside the handler changes its name, the loop has no `else`
     /// and no `return`, and is not `while True:`.
     fn loop_end_raises(&mut self, statement: Node<'_>, mut facts: Facts<'t>) -> bool {
+        if cleanup_loop_then_reraise(statement) {
+            return true;
+        }
         if facts.kept.is_empty() || statement.child_by_field_name("alternative").is_some() {
             return false;
         }
@@ -849,6 +852,39 @@ impl<'a, 't> Analyzer<'a, 't> {
             nodes_in_same_scope(statement).into_iter().filter(|node| node.kind() == "raise_statement").collect();
         !raises.is_empty() && raises.into_iter().all(|raise| self.mentions_kept(raise, facts))
     }
+}
+
+/// A `for` loop (finite, no `else`, no `return`, `break` or `continue` of its own) directly in
+/// an outer handler's block, followed there by a bare `raise` with nothing that leaves first:
+/// cleanup that goes on after an inner handler swallows a second cancellation, then re-raises
+/// what the outer handler caught. The task still ends.
+fn cleanup_loop_then_reraise(statement: Node<'_>) -> bool {
+    if statement.kind() != "for_statement" || statement.child_by_field_name("alternative").is_some() {
+        return false;
+    }
+    let in_handler = statement
+        .parent()
+        .filter(|block| block.kind() == "block")
+        .and_then(|block| block.parent())
+        .is_some_and(|clause| matches!(clause.kind(), "except_clause" | "except_group_clause"));
+    if !in_handler
+        || nodes_in_same_scope(statement)
+            .iter()
+            .any(|node| matches!(node.kind(), "return_statement" | "break_statement" | "continue_statement"))
+    {
+        return false;
+    }
+    let mut next = statement.next_named_sibling();
+    while let Some(following) = next {
+        match following.kind() {
+            "raise_statement" => return following.named_child_count() == 0,
+            "return_statement" | "break_statement" | "continue_statement" => return false,
+            kind if kind.ends_with("_statement") && kind != "expression_statement" => return false,
+            _ => {}
+        }
+        next = following.next_named_sibling();
+    }
+    false
 }
 
 /// The `as` name of an `except` clause.

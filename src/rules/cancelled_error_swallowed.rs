@@ -82,7 +82,10 @@ define_rule! {
     ///   `raise` before the task suspends again (an `await`, `async for` or `async with`,
     ///   leaving an `async with` included): an outer handler's `try: await conn.rollback()` /
     ///   `except CancelledError: ...` then `raise`. It takes the branch that a flag the handler
-    ///   set decides (`cancelled = True`, then `if cancelled: raise ...`);
+    ///   set decides (`cancelled = True`, then `if cancelled: raise ...`). An inner handler in
+    ///   a cleanup `for` loop of an outer handler that then re-raises (a bare `raise` after the
+    ///   loop, nothing leaving first) counts as raising past the loop's awaits: the cleanup goes
+    ///   on past a second cancellation, and the task still ends;
     /// - a handler that keeps the caught exception (`first = exc`, `first = first or exc`,
     ///   `if first is None: first = exc`, `errors.append(exc)`) may complete only if some path
     ///   after it misses a `raise` naming that variable (`raise first`, `raise errors[0]`,
