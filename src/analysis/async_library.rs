@@ -144,11 +144,18 @@ impl AsyncLibrary {
 
 /// The library whose cancellation exception a qualified name is: `asyncio.CancelledError`,
 /// `trio.Cancelled`, and anyio's `get_cancelled_exc_class` (called, it gives the backend's).
+/// anyio's own modules import it relatively (`from ._core._eventloop import ...`), which keeps
+/// the leading dot: a relative `get_cancelled_exc_class` is anyio's, as is its defining module.
 pub fn cancellation_library(qualified: &str) -> Option<AsyncLibrary> {
     match qualified {
         "asyncio.CancelledError" | "asyncio.exceptions.CancelledError" => Some(AsyncLibrary::Asyncio),
         "trio.Cancelled" => Some(AsyncLibrary::Trio),
         "anyio.get_cancelled_exc_class" => Some(AsyncLibrary::Anyio),
+        _ if qualified.ends_with(".get_cancelled_exc_class")
+            && (qualified.starts_with('.') || qualified.starts_with("anyio.")) =>
+        {
+            Some(AsyncLibrary::Anyio)
+        }
         _ => None,
     }
 }
