@@ -56,7 +56,9 @@ define_rule! {
     ///
     /// ## Known problems
     /// A handler whose body both mentions `CancelledError` and raises (`if isinstance(e,
-    /// asyncio.CancelledError): raise`) is taken to re-raise it. Any earlier handler of the same
+    /// asyncio.CancelledError): raise`), or raises after `not isinstance(e, Exception)`
+    /// (cancellation is not an `Exception`), is taken to re-raise it; so is one that calls a
+    /// function of the file (by name, or through `self.`/`cls.`) whose body does so. Any earlier handler of the same
     /// `try` that catches `CancelledError` (or `trio.Cancelled`, or
     /// `anyio.get_cancelled_exc_class()`) keeps this rule quiet: if that handler swallows it,
     /// LW301 reports it there. Awaits in nested functions do not count.
@@ -160,12 +162,41 @@ fn reraise_fix(checker: &Checker<'_, '_>, clause: Node<'_>, library: AsyncLibrar
 /// A body that raises somewhere and names `CancelledError` (an `isinstance` test before a
 /// bare `raise`) handles cancellation on purpose.
 fn reraises_cancellation(checker: &Checker<'_, '_>, body: Node<'_>) -> bool {
+    reraises_here(checker, body)
+        // `await self.handle_error(exc)`: a function of the file that re-raises cancellation
+        // itself (its bare `raise` re-raises the exception being handled).
+        || nodes_in_same_scope(body).into_iter().filter(|node| node.kind() == "call").any(|call| {
+            call.child_by_field_name("function")
+                .and_then(|callee| checker.semantic.function_definition(callee))
+                .and_then(|definition| definition.child_by_field_name("body"))
+                .is_some_and(|helper| reraises_here(checker, helper))
+        })
+}
+
+/// A `raise` in `body` and a test for cancellation: a cancellation class named, or
+/// `not isinstance(exc, Exception)` (cancellation is not an `Exception`).
+fn reraises_here(checker: &Checker<'_, '_>, body: Node<'_>) -> bool {
     let nodes = nodes_in_same_scope(body);
     nodes.iter().any(|node| node.kind() == "raise_statement")
         && nodes.iter().any(|node| {
-            matches!(node.kind(), "identifier" | "attribute")
-                && checker.semantic.qualified_name(*node).is_some_and(|qualified| is_cancelled_error(&qualified))
+            (matches!(node.kind(), "identifier" | "attribute")
+                && checker.semantic.qualified_name(*node).is_some_and(|qualified| is_cancelled_error(&qualified)))
+                || is_not_an_exception_test(checker, *node)
         })
+}
+
+/// `not isinstance(x, Exception)`.
+fn is_not_an_exception_test(checker: &Checker<'_, '_>, node: Node<'_>) -> bool {
+    if node.kind() != "not_operator" {
+        return false;
+    }
+    let Some(call) = node.child_by_field_name("argument").filter(|argument| argument.kind() == "call") else {
+        return false;
+    };
+    let is_isinstance = call.child_by_field_name("function").is_some_and(|callee| checker.text(callee) == "isinstance");
+    let classes = call.child_by_field_name("arguments").and_then(|arguments| arguments.named_child(1));
+    is_isinstance
+        && classes.is_some_and(|class| checker.semantic.qualified_name(class).as_deref() == Some("builtins.Exception"))
 }
 
 #[cfg(test)]
