@@ -184,32 +184,10 @@ impl<'t> SemanticModel<'t> {
         self.enclosing_function(position).is_some_and(|id| self.scopes[id].is_async_function())
     }
 
-    /// The bindings `name` may refer to at `position`: in the scope of the use, the last one
-    /// before it; in an enclosing scope (which runs earlier, the use runs later), all of them.
-    fn candidates(&self, name: &str, position: usize) -> Vec<BindingKind<'t>> {
-        let origin = self.scope_at(position);
-        let mut current = Some(origin);
-        while let Some(id) = current {
-            let scope = &self.scopes[id];
-            current = scope.parent;
-            // Class bodies are not visible from the functions nested in them.
-            if scope.kind == ScopeKind::Class && id != origin {
-                continue;
-            }
-            let Some(bindings) = scope.bindings.get(name) else { continue };
-            if id == origin {
-                let before = bindings.iter().rev().find(|binding| binding.position <= position);
-                let binding = before.or_else(|| bindings.first());
-                return binding.map(|binding| binding.kind).into_iter().collect();
-            }
-            return merge_candidates(bindings);
-        }
-        Vec::new()
-    }
-
-    /// Every binding `name` may refer to at `position`, flow aside: all of those of the scope
-    /// that binds it, earlier or later, so `try: x = a() / except E: x = b()` gives both.
-    fn every_candidate(&self, name: &str, position: usize) -> Vec<BindingKind<'t>> {
+    /// The scope that binds `name` as seen from `position` (class bodies are not visible from
+    /// the functions nested in them), with its bindings of the name, and whether it is the
+    /// scope of the use itself.
+    fn binding_scope(&self, name: &str, position: usize) -> Option<(&[Binding<'t>], bool)> {
         let origin = self.scope_at(position);
         let mut current = Some(origin);
         while let Some(id) = current {
@@ -219,10 +197,29 @@ impl<'t> SemanticModel<'t> {
                 continue;
             }
             if let Some(bindings) = scope.bindings.get(name) {
-                return merge_candidates(bindings);
+                return Some((bindings.as_slice(), id == origin));
             }
         }
-        Vec::new()
+        None
+    }
+
+    /// The bindings `name` may refer to at `position`: in the scope of the use, the last one
+    /// before it; in an enclosing scope (which runs earlier, the use runs later), all of them.
+    fn candidates(&self, name: &str, position: usize) -> Vec<BindingKind<'t>> {
+        match self.binding_scope(name, position) {
+            Some((bindings, true)) => {
+                let before = bindings.iter().rev().find(|binding| binding.position <= position);
+                before.or_else(|| bindings.first()).map(|binding| binding.kind).into_iter().collect()
+            }
+            Some((bindings, false)) => merge_candidates(bindings),
+            None => Vec::new(),
+        }
+    }
+
+    /// Every binding `name` may refer to at `position`, flow aside: all of those of the scope
+    /// that binds it, earlier or later, so `try: x = a() / except E: x = b()` gives both.
+    fn every_candidate(&self, name: &str, position: usize) -> Vec<BindingKind<'t>> {
+        self.binding_scope(name, position).map_or_else(Vec::new, |(bindings, _)| merge_candidates(bindings))
     }
 
     /// The qualified name an identifier or attribute chain resolves to through the file's
