@@ -42,3 +42,14 @@ fn rule_table_matches_the_registry() {
         assert!(Rule::from_code(code).is_some(), "README lists `{code}`, which is not a rule");
     }
 }
+
+/// The configuration example shows the real defaults of the test-code profile.
+#[test]
+fn test_code_defaults_match_the_configuration() {
+    let text = readme();
+    let quoted = |items: &[&str]| items.iter().map(|item| format!("\"{item}\"")).collect::<Vec<_>>().join(", ");
+    let paths = format!("test-paths = [{}]", quoted(loopwise::config::DEFAULT_TEST_PATHS));
+    let ignore = format!("test-ignore = [{}]", quoted(loopwise::rules::DEFAULT_TEST_IGNORE));
+    assert!(text.contains(&paths), "README should show `{paths}`");
+    assert!(text.contains(&ignore), "README should show `{ignore}`");
+}
