@@ -58,7 +58,9 @@ define_rule! {
     /// A handler whose body both mentions `CancelledError` and raises (`if isinstance(e,
     /// asyncio.CancelledError): raise`), or raises after `not isinstance(e, Exception)`
     /// (cancellation is not an `Exception`), is taken to re-raise it; so is one that calls a
-    /// function of the file (by name, or through `self.`/`cls.`) whose body does so. Any earlier handler of the same
+    /// function of the file (by name, or through `self.`/`cls.`) whose body does so, and one
+    /// that raises unless another context manager's `__exit__`/`__aexit__` (given the caught
+    /// exception) says to suppress it: a cancel scope suppressing only its own cancellation. Any earlier handler of the same
     /// `try` that catches `CancelledError` (or `trio.Cancelled`, or
     /// `anyio.get_cancelled_exc_class()`) keeps this rule quiet: if that handler swallows it,
     /// LW301 reports it there. Awaits in nested functions do not count.
@@ -163,6 +165,7 @@ fn reraise_fix(checker: &Checker<'_, '_>, clause: Node<'_>, library: AsyncLibrar
 /// bare `raise`) handles cancellation on purpose.
 fn reraises_cancellation(checker: &Checker<'_, '_>, body: Node<'_>) -> bool {
     reraises_here(checker, body)
+        || delegates_to_an_exit(checker, body)
         // `await self.handle_error(exc)`: a function of the file that re-raises cancellation
         // itself (its bare `raise` re-raises the exception being handled).
         || nodes_in_same_scope(body).into_iter().filter(|node| node.kind() == "call").any(|call| {
@@ -170,6 +173,23 @@ fn reraises_cancellation(checker: &Checker<'_, '_>, body: Node<'_>) -> bool {
                 .and_then(|callee| checker.semantic.function_definition(callee))
                 .and_then(|definition| definition.child_by_field_name("body"))
                 .is_some_and(|helper| reraises_here(checker, helper))
+        })
+}
+
+/// `if scope.__exit__(type(exc), exc, exc.__traceback__): return True` then `raise`: the
+/// handler lets another context manager's exit decide, which is how a context manager
+/// suppresses only what it owns (a cancel scope, its own cancellation). loopwise cannot see
+/// that decision.
+fn delegates_to_an_exit(checker: &Checker<'_, '_>, body: Node<'_>) -> bool {
+    let nodes = nodes_in_same_scope(body);
+    nodes.iter().any(|node| node.kind() == "raise_statement")
+        && nodes.iter().any(|node| {
+            node.kind() == "call"
+                && node
+                    .child_by_field_name("function")
+                    .filter(|callee| callee.kind() == "attribute")
+                    .and_then(|callee| callee.child_by_field_name("attribute"))
+                    .is_some_and(|method| matches!(checker.text(method), "__exit__" | "__aexit__"))
         })
 }
 
