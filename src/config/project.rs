@@ -368,23 +368,46 @@ const PYTEST_FILES: &[(&str, &str)] = &[
     ("setup.cfg", "tool:pytest"),
 ];
 
-/// Plugins (names given to `-p` or `pytest_plugins`) that run every `async def` test without a
-/// mark. pytest-aio and pytest-tornasync do; aiohttp's old plugin does.
+/// Plugins (names given to `-p` or `pytest_plugins`, or a module of theirs) that run every
+/// `async def` test without a mark: pytest-aio, pytest-tornasync (also inside pytest-jupyter),
+/// aiomisc's plugin, aiohttp's old plugin.
 const UNMARKED_RUNNER_PLUGINS: &[&str] = &[
     "pytest_aio",
     "aiohttp.pytest_plugin",
     "pytest_tornasync",
     "pytest_tornado",
+    "pytest_jupyter",
     "tornado.testing",
     "aiomisc",
     "aiomisc_pytest",
 ];
 
-/// Plugins that add fixtures but do not run unmarked async tests.
-const QUIET_PLUGINS: &[&str] = &["pytester", "pytest_asyncio", "anyio", "trio", "pytest_trio", "xdist", "pytest_mock"];
+/// Plugins known to add fixtures or reports but not to run unmarked async tests.
+const QUIET_PLUGINS: &[&str] = &[
+    "pytester",
+    "pytest_asyncio",
+    "anyio",
+    "trio",
+    "pytest_trio",
+    "xdist",
+    "pytest_mock",
+    "pytest_cov",
+    "pytest_timeout",
+    "pytest_httpx",
+    "pytest_benchmark",
+    "pytest_socket",
+    "pytest_env",
+    "pytest_randomly",
+    "pytest_rerunfailures",
+    "pytest_django",
+    "pytest_localserver",
+    "pytest_subtests",
+    "cacheprovider",
+];
 
 /// Distribution names in declared dependencies that run every `async def` test when installed.
-const UNMARKED_RUNNER_DISTRIBUTIONS: &[&str] = &["pytest-aio", "pytest-tornasync", "pytest-tornado", "aiomisc-pytest"];
+const UNMARKED_RUNNER_DISTRIBUTIONS: &[&str] =
+    &["pytest-aio", "pytest-tornasync", "pytest-tornado", "aiomisc-pytest", "pytest-jupyter"];
 
 /// The pytest settings that matter here, from one configuration file.
 struct PytestIni {
@@ -470,12 +493,19 @@ fn classify_plugin(name: &str) -> Option<bool> {
     if name.starts_with("no:") {
         return Some(false);
     }
-    if UNMARKED_RUNNER_PLUGINS.contains(&name) {
+    // A plugin's own modules count as the plugin (`pytest_jupyter.jupyter_server`).
+    let within = |plugins: &[&str]| {
+        plugins
+            .iter()
+            .any(|plugin| name == *plugin || name.strip_prefix(plugin).is_some_and(|rest| rest.starts_with('.')))
+    };
+    if within(UNMARKED_RUNNER_PLUGINS) {
         return Some(true);
     }
-    if QUIET_PLUGINS.contains(&name) || name.starts_with("_pytest.") || name.starts_with("pytest_") {
+    if within(QUIET_PLUGINS) || name.starts_with("_pytest.") {
         return Some(false);
     }
+    // Any other plugin may run async tests itself: loopwise cannot tell.
     None
 }
 
@@ -792,6 +822,15 @@ mod tests {
         assert!(facts().runners().runs_unmarked, "an unknown plugin: cannot tell");
         std::fs::write(tests.join("helpers.py"), "def helper():\n    pass\n").expect("write");
         assert!(!facts().runners().runs_unmarked, "a project module read like a conftest");
+        std::fs::write(tests.join("helpers.py"), "pytest_plugins = [\"pytest_jupyter.jupyter_server\"]\n")
+            .expect("write");
+        assert!(facts().runners().runs_unmarked, "a runner plugin named by a plugin module");
+        std::fs::write(tests.join("helpers.py"), "pytest_plugins = [\"pytest_mock\", \"pytest_cov.plugin\"]\n")
+            .expect("write");
+        assert!(!facts().runners().runs_unmarked, "plugins known not to run tests");
+        std::fs::write(tests.join("helpers.py"), "pytest_plugins = \"pytest_somethingelse\"\n").expect("write");
+        assert!(facts().runners().runs_unmarked, "an unknown plugin: cannot tell");
+        std::fs::write(tests.join("helpers.py"), "def helper():\n    pass\n").expect("write");
         std::fs::write(root.path().join("pytest.ini"), "[pytest]\ntrio_mode = true\n").expect("write");
         assert!(facts().runners().runs_unmarked);
         std::fs::write(root.path().join("pytest.ini"), "[pytest]\naddopts = -p pytest_aio\n").expect("write");

@@ -12,6 +12,10 @@ define_rule! {
     /// `loop.run_until_complete(...)` where `loop` is bound to `asyncio.new_event_loop()` or
     /// `asyncio.get_event_loop()`.
     ///
+    /// A loop fetched with `asyncio.get_event_loop()` inside a `try` that handles
+    /// `RuntimeError` (no current loop, then a fallback such as `asyncio.run`) is the caller's,
+    /// and is not reported.
+    ///
     /// ## Why is this bad?
     /// `asyncio.run(main())` does the whole job: it creates a fresh loop, runs the coroutine,
     /// cancels the tasks left behind, shuts down async generators and the default executor,
@@ -155,6 +159,9 @@ fn is_owned_elsewhere(checker: &Checker<'_, '_>, fetch: Node<'_>, origins: &[(Or
         return true;
     }
     let semantic = checker.semantic;
+    if fetched_in_a_try_for_no_loop(checker, fetch) {
+        return true;
+    }
     let in_test_module = checker.path.is_some_and(is_test_module);
     let mut scope = Some(semantic.scope_at(fetch.start_byte()));
     while let Some(id) = scope {
@@ -168,6 +175,33 @@ fn is_owned_elsewhere(checker: &Checker<'_, '_>, fetch: Node<'_>, origins: &[(Or
         if is_test || is_fixture(semantic, current.node) {
             return true;
         }
+    }
+    false
+}
+
+/// `try: loop = asyncio.get_event_loop()` / `except RuntimeError: ...`: the code asks for the
+/// caller's loop and handles there being none (falling back to `asyncio.run`, a new loop, or
+/// nothing), so a loop it gets is the caller's.
+fn fetched_in_a_try_for_no_loop(checker: &Checker<'_, '_>, fetch: Node<'_>) -> bool {
+    let mut child = fetch;
+    while let Some(parent) = child.parent() {
+        match parent.kind() {
+            "function_definition" | "lambda" | "class_definition" | "module" => return false,
+            "try_statement" if parent.child_by_field_name("body").is_some_and(|body| body.id() == child.id()) => {
+                let mut cursor = parent.walk();
+                let catches_runtime_error = parent.named_children(&mut cursor).any(|clause| {
+                    clause.kind() == "except_clause"
+                        && crate::rules::cancelled_error_swallowed::caught_types(clause).into_iter().any(|caught| {
+                            checker.semantic.qualified_name(caught).as_deref() == Some("builtins.RuntimeError")
+                        })
+                });
+                if catches_runtime_error {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+        child = parent;
     }
     false
 }

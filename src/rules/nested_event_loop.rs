@@ -9,6 +9,9 @@ define_rule! {
     /// in an async function, where `loop` is an event loop the file shows
     /// (`asyncio.get_event_loop()`, `get_running_loop()`, `new_event_loop()`, or annotated).
     ///
+    /// Not reported in the child branch of `os.fork()` (`if pid == 0:` after `pid =
+    /// os.fork()`), which runs no event loop.
+    ///
     /// ## Why is this bad?
     /// An async function runs on an event loop that is already running. Starting a loop from
     /// it raises `RuntimeError: asyncio.run() cannot be called from a running event loop`
@@ -52,7 +55,7 @@ define_rule! {
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
-    if !checker.semantic.in_async_function(call.node.start_byte()) {
+    if !checker.semantic.in_async_function(call.node.start_byte()) || in_fork_child(checker, call.node) {
         return;
     }
     if call.qualified_name.as_deref() == Some("asyncio.run") {
@@ -73,6 +76,44 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
             format!("`loop.{method}` in an async function, whose event loop is already running"),
         );
     }
+}
+
+/// Inside `if pid == 0:` after `pid = os.fork()` (or `if os.fork() == 0:`): the forked child
+/// runs no event loop, so a loop started there is not nested.
+fn in_fork_child(checker: &Checker<'_, '_>, node: Node<'_>) -> bool {
+    let semantic = checker.semantic;
+    let is_fork = |value: Node<'_>| {
+        value.kind() == "call"
+            && value
+                .child_by_field_name("function")
+                .is_some_and(|callee| semantic.qualified_name(callee).as_deref() == Some("os.fork"))
+    };
+    let mut child = node;
+    while let Some(parent) = child.parent() {
+        if matches!(parent.kind(), "function_definition" | "lambda" | "class_definition") {
+            return false;
+        }
+        if parent.kind() == "if_statement"
+            && parent.child_by_field_name("consequence").is_some_and(|body| body.id() == child.id())
+            && let Some(condition) = parent.child_by_field_name("condition")
+            && condition.kind() == "comparison_operator"
+        {
+            let mut cursor = condition.walk();
+            let parts: Vec<Node<'_>> = condition.children(&mut cursor).collect();
+            if let [left, operator, right] = parts.as_slice()
+                && checker.text(*operator) == "=="
+            {
+                let (pid, zero) = if checker.text(*right) == "0" { (*left, *right) } else { (*right, *left) };
+                let forked =
+                    is_fork(pid) || (pid.kind() == "identifier" && semantic.assigned_value(pid).is_some_and(is_fork));
+                if checker.text(zero) == "0" && forked {
+                    return true;
+                }
+            }
+        }
+        child = parent;
+    }
+    false
 }
 
 /// `asyncio.run(x)` -> `await x`, when `x` is a primary and the call is not part of one.
