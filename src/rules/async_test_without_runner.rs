@@ -23,10 +23,11 @@ define_rule! {
     /// test and pytest's root folder that defines `pytest_pyfunc_call` or
     /// `pytest_pycollect_makeitem`, adds runner marks in `pytest_collection_modifyitems`,
     /// defines an `anyio_backend` fixture or an async fixture under a plain `@pytest.fixture`
-    /// (which only such a runner can set up). `pytest_plugins` (and the plugin modules it names, read in
-    /// turn) naming a plugin loopwise does not know counts as "may". In the test module itself, a test that requests `anyio_backend`
-    /// is run by anyio, and a module defining a plain async fixture or `pytest_plugins` is
-    /// left alone. A test module that never imports pytest, with no pytest configuration or
+    /// (which only such a runner can set up). `pytest_plugins` (and the plugin modules it
+    /// names, read in turn) naming a plugin loopwise does not know counts as "may"; so does
+    /// pytest-jupyter, which brings pytest-tornasync. In the test module itself, a test that
+    /// requests `anyio_backend` is run by anyio, and a module defining a plain async fixture
+    /// or `pytest_plugins` is left alone. A test module that never imports pytest, with no pytest configuration or
     /// `conftest.py` around it, is run by something else (unittest, a script) and is not
     /// checked. `loopwise check --show-settings FILE` says which of these applies.
     ///
