@@ -49,9 +49,10 @@ define_rule! {
     /// known to return a future, and `asyncio` is imported as a module.
     ///
     /// ## Known problems
-    /// The loop must be made in the same function that runs the coroutine: a loop made in
-    /// another one (`self.loop = asyncio.new_event_loop()` in `__init__` or `setUpClass`, a
-    /// module-level loop) is kept to run many coroutines over time, with state bound to it,
+    /// The loop must be made in the same function that runs the coroutine and held in a local
+    /// there: a loop stored on an object (`self.loop = asyncio.new_event_loop()` in `setUp`,
+    /// `__init__` or `setUpClass`) or made in another function (a module-level loop) is kept
+    /// to run many coroutines over time, with state bound to it,
     /// and one `asyncio.run()` cannot replace it (on real code every such finding was a test
     /// base class or a benchmark runner doing so on purpose). The loop must be shown to be
     /// made by `asyncio.new_event_loop()`,
@@ -119,7 +120,9 @@ fn is_made_here(checker: &Checker<'_, '_>, receiver: Node<'_>) -> bool {
     // `setUpClass`, a module-level loop) is kept to run many coroutines over time, with state
     // bound to it (pools, connections): one `asyncio.run()` cannot stand in for it.
     let here = checker.semantic.enclosing_function(receiver.start_byte());
-    if creations.iter().any(|creation| checker.semantic.enclosing_function(creation.start_byte()) != here) {
+    if receiver.kind() == "attribute"
+        || creations.iter().any(|creation| checker.semantic.enclosing_function(creation.start_byte()) != here)
+    {
         return false;
     }
     let mut origins = Vec::with_capacity(creations.len());
