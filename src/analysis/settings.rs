@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use globset::GlobMatcher;
+use globset::{GlobMatcher, GlobSet};
 
 use crate::analysis::Severity;
 use crate::rules::{Rule, RuleSet};
@@ -66,6 +66,18 @@ pub struct LintSettings {
     pub blocking_calls: HashMap<String, Option<String>>,
     /// How the project's tests are run, as its pytest configuration says.
     pub test_runners: TestRunners,
+    /// Which files are test code, and the rules not run on them.
+    pub test_code: Option<Arc<TestCode>>,
+}
+
+/// Test code: paths below `root` that `matcher` matches (relative to `root`) do not run `rules`.
+#[derive(Debug)]
+pub struct TestCode {
+    pub root: std::path::PathBuf,
+    /// Shared by every configuration with the same patterns: a compiled glob set keeps its own
+    /// match caches, so one per folder would cost memory for each.
+    pub matcher: Arc<GlobSet>,
+    pub rules: RuleSet,
 }
 
 /// What the configuration layer found out about the test runner of a file's folder.
@@ -89,6 +101,7 @@ impl Default for LintSettings {
             default_timeout: 10.0,
             blocking_calls: HashMap::new(),
             test_runners: TestRunners::default(),
+            test_code: None,
         }
     }
 }
@@ -98,13 +111,20 @@ impl LintSettings {
     pub fn rules_for(&self, path: Option<&Path>) -> RuleSet {
         let Some(path) = path else { return self.rules };
         let basename = path.file_name().map(Path::new);
-        self.per_file_ignores
+        let rules = self
+            .per_file_ignores
             .iter()
             .filter(|ignore| {
                 ignore.matcher.is_match(path)
                     || (ignore.match_basename && basename.is_some_and(|name| ignore.matcher.is_match(name)))
             })
-            .fold(self.rules, |rules, ignore| rules.subtract(ignore.rules))
+            .fold(self.rules, |rules, ignore| rules.subtract(ignore.rules));
+        match &self.test_code {
+            Some(test) if path.strip_prefix(&test.root).is_ok_and(|relative| test.matcher.is_match(relative)) => {
+                rules.subtract(test.rules)
+            }
+            _ => rules,
+        }
     }
 
     pub fn severity_of(&self, rule: Rule) -> Severity {

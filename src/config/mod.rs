@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
-use crate::analysis::settings::{PerFileIgnore, TestRunners};
+use crate::analysis::settings::{PerFileIgnore, TestCode, TestRunners};
 use crate::analysis::{LintSettings, PythonVersion, Severity};
 use crate::rules::{DEFAULT_TEST_IGNORE, Rule, RuleSet, parse_selector};
 
@@ -328,7 +328,7 @@ impl Configuration {
                     .filter_map(move |rule| Some((*rule, severity?)))
             })
             .collect();
-        let mut per_file_ignores: Vec<PerFileIgnore> = merged
+        let per_file_ignores: Vec<PerFileIgnore> = merged
             .per_file_ignores
             .iter()
             .flatten()
@@ -350,16 +350,13 @@ impl Configuration {
                 .fold(RuleSet::EMPTY, RuleSet::union),
         };
         // Without a project root there is nothing to anchor test paths at: no test profile.
-        if let Some(test_root) = test_root
-            && !test_ignore.is_empty()
-        {
+        let test_code = test_root.filter(|_| !test_ignore.is_empty()).map(|root| {
             let patterns: Vec<String> = match &merged.test_paths {
                 Some(paths) => paths.clone(),
                 None => DEFAULT_TEST_PATHS.iter().map(|path| (*path).to_string()).collect(),
             };
-            per_file_ignores
-                .extend(patterns.iter().filter_map(|pattern| test_path_ignore(test_root, pattern, test_ignore)));
-        }
+            Arc::new(TestCode { root: root.to_path_buf(), matcher: test_path_matcher(&patterns), rules: test_ignore })
+        });
         let blocking_calls = match &merged.blocking_calls {
             Some(BlockingCalls::Table(table)) => table
                 .iter()
@@ -376,6 +373,7 @@ impl Configuration {
             default_timeout: merged.default_timeout.unwrap_or(10.0),
             blocking_calls,
             test_runners: TestRunners::default(),
+            test_code,
         };
         let excludes: Vec<&str> = match &merged.exclude {
             Some(exclude) => exclude.iter().map(String::as_str).collect(),
@@ -407,18 +405,33 @@ impl Configuration {
     }
 }
 
-/// A per-file ignore of `rules` for the test code `pattern` names: a name matches any path
-/// component below `root` (a folder and everything in it, or a file), a pattern with a `/` is
-/// anchored at `root`.
-fn test_path_ignore(root: &Path, pattern: &str, rules: RuleSet) -> Option<PerFileIgnore> {
-    let pattern = pattern.trim_end_matches('/');
-    let glob = if pattern.contains('/') {
-        format!("{}/{{{pattern},{pattern}/**}}", root.display())
-    } else {
-        format!("{}/{{**/,}}{{{pattern},{pattern}/**}}", root.display())
-    };
-    let matcher = GlobBuilder::new(&glob).literal_separator(true).build().ok()?.compile_matcher();
-    Some(PerFileIgnore { matcher, match_basename: false, rules })
+/// The matcher for test paths relative to the project root: a name matches any path component
+/// (a folder and everything in it, or a file), a pattern with a `/` is anchored at the root.
+/// Compiled once per list of patterns for the whole process.
+fn test_path_matcher(patterns: &[String]) -> Arc<GlobSet> {
+    static COMPILED: std::sync::LazyLock<Mutex<HashMap<Vec<String>, Arc<GlobSet>>>> =
+        std::sync::LazyLock::new(Mutex::default);
+    if let Some(known) = lock(&COMPILED).get(patterns) {
+        return Arc::clone(known);
+    }
+    let mut builder = GlobSetBuilder::new();
+    for pattern in patterns {
+        let pattern = pattern.trim_end_matches('/');
+        let globs = if pattern.contains('/') {
+            [pattern.to_string(), format!("{pattern}/**")]
+        } else {
+            [format!("**/{pattern}"), format!("**/{pattern}/**")]
+        };
+        for glob in globs {
+            // Validated with the configuration: a bad pattern cannot get here.
+            if let Ok(glob) = GlobBuilder::new(&glob).literal_separator(true).build() {
+                builder.add(glob);
+            }
+        }
+    }
+    let matcher = Arc::new(builder.build().unwrap_or_else(|_| GlobSet::empty()));
+    lock(&COMPILED).insert(patterns.to_vec(), Arc::clone(&matcher));
+    matcher
 }
 
 /// The lint settings `options` describe on their own (no file discovery, no overrides, and no
