@@ -590,8 +590,7 @@ impl Resolver {
     /// The configuration for a file or folder.
     pub fn configuration_for(&self, path: &Path) -> Result<Arc<Configuration>, ConfigError> {
         let path = absolute(path);
-        let folder =
-            if path.is_dir() { path.clone() } else { path.parent().map_or_else(|| path.clone(), Path::to_path_buf) };
+        let folder = folder_of(&path);
         if let Some(cached) = lock(&self.by_folder).get(&folder) {
             return cached.clone();
         }
@@ -661,12 +660,7 @@ fn absolute(path: &Path) -> PathBuf {
 /// The nearest folder at or above `folder` that holds a project (pyproject.toml, setup.py,
 /// setup.cfg, a `.git`), else where patterns are anchored without one ([`folder_root`]).
 fn project_root(folder: &Path) -> PathBuf {
-    folder
-        .ancestors()
-        .find(|ancestor| {
-            ["pyproject.toml", "setup.py", "setup.cfg", ".git"].iter().any(|name| ancestor.join(name).exists())
-        })
-        .map_or_else(|| folder_root(folder), Path::to_path_buf)
+    project::nearest_project_folder(folder).map_or_else(|| folder_root(folder), Path::to_path_buf)
 }
 
 /// Without a configuration file, patterns are anchored at the current folder when the file is

@@ -247,6 +247,14 @@ fn declared_version(folder: &Path) -> Option<Sourced<PythonVersion>> {
         })
 }
 
+/// The nearest folder at or above `folder` that holds a project: a pyproject.toml, setup.py,
+/// setup.cfg or `.git`.
+pub fn nearest_project_folder(folder: &Path) -> Option<&Path> {
+    folder.ancestors().find(|ancestor| {
+        ["pyproject.toml", "setup.py", "setup.cfg", ".git"].iter().any(|name| ancestor.join(name).exists())
+    })
+}
+
 fn clamp(version: PythonVersion) -> PythonVersion {
     version.clamp(OLDEST_KNOWN, NEWEST_KNOWN)
 }
@@ -517,12 +525,7 @@ impl ProjectFacts {
         // project root (pytest would use the common ancestor of its arguments, usually that).
         let root = match ini.as_deref() {
             Some((path, _)) => path.parent().map(Path::to_path_buf),
-            None => folder
-                .ancestors()
-                .find(|ancestor| {
-                    ["pyproject.toml", "setup.py", "setup.cfg", ".git"].iter().any(|name| ancestor.join(name).exists())
-                })
-                .map(Path::to_path_buf),
+            None => nearest_project_folder(folder).map(Path::to_path_buf),
         }
         .unwrap_or_else(|| folder.to_path_buf());
         if let Some((path, ini)) = ini.as_deref() {

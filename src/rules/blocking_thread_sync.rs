@@ -230,9 +230,9 @@ fn completion_awaited(checker: &Checker<'_, '_>, call: Node<'_>, receiver: Node<
     let Some(body) = semantic.scope(function).node.child_by_field_name("body") else { return false };
     let name = checker.text(receiver);
     let before = |node: Node<'_>| node.end_byte() <= call.start_byte();
-    let awaits_before =
-        semantic.nodes_in_same_scope(body, &["await"]).into_iter().filter(|node| before(*node)).count() > 0;
-    if !awaits_before {
+    let awaits_before: Vec<Node<'_>> =
+        semantic.nodes_in_same_scope(body, &["await"]).into_iter().filter(|node| before(*node)).collect();
+    if awaits_before.is_empty() {
         return false;
     }
     let references = semantic.references_in(body, name);
@@ -251,10 +251,8 @@ fn completion_awaited(checker: &Checker<'_, '_>, call: Node<'_>, receiver: Node<
     // `thread = Thread(target=..., args=(future,))` ... `await future` ... `thread.join()`.
     let Some(creation) = semantic.creating_call(receiver) else { return false };
     let Some(arguments) = creation.child_by_field_name("arguments") else { return false };
-    let awaited: Vec<&str> = semantic
-        .nodes_in_same_scope(body, &["await"])
-        .into_iter()
-        .filter(|node| before(*node))
+    let awaited: Vec<&str> = awaits_before
+        .iter()
         .filter_map(|node| node.named_child(0))
         .filter(|value| value.kind() == "identifier")
         .map(|value| checker.text(value))

@@ -131,7 +131,8 @@ fn is_identity_test(checker: &Checker<'_, '_>, operand: Node<'_>) -> bool {
     let mut cursor = comparison.walk();
     let operators: Vec<&str> =
         comparison.children(&mut cursor).filter(|child| !child.is_named()).map(|child| checker.text(child)).collect();
-    !operators.is_empty() && operators.iter().all(|operator| *operator == "is" || operator.starts_with("is"))
+    // `is` and `is not`.
+    !operators.is_empty() && operators.iter().all(|operator| operator.starts_with("is"))
 }
 
 /// For `for item in results` (a loop or a comprehension clause): whether an item is unpacked,
