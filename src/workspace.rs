@@ -47,6 +47,9 @@ pub struct Workspace {
     on_disk: DashMap<String, Option<Arc<ModuleSummary>>>,
     /// From open documents, which win over the disk.
     documents: DashMap<String, Arc<ModuleSummary>>,
+    /// Folder -> the dotted name its modules start with and the root it hangs from (`None`
+    /// for the file system's root): each folder's `__init__.py` looked for once.
+    folders: DashMap<PathBuf, Option<(String, PathBuf)>>,
 }
 
 impl Workspace {
@@ -73,11 +76,38 @@ impl Workspace {
         }
     }
 
-    /// The module name of `path`, adding the root it hangs from.
+    /// The module name of `path`, adding the root it hangs from: [`module_name`], each
+    /// folder looked at once.
     pub fn module_of(&self, path: &Path) -> Option<ModuleName> {
-        let name = module_name(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))?;
-        self.add_root(&name.root);
-        Some(name)
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let stem = path.file_stem()?.to_str()?;
+        let folder = path.parent()?;
+        let is_package = stem == "__init__";
+        // A package's name is its folder's, even when (unsaved) there is no `__init__.py` yet.
+        let (outer, last) = if is_package { (folder.parent()?, folder.file_name()?.to_str()?) } else { (folder, stem) };
+        let (prefix, root) = self.folder_prefix(outer)?;
+        let name = if prefix.is_empty() { last.to_string() } else { format!("{prefix}.{last}") };
+        self.add_root(&root);
+        Some(ModuleName { name, is_package, root })
+    }
+
+    /// The dotted name of the package `folder` is, and the root it hangs from; `("", folder)`
+    /// when it is not a package.
+    fn folder_prefix(&self, folder: &Path) -> Option<(String, PathBuf)> {
+        if let Some(known) = self.folders.get(folder) {
+            return known.clone();
+        }
+        let found = if folder.join("__init__.py").is_file() {
+            (|| {
+                let name = folder.file_name()?.to_str()?;
+                let (prefix, root) = self.folder_prefix(folder.parent()?)?;
+                Some((if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") }, root))
+            })()
+        } else {
+            Some((String::new(), folder.to_path_buf()))
+        };
+        self.folders.insert(folder.to_path_buf(), found.clone());
+        found
     }
 
     /// Records an open document's summary; returns whether it differs from what was known,
@@ -99,6 +129,7 @@ impl Workspace {
     /// Forgets what was read from disk (files changed outside the editor).
     pub fn invalidate(&self) {
         self.on_disk.clear();
+        self.folders.clear();
     }
 
     /// How many modules are known (read or open).
@@ -120,7 +151,8 @@ impl Workspace {
         self.on_disk.insert(name.name, summary);
     }
 
-    fn find_file(&self, module: &str) -> Option<PathBuf> {
+    /// The file that defines `module` under the known roots, if any.
+    pub fn find_file(&self, module: &str) -> Option<PathBuf> {
         let relative: PathBuf = module.split('.').collect();
         let roots = self.roots.read().unwrap_or_else(PoisonError::into_inner).clone();
         roots.iter().find_map(|root| {
@@ -186,6 +218,12 @@ mod tests {
         let name = module_name(&init).expect("package name");
         assert_eq!((name.name.as_str(), name.is_package), ("pkg.sub", true));
         assert_eq!(module_name(&script).expect("script").name, "run");
+        // The workspace's memoised lookup agrees, also for a package without its `__init__.py`.
+        let workspace = Workspace::default();
+        let unsaved = root.join("pkg/new/__init__.py");
+        for path in [&module, &init, &script, &unsaved, &root.join("pkg/__init__.py")] {
+            assert_eq!(workspace.module_of(path), module_name(path), "{}", path.display());
+        }
     }
 
     #[test]

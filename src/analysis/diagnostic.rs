@@ -132,6 +132,16 @@ impl Fix {
         Self { title: title.into(), applicability, edits }
     }
 
+    /// A fix rebuilt from the parts another fix gave (the CLI's cache stores fixes as data),
+    /// in their order: `edits` must be sorted, as [`Fix::edits`] gives them. `None` when it is
+    /// empty or unsorted.
+    pub fn from_parts(title: String, applicability: Applicability, edits: Vec<Edit>) -> Option<Self> {
+        let sorted = edits
+            .windows(2)
+            .all(|pair| (pair[0].range.start, pair[0].range.end) <= (pair[1].range.start, pair[1].range.end));
+        (!edits.is_empty() && sorted).then_some(Self { title, applicability, edits })
+    }
+
     pub fn title(&self) -> &str {
         &self.title
     }

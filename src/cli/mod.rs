@@ -5,6 +5,7 @@
 //! Owns file discovery, reading and writing files, output formats and exit codes. The engine
 //! decides what is a finding and what its fix is; the configuration decides which rules run.
 
+mod cache;
 mod docs;
 mod fix;
 mod output;
@@ -17,10 +18,12 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::analysis::{self, Applicability, Diagnostic, WorkspaceView, fixer};
+use crate::analysis::index::ModuleSource;
+use crate::analysis::{self, Applicability, Diagnostic, LintSettings, WorkspaceView, fixer};
 use crate::config::{ConfigError, Options, Resolver};
 use crate::rules::{Rule, parse_selector};
-use crate::workspace::Workspace;
+use crate::workspace::{ModuleName, Workspace};
+use cache::{Cache, Lookup, Recorder, Stamp};
 
 pub use docs::{REGENERATE_DOCS, RuleFormat, fix_kind, rule_table, rules_markdown};
 pub use output::OutputFormat;
@@ -63,6 +66,23 @@ pub struct CheckArgs {
     pub stdin_filename: Option<PathBuf>,
     #[command(flatten)]
     pub fixes: FixArgs,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+/// How `loopwise check` keeps findings between runs.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CacheArgs {
+    /// Neither read nor write the cache of findings.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Where to keep the cache of findings (default: `.loopwise_cache` in the project folder).
+    #[arg(long, env = "LOOPWISE_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Say on standard error how many files were checked and how many findings came from the
+    /// cache.
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 /// What `loopwise check` does with fixes.
@@ -334,11 +354,16 @@ pub fn run(args: &CheckArgs, resolver: &Arc<Resolver>) -> (Vec<CheckedFile>, Vec
     // Modules that checked files import are read from here, lazily, once each. No file is
     // written before every file is fixed, so each one's fixes see the same workspace.
     let workspace = Workspace::default();
+    // Every root is known before any file asks for a module: what an import finds must not
+    // depend on which files happened to be checked first (nor may the cache's judgement).
+    files.par_iter().for_each(|path| {
+        workspace.module_of(&absolute(path));
+    });
+    let cache = (!args.cache.no_cache).then(|| Cache::open(args.cache.cache_dir.as_deref()));
     let results: Vec<Result<CheckedFile, FileError>> = files
         .par_iter()
         .map(|path| {
-            let bytes = std::fs::read(path).map_err(|error| FileError::new(path, format!("cannot read: {error}")))?;
-            let mut file = check_bytes(path, bytes, resolver, &workspace, fixing)?;
+            let mut file = check_file(path, resolver, &workspace, fixing, cache.as_ref())?;
             // The text is kept only to print findings or write fixes: a clean file's would
             // just hold memory.
             if file.diagnostics.is_empty() && file.original.is_none() {
@@ -347,6 +372,21 @@ pub fn run(args: &CheckArgs, resolver: &Arc<Resolver>) -> (Vec<CheckedFile>, Vec
             Ok(file)
         })
         .collect();
+    if let Some(cache) = cache {
+        if args.cache.verbose {
+            eprintln!(
+                "loopwise: {} files, {} of them from the cache {}",
+                files.len(),
+                cache.hits(),
+                cache.file().display()
+            );
+        }
+        if let Err(error) = cache.write() {
+            eprintln!("warning: cannot write the cache: {error}");
+        }
+    } else if args.cache.verbose {
+        eprintln!("loopwise: {} files, without a cache", files.len());
+    }
     let mut checked = Vec::new();
     for result in results {
         match result {
@@ -383,12 +423,71 @@ fn write_fixed(file: &mut CheckedFile, resolver: &Resolver, workspace: &Workspac
     Err(failure)
 }
 
+/// Checks one file of the walk, from the cache when it holds the file's findings.
+fn check_file(
+    path: &Path,
+    resolver: &Resolver,
+    workspace: &Workspace,
+    fixing: Option<Applicability>,
+    cache: Option<&Cache>,
+) -> Result<CheckedFile, FileError> {
+    let read = |path: &Path| std::fs::read(path).map_err(|error| FileError::new(path, format!("cannot read: {error}")));
+    let Some(cache) = cache else {
+        return check_bytes(path, read(path)?, resolver, workspace, fixing);
+    };
+    // The stamp is taken before the text is read: a change after it makes the next run look.
+    let stamp = Stamp::of(path);
+    let absolute_path = absolute(path);
+    let settings = resolver.settings_for_file(&absolute_path).map_err(|error| config_error(path, &error))?;
+    let module = workspace.module_of(&absolute_path);
+    let key = cache.key(&settings, &absolute_path, module.as_ref());
+    // With `--fix` or `--diff`, stored findings stand only when none of them has a fix to apply.
+    let reusable = |diagnostics: &[Diagnostic]| {
+        fixing.is_none_or(|level| {
+            !diagnostics.iter().any(|diagnostic| diagnostic.fix.as_ref().is_some_and(|fix| fix.applies(level)))
+        })
+    };
+    let lookup = stamp.map(|stamp| cache.lookup(&absolute_path, stamp, key, workspace, reusable));
+    let bytes = match lookup {
+        Some(Lookup::Hit { diagnostics, source }) => {
+            let source = source.unwrap_or_default();
+            return Ok(CheckedFile { path: path.to_path_buf(), source, diagnostics, fixed: 0, original: None });
+        }
+        Some(Lookup::Miss { bytes: Some(bytes) }) => bytes,
+        Some(Lookup::Miss { bytes: None }) | None => read(path)?,
+    };
+    let content = cache::content_hash(&bytes);
+    let recorder = Recorder::new(workspace);
+    let file = check_text(path, bytes, &settings, module.as_ref(), &recorder, fixing)?;
+    // A fixed file is written back with a new stamp: the next run hashes it anyway.
+    if let (Some(stamp), None) = (stamp, &file.original) {
+        cache.record(&absolute_path, stamp, content, key, recorder, &file.diagnostics);
+    }
+    Ok(file)
+}
+
 /// Lints one text, after fixing it at `fixing` when given.
 fn check_bytes(
     path: &Path,
     bytes: Vec<u8>,
     resolver: &Resolver,
     workspace: &Workspace,
+    fixing: Option<Applicability>,
+) -> Result<CheckedFile, FileError> {
+    let lookup = if path.as_os_str() == "-" { Path::new("stdin.py") } else { path };
+    let settings = resolver.settings_for(lookup).map_err(|error| config_error(path, &error))?;
+    let module = workspace.module_of(lookup);
+    check_text(path, bytes, &settings, module.as_ref(), workspace, fixing)
+}
+
+/// Lints one text with the given settings, module name and view of other modules, after
+/// fixing it at `fixing` when given.
+fn check_text(
+    path: &Path,
+    bytes: Vec<u8>,
+    settings: &LintSettings,
+    module: Option<&ModuleName>,
+    modules: &dyn ModuleSource,
     fixing: Option<Applicability>,
 ) -> Result<CheckedFile, FileError> {
     let source = String::from_utf8(bytes).map_err(|error| {
@@ -401,15 +500,9 @@ fn check_bytes(
         }
     })?;
     let lookup = if path.as_os_str() == "-" { Path::new("stdin.py") } else { path };
-    let settings = resolver.settings_for(lookup).map_err(|error| config_error(path, &error))?;
-    let module = workspace.module_of(lookup);
-    let view = module.as_ref().map(|module| WorkspaceView {
-        modules: workspace,
-        module: &module.name,
-        is_package: module.is_package,
-    });
+    let view = module.map(|module| WorkspaceView { modules, module: &module.name, is_package: module.is_package });
     let absolute_path = absolute(lookup);
-    let lint = |text: &str| analysis::lint_source_in_workspace(text, Some(&absolute_path), &settings, view.as_ref());
+    let lint = |text: &str| analysis::lint_source_in_workspace(text, Some(&absolute_path), settings, view.as_ref());
     let (source, diagnostics, fixed, original) = match fixing {
         None => {
             let diagnostics = lint(&source);
@@ -436,7 +529,18 @@ fn config_error(path: &Path, error: &ConfigError) -> FileError {
 }
 
 fn absolute(path: &Path) -> PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+    // The current folder does not change during a run: asking the system for it per file
+    // was a measurable share of a cached run.
+    static CURRENT: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    let joined = match CURRENT.get_or_init(|| std::env::current_dir().ok()) {
+        Some(current) if path.is_relative() => current.join(path),
+        _ => path.to_path_buf(),
+    };
+    std::path::absolute(&joined).unwrap_or(joined)
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn is_python(path: &Path) -> bool {
@@ -457,24 +561,46 @@ fn collect_files(roots: &[PathBuf], resolver: &Arc<Resolver>) -> (Vec<PathBuf>, 
             errors.push(FileError::new(root, "no such file or folder"));
             continue;
         }
-        let resolver = Arc::clone(resolver);
-        let walker = ignore::WalkBuilder::new(root)
-            .filter_entry(move |entry| {
-                // A configuration error surfaces when a file under it is checked.
-                resolver
-                    .configuration_for(entry.path())
-                    .map_or(true, |configuration| !configuration.is_excluded(entry.path()))
-            })
-            .build();
-        for entry in walker {
-            match entry {
-                Ok(entry) if entry.file_type().is_some_and(|kind| kind.is_file()) && is_python(entry.path()) => {
-                    files.push(entry.path().strip_prefix("./").unwrap_or(entry.path()).to_path_buf());
+        let found = std::sync::Mutex::new((Vec::new(), Vec::new()));
+        // Folders are read on every core, as ruff and ripgrep do.
+        ignore::WalkBuilder::new(root).build_parallel().run(|| {
+            let resolver = Arc::clone(resolver);
+            let found = &found;
+            Box::new(move |entry| {
+                let entry = match entry {
+                    Ok(entry) => entry,
+                    Err(error) => {
+                        lock(found).1.push(FileError::new(root, error.to_string()));
+                        return ignore::WalkState::Continue;
+                    }
+                };
+                let is_folder = entry.file_type().is_some_and(|kind| kind.is_dir());
+                if !(is_folder || entry.file_type().is_some_and(|kind| kind.is_file()) && is_python(entry.path())) {
+                    return ignore::WalkState::Continue;
                 }
-                Ok(_) => {}
-                Err(error) => errors.push(FileError::new(root, error.to_string())),
-            }
-        }
+                let path = absolute(entry.path());
+                // A folder named on the command line is checked even when excluded.
+                if entry.depth() == 0 {
+                    return ignore::WalkState::Continue;
+                }
+                // The walk knows which entries are folders: no need to ask the file system.
+                let folder = if is_folder { Some(path.as_path()) } else { path.parent() };
+                // A configuration error surfaces when a file under it is checked.
+                let excluded = folder
+                    .and_then(|folder| resolver.configuration_in(folder).ok())
+                    .is_some_and(|configuration| configuration.is_excluded(entry.path()));
+                if excluded {
+                    return ignore::WalkState::Skip;
+                }
+                if !is_folder {
+                    lock(found).0.push(entry.path().strip_prefix("./").unwrap_or(entry.path()).to_path_buf());
+                }
+                ignore::WalkState::Continue
+            })
+        });
+        let (walked, failed) = found.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        files.extend(walked);
+        errors.extend(failed);
     }
     files.sort();
     files.dedup();

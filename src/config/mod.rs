@@ -17,7 +17,9 @@ use crate::rules::{DEFAULT_TEST_IGNORE, Rule, RuleSet, parse_selector};
 
 mod project;
 
-pub use project::{NEWEST_KNOWN, OLDEST_KNOWN, ProjectFacts, PytestFacts, Sourced, lower_bound};
+pub use project::{
+    NEWEST_KNOWN, OLDEST_KNOWN, ProjectFacts, PytestFacts, Sourced, lower_bound, nearest_project_folder,
+};
 
 /// Configuration file names, in the order they win when several sit in one folder.
 pub const CONFIG_FILES: &[&str] = &[".loopwise.toml", "loopwise.toml", "pyproject.toml"];
@@ -456,6 +458,8 @@ pub struct Resolver {
     settings_by_folder: Cached<Result<Arc<LintSettings>, ConfigError>>,
     /// (pattern root, project root) -> the configuration of folders without a configuration file.
     unconfigured: Mutex<HashMap<(PathBuf, PathBuf), Arc<Configuration>>>,
+    /// Folder -> the configuration file that applies to it, if any.
+    config_files: Cached<Option<PathBuf>>,
     facts: ProjectFacts,
 }
 
@@ -469,6 +473,7 @@ impl Resolver {
             by_file: Mutex::default(),
             settings_by_folder: Mutex::default(),
             unconfigured: Mutex::default(),
+            config_files: Mutex::default(),
             facts: ProjectFacts::default(),
         }
     }
@@ -481,11 +486,24 @@ impl Resolver {
     /// The settings for `file`: from the nearest configuration file, then the overrides, then
     /// what the project declares in its folder or above (target version, test runners).
     pub fn settings_for(&self, file: &Path) -> Result<Arc<LintSettings>, ConfigError> {
-        let folder = folder_of(&absolute(file));
+        self.settings_in(folder_of(&absolute(file)))
+    }
+
+    /// [`Resolver::settings_for`] a path known to be a file (from a walk): no need to ask the
+    /// file system whether it is a folder.
+    pub fn settings_for_file(&self, file: &Path) -> Result<Arc<LintSettings>, ConfigError> {
+        let file = absolute(file);
+        match file.parent() {
+            Some(folder) => self.settings_in(folder.to_path_buf()),
+            None => self.settings_in(file),
+        }
+    }
+
+    fn settings_in(&self, folder: PathBuf) -> Result<Arc<LintSettings>, ConfigError> {
         if let Some(cached) = lock(&self.settings_by_folder).get(&folder) {
             return cached.clone();
         }
-        let result = self.configuration_for(&folder).map(|configuration| {
+        let result = self.configuration_in(&folder).map(|configuration| {
             let mut settings = LintSettings::clone(&configuration.settings);
             if configuration.explicit_target.is_none()
                 && let Some(declared) = self.facts.target_version(&folder)
@@ -589,24 +607,39 @@ impl Resolver {
 
     /// The configuration for a file or folder.
     pub fn configuration_for(&self, path: &Path) -> Result<Arc<Configuration>, ConfigError> {
-        let path = absolute(path);
-        let folder = folder_of(&path);
-        if let Some(cached) = lock(&self.by_folder).get(&folder) {
+        self.configuration_in(&folder_of(&absolute(path)))
+    }
+
+    /// The configuration for the files of `folder` (absolute).
+    pub fn configuration_in(&self, folder: &Path) -> Result<Arc<Configuration>, ConfigError> {
+        if let Some(cached) = lock(&self.by_folder).get(folder) {
             return cached.clone();
         }
         let result = match &self.explicit {
             Some(file) => self.load(&absolute(file)),
-            None => find_config_file(&folder)
-                .map_or_else(|| Ok(self.unconfigured_configuration(&folder)), |file| self.load(&file)),
+            None => self
+                .config_file_in(folder)
+                .map_or_else(|| Ok(self.unconfigured_configuration(folder)), |file| self.load(&file)),
         };
-        lock(&self.by_folder).insert(folder, result.clone());
+        lock(&self.by_folder).insert(folder.to_path_buf(), result.clone());
         result
+    }
+
+    /// [`find_config_file`], each folder looked at once.
+    fn config_file_in(&self, folder: &Path) -> Option<PathBuf> {
+        if let Some(known) = lock(&self.config_files).get(folder) {
+            return known.clone();
+        }
+        let found = config_file_of(folder).or_else(|| folder.parent().and_then(|parent| self.config_file_in(parent)));
+        lock(&self.config_files).insert(folder.to_path_buf(), found.clone());
+        found
     }
 
     /// The configuration of a folder without a configuration file. Folders share one per
     /// root: building it per folder would compile its globs again for each.
     fn unconfigured_configuration(&self, folder: &Path) -> Arc<Configuration> {
-        let key = (folder_root(folder), project_root(folder));
+        let project = self.facts.project_folder(folder).unwrap_or_else(|| folder_root(folder));
+        let key = (folder_root(folder), project);
         if let Some(shared) = lock(&self.unconfigured).get(&key) {
             return Arc::clone(shared);
         }
@@ -639,6 +672,7 @@ impl Resolver {
         lock(&self.by_file).clear();
         lock(&self.settings_by_folder).clear();
         lock(&self.unconfigured).clear();
+        lock(&self.config_files).clear();
         self.facts.clear();
     }
 }
@@ -657,12 +691,6 @@ fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
-/// The nearest folder at or above `folder` that holds a project (pyproject.toml, setup.py,
-/// setup.cfg, a `.git`), else where patterns are anchored without one ([`folder_root`]).
-fn project_root(folder: &Path) -> PathBuf {
-    project::nearest_project_folder(folder).map_or_else(|| folder_root(folder), Path::to_path_buf)
-}
-
 /// Without a configuration file, patterns are anchored at the current folder when the file is
 /// below it, else at the file's own folder.
 fn folder_root(folder: &Path) -> PathBuf {
@@ -675,24 +703,27 @@ fn folder_root(folder: &Path) -> PathBuf {
 /// The nearest configuration file at or above `folder`: `.loopwise.toml`, `loopwise.toml`, or
 /// a pyproject.toml with a `[tool.loopwise]` table.
 pub fn find_config_file(folder: &Path) -> Option<PathBuf> {
-    for ancestor in folder.ancestors() {
-        for name in CONFIG_FILES {
-            let candidate = ancestor.join(name);
-            if !candidate.is_file() {
-                continue;
-            }
-            if *name != "pyproject.toml" {
-                return Some(candidate);
-            }
-            let has_table = std::fs::read_to_string(&candidate).is_ok_and(|text| {
-                text.lines().any(|line| {
-                    let line = line.trim();
-                    line.starts_with("[tool.loopwise") || line.starts_with("[tool.\"loopwise\"")
-                })
-            });
-            if has_table {
-                return Some(candidate);
-            }
+    folder.ancestors().find_map(config_file_of)
+}
+
+/// The configuration file in `folder` itself, if any.
+fn config_file_of(folder: &Path) -> Option<PathBuf> {
+    for name in CONFIG_FILES {
+        let candidate = folder.join(name);
+        if !candidate.is_file() {
+            continue;
+        }
+        if *name != "pyproject.toml" {
+            return Some(candidate);
+        }
+        let has_table = std::fs::read_to_string(&candidate).is_ok_and(|text| {
+            text.lines().any(|line| {
+                let line = line.trim();
+                line.starts_with("[tool.loopwise") || line.starts_with("[tool.\"loopwise\"")
+            })
+        });
+        if has_table {
+            return Some(candidate);
         }
     }
     None

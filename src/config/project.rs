@@ -64,6 +64,8 @@ pub struct ProjectFacts {
     declared_runners: Mutex<HashMap<PathBuf, Option<String>>>,
     /// conftest.py -> whether it exists, and its runner reason with the modules it pulled in.
     conftests: Mutex<HashMap<PathBuf, Option<ConftestFacts>>>,
+    /// Folder -> the nearest project folder at or above it.
+    project_folders: Mutex<HashMap<PathBuf, Option<PathBuf>>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -89,6 +91,21 @@ impl ProjectFacts {
         lock(&self.pytest_inis).clear();
         lock(&self.declared_runners).clear();
         lock(&self.conftests).clear();
+        lock(&self.project_folders).clear();
+    }
+
+    /// [`nearest_project_folder`], each folder looked at once however many files are below it.
+    pub fn project_folder(&self, folder: &Path) -> Option<PathBuf> {
+        if let Some(known) = lock(&self.project_folders).get(folder) {
+            return known.clone();
+        }
+        let found = if is_project_folder(folder) {
+            Some(folder.to_path_buf())
+        } else {
+            folder.parent().and_then(|parent| self.project_folder(parent))
+        };
+        lock(&self.project_folders).insert(folder.to_path_buf(), found.clone());
+        found
     }
 
     /// The nearest pytest configuration at or above `folder` (pytest's inifile), each folder's
@@ -250,9 +267,11 @@ fn declared_version(folder: &Path) -> Option<Sourced<PythonVersion>> {
 /// The nearest folder at or above `folder` that holds a project: a pyproject.toml, setup.py,
 /// setup.cfg or `.git`.
 pub fn nearest_project_folder(folder: &Path) -> Option<&Path> {
-    folder.ancestors().find(|ancestor| {
-        ["pyproject.toml", "setup.py", "setup.cfg", ".git"].iter().any(|name| ancestor.join(name).exists())
-    })
+    folder.ancestors().find(|ancestor| is_project_folder(ancestor))
+}
+
+fn is_project_folder(folder: &Path) -> bool {
+    ["pyproject.toml", "setup.py", "setup.cfg", ".git"].iter().any(|name| folder.join(name).exists())
 }
 
 fn clamp(version: PythonVersion) -> PythonVersion {
@@ -525,7 +544,7 @@ impl ProjectFacts {
         // project root (pytest would use the common ancestor of its arguments, usually that).
         let root = match ini.as_deref() {
             Some((path, _)) => path.parent().map(Path::to_path_buf),
-            None => nearest_project_folder(folder).map(Path::to_path_buf),
+            None => self.project_folder(folder),
         }
         .unwrap_or_else(|| folder.to_path_buf());
         if let Some((path, ini)) = ini.as_deref() {

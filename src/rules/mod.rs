@@ -266,6 +266,11 @@ pub struct RuleSet(u128);
 impl RuleSet {
     pub const EMPTY: RuleSet = RuleSet(0);
 
+    /// The set as bits, one per rule (for hashing it into a cache key).
+    pub const fn bits(self) -> u128 {
+        self.0
+    }
+
     pub fn all() -> Self {
         Rule::ALL.iter().copied().collect()
     }

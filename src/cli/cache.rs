@@ -1,0 +1,585 @@
+//! The persistent cache of `loopwise check`: the findings of every checked file, kept between
+//! runs in `.loopwise_cache/` at the project root (or `--cache-dir`, `LOOPWISE_CACHE_DIR`), so
+//! that a run over an unchanged tree reads and parses nothing.
+//!
+//! An entry is valid when all of these are as they were: the file's text (its size and
+//! modification time, as ruff trusts them, else the hash of its bytes), the settings that apply
+//! to it (rules after per-file ignores, target version, severities, test runners, blocking
+//! calls, timeout), its module name, loopwise itself (version and executable), and the summary
+//! of every module its analysis consulted through the workspace index, including the ones it
+//! looked for and did not find. So changing `def` to `async def` in one module re-checks
+//! exactly the files that asked about it.
+//!
+//! A file modified at or after the moment the run that wrote an entry began is not trusted by
+//! its time stamp (it may have changed within one tick of the clock): its bytes are hashed.
+//!
+//! The cache file is written whole, to a temporary file renamed into place, so a concurrent run
+//! sees either the old file or the new one; the last writer wins and nothing is lost but
+//! entries. A file that is truncated, corrupt (its checksum fails), of another format or of
+//! another loopwise build is ignored and rebuilt, never trusted.
+//!
+//! Owns the cache's files and format. It must not know what a rule checks: findings are data.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::Hasher as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::{Xxh3, xxh3_64};
+
+use crate::analysis::index::{ModuleSource, ModuleSummary};
+use crate::analysis::{Applicability, Diagnostic, Edit, Fix, LintSettings, Severity, TextRange};
+use crate::rules::Rule;
+use crate::workspace::{ModuleName, Workspace};
+
+/// The first bytes of a cache file; a new layout of [`Stored`] takes a new number.
+const MAGIC: &[u8; 8] = b"LWCACHE1";
+
+/// The name of the cache folder at the project root.
+pub const FOLDER: &str = ".loopwise_cache";
+
+/// A file's size and modification time (nanoseconds since the epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Stamp {
+    pub size: u64,
+    pub modified: u64,
+}
+
+impl Stamp {
+    pub fn of(path: &Path) -> Option<Self> {
+        let metadata = std::fs::metadata(path).ok()?;
+        Self::from_metadata(&metadata)
+    }
+
+    pub fn from_metadata(metadata: &std::fs::Metadata) -> Option<Self> {
+        let modified = metadata.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
+        Some(Self { size: metadata.len(), modified: u64::try_from(modified.as_nanos()).ok()? })
+    }
+}
+
+/// What a module looked like to the analyses that consulted it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+struct StoredModule {
+    name: String,
+    /// The file that defined it and its stamp when its summary was taken.
+    file: Option<(String, Stamp)>,
+    /// The hash of its summary; `None` when no file defines it.
+    summary: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredFix {
+    title: String,
+    applicability: u8,
+    edits: Vec<(usize, usize, String)>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredDiagnostic {
+    rule: String,
+    range: (usize, usize),
+    message: String,
+    severity: u8,
+    fix: Option<StoredFix>,
+    alternatives: Vec<StoredFix>,
+    statement_start: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredFile {
+    path: String,
+    stamp: Stamp,
+    /// xxh3 of the file's bytes.
+    content: u64,
+    /// The settings and module name the findings were computed with ([`key`]).
+    key: u64,
+    /// Indexes into [`Stored::modules`].
+    dependencies: Vec<u32>,
+    diagnostics: Vec<StoredDiagnostic>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Stored {
+    /// When the run that wrote the file began, in nanoseconds since the epoch.
+    started: u64,
+    modules: Vec<StoredModule>,
+    files: Vec<StoredFile>,
+}
+
+/// A file's entry, as held between loading and writing.
+#[derive(Debug, Clone)]
+struct Entry {
+    stamp: Stamp,
+    content: u64,
+    key: u64,
+    dependencies: Dependencies,
+    diagnostics: Vec<StoredDiagnostic>,
+}
+
+/// The module states an entry's findings saw.
+#[derive(Debug, Clone)]
+enum Dependencies {
+    /// Indexes into the loaded cache's modules.
+    Loaded(Vec<u32>),
+    /// Taken in this run.
+    Fresh(Vec<StoredModule>),
+}
+
+/// What the cache knows of one file at the start of a run, and what the run found.
+pub struct Cache {
+    file: PathBuf,
+    /// When this run began.
+    started: u64,
+    /// When the run that wrote the loaded entries began.
+    loaded_started: u64,
+    loaded: HashMap<PathBuf, Entry>,
+    loaded_modules: Vec<StoredModule>,
+    /// Whether each loaded module state still holds, decided once per run.
+    holds: Vec<OnceLock<bool>>,
+    /// Settings (by address; held, so that no other settings can take the address) -> their
+    /// part of the key.
+    fingerprints: Mutex<HashMap<usize, (Arc<LintSettings>, u64)>>,
+    /// The entries of this run: reused or new.
+    fresh: Mutex<HashMap<PathBuf, Entry>>,
+    hits: AtomicUsize,
+    /// Whether the file on disk needs writing: an entry is new or its stamp changed.
+    changed: AtomicBool,
+}
+
+/// The outcome of asking the cache about a file.
+pub enum Lookup {
+    /// The stored findings hold; the text was read when there are findings to print.
+    Hit { diagnostics: Vec<Diagnostic>, source: Option<String> },
+    /// Check the file; here is its text when the lookup had to read it.
+    Miss { bytes: Option<Vec<u8>> },
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| u64::try_from(elapsed.as_nanos()).unwrap_or(0))
+}
+
+/// loopwise's version and its executable's stamp: a cache written by another build (another
+/// release, or a rebuilt development binary) is not trusted.
+fn build_id() -> &'static str {
+    static ID: OnceLock<String> = OnceLock::new();
+    ID.get_or_init(|| {
+        let executable = std::env::current_exe().ok().and_then(|path| Stamp::of(&path));
+        let stamp = executable.map_or_else(String::new, |stamp| format!("{}-{}", stamp.size, stamp.modified));
+        format!("loopwise {} {stamp}", env!("CARGO_PKG_VERSION"))
+    })
+}
+
+/// The hash of a file's bytes that its entry keeps.
+pub fn content_hash(bytes: &[u8]) -> u64 {
+    xxh3_64(bytes)
+}
+
+/// The hash of a module summary, independent of the order its maps iterate in.
+pub fn summary_hash(summary: &ModuleSummary) -> u64 {
+    let mut functions: Vec<_> = summary.functions.iter().map(|(name, kind)| format!("{name}={kind:?}")).collect();
+    functions.sort_unstable();
+    let mut imports: Vec<_> = summary.imports.iter().map(|(name, target)| format!("{name}={target}")).collect();
+    imports.sort_unstable();
+    let mut hasher = Xxh3::new();
+    for item in functions.iter().chain([&String::from("\0")]).chain(&imports) {
+        hasher.write(item.as_bytes());
+        hasher.write_u8(0xff);
+    }
+    hasher.finish()
+}
+
+/// The part of a file's key its folder's settings give (all but the rules that run on it).
+fn fingerprint(settings: &LintSettings) -> u64 {
+    let severity: BTreeMap<&str, &str> =
+        settings.severity.iter().map(|(rule, severity)| (rule.meta().code, severity.as_str())).collect();
+    let blocking: BTreeMap<&String, &Option<String>> = settings.blocking_calls.iter().collect();
+    let text = format!(
+        "{}|{}|{:?}|{}|{:?}|{:?}",
+        build_id(),
+        settings.target_version,
+        severity,
+        settings.default_timeout.to_bits(),
+        blocking,
+        settings.test_runners,
+    );
+    xxh3_64(text.as_bytes())
+}
+
+/// The workspace as one file's analysis sees it, noting every module it asks about.
+pub struct Recorder<'a> {
+    workspace: &'a Workspace,
+    asked: Mutex<Vec<String>>,
+}
+
+impl<'a> Recorder<'a> {
+    pub fn new(workspace: &'a Workspace) -> Self {
+        Self { workspace, asked: Mutex::new(Vec::new()) }
+    }
+
+    fn into_asked(self) -> Vec<String> {
+        let mut asked = self.asked.into_inner().unwrap_or_else(PoisonError::into_inner);
+        asked.sort_unstable();
+        asked.dedup();
+        asked
+    }
+}
+
+impl ModuleSource for Recorder<'_> {
+    fn summary(&self, module: &str) -> Option<std::sync::Arc<ModuleSummary>> {
+        self.asked.lock().unwrap_or_else(PoisonError::into_inner).push(module.to_string());
+        self.workspace.summary(module)
+    }
+}
+
+impl Cache {
+    /// The cache of the project of the current folder, in `explicit` (`--cache-dir` or
+    /// `LOOPWISE_CACHE_DIR`), else in `.loopwise_cache` in that project folder (as ruff puts
+    /// `.ruff_cache`). Empty when there is none or it cannot be trusted.
+    pub fn open(explicit: Option<&Path>) -> Self {
+        let current = std::path::absolute(".").unwrap_or_else(|_| PathBuf::from("."));
+        let root = crate::config::nearest_project_folder(&current).unwrap_or(&current);
+        let folder = explicit.map_or_else(|| root.join(FOLDER), Path::to_path_buf);
+        Self::load(&folder, root)
+    }
+
+    /// The cache in `folder` for the project at `root`.
+    fn load(folder: &Path, root: &Path) -> Self {
+        let name = format!("{:016x}", xxh3_64(root.as_os_str().as_encoded_bytes()));
+        let file = folder.join(env!("CARGO_PKG_VERSION")).join(name);
+        let stored = std::fs::read(&file).ok().and_then(|bytes| decode(&bytes)).unwrap_or_default();
+        let modules = stored.modules.len();
+        let loaded = stored
+            .files
+            .into_iter()
+            .filter(|file| {
+                file.dependencies.iter().all(|index| usize::try_from(*index).is_ok_and(|index| index < modules))
+            })
+            .map(|file| {
+                let entry = Entry {
+                    stamp: file.stamp,
+                    content: file.content,
+                    key: file.key,
+                    dependencies: Dependencies::Loaded(file.dependencies),
+                    diagnostics: file.diagnostics,
+                };
+                (PathBuf::from(file.path), entry)
+            })
+            .collect();
+        Self {
+            file,
+            started: now(),
+            loaded_started: stored.started,
+            loaded,
+            holds: (0..modules).map(|_| OnceLock::new()).collect(),
+            loaded_modules: stored.modules,
+            fingerprints: Mutex::new(HashMap::new()),
+            fresh: Mutex::new(HashMap::new()),
+            hits: AtomicUsize::new(0),
+            changed: AtomicBool::new(false),
+        }
+    }
+
+    /// What the findings of `path` (absolute) depend on besides its text and the modules it
+    /// consulted: its settings, the rules that run on it, its module name.
+    pub fn key(&self, settings: &Arc<LintSettings>, path: &Path, module: Option<&ModuleName>) -> u64 {
+        let address = Arc::as_ptr(settings) as usize;
+        let known = self.fingerprints.lock().unwrap_or_else(PoisonError::into_inner).get(&address).map(|known| known.1);
+        let fingerprint = known.unwrap_or_else(|| {
+            let computed = fingerprint(settings);
+            let mut fingerprints = self.fingerprints.lock().unwrap_or_else(PoisonError::into_inner);
+            fingerprints.insert(address, (Arc::clone(settings), computed));
+            computed
+        });
+        let mut hasher = Xxh3::new();
+        hasher.write_u64(fingerprint);
+        hasher.write_u128(settings.rules_for(Some(path)).bits());
+        if let Some(module) = module {
+            hasher.write(module.name.as_bytes());
+            hasher.write_u8(u8::from(module.is_package));
+        }
+        hasher.finish()
+    }
+
+    /// How many files' findings came from the cache so far.
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    /// The cache file.
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    /// Looks up `path` (absolute), whose stamp is `stamp` and whose findings depend on `key`.
+    /// `reusable` says whether stored findings may stand (with `--fix`, only when none of them
+    /// has a fix to apply).
+    pub fn lookup(
+        &self,
+        path: &Path,
+        stamp: Stamp,
+        key: u64,
+        workspace: &Workspace,
+        reusable: impl Fn(&[Diagnostic]) -> bool,
+    ) -> Lookup {
+        let Some(entry) = self.loaded.get(path).filter(|entry| entry.key == key) else {
+            return Lookup::Miss { bytes: None };
+        };
+        let trusted_stamp = entry.stamp == stamp && stamp.modified < self.loaded_started;
+        let mut bytes = None;
+        if !trusted_stamp || !entry.diagnostics.is_empty() {
+            let Ok(read) = std::fs::read(path) else { return Lookup::Miss { bytes: None } };
+            if xxh3_64(&read) != entry.content {
+                return Lookup::Miss { bytes: Some(read) };
+            }
+            bytes = Some(read);
+        }
+        let Dependencies::Loaded(dependencies) = &entry.dependencies else { return Lookup::Miss { bytes } };
+        if !dependencies.iter().all(|index| self.still_holds(*index, workspace)) {
+            return Lookup::Miss { bytes };
+        }
+        let Some(diagnostics) = entry.diagnostics.iter().map(restore).collect::<Option<Vec<_>>>() else {
+            return Lookup::Miss { bytes };
+        };
+        if !reusable(&diagnostics) {
+            return Lookup::Miss { bytes };
+        }
+        let source = match bytes.map(String::from_utf8) {
+            Some(Ok(source)) => Some(source),
+            Some(Err(_)) => return Lookup::Miss { bytes: None },
+            None => None,
+        };
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        if !trusted_stamp {
+            self.changed.store(true, Ordering::Relaxed);
+        }
+        let entry = Entry { stamp, ..entry.clone() };
+        self.fresh.lock().unwrap_or_else(PoisonError::into_inner).insert(path.to_path_buf(), entry);
+        Lookup::Hit { diagnostics, source }
+    }
+
+    /// Records what checking `path` found: its stamp taken before it was read, its bytes' hash,
+    /// the modules `recorder` saw it consult.
+    pub fn record(
+        &self,
+        path: &Path,
+        stamp: Stamp,
+        content: u64,
+        key: u64,
+        recorder: Recorder<'_>,
+        diagnostics: &[Diagnostic],
+    ) {
+        let workspace = recorder.workspace;
+        let dependencies =
+            Dependencies::Fresh(recorder.into_asked().into_iter().map(|name| module_state(workspace, name)).collect());
+        let entry = Entry { stamp, content, key, dependencies, diagnostics: diagnostics.iter().map(store).collect() };
+        self.changed.store(true, Ordering::Relaxed);
+        self.fresh.lock().unwrap_or_else(PoisonError::into_inner).insert(path.to_path_buf(), entry);
+    }
+
+    /// Whether a module the stored findings consulted still has the summary they saw. The
+    /// workspace must know every root of the run: a module missing before may be found now.
+    fn still_holds(&self, index: u32, workspace: &Workspace) -> bool {
+        let Some((module, holds)) = usize::try_from(index)
+            .ok()
+            .and_then(|index| Some((self.loaded_modules.get(index)?, self.holds.get(index)?)))
+        else {
+            return false;
+        };
+        *holds.get_or_init(|| self.compute_holds(module, workspace))
+    }
+
+    fn compute_holds(&self, module: &StoredModule, workspace: &Workspace) -> bool {
+        let file = workspace.find_file(&module.name);
+        match (&module.file, &file) {
+            (None, None) => true,
+            (Some((stored, stamp)), Some(now))
+                if Path::new(stored) == now
+                    && Stamp::of(now) == Some(*stamp)
+                    && stamp.modified < self.loaded_started =>
+            {
+                true
+            }
+            _ => workspace.summary(&module.name).map(|summary| summary_hash(&summary)) == module.summary,
+        }
+    }
+
+    /// Writes this run's entries, and the loaded ones of files it did not visit, atomically;
+    /// nothing when every entry was found as it was.
+    pub fn write(self) -> std::io::Result<()> {
+        if !self.changed.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let mut entries = self.loaded;
+        entries.extend(self.fresh.into_inner().unwrap_or_else(PoisonError::into_inner));
+        let mut stored = Stored { started: self.started, ..Stored::default() };
+        let mut indexes: HashMap<StoredModule, u32> = HashMap::new();
+        let mut paths: Vec<_> = entries.into_iter().collect();
+        paths.sort_by(|a, b| a.0.cmp(&b.0));
+        for (path, entry) in paths {
+            let Some(path) = path.to_str().map(str::to_string) else { continue };
+            let modules: Vec<StoredModule> = match entry.dependencies {
+                Dependencies::Loaded(indexes) => indexes
+                    .iter()
+                    .filter_map(|index| self.loaded_modules.get(usize::try_from(*index).ok()?).cloned())
+                    .collect(),
+                Dependencies::Fresh(modules) => modules,
+            };
+            let mut dependencies = Vec::with_capacity(modules.len());
+            for module in modules {
+                let next = u32::try_from(stored.modules.len()).unwrap_or(u32::MAX);
+                let index = *indexes.entry(module.clone()).or_insert_with(|| {
+                    stored.modules.push(module);
+                    next
+                });
+                dependencies.push(index);
+            }
+            stored.files.push(StoredFile {
+                path,
+                stamp: entry.stamp,
+                content: entry.content,
+                key: entry.key,
+                dependencies,
+                diagnostics: entry.diagnostics,
+            });
+        }
+        let Some(folder) = self.file.parent() else { return Ok(()) };
+        create_folder(folder)?;
+        let payload = postcard::to_stdvec(&stored).map_err(std::io::Error::other)?;
+        let mut temporary = tempfile::NamedTempFile::new_in(folder)?;
+        temporary.write_all(&encode_header(&payload))?;
+        temporary.write_all(&payload)?;
+        temporary.persist(&self.file).map_err(|error| error.error)?;
+        Ok(())
+    }
+}
+
+/// Creates the cache folder with a `.gitignore` that keeps it out of version control and a
+/// `CACHEDIR.TAG` that keeps it out of backups, as ruff does.
+fn create_folder(folder: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(folder)?;
+    let Some(top) = folder.parent() else { return Ok(()) };
+    let ignore = top.join(".gitignore");
+    if !ignore.exists() {
+        std::fs::write(&ignore, "# Automatically created by loopwise.\n*\n")?;
+    }
+    let tag = top.join("CACHEDIR.TAG");
+    if !tag.exists() {
+        std::fs::write(
+            &tag,
+            "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by loopwise.\n",
+        )?;
+    }
+    Ok(())
+}
+
+/// The header: magic, the build id's length and bytes, the payload's length and checksum.
+fn encode_header(payload: &[u8]) -> Vec<u8> {
+    let id = build_id().as_bytes();
+    let mut header = Vec::with_capacity(32 + id.len());
+    header.extend_from_slice(MAGIC);
+    header.extend_from_slice(&u32::try_from(id.len()).unwrap_or(0).to_le_bytes());
+    header.extend_from_slice(id);
+    header.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    header.extend_from_slice(&xxh3_64(payload).to_le_bytes());
+    header
+}
+
+fn decode(bytes: &[u8]) -> Option<Stored> {
+    let rest = bytes.strip_prefix(MAGIC)?;
+    let (length, rest) = rest.split_at_checked(4)?;
+    let length = usize::try_from(u32::from_le_bytes(length.try_into().ok()?)).ok()?;
+    let (id, rest) = rest.split_at_checked(length)?;
+    if id != build_id().as_bytes() {
+        return None;
+    }
+    let (length, rest) = rest.split_at_checked(8)?;
+    let (checksum, payload) = rest.split_at_checked(8)?;
+    if u64::from_le_bytes(length.try_into().ok()?) != payload.len() as u64
+        || u64::from_le_bytes(checksum.try_into().ok()?) != xxh3_64(payload)
+    {
+        return None;
+    }
+    postcard::from_bytes(payload).ok()
+}
+
+fn module_state(workspace: &Workspace, name: String) -> StoredModule {
+    let file = workspace.find_file(&name);
+    // The stamp is taken after the summary was read: a file changed in between has a time at
+    // or after this run's start, so the next run does not trust its stamp and re-reads it.
+    let summary = workspace.summary(&name).map(|summary| summary_hash(&summary));
+    let file = file.and_then(|file| Some((file.to_str()?.to_string(), Stamp::of(&file)?)));
+    StoredModule { name, file, summary }
+}
+
+fn severity_code(severity: Severity) -> u8 {
+    match severity {
+        Severity::Error => 0,
+        Severity::Warning => 1,
+        Severity::Info => 2,
+        Severity::Hint => 3,
+    }
+}
+
+fn severity_of(code: u8) -> Option<Severity> {
+    [Severity::Error, Severity::Warning, Severity::Info, Severity::Hint].get(usize::from(code)).copied()
+}
+
+fn applicability_code(applicability: Applicability) -> u8 {
+    match applicability {
+        Applicability::DisplayOnly => 0,
+        Applicability::Unsafe => 1,
+        Applicability::Safe => 2,
+    }
+}
+
+fn applicability_of(code: u8) -> Option<Applicability> {
+    [Applicability::DisplayOnly, Applicability::Unsafe, Applicability::Safe].get(usize::from(code)).copied()
+}
+
+fn store_fix(fix: &Fix) -> StoredFix {
+    StoredFix {
+        title: fix.title().to_string(),
+        applicability: applicability_code(fix.applicability()),
+        edits: fix.edits().iter().map(|edit| (edit.range.start, edit.range.end, edit.content.clone())).collect(),
+    }
+}
+
+fn restore_fix(fix: &StoredFix) -> Option<Fix> {
+    let edits = fix
+        .edits
+        .iter()
+        .map(|(start, end, content)| Edit::replacement(content.clone(), TextRange::new(*start, *end)))
+        .collect();
+    Fix::from_parts(fix.title.clone(), applicability_of(fix.applicability)?, edits)
+}
+
+fn store(diagnostic: &Diagnostic) -> StoredDiagnostic {
+    StoredDiagnostic {
+        rule: diagnostic.rule.meta().code.to_string(),
+        range: (diagnostic.range.start, diagnostic.range.end),
+        message: diagnostic.message.clone(),
+        severity: severity_code(diagnostic.severity),
+        fix: diagnostic.fix.as_ref().map(store_fix),
+        alternatives: diagnostic.alternatives.iter().map(store_fix).collect(),
+        statement_start: diagnostic.statement_start,
+    }
+}
+
+fn restore(diagnostic: &StoredDiagnostic) -> Option<Diagnostic> {
+    Some(Diagnostic {
+        rule: Rule::from_code(&diagnostic.rule)?,
+        range: TextRange::new(diagnostic.range.0, diagnostic.range.1),
+        message: diagnostic.message.clone(),
+        severity: severity_of(diagnostic.severity)?,
+        fix: match &diagnostic.fix {
+            Some(fix) => Some(restore_fix(fix)?),
+            None => None,
+        },
+        alternatives: diagnostic.alternatives.iter().map(restore_fix).collect::<Option<_>>()?,
+        statement_start: diagnostic.statement_start,
+    })
+}
