@@ -8,9 +8,9 @@ tree (issue 10's goals: warm ratio <= 1.0, cold <= 3.0, peak memory <= 1.5x ruff
 Without `--corpus` it uses Home Assistant 2024.3.3 (the wheel from PyPI, downloaded once into
 benches/.corpus/, git-ignored) and the precision corpus (benches/precision/.corpus/, made by
 `benches/precision/run.py download`). Runs alternate between the tools so that a change in the
-machine's load hits both. "cold" is `ruff --no-cache`; "warm" is each tool's second run with its
-cache after one warm-up run. loopwise has no persistent cache yet: its warm run is a plain
-second run, and the output says so. The downloaded code is read by the linters, never run.
+machine's load hits both. "cold" is `--no-cache` for both; "warm" is each tool's run with its cache
+(in a temporary folder) after one warm-up run. The downloaded code is read by the linters, never
+run.
 """
 import argparse
 import os
@@ -72,12 +72,14 @@ def lines_and_bytes(path):
 def compare(name, path, loopwise, ruff, runs):
     lines, size = lines_and_bytes(path)
     print(f"\n{name}: {path}  ({lines:,} lines, {size / 1e6:.1f} MB of Python), median of {runs} alternating runs")
-    with tempfile.TemporaryDirectory() as ruff_cache:
+    with tempfile.TemporaryDirectory() as ruff_cache, tempfile.TemporaryDirectory() as loopwise_cache:
         commands = {
-            ("loopwise", "cold"): [loopwise, "check", str(path), "--output-format", "concise", "--exit-zero"],
+            ("loopwise", "cold"): [loopwise, "check", "--no-cache", str(path), "--output-format", "concise",
+                                   "--exit-zero"],
             ("ruff", "cold"): [ruff, "check", "--isolated", "--no-cache", "--select", RUFF_SELECT,
                                "--output-format", "concise", "--exit-zero", str(path)],
-            ("loopwise", "warm"): [loopwise, "check", str(path), "--output-format", "concise", "--exit-zero"],
+            ("loopwise", "warm"): [loopwise, "check", "--cache-dir", loopwise_cache, str(path), "--output-format",
+                                   "concise", "--exit-zero"],
             ("ruff", "warm"): [ruff, "check", "--isolated", "--cache-dir", ruff_cache, "--select", RUFF_SELECT,
                                "--output-format", "concise", "--exit-zero", str(path)],
         }
@@ -96,7 +98,6 @@ def compare(name, path, loopwise, ruff, runs):
             print(f"  {mode} {tool:9} {wall:7.2f} {cpu:7.2f} {peak:9.0f}")
         lw, rf = table[("loopwise", mode)], table[("ruff", mode)]
         print(f"  {mode} ratio     {lw[0] / rf[0]:7.2f} {lw[1] / rf[1]:7.2f} {lw[2] / rf[2]:9.2f}")
-    print("  (loopwise has no persistent cache yet: its warm run is a second plain run)")
     return table
 
 
@@ -109,7 +110,8 @@ def scaling(path, loopwise, ruff, runs):
             for index in range(copies):
                 # Hard links: the same bytes, distinct paths, no copying cost.
                 shutil.copytree(path, tree / f"copy{index}", copy_function=os.link)
-            lw = statistics.median(measure([loopwise, "check", str(tree), "--exit-zero", "--output-format", "concise"])[0]
+            lw = statistics.median(measure([loopwise, "check", "--no-cache", str(tree), "--exit-zero",
+                                            "--output-format", "concise"])[0]
                                    for _ in range(runs))
             rf = statistics.median(measure([ruff, "check", "--isolated", "--no-cache", "--select", RUFF_SELECT,
                                             "--exit-zero", "--output-format", "concise", str(tree)])[0]

@@ -630,7 +630,13 @@ impl Resolver {
         if let Some(known) = lock(&self.config_files).get(folder) {
             return known.clone();
         }
-        let found = config_file_of(folder).or_else(|| folder.parent().and_then(|parent| self.config_file_in(parent)));
+        let listing = self.facts.listing(folder);
+        let found = CONFIG_FILES
+            .iter()
+            .any(|name| listing.may_hold(name))
+            .then(|| config_file_of(folder))
+            .flatten()
+            .or_else(|| folder.parent().and_then(|parent| self.config_file_in(parent)));
         lock(&self.config_files).insert(folder.to_path_buf(), found.clone());
         found
     }

@@ -66,6 +66,53 @@ pub struct ProjectFacts {
     conftests: Mutex<HashMap<PathBuf, Option<ConftestFacts>>>,
     /// Folder -> the nearest project folder at or above it.
     project_folders: Mutex<HashMap<PathBuf, Option<PathBuf>>>,
+    /// Folder -> which of the names lookups ask about it holds.
+    listings: Mutex<HashMap<PathBuf, Arc<Listing>>>,
+}
+
+/// The names lookups ask about in every folder of a walk. One listing of the folder answers
+/// for all of them: asking the file system for each name in each folder was most of the
+/// system time of a cached run.
+const ASKED: &[&str] = &[
+    ".loopwise.toml",
+    "loopwise.toml",
+    "pyproject.toml",
+    "setup.py",
+    "setup.cfg",
+    ".git",
+    "pytest.ini",
+    ".pytest.ini",
+    "tox.ini",
+    "ruff.toml",
+    ".ruff.toml",
+    "conftest.py",
+];
+
+/// Which of [`ASKED`] a folder holds (as any kind of entry: the real lookup follows); `None`
+/// when the folder cannot be listed, and then any name may be there.
+#[derive(Debug, Default)]
+pub struct Listing(Option<Vec<&'static str>>);
+
+impl Listing {
+    fn of(folder: &Path) -> Self {
+        let Ok(entries) = std::fs::read_dir(folder) else { return Self(None) };
+        let mut names = Vec::new();
+        for entry in entries {
+            let Ok(entry) = entry else { return Self(None) };
+            if let Some(asked) = ASKED.iter().find(|asked| entry.file_name() == **asked) {
+                names.push(*asked);
+            }
+        }
+        Self(Some(names))
+    }
+
+    /// Whether `name` may be in the folder: false only when the listing says it is not.
+    pub fn may_hold(&self, name: &str) -> bool {
+        match &self.0 {
+            Some(names) => !ASKED.contains(&name) || names.contains(&name),
+            None => true,
+        }
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -92,6 +139,17 @@ impl ProjectFacts {
         lock(&self.declared_runners).clear();
         lock(&self.conftests).clear();
         lock(&self.project_folders).clear();
+        lock(&self.listings).clear();
+    }
+
+    /// Which of the configuration names `folder` holds, listed once.
+    pub fn listing(&self, folder: &Path) -> Arc<Listing> {
+        if let Some(known) = lock(&self.listings).get(folder) {
+            return Arc::clone(known);
+        }
+        let listing = Arc::new(Listing::of(folder));
+        lock(&self.listings).insert(folder.to_path_buf(), Arc::clone(&listing));
+        listing
     }
 
     /// [`nearest_project_folder`], each folder looked at once however many files are below it.
@@ -99,7 +157,8 @@ impl ProjectFacts {
         if let Some(known) = lock(&self.project_folders).get(folder) {
             return known.clone();
         }
-        let found = if is_project_folder(folder) {
+        let listing = self.listing(folder);
+        let found = if PROJECT_MARKERS.iter().any(|name| listing.may_hold(name) && folder.join(name).exists()) {
             Some(folder.to_path_buf())
         } else {
             folder.parent().and_then(|parent| self.project_folder(parent))
@@ -114,7 +173,8 @@ impl ProjectFacts {
         if let Some(known) = lock(&self.pytest_inis).get(folder) {
             return known.clone();
         }
-        let own = PYTEST_FILES.iter().find_map(|(name, section)| {
+        let listing = self.listing(folder);
+        let own = PYTEST_FILES.iter().filter(|(name, _)| listing.may_hold(name)).find_map(|(name, section)| {
             let path = folder.join(name);
             read_pytest_ini(&path, section).map(|ini| Arc::new((path, ini)))
         });
@@ -138,7 +198,7 @@ impl ProjectFacts {
         if let Some(known) = lock(&self.conftests).get(&path) {
             return known.clone();
         }
-        let found = read_small(&path).map(|text| {
+        let found = self.listing(folder).may_hold("conftest.py").then(|| read_small(&path)).flatten().map(|text| {
             let mut seen = Vec::new();
             let reason = conftest_runner(&path, &text, root, &mut seen);
             (reason, seen)
@@ -157,7 +217,8 @@ impl ProjectFacts {
         if let Some(known) = lock(&self.target_versions).get(folder) {
             return known.clone();
         }
-        let found = declared_version(folder).or_else(|| folder.parent().and_then(|parent| self.target_version(parent)));
+        let found = declared_version(folder, &self.listing(folder))
+            .or_else(|| folder.parent().and_then(|parent| self.target_version(parent)));
         lock(&self.target_versions).insert(folder.to_path_buf(), found.clone());
         found
     }
@@ -174,7 +235,13 @@ impl ProjectFacts {
 }
 
 /// The version declared in `folder` itself (no ancestors).
-fn declared_version(folder: &Path) -> Option<Sourced<PythonVersion>> {
+fn declared_version(folder: &Path, listing: &Listing) -> Option<Sourced<PythonVersion>> {
+    let read_small = |path: &Path| {
+        path.file_name()
+            .and_then(|name| name.to_str())
+            .is_none_or(|name| listing.may_hold(name))
+            .then(|| read_small(path))?
+    };
     let pyproject_path = folder.join("pyproject.toml");
     let pyproject = read_small(&pyproject_path).and_then(|text| toml::from_str::<toml::Table>(&text).ok());
     let at = |path: &Path, what: &str, value: &str| format!("{} ({what} \"{value}\")", path.display());
@@ -270,8 +337,11 @@ pub fn nearest_project_folder(folder: &Path) -> Option<&Path> {
     folder.ancestors().find(|ancestor| is_project_folder(ancestor))
 }
 
+/// What makes a folder a project's root.
+const PROJECT_MARKERS: &[&str] = &["pyproject.toml", "setup.py", "setup.cfg", ".git"];
+
 fn is_project_folder(folder: &Path) -> bool {
-    ["pyproject.toml", "setup.py", "setup.cfg", ".git"].iter().any(|name| folder.join(name).exists())
+    PROJECT_MARKERS.iter().any(|name| folder.join(name).exists())
 }
 
 fn clamp(version: PythonVersion) -> PythonVersion {
