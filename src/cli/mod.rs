@@ -63,6 +63,9 @@ pub struct CheckArgs {
     pub stdin_filename: Option<PathBuf>,
     #[command(flatten)]
     pub fixes: FixArgs,
+    /// Lint every file with every rule, skipping none by its text (to check the prefilter).
+    #[arg(long, hide = true)]
+    pub no_prefilter: bool,
 }
 
 /// What `loopwise check` does with fixes.
@@ -292,6 +295,7 @@ fn overrides(args: &CheckArgs) -> Result<Options, String> {
         select: args.select.clone(),
         extend_select: non_empty(&args.extend_select),
         ignore: non_empty(&args.ignore),
+        no_prefilter: args.no_prefilter,
         ..Options::default()
     };
     if let Some(version) = &args.target_version
