@@ -54,7 +54,7 @@ pub fn lint_in_workspace(
     workspace: Option<&WorkspaceView<'_>>,
 ) -> Vec<Diagnostic> {
     let rules = rules_for_text(source, path, settings);
-    if rules.is_empty() {
+    if rules.checked.is_empty() {
         return Vec::new();
     }
     lint_tree(source, tree, path, settings, workspace, rules)
@@ -74,21 +74,28 @@ pub fn lint_source_in_workspace(
 ) -> Vec<Diagnostic> {
     // Parsing is most of the cost of a file; skip it when no enabled rule can report here.
     let rules = rules_for_text(source, path, settings);
-    if rules.is_empty() {
+    if rules.checked.is_empty() {
         return Vec::new();
     }
     let tree = source::parse(source);
     lint_tree(source, &tree, path, settings, workspace, rules)
 }
 
-/// The rules enabled for `path` that may report in `source`: not silenced by a file-wide
-/// `# noqa`, and let through by the prefilter (their trigger texts, `async def`).
-fn rules_for_text(source: &str, path: Option<&Path>, settings: &LintSettings) -> RuleSet {
-    let mut rules = settings.rules_for(path);
+/// The rules of one file: those enabled for its path, and those of them that may report in
+/// its text (not silenced by a file-wide `# noqa`, let through by the prefilter).
+#[derive(Clone, Copy)]
+struct FileRules {
+    enabled: RuleSet,
+    checked: RuleSet,
+}
+
+fn rules_for_text(source: &str, path: Option<&Path>, settings: &LintSettings) -> FileRules {
+    let enabled = settings.rules_for(path);
+    let mut rules = enabled;
     if let Some(directive) = noqa::file_directive(source) {
         rules = rules.iter().filter(|rule| !directive.silences(*rule)).collect();
     }
-    prefilter::applicable_rules(rules, source, settings)
+    FileRules { enabled, checked: prefilter::applicable_rules(rules, source, settings) }
 }
 
 fn lint_tree(
@@ -97,10 +104,16 @@ fn lint_tree(
     path: Option<&Path>,
     settings: &LintSettings,
     workspace: Option<&WorkspaceView<'_>>,
-    rules: RuleSet,
+    rules: FileRules,
 ) -> Vec<Diagnostic> {
     let semantic = semantic::SemanticModel::build(tree, source);
-    let diagnostics = Checker::new(&semantic, settings, rules).with_path(path).with_workspace(workspace).run(tree);
+    // The query is built for the rules enabled here, not only those the prefilter left: one
+    // compiled query for all files rather than one per set of rules left (hundreds on a project).
+    let diagnostics = Checker::new(&semantic, settings, rules.checked)
+        .with_query_rules(rules.enabled)
+        .with_path(path)
+        .with_workspace(workspace)
+        .run(tree);
     if diagnostics.is_empty() {
         return diagnostics;
     }

@@ -27,6 +27,7 @@ pub use output::OutputFormat;
 
 /// What `loopwise check` was asked to do: its command-line arguments.
 #[derive(Debug, Clone, Default, clap::Args)]
+#[expect(clippy::struct_excessive_bools, reason = "independent command-line switches")]
 pub struct CheckArgs {
     /// Files or folders to check (default: the current folder); `-` reads standard input.
     pub paths: Vec<PathBuf>,
