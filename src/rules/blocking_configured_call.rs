@@ -48,7 +48,8 @@ define_rule! {
     peers: "flake8-async",
     fix: "none",
     only_in_async_functions: true,
-    // Why: the configured names' last parts, at run time (`analysis::prefilter`); none configured: never runs.
+    // Why: the configured names' last parts, at run time (`analysis::prefilter`); none
+    // configured: never runs.
     triggers: [],
 }
 
