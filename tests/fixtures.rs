@@ -391,3 +391,61 @@ fn blocking_rules_still_report_in_trio_and_anyio_modules() {
         }
     }
 }
+
+/// The prefilter only skips what cannot report: every fixture and every example, linted with
+/// every rule (and the fixture's own settings), gives the same findings with it and without it.
+/// The prefilter must also have dropped rules somewhere, or this would prove nothing.
+#[test]
+fn the_prefilter_changes_no_finding() {
+    use loopwise::analysis::prefilter::applicable_rules;
+    use loopwise::analysis::{WorkspaceView, lint_source_in_workspace};
+    use loopwise::workspace::Workspace;
+
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut files: Vec<(PathBuf, Option<Rule>)> = fixtures().into_iter().map(|path| (path, None)).collect();
+    for entry in std::fs::read_dir(&examples).unwrap_or_else(|error| panic!("{}: {error}", examples.display())) {
+        let path = entry.expect("readable example entry").path();
+        let folder_files = if path.is_dir() { python_files(&path) } else { vec![path] };
+        files.extend(
+            folder_files.into_iter().filter(|file| file.extension().is_some_and(|e| e == "py")).map(|f| (f, None)),
+        );
+    }
+    for (path, rule) in &mut files {
+        if path.starts_with(fixture_folder()) {
+            *rule = Some(rule_of(path));
+        }
+    }
+    let workspace = Workspace::default();
+    let (mut findings, mut dropped, mut failures) = (0, 0, String::new());
+    for (path, rule) in &files {
+        let source = std::fs::read_to_string(path).expect("UTF-8 source");
+        let base = match rule {
+            Some(rule) => settings_for(path, &source, *rule),
+            None => lint_settings(&Options::default()),
+        };
+        let on = LintSettings { rules: RuleSet::all(), prefilter: true, ..base.clone() };
+        let off = LintSettings { prefilter: false, ..on.clone() };
+        let module = workspace.module_of(path);
+        let view = module.as_ref().map(|module| WorkspaceView {
+            modules: &workspace,
+            module: &module.name,
+            is_package: module.is_package,
+        });
+        let filtered = lint_source_in_workspace(&source, Some(path), &on, view.as_ref());
+        let unfiltered = lint_source_in_workspace(&source, Some(path), &off, view.as_ref());
+        findings += unfiltered.len();
+        dropped += RuleSet::all().subtract(applicable_rules(RuleSet::all(), &source, &on)).iter().count();
+        if filtered != unfiltered {
+            let _ = writeln!(
+                failures,
+                "{}: with the prefilter {:?}\nwithout it {:?}",
+                path.display(),
+                filtered.iter().map(|d| (d.rule.code(), line_of(&source, d.range.start))).collect::<Vec<_>>(),
+                unfiltered.iter().map(|d| (d.rule.code(), line_of(&source, d.range.start))).collect::<Vec<_>>()
+            );
+        }
+    }
+    assert!(findings > 500, "too few findings to prove anything: {findings}");
+    assert!(dropped > 1000, "the prefilter dropped almost no rule, so this proves nothing: {dropped}");
+    assert!(failures.is_empty(), "\n{failures}");
+}

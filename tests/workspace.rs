@@ -85,3 +85,23 @@ fn modules_of_the_trio_package_are_trio_code() {
     assert_eq!(fix_of("anyio._core._fileio").as_deref(), Some("Replace with `await anyio.sleep(...)`"));
     assert_eq!(fix_of("shop.orders").as_deref(), Some("Replace with `await asyncio.sleep(...)`"));
 }
+
+/// With the workspace index, the prefilter keeps every file that calls another module's
+/// coroutine function (under any local name): every rule, with and without it, same findings.
+#[test]
+fn the_prefilter_keeps_cross_module_findings() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/workspace");
+    let workspace = Workspace::default();
+    let on = LintSettings { rules: RuleSet::all(), ..LintSettings::default() };
+    let off = LintSettings { prefilter: false, ..on.clone() };
+    let mut findings = 0;
+    for path in python_files(&root) {
+        let source = std::fs::read_to_string(&path).expect("UTF-8 fixture");
+        let module = workspace.module_of(&path).expect("a module name");
+        let view = WorkspaceView { modules: &workspace, module: &module.name, is_package: module.is_package };
+        let unfiltered = lint_source_in_workspace(&source, Some(&path), &off, Some(&view));
+        findings += unfiltered.iter().filter(|diagnostic| diagnostic.rule == Rule::UnawaitedCoroutine).count();
+        assert_eq!(lint_source_in_workspace(&source, Some(&path), &on, Some(&view)), unfiltered, "{}", path.display());
+    }
+    assert!(findings > 0, "no cross-module finding to keep");
+}

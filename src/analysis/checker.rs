@@ -25,6 +25,10 @@ pub struct Checker<'a, 't> {
     /// The file's path, when it has one: some rules depend on the kind of file (test modules).
     pub path: Option<&'a Path>,
     rules: RuleSet,
+    /// The rules whose concepts the combined query holds: `rules`, or more of them (the enabled
+    /// ones, before the prefilter dropped some for this file), so that files share one query
+    /// instead of compiling one per set of rules left. Extra matches reach no rule.
+    query_rules: RuleSet,
     diagnostics: Vec<Diagnostic>,
     workspace: Option<&'a WorkspaceView<'a>>,
     /// The functions whose own body awaits (`await`, `async for`, `async with`).
@@ -182,6 +186,7 @@ impl<'a, 't> Checker<'a, 't> {
             settings,
             path: None,
             rules,
+            query_rules: rules,
             diagnostics: Vec::new(),
             workspace: None,
             awaiting_functions: HashSet::new(),
@@ -219,6 +224,13 @@ impl<'a, 't> Checker<'a, 't> {
             .imported_async_library()
             .or_else(|| self.workspace.and_then(|workspace| AsyncLibrary::of_module(workspace.module)))
             .unwrap_or(AsyncLibrary::DEFAULT)
+    }
+
+    /// Builds the combined query for `rules` as well as the checked ones (see `query_rules`).
+    #[must_use]
+    pub fn with_query_rules(mut self, rules: RuleSet) -> Self {
+        self.query_rules = self.rules.union(rules);
+        self
     }
 
     /// Lets rules see the file's path (test modules are told by their names).
@@ -331,7 +343,7 @@ impl<'a, 't> Checker<'a, 't> {
     }
 
     fn run_query(&mut self, cursor: &mut QueryCursor, tree: &'t Tree) {
-        let queries = queries_for(self.rules.iter().flat_map(|rule| concepts_of(rule).iter().copied()).collect());
+        let queries = queries_for(self.query_rules.iter().flat_map(|rule| concepts_of(rule).iter().copied()).collect());
         let queries = &*queries;
         let captures = queries.captures;
         let source = self.semantic.source().as_bytes();

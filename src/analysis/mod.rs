@@ -13,6 +13,7 @@ pub mod fixer;
 mod flow;
 pub mod index;
 pub mod noqa;
+pub mod prefilter;
 pub mod queries;
 pub mod semantic;
 pub mod settings;
@@ -52,23 +53,11 @@ pub fn lint_in_workspace(
     settings: &LintSettings,
     workspace: Option<&WorkspaceView<'_>>,
 ) -> Vec<Diagnostic> {
-    let mut rules = applicable_rules(settings.rules_for(path), source);
-    if let Some(directive) = noqa::file_directive(source) {
-        rules = rules.iter().filter(|rule| !directive.silences(*rule)).collect();
-    }
-    if rules.is_empty() || (rules.only_in_async_functions() && !has_async_def(source)) {
+    let rules = rules_for_text(source, path, settings);
+    if rules.checked.is_empty() {
         return Vec::new();
     }
-    let semantic = semantic::SemanticModel::build(tree, source);
-    let diagnostics = Checker::new(&semantic, settings, rules).with_path(path).with_workspace(workspace).run(tree);
-    if diagnostics.is_empty() {
-        return diagnostics;
-    }
-    let noqa = noqa::NoqaMap::new(source, semantic.comments());
-    diagnostics
-        .into_iter()
-        .filter(|diagnostic| !noqa.silences(diagnostic.rule, &[diagnostic.range.start, diagnostic.statement_start]))
-        .collect()
+    lint_tree(source, tree, path, settings, workspace, rules)
 }
 
 /// Parses and lints a source text, on its own.
@@ -84,56 +73,60 @@ pub fn lint_source_in_workspace(
     workspace: Option<&WorkspaceView<'_>>,
 ) -> Vec<Diagnostic> {
     // Parsing is most of the cost of a file; skip it when no enabled rule can report here.
-    let rules = applicable_rules(settings.rules, source);
-    if rules.is_empty() || (rules.only_in_async_functions() && !has_async_def(source)) {
+    let rules = rules_for_text(source, path, settings);
+    if rules.checked.is_empty() {
         return Vec::new();
     }
     let tree = source::parse(source);
-    lint_in_workspace(source, &tree, path, settings, workspace)
+    lint_tree(source, &tree, path, settings, workspace, rules)
 }
 
-/// The rules that may report in `source`: those whose `required_text` it holds.
-fn applicable_rules(rules: RuleSet, source: &str) -> RuleSet {
-    rules
-        .iter()
-        .filter(|rule| {
-            let needles = rule.meta().required_text;
-            needles.is_empty() || needles.iter().any(|needle| source.contains(needle))
-        })
+/// The rules of one file: those enabled for its path, and those of them that may report in
+/// its text (not silenced by a file-wide `# noqa`, let through by the prefilter).
+#[derive(Clone, Copy)]
+struct FileRules {
+    enabled: RuleSet,
+    checked: RuleSet,
+}
+
+fn rules_for_text(source: &str, path: Option<&Path>, settings: &LintSettings) -> FileRules {
+    let enabled = settings.rules_for(path);
+    let mut rules = enabled;
+    if let Some(directive) = noqa::file_directive(source) {
+        rules = rules.iter().filter(|rule| !directive.silences(*rule)).collect();
+    }
+    FileRules { enabled, checked: prefilter::applicable_rules(rules, source, settings) }
+}
+
+fn lint_tree(
+    source: &str,
+    tree: &Tree,
+    path: Option<&Path>,
+    settings: &LintSettings,
+    workspace: Option<&WorkspaceView<'_>>,
+    rules: FileRules,
+) -> Vec<Diagnostic> {
+    let semantic = semantic::SemanticModel::build(tree, source);
+    // The query is built for the rules enabled here, not only those the prefilter left: one
+    // compiled query for all files rather than one per set of rules left (hundreds on a project).
+    let diagnostics = Checker::new(&semantic, settings, rules.checked)
+        .with_query_rules(rules.enabled)
+        .with_path(path)
+        .with_workspace(workspace)
+        .run(tree);
+    if diagnostics.is_empty() {
+        return diagnostics;
+    }
+    let noqa = noqa::NoqaMap::new(source, semantic.comments());
+    diagnostics
+        .into_iter()
+        .filter(|diagnostic| !noqa.silences(diagnostic.rule, &[diagnostic.range.start, diagnostic.statement_start]))
         .collect()
-}
-
-/// Whether the text may define a coroutine function: `async` followed by white space and
-/// `def`. A false positive (in a string or comment) only costs a parse.
-fn has_async_def(source: &str) -> bool {
-    source.match_indices("async").any(|(index, keyword)| {
-        let rest = &source[index + keyword.len()..];
-        let trimmed = rest.trim_start_matches([' ', '\t', '\\', '\n', '\r']);
-        trimmed.len() < rest.len() && trimmed.starts_with("def")
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn async_def_prefilter() {
-        assert!(has_async_def("class A:\n    async  def f(self): ..."));
-        assert!(has_async_def("async \\\ndef f(): ..."));
-        assert!(!has_async_def("import asyncio\nasyncdef = 1\ndef f(): time.sleep(1)\n"));
-    }
-
-    #[test]
-    fn rules_needing_text_skip_files_without_it() {
-        let rules: RuleSet =
-            [crate::rules::Rule::TimeoutErrorAlias, crate::rules::Rule::BlockingSleep].into_iter().collect();
-        assert_eq!(
-            applicable_rules(rules, "import time\n").iter().collect::<Vec<_>>(),
-            [crate::rules::Rule::BlockingSleep]
-        );
-        assert_eq!(applicable_rules(rules, "except asyncio.TimeoutError: ...").iter().count(), 2);
-    }
 
     #[test]
     fn files_without_async_def_report_nothing_and_others_do() {

@@ -68,6 +68,9 @@ pub struct LintSettings {
     pub test_runners: TestRunners,
     /// Which files are test code, and the rules not run on them.
     pub test_code: Option<Arc<TestCode>>,
+    /// Skip the rules (and the parse of files no rule is left for) whose trigger texts a file
+    /// lacks (`analysis::prefilter`). Off only to check that skipping changes no finding.
+    pub prefilter: bool,
 }
 
 /// Test code: paths below `root` that `matcher` matches (relative to `root`) do not run `rules`.
@@ -102,6 +105,7 @@ impl Default for LintSettings {
             blocking_calls: HashMap::new(),
             test_runners: TestRunners::default(),
             test_code: None,
+            prefilter: true,
         }
     }
 }

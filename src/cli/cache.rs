@@ -198,13 +198,14 @@ fn fingerprint(settings: &LintSettings) -> u64 {
         settings.severity.iter().map(|(rule, severity)| (rule.meta().code, severity.as_str())).collect();
     let blocking: BTreeMap<&String, &Option<String>> = settings.blocking_calls.iter().collect();
     let text = format!(
-        "{}|{}|{:?}|{}|{:?}|{:?}",
+        "{}|{}|{:?}|{}|{:?}|{:?}|{}",
         build_id(),
         settings.target_version,
         severity,
         settings.default_timeout.to_bits(),
         blocking,
         settings.test_runners,
+        settings.prefilter,
     );
     xxh3_64(text.as_bytes())
 }

@@ -30,6 +30,7 @@ pub use output::OutputFormat;
 
 /// What `loopwise check` was asked to do: its command-line arguments.
 #[derive(Debug, Clone, Default, clap::Args)]
+#[expect(clippy::struct_excessive_bools, reason = "independent command-line switches")]
 pub struct CheckArgs {
     /// Files or folders to check (default: the current folder); `-` reads standard input.
     pub paths: Vec<PathBuf>,
@@ -66,6 +67,9 @@ pub struct CheckArgs {
     pub stdin_filename: Option<PathBuf>,
     #[command(flatten)]
     pub fixes: FixArgs,
+    /// Lint every file with every rule, skipping none by its text (to check the prefilter).
+    #[arg(long, hide = true)]
+    pub no_prefilter: bool,
     #[command(flatten)]
     pub cache: CacheArgs,
 }
@@ -312,6 +316,7 @@ fn overrides(args: &CheckArgs) -> Result<Options, String> {
         select: args.select.clone(),
         extend_select: non_empty(&args.extend_select),
         ignore: non_empty(&args.ignore),
+        no_prefilter: args.no_prefilter,
         ..Options::default()
     };
     if let Some(version) = &args.target_version

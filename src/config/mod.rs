@@ -75,6 +75,10 @@ pub struct Options {
     /// Rules not run on test code. Replaces [`DEFAULT_TEST_IGNORE`]; `[]` runs every rule there.
     #[serde(alias = "testIgnore")]
     pub test_ignore: Option<Vec<String>>,
+    /// `--no-prefilter` (hidden): lint every file and rule, skipping none by its text. Not a
+    /// configuration-file key.
+    #[serde(skip)]
+    pub no_prefilter: bool,
 }
 
 /// Test code: what pytest collects and the folders test suites live in.
@@ -232,6 +236,7 @@ impl Options {
             severity: overrides.severity.clone().or_else(|| self.severity.clone()),
             test_paths: overrides.test_paths.clone().or_else(|| self.test_paths.clone()),
             test_ignore: overrides.test_ignore.clone().or_else(|| self.test_ignore.clone()),
+            no_prefilter: overrides.no_prefilter || self.no_prefilter,
         }
     }
 }
@@ -376,6 +381,7 @@ impl Configuration {
             blocking_calls,
             test_runners: TestRunners::default(),
             test_code,
+            prefilter: !merged.no_prefilter,
         };
         let excludes: Vec<&str> = match &merged.exclude {
             Some(exclude) => exclude.iter().map(String::as_str).collect(),

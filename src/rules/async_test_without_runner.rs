@@ -74,6 +74,7 @@ define_rule! {
     peers: "none",
     fix: "add `@pytest.mark.asyncio` (safe; adds `import pytest`)",
     only_in_async_functions: false,
+    triggers: ["async"],
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, function: Node<'_>) {

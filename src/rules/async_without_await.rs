@@ -57,6 +57,7 @@ define_rule! {
     peers: "ruff (preview), flake8-async",
     fix: "none",
     only_in_async_functions: false,
+    triggers: ["async"],
 }
 
 /// Runs after the shared pass, which recorded the functions that await.

@@ -55,6 +55,7 @@ define_rule! {
     peers: "ruff",
     fix: "remove the mark (safe)",
     only_in_async_functions: false,
+    triggers: ["pytest"],
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, function: Node<'_>) {

@@ -47,6 +47,7 @@ define_rule! {
     peers: "none",
     fix: "remove the mark (safe)",
     only_in_async_functions: false,
+    triggers: ["pytest"],
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, function: Node<'_>) {

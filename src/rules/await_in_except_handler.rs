@@ -58,6 +58,7 @@ define_rule! {
     peers: "flake8-async",
     fix: "none",
     only_in_async_functions: true,
+    triggers: ["except"],
 }
 
 /// Types whose handler also catches cancellation (`asyncio.CancelledError`, `trio.Cancelled`).

@@ -50,6 +50,7 @@ define_rule! {
     peers: "ruff, pylint, mypy",
     fix: "make the enclosing `def` async (unsafe)",
     only_in_async_functions: false,
+    triggers: ["await", "async"],
 }
 
 /// `node` is an `await`, or an `async for`/`async with` statement or async comprehension clause.

@@ -48,6 +48,7 @@ define_rule! {
     peers: "none",
     fix: "none",
     only_in_async_functions: true,
+    triggers: ["connect", "pymongo", "redis", "sqlalchemy", "boto3"],
 }
 
 fn is_sync_client(qualified: &str) -> bool {

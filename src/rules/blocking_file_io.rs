@@ -75,6 +75,8 @@ define_rule! {
     peers: "ruff, flake8-async (partly)",
     fix: "wrap in `await asyncio.to_thread(...)`, or `trio.to_thread.run_sync`/`anyio.to_thread.run_sync` in trio and anyio modules (unsafe, plain calls only)",
     only_in_async_functions: true,
+    // Why: `open` covers `io.open` and `os.fdopen`; a `Path` is only known from a `pathlib` import.
+    triggers: ["open", "os", "shutil", "pathlib"],
 }
 
 fn is_blocking_function(qualified: &str) -> bool {

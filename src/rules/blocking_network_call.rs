@@ -64,6 +64,7 @@ define_rule! {
     peers: "ruff, flake8-async",
     fix: "wrap in `await asyncio.to_thread(...)`, or `trio.to_thread.run_sync`/`anyio.to_thread.run_sync` in trio and anyio modules (unsafe, plain calls only)",
     only_in_async_functions: true,
+    triggers: ["requests", "httpx", "urllib", "socket", "smtplib", "ftplib", "HTTPConnection", "HTTPSConnection"],
 }
 
 const HTTP_METHODS: &[&str] = &["get", "options", "head", "post", "put", "patch", "delete", "request"];

@@ -53,6 +53,7 @@ define_rule! {
     peers: "ruff, flake8-async",
     fix: "`await asyncio.sleep(...)`, or `trio.sleep`/`anyio.sleep` in trio and anyio modules (unsafe; adds the import if missing)",
     only_in_async_functions: true,
+    triggers: ["sleep"],
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {

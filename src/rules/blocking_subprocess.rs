@@ -65,6 +65,9 @@ define_rule! {
     peers: "ruff, flake8-async",
     fix: "wrap in `await asyncio.to_thread(...)`, or `trio.to_thread.run_sync`/`anyio.to_thread.run_sync` in trio and anyio modules (unsafe, plain calls only)",
     only_in_async_functions: true,
+    // Why: the `os` functions by their names (`os` itself is in almost every text): `wait`
+    // covers `waitpid`, `spawn` `posix_spawn`.
+    triggers: ["subprocess", "system", "popen", "wait", "spawn"],
 }
 
 fn is_blocking_process_call(qualified: &str) -> bool {

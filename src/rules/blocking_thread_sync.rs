@@ -70,6 +70,8 @@ define_rule! {
     peers: "none",
     fix: "none",
     only_in_async_functions: true,
+    // Why: a `concurrent.futures.Future` also comes from `asyncio.run_coroutine_threadsafe`.
+    triggers: ["threading", "multiprocessing", "queue", "concurrent", "run_coroutine_threadsafe"],
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

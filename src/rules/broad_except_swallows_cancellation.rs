@@ -89,6 +89,8 @@ define_rule! {
     peers: "flake8-async",
     fix: "insert `except asyncio.CancelledError: raise` (`trio.Cancelled`, `anyio.get_cancelled_exc_class()` in trio and anyio modules) before it (unsafe)",
     only_in_async_functions: true,
+    // Why: the same as LW303's, which defers to this rule: dropping one drops both.
+    triggers: ["except"],
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, clause: Node<'_>) {

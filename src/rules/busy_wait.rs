@@ -55,6 +55,8 @@ define_rule! {
     peers: "ruff",
     fix: "none",
     only_in_async_functions: true,
+    // Why: the loop body awaits a `sleep`/`sleep_until`.
+    triggers: ["sleep"],
 }
 
 const SLEEPS: &[&str] =

@@ -109,6 +109,7 @@ define_rule! {
     peers: "flake8-async",
     fix: "append `raise` (unsafe)",
     only_in_async_functions: true,
+    triggers: ["except"],
 }
 
 /// Whether the qualified name names a cancellation exception: asyncio's `CancelledError`,

@@ -53,6 +53,7 @@ define_rule! {
     peers: "flake8-async",
     fix: "none",
     only_in_async_functions: true,
+    triggers: ["TaskGroup"],
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, block: &TaskGroupBlock<'_>) {

@@ -56,6 +56,8 @@ define_rule! {
     peers: "none",
     fix: "swap the decorator (safe)",
     only_in_async_functions: false,
+    // Why: `contextmanager` covers `asynccontextmanager`.
+    triggers: ["contextmanager"],
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, decorator: Node<'_>) {

@@ -65,6 +65,7 @@ define_rule! {
     peers: "ruff, flake8-async",
     fix: "`tg.create_task` in a TaskGroup block (safe); else keep a reference in a set (unsafe), or await it (unsafe)",
     only_in_async_functions: false,
+    triggers: ["create_task", "ensure_future"],
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {

@@ -65,6 +65,7 @@ define_rule! {
     peers: "pylint (partly)",
     fix: "`inspect.iscoroutinefunction` (safe, when `inspect` is imported)",
     only_in_async_functions: false,
+    triggers: ["asyncio"],
 }
 
 /// Members of `asyncio` whose `loop` parameter was removed in Python 3.10.

@@ -60,6 +60,7 @@ define_rule! {
     peers: "none",
     fix: "`asyncio.create_task(<call>)` (unsafe)",
     only_in_async_functions: false,
+    triggers: ["ensure_future"],
 }
 
 /// Callees whose result is already a future or a task, not a coroutine.

@@ -48,6 +48,8 @@ define_rule! {
     peers: "flake8-async",
     fix: "none",
     only_in_async_functions: false,
+    // Why: `except *E` may hold white space: not `except*`.
+    triggers: ["except"],
 }
 
 /// What an exception group has, besides dunders.

@@ -56,6 +56,8 @@ define_rule! {
     peers: "flake8-async",
     fix: "none",
     only_in_async_functions: false,
+    // Why: a raised member is `name.exceptions[...]`.
+    triggers: ["exceptions"],
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, handler: &ExceptHandler<'_>) {

@@ -53,6 +53,8 @@ define_rule! {
     peers: "flake8-async",
     fix: "none",
     only_in_async_functions: false,
+    // Why: `ExceptionGroup` covers `BaseExceptionGroup`.
+    triggers: ["ExceptionGroup"],
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, class: Node<'_>) {

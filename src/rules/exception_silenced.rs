@@ -65,6 +65,8 @@ define_rule! {
     peers: "ruff (generic)",
     fix: "none",
     only_in_async_functions: true,
+    // Why: the same as LW302's, to which this rule defers: dropping one drops both.
+    triggers: ["except"],
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, clause: Node<'_>) {

@@ -60,6 +60,7 @@ define_rule! {
     peers: "none (open ruff PR)",
     fix: "none",
     only_in_async_functions: true,
+    triggers: ["return_exceptions"],
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {

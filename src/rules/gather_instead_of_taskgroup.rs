@@ -73,6 +73,7 @@ define_rule! {
     peers: "none",
     fix: "rewrite to an `async with asyncio.TaskGroup() as tg:` block (unsafe; adds `import asyncio` if missing)",
     only_in_async_functions: true,
+    triggers: ["gather"],
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {

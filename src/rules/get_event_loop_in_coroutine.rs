@@ -52,6 +52,7 @@ define_rule! {
     peers: "none",
     fix: "`asyncio.get_running_loop()` (safe)",
     only_in_async_functions: true,
+    triggers: ["get_event_loop"],
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {

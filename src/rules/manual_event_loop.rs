@@ -80,6 +80,7 @@ define_rule! {
     peers: "none",
     fix: "`asyncio.run(main())` when the two statements are adjacent (unsafe)",
     only_in_async_functions: false,
+    triggers: ["run_until_complete"],
 }
 
 /// `asyncio.run` would do these itself; a manual loop's cleanup is not a second finding.

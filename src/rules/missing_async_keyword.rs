@@ -61,6 +61,9 @@ define_rule! {
     peers: "pylint E1701, mypy, pyright (as type errors)",
     fix: "add `async` (safe, in an async function)",
     only_in_async_functions: false,
+    // Why: an async context manager or generator is an `async def` here or an imported name
+    // (the workspace index, `asyncio`/`trio`/`anyio`/`aiohttp`/`httpx` types).
+    triggers: ["async", "import"],
 }
 
 const ASYNC_ONLY_MANAGERS: &[&str] = &[

@@ -95,6 +95,9 @@ define_rule! {
     peers: "none",
     fix: "wrap in `async with asyncio.timeout(N):` (3.11+) or `asyncio.wait_for(..., timeout=N)` (trio and anyio modules: `with trio.fail_after(N):`, `with anyio.fail_after(N):`); aiohttp: also add `timeout=aiohttp.ClientTimeout(total=N)` (all unsafe)",
     only_in_async_functions: true,
+    // Why: `connection` covers `open_connection`, `open_unix_connection` and
+    // `loop.create_connection`.
+    triggers: ["connection", "aiohttp", "httpx"],
 }
 
 const AIOHTTP_SESSIONS: &[&str] = &["aiohttp.ClientSession", "aiohttp.client.ClientSession"];

@@ -81,9 +81,13 @@ pub struct RuleMeta {
     /// The rule can only report inside an `async def`: a file without one is skipped unparsed
     /// and the shared query runs only over async function bodies when all enabled rules are so.
     pub only_in_async_functions: bool,
-    /// The rule can only report in a text holding one of these strings (none: no such limit),
-    /// so files without them are not parsed for it.
-    pub required_text: &'static [&'static str],
+    /// The rule can only report in a text holding one of these strings (empty: no such limit),
+    /// so it is not run on, and a file no rule is left for is not parsed, a text with none of
+    /// them (`analysis::prefilter`). Each must be sound: every name a rule matches is resolved
+    /// through the file's imports, so a trigger is a part of the qualified name that the text
+    /// must spell whatever the aliases (`sleep` for `time.sleep`: `from time import sleep as
+    /// s` still spells it), a keyword, or a method name; never an alias.
+    pub triggers: &'static [&'static str],
     /// The rule's doc comment as written (each line keeps the space after `///`); use
     /// [`RuleMeta::documentation`].
     pub docs: &'static str,

@@ -52,6 +52,7 @@ define_rule! {
     peers: "none",
     fix: "`asyncio.run(x)` to `await x` (unsafe)",
     only_in_async_functions: true,
+    triggers: ["asyncio", "run_until_complete", "run_forever"],
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {

@@ -50,6 +50,7 @@ define_rule! {
     peers: "none",
     fix: "none",
     only_in_async_functions: true,
+    triggers: ["Semaphore", "Lock", "Condition"],
 }
 
 const PRIMITIVES: &[&str] = &[

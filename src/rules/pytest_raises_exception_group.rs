@@ -55,6 +55,7 @@ define_rule! {
     peers: "flake8-async",
     fix: "use `pytest.RaisesGroup` (display-only)",
     only_in_async_functions: false,
+    triggers: ["ExceptionGroup"],
 }
 
 /// `ExceptionGroup` and `BaseExceptionGroup`, builtin or from the `exceptiongroup` backport.

@@ -12,8 +12,8 @@ macro_rules! define_rule {
         aliases: [$($alias:literal),* $(,)?],
         peers: $peers:literal,
         fix: $fix:literal,
-        only_in_async_functions: $async_only:literal
-        $(, required_text: [$($needle:literal),* $(,)?])? $(,)?
+        only_in_async_functions: $async_only:literal,
+        triggers: [$($trigger:literal),* $(,)?] $(,)?
     ) => {
         pub static META: $crate::rules::RuleMeta = $crate::rules::RuleMeta {
             code: $code,
@@ -25,7 +25,7 @@ macro_rules! define_rule {
             peers: $peers,
             fix: $fix,
             only_in_async_functions: $async_only,
-            required_text: &[$($($needle),*)?],
+            triggers: &[$($trigger),*],
             docs: concat!($($doc, "\n"),*),
         };
     };

@@ -56,6 +56,7 @@ define_rule! {
     peers: "none",
     fix: "`asyncio.to_thread(f, *args)` (unsafe)",
     only_in_async_functions: false,
+    triggers: ["run_in_executor"],
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>, in_async_function: bool) {

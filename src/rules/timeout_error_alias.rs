@@ -63,9 +63,9 @@ define_rule! {
     peers: "ruff",
     fix: "builtin `TimeoutError` (safe)",
     only_in_async_functions: false,
+    triggers: ["TimeoutError", "socket"],
     // `asyncio.TimeoutError`, `from asyncio import TimeoutError`, `socket.timeout`,
     // `from socket import timeout`: other files are not parsed for this rule.
-    required_text: ["TimeoutError", "socket"],
 }
 
 /// The first Python version where `qualified` is the builtin `TimeoutError`.

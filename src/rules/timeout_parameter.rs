@@ -53,6 +53,8 @@ define_rule! {
     peers: "ruff, flake8-async",
     fix: "none",
     only_in_async_functions: false,
+    // Why: the parameter's name.
+    triggers: ["timeout"],
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, function: Node<'_>) {

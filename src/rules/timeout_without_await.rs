@@ -62,6 +62,8 @@ define_rule! {
     peers: "ruff, flake8-async",
     fix: "remove the block and dedent its body (unsafe)",
     only_in_async_functions: true,
+    // Why: `timeout` covers `timeout_at`.
+    triggers: ["timeout"],
 }
 
 /// `with_statement` is an `async with`; `manager` one of its context managers.

@@ -65,6 +65,10 @@ define_rule! {
     peers: "pyright/basedpyright `reportUnusedCoroutine`, mypy `unused-coroutine`, PyCharm",
     fix: "insert `await ` (safe, inside an async function)",
     only_in_async_functions: false,
+    // Why: a coroutine function is an `async def` here, an `asyncio` name, or one the workspace
+    // index finds through an import, under any local name: `import` is the only text such a
+    // file must hold.
+    triggers: ["async", "import"],
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {

@@ -39,6 +39,7 @@ define_rule! {
     peers: "none",
     fix: "none",
     only_in_async_functions: false,
+    triggers: ["Queue"],
 }
 
 const QUEUES: &[&str] = &[

@@ -58,6 +58,7 @@ define_rule! {
     peers: "none",
     fix: "none",
     only_in_async_functions: true,
+    triggers: ["gather", "create_task", "ensure_future"],
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {

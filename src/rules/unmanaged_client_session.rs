@@ -65,6 +65,7 @@ define_rule! {
     peers: "none",
     fix: "turn it into an `async with` block over the rest of the body (unsafe)",
     only_in_async_functions: false,
+    triggers: ["ClientSession", "TCPConnector", "AsyncClient"],
 }
 
 const CLIENTS: &[&str] = &[

@@ -60,6 +60,7 @@ define_rule! {
     peers: "flake8-async",
     fix: "none",
     only_in_async_functions: false,
+    triggers: ["yield"],
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, function: Node<'_>) {

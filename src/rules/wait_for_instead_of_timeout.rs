@@ -57,6 +57,7 @@ define_rule! {
     peers: "none",
     fix: "`async with asyncio.timeout(t):` block (unsafe; adds `import asyncio` if missing)",
     only_in_async_functions: true,
+    triggers: ["wait_for"],
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {

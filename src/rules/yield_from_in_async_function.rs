@@ -44,6 +44,7 @@ define_rule! {
     peers: "ruff, pylint",
     fix: "none",
     only_in_async_functions: true,
+    triggers: ["yield"],
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, node: Node<'_>) {

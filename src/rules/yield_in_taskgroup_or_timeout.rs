@@ -69,6 +69,7 @@ define_rule! {
     peers: "flake8-async, ruff (preview, 119)",
     fix: "none",
     only_in_async_functions: true,
+    triggers: ["yield"],
 }
 
 const SCOPED_MANAGERS: &[&str] = &[

@@ -1,0 +1,233 @@
+//! Which enabled rules can report in a text, told from the text alone before it is parsed.
+//!
+//! Each rule declares its trigger texts (`RuleMeta::triggers`): at least one of them is in any
+//! text where it can report. One Aho-Corasick pass over the text finds which triggers it holds
+//! and whether it may define an `async def` (for the rules that are `only_in_async_functions`);
+//! a rule none of whose triggers is there is not run, and a file no rule is left for is not
+//! parsed. A trigger in a string or a comment only costs a parse, never a finding.
+
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
+
+use crate::analysis::settings::LintSettings;
+use crate::rules::{Rule, RuleSet};
+
+/// The keyword that starts an `async def`: searched with the triggers, in the same pass.
+const ASYNC: &str = "async";
+
+/// The union of every rule's triggers, as one automaton.
+struct Triggers {
+    searcher: AhoCorasick,
+    /// The automaton's pattern of [`ASYNC`].
+    async_pattern: usize,
+    /// For each rule (indexed like `Rule::ALL`), the patterns of its triggers; empty: no limit.
+    rule_patterns: Vec<Vec<usize>>,
+    patterns: usize,
+}
+
+impl Triggers {
+    fn build() -> Option<Self> {
+        let mut texts: Vec<&'static str> = vec![ASYNC];
+        let mut rule_patterns = Vec::with_capacity(Rule::ALL.len());
+        for rule in Rule::ALL {
+            let mut own = Vec::new();
+            for trigger in rule.meta().triggers {
+                let index = texts.iter().position(|text| text == trigger).unwrap_or_else(|| {
+                    texts.push(trigger);
+                    texts.len() - 1
+                });
+                own.push(index);
+            }
+            rule_patterns.push(own);
+        }
+        // Standard matching, so that the overlapping search reports every pattern at every
+        // place it occurs (`async` inside `asyncio` too).
+        let searcher = AhoCorasick::new(&texts).ok()?;
+        Some(Self { searcher, async_pattern: 0, rule_patterns, patterns: texts.len() })
+    }
+}
+
+/// Built once per process. `None` only if the automaton cannot be built, and then nothing is
+/// skipped.
+static TRIGGERS: LazyLock<Option<Triggers>> = LazyLock::new(Triggers::build);
+
+/// What one scan of a text found.
+#[derive(Debug)]
+pub struct TextScan {
+    /// Per automaton pattern: whether the text holds it.
+    present: Vec<bool>,
+    /// The text may define a coroutine function ([`async_def_at`]).
+    pub async_def: bool,
+}
+
+impl TextScan {
+    /// Whether `rule`'s triggers allow it to report here: it has none, or the text holds one.
+    /// (Its `only_in_async_functions` and its settings are [`applicable_rules`]'s business.)
+    pub fn has_trigger_of(&self, rule: Rule) -> bool {
+        let Some(triggers) = TRIGGERS.as_ref() else { return true };
+        let Some(patterns) = triggers.rule_patterns.get(rule as usize) else { return true };
+        patterns.is_empty() || patterns.iter().any(|pattern| self.present.get(*pattern).copied().unwrap_or(true))
+    }
+}
+
+/// One pass over `source`: the triggers it holds and whether it may define an `async def`.
+pub fn scan(source: &str) -> TextScan {
+    let Some(triggers) = TRIGGERS.as_ref() else {
+        return TextScan { present: Vec::new(), async_def: true };
+    };
+    let mut present = vec![false; triggers.patterns];
+    let mut found = 0;
+    let mut async_def = false;
+    for matched in triggers.searcher.find_overlapping_iter(source) {
+        let pattern = matched.pattern().as_usize();
+        if pattern == triggers.async_pattern && !async_def {
+            async_def = async_def_at(source, matched.end());
+        }
+        if let Some(seen) = present.get_mut(pattern)
+            && !*seen
+        {
+            *seen = true;
+            found += 1;
+        }
+        if found == triggers.patterns && async_def {
+            break;
+        }
+    }
+    TextScan { present, async_def }
+}
+
+/// Whether the `async` ending at `end` is followed by white space and `def`: the text may define
+/// a coroutine function. A false positive (in a string or comment) only costs a parse.
+fn async_def_at(source: &str, end: usize) -> bool {
+    let rest = source.get(end..).unwrap_or("");
+    let trimmed = rest.trim_start_matches([' ', '\t', '\\', '\n', '\r']);
+    trimmed.len() < rest.len() && trimmed.starts_with("def")
+}
+
+/// Whether the text may define a coroutine function: `async` followed by white space and `def`.
+pub fn has_async_def(source: &str) -> bool {
+    source.match_indices(ASYNC).any(|(index, keyword)| async_def_at(source, index + keyword.len()))
+}
+
+/// The rules of `rules` that may report in `source`: all of them when `settings.prefilter` is
+/// off; else those whose triggers it holds, that need no `async def` or find one, and whose
+/// settings give them something to look for.
+pub fn applicable_rules(rules: RuleSet, source: &str, settings: &LintSettings) -> RuleSet {
+    if !settings.prefilter || rules.is_empty() {
+        return rules;
+    }
+    let found = scan(source);
+    rules
+        .iter()
+        .filter(|rule| {
+            (found.async_def || !rule.meta().only_in_async_functions)
+                && found.has_trigger_of(*rule)
+                && (*rule != Rule::BlockingConfiguredCall || configured_call_may_occur(source, settings))
+        })
+        .collect()
+}
+
+/// LW108 reports only calls of the names listed in `blocking-calls`; each resolved qualified
+/// name's parts are spelled in the text (an alias renames only the binding), so the last part
+/// of one of them must be there. With none listed, the rule has nothing to report.
+fn configured_call_may_occur(source: &str, settings: &LintSettings) -> bool {
+    settings.blocking_calls.keys().any(|name| {
+        let last = name.rsplit('.').next().unwrap_or(name).trim();
+        last.is_empty() || source.contains(last)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn applicable(source: &str, rules: &[Rule]) -> Vec<Rule> {
+        applicable_rules(rules.iter().copied().collect(), source, &LintSettings::default()).iter().collect()
+    }
+
+    #[test]
+    fn async_def_prefilter() {
+        assert!(has_async_def("class A:\n    async  def f(self): ..."));
+        assert!(has_async_def("async \\\ndef f(): ..."));
+        assert!(!has_async_def("import asyncio\nasyncdef = 1\ndef f(): time.sleep(1)\n"));
+        for source in
+            ["class A:\n    async  def f(self): ...", "async \\\ndef f(): ...", "x = asyncio\nasync def f(): ..."]
+        {
+            assert!(scan(source).async_def, "{source}");
+        }
+        assert!(!scan("import asyncio\nasyncdef = 1\ndef f(): time.sleep(1)\n").async_def);
+    }
+
+    #[test]
+    fn rules_needing_text_skip_files_without_it() {
+        let rules = [Rule::TimeoutErrorAlias, Rule::BlockingSleep, Rule::DanglingTask];
+        assert!(applicable("import time\n", &rules).is_empty(), "no `async def`, no `TimeoutError`");
+        assert_eq!(applicable("import time\nasync def f(): time.sleep(1)", &rules), [Rule::BlockingSleep]);
+        assert_eq!(applicable("except asyncio.TimeoutError: ...", &rules), [Rule::TimeoutErrorAlias]);
+        assert_eq!(applicable("asyncio.ensure_future(f())", &rules), [Rule::DanglingTask]);
+    }
+
+    #[test]
+    fn aliases_keep_the_texts_that_trigger() {
+        // The alias renames the binding; the import still spells the module and the member.
+        let rules = [Rule::BlockingSleep, Rule::DanglingTask, Rule::UnawaitedCoroutine, Rule::AwaitOutsideAsync];
+        assert_eq!(
+            applicable("from time import sleep as pause\nasync def f():\n    pause(1)\n", &rules),
+            [Rule::BlockingSleep, Rule::UnawaitedCoroutine, Rule::AwaitOutsideAsync]
+        );
+        assert_eq!(
+            applicable("import asyncio as aio\ndef f():\n    aio.ensure_future(g())\n", &rules),
+            [Rule::UnawaitedCoroutine, Rule::DanglingTask, Rule::AwaitOutsideAsync]
+        );
+    }
+
+    #[test]
+    fn a_file_with_only_an_aliased_import_may_call_a_workspace_coroutine() {
+        // `x` may be an `async def` of another module: only the workspace index knows, so the
+        // text's `import` keeps LW201, and nothing else.
+        let all: Vec<Rule> = Rule::ALL.to_vec();
+        assert_eq!(applicable("import x as y\ny()\n", &all), [Rule::UnawaitedCoroutine, Rule::MissingAsyncKeyword]);
+        assert!(applicable("y = 1\ndef f():\n    return y\n", &all).is_empty());
+    }
+
+    #[test]
+    fn a_trigger_in_a_comment_only_costs_a_parse() {
+        let rules = [Rule::DanglingTask];
+        let source = "# asyncio.create_task(f()) is not called here\n";
+        assert_eq!(applicable(source, &rules), [Rule::DanglingTask], "the scan does not tell comments apart");
+        let settings = LintSettings { rules: rules.iter().copied().collect(), ..LintSettings::default() };
+        assert!(crate::analysis::lint_source(source, None, &settings).is_empty());
+    }
+
+    #[test]
+    fn configured_blocking_calls_trigger_by_their_last_part() {
+        let rules = [Rule::BlockingConfiguredCall];
+        let source = "from lib import fetch as get\nasync def f():\n    get()\n";
+        assert!(applicable(source, &rules).is_empty(), "nothing configured, nothing to report");
+        let mut settings = LintSettings::default();
+        settings.blocking_calls.insert("lib.fetch".to_string(), None);
+        let found = applicable_rules(rules.iter().copied().collect(), source, &settings);
+        assert_eq!(found.iter().collect::<Vec<_>>(), rules);
+        settings.blocking_calls = [("lib.download".to_string(), None)].into_iter().collect();
+        assert!(applicable_rules(rules.iter().copied().collect(), source, &settings).is_empty());
+    }
+
+    #[test]
+    fn turning_the_prefilter_off_keeps_every_rule() {
+        let settings = LintSettings { prefilter: false, ..LintSettings::default() };
+        assert_eq!(applicable_rules(RuleSet::all(), "x = 1\n", &settings), RuleSet::all());
+    }
+
+    #[test]
+    fn every_rule_has_its_triggers_in_the_automaton() {
+        let Some(triggers) = TRIGGERS.as_ref() else { panic!("the trigger automaton does not build") };
+        for rule in Rule::ALL {
+            let own = rule.meta().triggers;
+            assert_eq!(triggers.rule_patterns[*rule as usize].len(), own.len(), "{}", rule.code());
+            for trigger in own {
+                assert!(!trigger.is_empty() && scan(trigger).has_trigger_of(*rule), "{} `{trigger}`", rule.code());
+            }
+        }
+    }
+}
