@@ -101,6 +101,10 @@ pub struct SemanticModel<'t> {
     comments: Vec<TextRange>,
     /// The async library the file's imports name, if any.
     imported_async_library: Option<AsyncLibrary>,
+    /// Per scope, how often each name is mentioned in it (nested scopes included), counted
+    /// on the first question: asking per assignment walked a function once for each.
+    /// Owned names: a borrowed one would make the model invariant in `'t`.
+    mentions: Vec<std::cell::OnceCell<HashMap<Box<str>, u32>>>,
 }
 
 const MAX_INFERENCE_DEPTH: u32 = 12;
@@ -548,30 +552,45 @@ impl<'t> SemanticModel<'t> {
             return false;
         }
         let name = self.text(target);
-        let mut cursor = scope.node.walk();
+        let mentions = self.mentions[function].get_or_init(|| self.count_mentions(scope.node));
+        // The target is one mention of its name.
+        mentions.get(name).copied().unwrap_or(0) <= 1
+    }
+
+    /// How often each identifier is mentioned below `node`; `obj.name` and `f(name=...)` do
+    /// not mention a local `name`.
+    fn count_mentions(&self, node: Node<'_>) -> HashMap<Box<str>, u32> {
+        let mut counts: HashMap<Box<str>, u32> = HashMap::new();
+        let mut cursor = node.walk();
+        // The kinds of the nodes from `node` down to the cursor's parent.
+        let mut parents: Vec<&str> = Vec::new();
         loop {
-            let node = cursor.node();
-            if node.kind() == "identifier" && node.id() != target.id() && self.text(node) == name {
-                // `obj.name` and `f(name=...)` do not mention the local.
-                let is_other_name = node.parent().is_some_and(|parent| {
-                    let field =
-                        |field: &str| parent.child_by_field_name(field).is_some_and(|child| child.id() == node.id());
-                    (parent.kind() == "attribute" && field("attribute"))
-                        || (parent.kind() == "keyword_argument" && field("name"))
-                });
+            let current = cursor.node();
+            if current.kind() == "identifier" {
+                let is_other_name = matches!(
+                    (parents.last(), cursor.field_name()),
+                    (Some(&"attribute"), Some("attribute")) | (Some(&"keyword_argument"), Some("name"))
+                );
                 if !is_other_name {
-                    return false;
+                    let name = self.text(current);
+                    match counts.get_mut(name) {
+                        Some(count) => *count += 1,
+                        None => {
+                            counts.insert(name.into(), 1);
+                        }
+                    }
                 }
             }
-            if cursor.goto_first_child() || cursor.goto_next_sibling() {
+            if cursor.goto_first_child() {
+                parents.push(current.kind());
                 continue;
             }
             loop {
-                if !cursor.goto_parent() || cursor.node().id() == scope.node.id() {
-                    return true;
-                }
                 if cursor.goto_next_sibling() {
                     break;
+                }
+                if parents.pop().is_none() || !cursor.goto_parent() {
+                    return counts;
                 }
             }
         }
@@ -1632,6 +1651,7 @@ impl<'t> Builder<'t> {
         let imported_async_library = AsyncLibrary::of_imports(imports.iter().map(String::as_str));
         SemanticModel {
             source: self.source,
+            mentions: scopes.iter().map(|_| std::cell::OnceCell::new()).collect(),
             scopes,
             by_start,
             imports,
