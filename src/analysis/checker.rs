@@ -1,20 +1,20 @@
-//! Runs the combined query once over a file and hands each matched node to the rules that
-//! want it: the one shared pass of the engine.
+//! Walks a file once (`analysis::walk`) and hands each matched node to the rules that want
+//! it: the one shared pass of the engine.
 
 use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::path::Path;
 
-use streaming_iterator::StreamingIterator;
-use tree_sitter::{Node, QueryCursor, Tree};
+use tree_sitter::{Node, Tree};
 
 use crate::analysis::async_library::AsyncLibrary;
 use crate::analysis::fix_builder::{self, ModuleImport, Stylist};
 use crate::analysis::index::{FunctionKind, absolute_name, function_kind_of};
-use crate::analysis::queries::{Concept, queries_for};
+use crate::analysis::queries::Concept;
 use crate::analysis::semantic::{AsyncProtocol, CalleeKind};
 use crate::analysis::semantic::{ScopeId, SemanticModel};
 use crate::analysis::settings::LintSettings;
+use crate::analysis::walk::{self, Match};
 use crate::analysis::{Diagnostic, TextRange, WorkspaceView};
 use crate::rules::{self, Rule, RuleSet};
 
@@ -324,10 +324,11 @@ impl<'a, 't> Checker<'a, 't> {
         } else {
             vec![TextRange::new(0, self.semantic.source().len())]
         };
-        let mut cursor = QueryCursor::new();
+        let concepts = self.query_rules.iter().flat_map(|rule| concepts_of(rule).iter().copied()).collect();
         for range in ranges {
-            cursor.set_byte_range(range.start..range.end);
-            self.run_query(&mut cursor, tree);
+            for found in walk::matches(tree, self.semantic.source(), concepts, range) {
+                self.dispatch(found);
+            }
         }
         if self.enabled(Rule::AsyncWithoutAwait) {
             rules::async_without_await::check(&mut self);
@@ -342,93 +343,80 @@ impl<'a, 't> Checker<'a, 't> {
         self.diagnostics
     }
 
-    fn run_query(&mut self, cursor: &mut QueryCursor, tree: &'t Tree) {
-        let queries = queries_for(self.query_rules.iter().flat_map(|rule| concepts_of(rule).iter().copied()).collect());
-        let queries = &*queries;
-        let captures = queries.captures;
-        let source = self.semantic.source().as_bytes();
-        let mut matches = cursor.matches(&queries.query, tree.root_node(), source);
-        while let Some(found) = matches.next() {
-            let capture =
-                |index: u32| found.captures().iter().find(|capture| capture.index == index).map(|capture| capture.node);
-            let Some(node) = capture(queries.primary[found.pattern_index]) else { continue };
-            match queries.concepts[found.pattern_index] {
-                Concept::Call => {
-                    let (Some(callee), Some(arguments)) =
-                        (captures.callee.and_then(capture), captures.arguments.and_then(capture))
-                    else {
-                        continue;
-                    };
-                    self.visit_call(node, callee, arguments);
+    fn dispatch(&mut self, found: Match<'t>) {
+        let node = found.node;
+        match found.concept {
+            Concept::Call => {
+                let (Some(callee), Some(arguments)) = (found.first, found.second) else { return };
+                self.visit_call(node, callee, arguments);
+            }
+            Concept::WithItem => {
+                let Some(manager) = found.first else { return };
+                let is_async = node.child(0).is_some_and(|first| first.kind() == "async");
+                if !is_async && self.semantic.in_async_function(node.start_byte()) {
+                    rules::blocking_thread_sync::check_with(self, manager);
                 }
-                Concept::WithItem => {
-                    let Some(manager) = captures.manager.and_then(capture) else { continue };
-                    let is_async = node.child(0).is_some_and(|first| first.kind() == "async");
-                    if !is_async && self.semantic.in_async_function(node.start_byte()) {
-                        rules::blocking_thread_sync::check_with(self, manager);
-                    }
-                    if is_async && self.enabled(Rule::TimeoutWithoutAwait) {
-                        rules::timeout_without_await::check(self, node, manager);
-                    }
-                    if !is_async && self.enabled(Rule::MissingAsyncKeyword) {
-                        rules::missing_async_keyword::check_with(self, node, manager);
-                    }
-                    if is_async {
-                        self.visit_task_group(node, manager);
-                    }
+                if is_async && self.enabled(Rule::TimeoutWithoutAwait) {
+                    rules::timeout_without_await::check(self, node, manager);
                 }
-                Concept::Class => {
-                    if self.enabled(Rule::ExceptionGroupSubclassWithoutDerive) {
-                        rules::exception_group_subclass_without_derive::check(self, node);
-                    }
+                if !is_async && self.enabled(Rule::MissingAsyncKeyword) {
+                    rules::missing_async_keyword::check_with(self, node, manager);
                 }
-                Concept::ExceptClause => self.visit_except_clause(node),
-                Concept::Reference => {
-                    if self.enabled(Rule::TimeoutErrorAlias) {
-                        rules::timeout_error_alias::check(self, node);
-                    }
+                if is_async {
+                    self.visit_task_group(node, manager);
                 }
-                Concept::FunctionDefinition => {
-                    if self.enabled(Rule::TimeoutParameter) {
-                        rules::timeout_parameter::check(self, node);
-                    }
-                    self.visit_function(node);
+            }
+            Concept::Class => {
+                if self.enabled(Rule::ExceptionGroupSubclassWithoutDerive) {
+                    rules::exception_group_subclass_without_derive::check(self, node);
                 }
-                Concept::AsyncSyntax => {
-                    if let Some(function) = self.semantic.enclosing_function(node.start_byte()) {
-                        self.awaiting_functions.insert(function);
-                    }
-                    if self.enabled(Rule::AwaitOutsideAsync) {
-                        rules::await_outside_async::check(self, node);
-                    }
+            }
+            Concept::ExceptClause => self.visit_except_clause(node),
+            Concept::Reference => {
+                if self.enabled(Rule::TimeoutErrorAlias) {
+                    rules::timeout_error_alias::check(self, node);
                 }
-                Concept::YieldFrom => {
-                    if self.enabled(Rule::YieldFromInAsyncFunction) {
-                        rules::yield_from_in_async_function::check(self, node);
-                    }
+            }
+            Concept::FunctionDefinition => {
+                if self.enabled(Rule::TimeoutParameter) {
+                    rules::timeout_parameter::check(self, node);
                 }
-                Concept::Decorator => {
-                    if self.enabled(Rule::DeprecatedAsyncioApi) {
-                        rules::deprecated_asyncio_api::check_decorator(self, node);
-                    }
-                    if self.enabled(Rule::ContextmanagerOnAsyncFunction) {
-                        rules::contextmanager_on_async_function::check(self, node);
-                    }
+                self.visit_function(node);
+            }
+            Concept::AsyncSyntax => {
+                if let Some(function) = self.semantic.enclosing_function(node.start_byte()) {
+                    self.awaiting_functions.insert(function);
                 }
-                Concept::WhileLoop => {
-                    if self.enabled(Rule::BusyWait) {
-                        rules::busy_wait::check(self, node);
-                    }
+                if self.enabled(Rule::AwaitOutsideAsync) {
+                    rules::await_outside_async::check(self, node);
                 }
-                Concept::ForLoop => {
-                    if self.enabled(Rule::MissingAsyncKeyword) {
-                        rules::missing_async_keyword::check_for(self, node);
-                    }
+            }
+            Concept::YieldFrom => {
+                if self.enabled(Rule::YieldFromInAsyncFunction) {
+                    rules::yield_from_in_async_function::check(self, node);
                 }
-                Concept::Yield => {
-                    if self.enabled(Rule::YieldInTaskgroupOrTimeout) {
-                        rules::yield_in_taskgroup_or_timeout::check(self, node);
-                    }
+            }
+            Concept::Decorator => {
+                if self.enabled(Rule::DeprecatedAsyncioApi) {
+                    rules::deprecated_asyncio_api::check_decorator(self, node);
+                }
+                if self.enabled(Rule::ContextmanagerOnAsyncFunction) {
+                    rules::contextmanager_on_async_function::check(self, node);
+                }
+            }
+            Concept::WhileLoop => {
+                if self.enabled(Rule::BusyWait) {
+                    rules::busy_wait::check(self, node);
+                }
+            }
+            Concept::ForLoop => {
+                if self.enabled(Rule::MissingAsyncKeyword) {
+                    rules::missing_async_keyword::check_for(self, node);
+                }
+            }
+            Concept::Yield => {
+                if self.enabled(Rule::YieldInTaskgroupOrTimeout) {
+                    rules::yield_in_taskgroup_or_timeout::check(self, node);
                 }
             }
         }

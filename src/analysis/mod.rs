@@ -18,6 +18,7 @@ pub mod queries;
 pub mod semantic;
 pub mod settings;
 pub mod source;
+mod walk;
 
 use std::path::Path;
 
