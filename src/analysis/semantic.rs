@@ -17,11 +17,13 @@
 //! It knows nothing of rules, settings, files or the LSP.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use tree_sitter::{Node, Tree};
 
 use crate::analysis::TextRange;
 use crate::analysis::async_library::AsyncLibrary;
+use crate::analysis::source::named_kind_table;
 
 pub type ScopeId = usize;
 /// Index of an import's qualified name in the model.
@@ -1421,7 +1423,27 @@ impl<'t> Builder<'t> {
     }
 
     fn visit(&mut self, node: Node<'t>, scope: ScopeId) {
-        match node.kind() {
+        // Every node of the file passes here: its kind is looked up by id, not compared as text.
+        static VISITED: LazyLock<Vec<Option<&'static str>>> = LazyLock::new(|| {
+            named_kind_table(None, |name| {
+                const KINDS: &[&str] = &[
+                    "comment",
+                    "function_definition",
+                    "lambda",
+                    "class_definition",
+                    "import_statement",
+                    "import_from_statement",
+                    "assignment",
+                    "named_expression",
+                    "for_statement",
+                    "with_item",
+                    "except_clause",
+                ];
+                KINDS.iter().find(|kind| **kind == name).map(|kind| Some(*kind))
+            })
+        });
+        let Some(kind) = VISITED.get(usize::from(node.kind_id())).copied().flatten() else { return };
+        match kind {
             // tree-sitter-python's comment token takes the `\r` of a CRLF line break.
             "comment" => {
                 let text = &self.source[node.start_byte()..node.end_byte()];

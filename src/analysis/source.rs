@@ -8,6 +8,23 @@ pub fn language() -> Language {
     tree_sitter_python::LANGUAGE.into()
 }
 
+/// A table from every node kind id of the grammar to what `classify` makes of the kind's name
+/// (named kinds only; anonymous tokens and unknown names get `default`). Indexing it with
+/// `node.kind_id()` replaces comparing `node.kind()` strings, which costs a `strlen` and a
+/// UTF-8 check per call. Aliases share their target's name, so they are found as a query would.
+pub fn named_kind_table<T: Copy>(default: T, classify: impl Fn(&str) -> Option<T>) -> Vec<T> {
+    let language = language();
+    (0..language.node_kind_count())
+        .map(|id| {
+            let Ok(id) = u16::try_from(id) else { return default };
+            if !language.node_kind_is_named(id) {
+                return default;
+            }
+            language.node_kind_for_id(id).and_then(&classify).unwrap_or(default)
+        })
+        .collect()
+}
+
 thread_local! {
     // A parser per thread: creating one per file would repeat the language setup, and a
     // parser cannot be shared between threads.

@@ -12,7 +12,7 @@ use tree_sitter::{Node, Tree};
 
 use crate::analysis::TextRange;
 use crate::analysis::queries::{Concept, ConceptSet};
-use crate::analysis::source::language;
+use crate::analysis::source::{language, named_kind_table};
 
 /// One match: the concept, its main node, and the secondary nodes some concepts hand over
 /// (a call's callee and arguments, a `with` item's value).
@@ -46,37 +46,29 @@ enum Kind {
     ArgumentList,
 }
 
-/// Node kind id -> [`Kind`], over every id of the grammar (aliases share their target's name,
-/// so they are found by name, as a query would).
+/// Node kind id -> [`Kind`].
 static KINDS: LazyLock<Vec<Kind>> = LazyLock::new(|| {
-    let language = language();
-    (0..language.node_kind_count())
-        .map(|id| {
-            let Ok(id) = u16::try_from(id) else { return Kind::Other };
-            if !language.node_kind_is_named(id) {
-                return Kind::Other;
-            }
-            match language.node_kind_for_id(id).unwrap_or_default() {
-                "call" => Kind::Call,
-                "with_statement" => Kind::WithStatement,
-                "with_clause" => Kind::WithClause,
-                "with_item" => Kind::WithItem,
-                "await" => Kind::Await,
-                "for_statement" => Kind::ForStatement,
-                "for_in_clause" => Kind::ForInClause,
-                "yield" => Kind::Yield,
-                "except_clause" => Kind::ExceptClause,
-                "identifier" => Kind::Identifier,
-                "attribute" => Kind::Attribute,
-                "function_definition" => Kind::FunctionDefinition,
-                "decorator" => Kind::Decorator,
-                "while_statement" => Kind::WhileStatement,
-                "class_definition" => Kind::ClassDefinition,
-                "argument_list" => Kind::ArgumentList,
-                _ => Kind::Other,
-            }
+    named_kind_table(Kind::Other, |name| {
+        Some(match name {
+            "call" => Kind::Call,
+            "with_statement" => Kind::WithStatement,
+            "with_clause" => Kind::WithClause,
+            "with_item" => Kind::WithItem,
+            "await" => Kind::Await,
+            "for_statement" => Kind::ForStatement,
+            "for_in_clause" => Kind::ForInClause,
+            "yield" => Kind::Yield,
+            "except_clause" => Kind::ExceptClause,
+            "identifier" => Kind::Identifier,
+            "attribute" => Kind::Attribute,
+            "function_definition" => Kind::FunctionDefinition,
+            "decorator" => Kind::Decorator,
+            "while_statement" => Kind::WhileStatement,
+            "class_definition" => Kind::ClassDefinition,
+            "argument_list" => Kind::ArgumentList,
+            _ => return None,
         })
-        .collect()
+    })
 });
 
 fn kind(node: Node<'_>) -> Kind {
