@@ -219,3 +219,31 @@ fn fixes_are_applied_even_when_the_findings_are_cached() {
     let clean = loopwise(root, &["check", "--target-version", "3.11", "-v"]);
     assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
 }
+
+#[test]
+fn runs_at_the_same_time_leave_a_cache_that_works() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let root = folder.path();
+    for index in 0..40 {
+        write(root, &format!("pkg/m{index}.py"), "import time\n\n\nasync def handler():\n    time.sleep(1)\n");
+    }
+    let expected = stdout(&loopwise(root, &["check", "--no-cache", "--output-format", "concise"]));
+    let runs: Vec<_> = (0..6)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_loopwise"))
+                .current_dir(root)
+                .env_remove("LOOPWISE_CACHE_DIR")
+                .args(["check", "--output-format", "concise"])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawns")
+        })
+        .collect();
+    for run in runs {
+        let output = run.wait_with_output().expect("finishes");
+        assert_eq!(stdout(&output), expected);
+    }
+    let after = loopwise(root, &["check", "--output-format", "concise", "-v"]);
+    assert_eq!(stdout(&after), expected);
+    assert_eq!(cache_use(&after), (40, 40), "one of the concurrent runs left a whole cache");
+}

@@ -25,9 +25,8 @@ pub struct Checker<'a, 't> {
     /// The file's path, when it has one: some rules depend on the kind of file (test modules).
     pub path: Option<&'a Path>,
     rules: RuleSet,
-    /// The rules whose concepts the combined query holds: `rules`, or more of them (the enabled
-    /// ones, before the prefilter dropped some for this file), so that files share one query
-    /// instead of compiling one per set of rules left. Extra matches reach no rule.
+    /// The rules whose concepts the walk looks for: `rules`, or more of them (the enabled ones,
+    /// before the prefilter dropped some for this file). Extra matches reach no rule.
     query_rules: RuleSet,
     diagnostics: Vec<Diagnostic>,
     workspace: Option<&'a WorkspaceView<'a>>,
@@ -226,7 +225,7 @@ impl<'a, 't> Checker<'a, 't> {
             .unwrap_or(AsyncLibrary::DEFAULT)
     }
 
-    /// Builds the combined query for `rules` as well as the checked ones (see `query_rules`).
+    /// Looks for the concepts of `rules` as well as the checked ones' (see `query_rules`).
     #[must_use]
     pub fn with_query_rules(mut self, rules: RuleSet) -> Self {
         self.query_rules = self.rules.union(rules);
@@ -593,8 +592,8 @@ fn enclosing_statement(node: Node<'_>) -> Option<Node<'_>> {
     None
 }
 
-/// The concepts whose nodes a rule is handed (see `run_query` and the `visit_*` methods): the
-/// combined query holds only the patterns of the enabled rules' concepts. Each rule's fixture
+/// The concepts whose nodes a rule is handed (see `dispatch` and the `visit_*` methods): the
+/// walk looks only for the enabled rules' concepts. Each rule's fixture
 /// runs with that rule alone, so a concept missing here fails its fixture.
 fn concepts_of(rule: Rule) -> &'static [Concept] {
     use Concept::{

@@ -1,5 +1,7 @@
-//! The tree-sitter patterns of `queries/`, compiled once into one combined query so a file is
-//! matched in a single pass, whatever the number of rules.
+//! The concepts the rules ask for, and the tree-sitter patterns of `queries/` that specify what
+//! each one matches. The engine matches them with `analysis::walk` (a cursor walk is several
+//! times cheaper than a query); the compiled queries are the reference that walk is tested
+//! against, and what a new concept is first written as.
 //!
 //! Tree-sitter silently ignores a predicate it does not know, which would make a pattern match
 //! more than it says; compilation here rejects any predicate outside the built-in text

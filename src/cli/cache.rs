@@ -357,8 +357,11 @@ impl Cache {
         if !trusted_stamp {
             self.changed.store(true, Ordering::Relaxed);
         }
-        let entry = Entry { stamp, ..entry.clone() };
-        self.fresh.lock().unwrap_or_else(PoisonError::into_inner).insert(path.to_path_buf(), entry);
+        // The loaded entry is written back as it is unless the file was touched.
+        if entry.stamp != stamp {
+            let entry = Entry { stamp, ..entry.clone() };
+            self.fresh.lock().unwrap_or_else(PoisonError::into_inner).insert(path.to_path_buf(), entry);
+        }
         Lookup::Hit { diagnostics, source }
     }
 

@@ -20,7 +20,7 @@ use rayon::prelude::*;
 
 use crate::analysis::index::ModuleSource;
 use crate::analysis::{self, Applicability, Diagnostic, LintSettings, WorkspaceView, fixer};
-use crate::config::{ConfigError, Options, Resolver};
+use crate::config::{ConfigError, Configuration, Options, Resolver};
 use crate::rules::{Rule, parse_selector};
 use crate::workspace::{ModuleName, Workspace};
 use cache::{Cache, Lookup, Recorder, Stamp};
@@ -361,14 +361,20 @@ pub fn run(args: &CheckArgs, resolver: &Arc<Resolver>) -> (Vec<CheckedFile>, Vec
     let workspace = Workspace::default();
     // Every root is known before any file asks for a module: what an import finds must not
     // depend on which files happened to be checked first (nor may the cache's judgement).
-    files.par_iter().for_each(|path| {
-        workspace.module_of(&absolute(path));
-    });
+    let located: Vec<(PathBuf, Option<ModuleName>)> = files
+        .par_iter()
+        .map(|path| {
+            let absolute_path = absolute(path);
+            let module = workspace.module_of(&absolute_path);
+            (absolute_path, module)
+        })
+        .collect();
     let cache = (!args.cache.no_cache).then(|| Cache::open(args.cache.cache_dir.as_deref()));
     let results: Vec<Result<CheckedFile, FileError>> = files
         .par_iter()
-        .map(|path| {
-            let mut file = check_file(path, resolver, &workspace, fixing, cache.as_ref())?;
+        .zip(located)
+        .map(|(path, located)| {
+            let mut file = check_file(path, located, resolver, &workspace, fixing, cache.as_ref())?;
             // The text is kept only to print findings or write fixes: a clean file's would
             // just hold memory.
             if file.diagnostics.is_empty() && file.original.is_none() {
@@ -428,9 +434,11 @@ fn write_fixed(file: &mut CheckedFile, resolver: &Resolver, workspace: &Workspac
     Err(failure)
 }
 
-/// Checks one file of the walk, from the cache when it holds the file's findings.
+/// Checks one file of the walk (with its absolute path and module name), from the cache when
+/// it holds the file's findings.
 fn check_file(
     path: &Path,
+    (absolute_path, module): (PathBuf, Option<ModuleName>),
     resolver: &Resolver,
     workspace: &Workspace,
     fixing: Option<Applicability>,
@@ -442,9 +450,7 @@ fn check_file(
     };
     // The stamp is taken before the text is read: a change after it makes the next run look.
     let stamp = Stamp::of(path);
-    let absolute_path = absolute(path);
     let settings = resolver.settings_for_file(&absolute_path).map_err(|error| config_error(path, &error))?;
-    let module = workspace.module_of(&absolute_path);
     let key = cache.key(&settings, &absolute_path, module.as_ref());
     // With `--fix` or `--diff`, stored findings stand only when none of them has a fix to apply.
     let reusable = |diagnostics: &[Diagnostic]| {
@@ -571,6 +577,9 @@ fn collect_files(roots: &[PathBuf], resolver: &Arc<Resolver>) -> (Vec<PathBuf>, 
         ignore::WalkBuilder::new(root).build_parallel().run(|| {
             let resolver = Arc::clone(resolver);
             let found = &found;
+            // Each worker visits a folder's entries one after the other: the configuration of
+            // the last folder answers for its files without a lookup.
+            let mut last: Option<(PathBuf, Option<Arc<Configuration>>)> = None;
             Box::new(move |entry| {
                 let entry = match entry {
                     Ok(entry) => entry,
@@ -583,18 +592,23 @@ fn collect_files(roots: &[PathBuf], resolver: &Arc<Resolver>) -> (Vec<PathBuf>, 
                 if !(is_folder || entry.file_type().is_some_and(|kind| kind.is_file()) && is_python(entry.path())) {
                     return ignore::WalkState::Continue;
                 }
-                let path = absolute(entry.path());
                 // A folder named on the command line is checked even when excluded.
                 if entry.depth() == 0 {
                     return ignore::WalkState::Continue;
                 }
                 // The walk knows which entries are folders: no need to ask the file system.
-                let folder = if is_folder { Some(path.as_path()) } else { path.parent() };
-                // A configuration error surfaces when a file under it is checked.
-                let excluded = folder
-                    .and_then(|folder| resolver.configuration_in(folder).ok())
-                    .is_some_and(|configuration| configuration.is_excluded(entry.path()));
-                if excluded {
+                let folder = if is_folder { Some(entry.path()) } else { entry.path().parent() };
+                let Some(folder) = folder else { return ignore::WalkState::Continue };
+                let configuration = match &last {
+                    Some((known, configuration)) if known == folder => configuration.clone(),
+                    _ => {
+                        // A configuration error surfaces when a file under it is checked.
+                        let configuration = resolver.configuration_in(&absolute(folder)).ok();
+                        last = Some((folder.to_path_buf(), configuration.clone()));
+                        configuration
+                    }
+                };
+                if configuration.is_some_and(|configuration| configuration.is_excluded(entry.path())) {
                     return ignore::WalkState::Skip;
                 }
                 if !is_folder {
