@@ -5,6 +5,8 @@
 //! it as a [`ModuleSource`]. Only modules that some checked file asks about are ever read, so
 //! a whole-project check does not parse the project twice.
 
+use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -50,6 +52,8 @@ pub struct Workspace {
     /// Folder -> the dotted name its modules start with and the root it hangs from (`None`
     /// for the file system's root): each folder's `__init__.py` looked for once.
     folders: DashMap<PathBuf, Option<(String, PathBuf)>>,
+    /// Root -> the names of its entries (`None`: it cannot be listed).
+    root_entries: DashMap<PathBuf, Arc<Option<HashSet<OsString>>>>,
 }
 
 impl Workspace {
@@ -65,12 +69,14 @@ impl Workspace {
     pub fn add_root(&self, root: &Path) {
         let root = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
         // Every checked file calls this: the common case, a known root, takes no write lock.
-        if self.roots.read().unwrap_or_else(PoisonError::into_inner).contains(&root) {
+        if self.roots.read().unwrap_or_else(PoisonError::into_inner).binary_search(&root).is_ok() {
             return;
         }
         let mut roots = self.roots.write().unwrap_or_else(PoisonError::into_inner);
-        if !roots.contains(&root) {
-            roots.push(root);
+        // Sorted: which root a module is found under when several define it must not depend on
+        // the order files were visited in (threads race to add roots).
+        if let Err(index) = roots.binary_search(&root) {
+            roots.insert(index, root);
             // A module missing before may exist under the new root.
             self.on_disk.retain(|_, summary| summary.is_some());
         }
@@ -130,6 +136,7 @@ impl Workspace {
     pub fn invalidate(&self) {
         self.on_disk.clear();
         self.folders.clear();
+        self.root_entries.clear();
     }
 
     /// How many modules are known (read or open).
@@ -151,11 +158,33 @@ impl Workspace {
         self.on_disk.insert(name.name, summary);
     }
 
+    /// Whether `root` has an entry `name` or `name.py` (true when it cannot be listed).
+    fn root_may_hold(&self, root: &Path, name: &str) -> bool {
+        let known = self.root_entries.get(root).map(|known| Arc::clone(&known));
+        let listing = known.unwrap_or_else(|| {
+            let listing = Arc::new(std::fs::read_dir(root).ok().map(|entries| {
+                entries.filter_map(Result::ok).map(|entry| entry.file_name()).collect::<HashSet<OsString>>()
+            }));
+            self.root_entries.insert(root.to_path_buf(), Arc::clone(&listing));
+            listing
+        });
+        listing
+            .as_ref()
+            .as_ref()
+            .is_none_or(|names| names.contains(OsStr::new(name)) || names.contains(OsStr::new(&format!("{name}.py"))))
+    }
+
     /// The file that defines `module` under the known roots, if any.
     pub fn find_file(&self, module: &str) -> Option<PathBuf> {
         let relative: PathBuf = module.split('.').collect();
-        let roots = self.roots.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let first = module.split('.').next().unwrap_or(module);
+        let roots = self.roots.read().unwrap_or_else(PoisonError::into_inner);
         roots.iter().find_map(|root| {
+            // Most roots do not hold the module's first part at all: one listing of the root
+            // answers that for every module, instead of two file lookups per module and root.
+            if !self.root_may_hold(root, first) {
+                return None;
+            }
             let file = root.join(&relative).with_extension("py");
             if file.is_file() {
                 return Some(file);
