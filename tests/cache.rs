@@ -247,3 +247,28 @@ fn runs_at_the_same_time_leave_a_cache_that_works() {
     assert_eq!(stdout(&after), expected);
     assert_eq!(cache_use(&after), (40, 40), "one of the concurrent runs left a whole cache");
 }
+
+#[test]
+fn deleted_files_leave_the_cache_and_an_unwritable_cache_only_warns() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let root = folder.path();
+    write(root, "keep.py", "x = 1\n");
+    let gone = write(root, "gone.py", "y = 2\n");
+    assert_eq!(cache_use(&loopwise(root, &["check", "-v"])), (2, 0));
+    let file = the_cache_file(&root.join(".loopwise_cache"));
+    let before = std::fs::read(&file).expect("cache");
+    assert!(before.windows(7).any(|window| window == b"gone.py"), "the cache names gone.py");
+    std::fs::remove_file(&gone).expect("remove");
+    write(root, "new.py", "z = 3\n");
+    assert_eq!(cache_use(&loopwise(root, &["check", "-v"])), (2, 1));
+    let after = std::fs::read(&file).expect("cache");
+    assert!(!after.windows(7).any(|window| window == b"gone.py"), "a deleted file's entry is dropped");
+
+    // A cache folder that is a file cannot be written: the check still works and says so.
+    let blocked = root.join("blocked");
+    std::fs::write(&blocked, "not a folder").expect("write");
+    let output = loopwise(root, &["check", "-v", "--cache-dir", "blocked"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains("All checks passed!"), "{}", stdout(&output));
+    assert!(stderr(&output).contains("warning: cannot write the cache"), "{}", stderr(&output));
+}

@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
@@ -38,6 +39,10 @@ use crate::workspace::{ModuleName, Workspace};
 
 /// The first bytes of a cache file; a new layout of [`Stored`] takes a new number.
 const MAGIC: &[u8; 8] = b"LWCACHE1";
+
+/// A cache file larger than this is not read: none was written for a tree loopwise checks in
+/// one run, and reading it whole would take the memory.
+const SIZE_LIMIT: u64 = 1 << 30;
 
 /// The name of the cache folder at the project root.
 pub const FOLDER: &str = ".loopwise_cache";
@@ -251,7 +256,9 @@ impl Cache {
     fn load(folder: &Path, root: &Path) -> Self {
         let name = format!("{:016x}", xxh3_64(root.as_os_str().as_encoded_bytes()));
         let file = folder.join(env!("CARGO_PKG_VERSION")).join(name);
-        let stored = std::fs::read(&file).ok().and_then(|bytes| decode(&bytes)).unwrap_or_default();
+        let readable = std::fs::metadata(&file).is_ok_and(|metadata| metadata.len() <= SIZE_LIMIT);
+        let stored =
+            readable.then(|| std::fs::read(&file).ok().and_then(|bytes| decode(&bytes))).flatten().unwrap_or_default();
         let modules = stored.modules.len();
         let loaded = stored
             .files
@@ -417,8 +424,11 @@ impl Cache {
         if !self.changed.load(Ordering::Relaxed) {
             return Ok(());
         }
-        let mut entries = self.loaded;
-        entries.extend(self.fresh.into_inner().unwrap_or_else(PoisonError::into_inner));
+        let fresh = self.fresh.into_inner().unwrap_or_else(PoisonError::into_inner);
+        // Entries of files that are gone are dropped, so the cache does not grow forever.
+        let mut entries: HashMap<PathBuf, Entry> =
+            self.loaded.into_par_iter().filter(|(path, _)| fresh.contains_key(path) || path.exists()).collect();
+        entries.extend(fresh);
         let mut stored = Stored { started: self.started, ..Stored::default() };
         let mut indexes: HashMap<StoredModule, u32> = HashMap::new();
         let mut paths: Vec<_> = entries.into_iter().collect();
