@@ -199,18 +199,27 @@ pub fn summary_hash(summary: &ModuleSummary) -> u64 {
 
 /// The part of a file's key its folder's settings give (all but the rules that run on it).
 fn fingerprint(settings: &LintSettings) -> u64 {
-    let severity: BTreeMap<&str, &str> =
-        settings.severity.iter().map(|(rule, severity)| (rule.meta().code, severity.as_str())).collect();
-    let blocking: BTreeMap<&String, &Option<String>> = settings.blocking_calls.iter().collect();
-    let text = format!(
-        "{}|{}|{:?}|{}|{:?}|{:?}|{}",
-        build_id(),
-        settings.target_version,
+    // Every field is named: a new setting does not compile until it is part of the key (or
+    // said here to reach the key another way), so no cached finding outlives a change to it.
+    let LintSettings {
+        target_version,
+        // These three decide which rules run on a file: `Cache::key` hashes `rules_for(path)`.
+        rules: _,
+        per_file_ignores: _,
+        test_code: _,
         severity,
-        settings.default_timeout.to_bits(),
-        blocking,
-        settings.test_runners,
-        settings.prefilter,
+        default_timeout,
+        blocking_calls,
+        test_runners,
+        prefilter,
+    } = settings;
+    let severity: BTreeMap<&str, &str> =
+        severity.iter().map(|(rule, severity)| (rule.meta().code, severity.as_str())).collect();
+    let blocking: BTreeMap<&String, &Option<String>> = blocking_calls.iter().collect();
+    let text = format!(
+        "{}|{target_version}|{severity:?}|{}|{blocking:?}|{test_runners:?}|{prefilter}",
+        build_id(),
+        default_timeout.to_bits(),
     );
     xxh3_64(text.as_bytes())
 }
