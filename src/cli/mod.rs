@@ -355,18 +355,20 @@ pub fn run(args: &CheckArgs, resolver: &Arc<Resolver>) -> (Vec<CheckedFile>, Vec
         };
     }
     let roots = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
-    let (files, mut errors) = collect_files(&roots, resolver);
+    let (walked, mut errors) = collect_files(&roots, resolver);
+    let (files, stamps): (Vec<PathBuf>, Vec<Option<Stamp>>) = walked.into_iter().unzip();
     // Modules that checked files import are read from here, lazily, once each. No file is
     // written before every file is fixed, so each one's fixes see the same workspace.
     let workspace = Workspace::default();
     // Every root is known before any file asks for a module: what an import finds must not
     // depend on which files happened to be checked first (nor may the cache's judgement).
-    let located: Vec<(PathBuf, Option<ModuleName>)> = files
+    let located: Vec<Located> = files
         .par_iter()
-        .map(|path| {
+        .zip(stamps)
+        .map(|(path, stamp)| {
             let absolute_path = absolute(path);
             let module = workspace.module_of(&absolute_path);
-            (absolute_path, module)
+            Located { absolute_path, module, stamp }
         })
         .collect();
     let cache = (!args.cache.no_cache).then(|| Cache::open(args.cache.cache_dir.as_deref()));
@@ -434,11 +436,19 @@ fn write_fixed(file: &mut CheckedFile, resolver: &Resolver, workspace: &Workspac
     Err(failure)
 }
 
-/// Checks one file of the walk (with its absolute path and module name), from the cache when
-/// it holds the file's findings.
+/// Where a file of the walk is: found once per file, before any is checked.
+struct Located {
+    absolute_path: PathBuf,
+    module: Option<ModuleName>,
+    /// Its stamp as the walk saw it (the walk's folder handle makes that cheaper than a
+    /// lookup by path); `None` for a file named on the command line.
+    stamp: Option<Stamp>,
+}
+
+/// Checks one file of the walk, from the cache when it holds the file's findings.
 fn check_file(
     path: &Path,
-    (absolute_path, module): (PathBuf, Option<ModuleName>),
+    Located { absolute_path, module, stamp }: Located,
     resolver: &Resolver,
     workspace: &Workspace,
     fixing: Option<Applicability>,
@@ -449,7 +459,7 @@ fn check_file(
         return check_bytes(path, read(path)?, resolver, workspace, fixing);
     };
     // The stamp is taken before the text is read: a change after it makes the next run look.
-    let stamp = Stamp::of(path);
+    let stamp = stamp.or_else(|| Stamp::of(path));
     let settings = resolver.settings_for_file(&absolute_path).map_err(|error| config_error(path, &error))?;
     let key = cache.key(&settings, &absolute_path, module.as_ref());
     // With `--fix` or `--diff`, stored findings stand only when none of them has a fix to apply.
@@ -560,12 +570,12 @@ fn is_python(path: &Path) -> bool {
 
 /// The Python files below `roots`, honouring .gitignore, hidden files and `exclude`. A file
 /// named on the command line is always checked.
-fn collect_files(roots: &[PathBuf], resolver: &Arc<Resolver>) -> (Vec<PathBuf>, Vec<FileError>) {
+fn collect_files(roots: &[PathBuf], resolver: &Arc<Resolver>) -> (Vec<(PathBuf, Option<Stamp>)>, Vec<FileError>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for root in roots {
         if root.is_file() {
-            files.push(root.clone());
+            files.push((root.clone(), None));
             continue;
         }
         if !root.exists() {
@@ -612,7 +622,11 @@ fn collect_files(roots: &[PathBuf], resolver: &Arc<Resolver>) -> (Vec<PathBuf>, 
                     return ignore::WalkState::Skip;
                 }
                 if !is_folder {
-                    lock(found).0.push(entry.path().strip_prefix("./").unwrap_or(entry.path()).to_path_buf());
+                    // A regular file (the walk does not follow links), so the entry's own
+                    // metadata is the file's.
+                    let stamp = entry.metadata().ok().and_then(|metadata| Stamp::from_metadata(&metadata));
+                    let path = entry.path().strip_prefix("./").unwrap_or(entry.path()).to_path_buf();
+                    lock(found).0.push((path, stamp));
                 }
                 ignore::WalkState::Continue
             })
@@ -621,8 +635,8 @@ fn collect_files(roots: &[PathBuf], resolver: &Arc<Resolver>) -> (Vec<PathBuf>, 
         files.extend(walked);
         errors.extend(failed);
     }
-    files.sort();
-    files.dedup();
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    files.dedup_by(|a, b| a.0 == b.0);
     (files, errors)
 }
 
