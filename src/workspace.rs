@@ -26,21 +26,6 @@ pub struct ModuleName {
     pub root: PathBuf,
 }
 
-/// The dotted module name of a Python file: its folders up to the first one without an
-/// `__init__.py`, as the import system would see it from that folder.
-pub fn module_name(path: &Path) -> Option<ModuleName> {
-    let stem = path.file_stem()?.to_str()?;
-    let mut folder = path.parent()?.to_path_buf();
-    let is_package = stem == "__init__";
-    let mut parts: Vec<String> = if is_package { Vec::new() } else { vec![stem.to_string()] };
-    while folder.join("__init__.py").is_file() || (is_package && parts.is_empty()) {
-        let name = folder.file_name()?.to_str()?.to_string();
-        parts.insert(0, name);
-        folder = folder.parent()?.to_path_buf();
-    }
-    Some(ModuleName { name: parts.join("."), is_package, root: folder })
-}
-
 /// Module summaries for the roots the workspace knows.
 #[derive(Default)]
 pub struct Workspace {
@@ -82,8 +67,9 @@ impl Workspace {
         }
     }
 
-    /// The module name of `path`, adding the root it hangs from: [`module_name`], each
-    /// folder looked at once.
+    /// The dotted module name of a Python file, adding the root it hangs from: its folders up
+    /// to the first one without an `__init__.py`, as the import system would see it from that
+    /// folder. Each folder is looked at once.
     pub fn module_of(&self, path: &Path) -> Option<ModuleName> {
         let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let stem = path.file_stem()?.to_str()?;
@@ -242,17 +228,16 @@ mod tests {
         write(root, "pkg/sub/__init__.py", "");
         let init = root.join("pkg/sub/__init__.py");
         let script = write(root, "scripts/run.py", "");
-        let name = module_name(&module).expect("module name");
-        assert_eq!((name.name.as_str(), name.is_package, name.root.as_path()), ("pkg.sub.mod", false, root));
-        let name = module_name(&init).expect("package name");
-        assert_eq!((name.name.as_str(), name.is_package), ("pkg.sub", true));
-        assert_eq!(module_name(&script).expect("script").name, "run");
-        // The workspace's memoised lookup agrees, also for a package without its `__init__.py`.
         let workspace = Workspace::default();
-        let unsaved = root.join("pkg/new/__init__.py");
-        for path in [&module, &init, &script, &unsaved, &root.join("pkg/__init__.py")] {
-            assert_eq!(workspace.module_of(path), module_name(path), "{}", path.display());
-        }
+        let name = workspace.module_of(&module).expect("module name");
+        assert_eq!((name.name.as_str(), name.is_package, name.root.as_path()), ("pkg.sub.mod", false, root));
+        let name = workspace.module_of(&init).expect("package name");
+        assert_eq!((name.name.as_str(), name.is_package), ("pkg.sub", true));
+        assert_eq!(workspace.module_of(&script).expect("script").name, "run");
+        // A package without its `__init__.py` yet (an unsaved editor buffer) is named by its folder.
+        let unsaved = workspace.module_of(&root.join("pkg/new/__init__.py")).expect("unsaved package");
+        assert_eq!((unsaved.name.as_str(), unsaved.is_package, unsaved.root.as_path()), ("pkg.new", true, root));
+        assert_eq!(workspace.module_of(&root.join("pkg/__init__.py")).expect("top package").name, "pkg");
     }
 
     #[test]
@@ -266,7 +251,7 @@ mod tests {
         assert_eq!(function_kind_of(&workspace, "pkg.fetch"), Some(FunctionKind::Coroutine));
         assert_eq!(workspace.len(), 2, "only the modules asked about were read");
         let edited = "def fetch(): ...\n";
-        let name = module_name(&client).expect("name");
+        let name = workspace.module_of(&client).expect("name");
         assert!(workspace.set_document(&name.name, summarize(edited, &parse(edited), &name.name, false)));
         assert_eq!(function_kind_of(&workspace, "pkg.fetch"), Some(FunctionKind::Sync));
         assert!(!workspace.set_document(&name.name, summarize(edited, &parse(edited), &name.name, false)), "unchanged");

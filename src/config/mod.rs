@@ -712,13 +712,8 @@ fn folder_root(folder: &Path) -> PathBuf {
     }
 }
 
-/// The nearest configuration file at or above `folder`: `.loopwise.toml`, `loopwise.toml`, or
-/// a pyproject.toml with a `[tool.loopwise]` table.
-pub fn find_config_file(folder: &Path) -> Option<PathBuf> {
-    folder.ancestors().find_map(config_file_of)
-}
-
-/// The configuration file in `folder` itself, if any.
+/// The configuration file in `folder` itself, if any: `.loopwise.toml`, `loopwise.toml`, or a
+/// pyproject.toml with a `[tool.loopwise]` table (`Resolver::config_file_in` looks upwards).
 fn config_file_of(folder: &Path) -> Option<PathBuf> {
     for name in CONFIG_FILES {
         let candidate = folder.join(name);
