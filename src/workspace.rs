@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use dashmap::DashMap;
 
@@ -26,19 +26,31 @@ pub struct ModuleName {
     pub root: PathBuf,
 }
 
+/// How the files of one folder are named as modules ([`Workspace::folder_modules`]).
+#[derive(Debug)]
+pub struct FolderModules {
+    /// The prefix and root of its plain modules: `None` below the file system's root.
+    plain: Option<(String, PathBuf)>,
+    /// The folder's own name and root, for its `__init__.py`.
+    package: Option<(String, PathBuf)>,
+    /// Whether the root of `plain` and of `package` was made known: only a root a file is
+    /// named from is one (a folder's parent is not a root because the folder is a package).
+    rooted: [OnceLock<()>; 2],
+}
+
 /// Module summaries for the roots the workspace knows.
 #[derive(Default)]
 pub struct Workspace {
     roots: RwLock<Vec<PathBuf>>,
     /// Read from disk: `None` when no file defines the module.
-    on_disk: DashMap<String, Option<Arc<ModuleSummary>>>,
+    on_disk: DashMap<String, Option<Arc<ModuleSummary>>, foldhash::fast::RandomState>,
     /// From open documents, which win over the disk.
-    documents: DashMap<String, Arc<ModuleSummary>>,
+    documents: DashMap<String, Arc<ModuleSummary>, foldhash::fast::RandomState>,
     /// Folder -> the dotted name its modules start with and the root it hangs from (`None`
     /// for the file system's root): each folder's `__init__.py` looked for once.
-    folders: DashMap<PathBuf, Option<(String, PathBuf)>>,
+    folders: DashMap<PathBuf, Option<(String, PathBuf)>, foldhash::fast::RandomState>,
     /// Root -> the names of its entries (`None`: it cannot be listed).
-    root_entries: DashMap<PathBuf, Arc<Option<HashSet<OsString>>>>,
+    root_entries: DashMap<PathBuf, Arc<Option<HashSet<OsString>>>, foldhash::fast::RandomState>,
 }
 
 impl Workspace {
@@ -72,15 +84,33 @@ impl Workspace {
     /// folder. Each folder is looked at once.
     pub fn module_of(&self, path: &Path) -> Option<ModuleName> {
         let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        let stem = path.file_stem()?.to_str()?;
-        let folder = path.parent()?;
-        let is_package = stem == "__init__";
+        self.module_in(&self.folder_modules(path.parent()?), path.file_stem()?.to_str()?)
+    }
+
+    /// How the modules of the files in the absolute `folder` are named: a walk names many
+    /// files per folder, and this is the part they share.
+    pub fn folder_modules(&self, folder: &Path) -> FolderModules {
         // A package's name is its folder's, even when (unsaved) there is no `__init__.py` yet.
-        let (outer, last) = if is_package { (folder.parent()?, folder.file_name()?.to_str()?) } else { (folder, stem) };
-        let (prefix, root) = self.folder_prefix(outer)?;
-        let name = if prefix.is_empty() { last.to_string() } else { format!("{prefix}.{last}") };
-        self.add_root(&root);
-        Some(ModuleName { name, is_package, root })
+        let package = (|| {
+            let name = folder.file_name()?.to_str()?;
+            let (prefix, root) = self.folder_prefix(folder.parent()?)?;
+            Some((if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") }, root))
+        })();
+        FolderModules { plain: self.folder_prefix(folder), package, rooted: [OnceLock::new(), OnceLock::new()] }
+    }
+
+    /// The module a file of `folder` with this stem is, adding the root it hangs from.
+    pub fn module_in(&self, folder: &FolderModules, stem: &str) -> Option<ModuleName> {
+        let is_package = stem == "__init__";
+        let (index, (prefix, root)) =
+            if is_package { (1, folder.package.as_ref()?) } else { (0, folder.plain.as_ref()?) };
+        folder.rooted[index].get_or_init(|| self.add_root(root));
+        let name = match (is_package, prefix.is_empty()) {
+            (true, _) => prefix.clone(),
+            (false, true) => stem.to_string(),
+            (false, false) => format!("{prefix}.{stem}"),
+        };
+        Some(ModuleName { name, is_package, root: root.clone() })
     }
 
     /// The dotted name of the package `folder` is, and the root it hangs from; `("", folder)`

@@ -141,7 +141,7 @@ pub struct Cache {
     started: u64,
     /// When the run that wrote the loaded entries began.
     loaded_started: u64,
-    loaded: HashMap<PathBuf, Entry>,
+    loaded: foldhash::HashMap<PathBuf, Entry>,
     loaded_modules: Vec<StoredModule>,
     /// Whether each loaded module state still holds, decided once per run.
     holds: Vec<OnceLock<bool>>,
@@ -149,7 +149,7 @@ pub struct Cache {
     /// part of the key.
     fingerprints: Mutex<HashMap<usize, (Arc<LintSettings>, u64)>>,
     /// The entries of this run: reused or new.
-    fresh: Mutex<HashMap<PathBuf, Entry>>,
+    fresh: Mutex<foldhash::HashMap<PathBuf, Entry>>,
     hits: AtomicUsize,
     /// Whether the file on disk needs writing: an entry is new or its stamp changed.
     changed: AtomicBool,
@@ -294,7 +294,7 @@ impl Cache {
             holds: (0..modules).map(|_| OnceLock::new()).collect(),
             loaded_modules: stored.modules,
             fingerprints: Mutex::new(HashMap::new()),
-            fresh: Mutex::new(HashMap::new()),
+            fresh: Mutex::default(),
             hits: AtomicUsize::new(0),
             changed: AtomicBool::new(false),
         }

@@ -449,7 +449,9 @@ pub fn lint_settings(options: &Options) -> LintSettings {
     Arc::unwrap_or_clone(configuration.settings)
 }
 
-type Cached<T> = Mutex<HashMap<PathBuf, T>>;
+/// Keyed by long absolute paths, looked up for every folder of a walk: a fast hasher, since the
+/// keys come from the file system, not from an attacker who could pick colliding names.
+type Cached<T> = Mutex<foldhash::HashMap<PathBuf, T>>;
 
 /// Finds and caches the configuration that applies to each file.
 pub struct Resolver {
@@ -463,7 +465,7 @@ pub struct Resolver {
     /// Folder -> the settings of its files: the configuration plus the folder's project facts.
     settings_by_folder: Cached<Result<Arc<LintSettings>, ConfigError>>,
     /// (pattern root, project root) -> the configuration of folders without a configuration file.
-    unconfigured: Mutex<HashMap<(PathBuf, PathBuf), Arc<Configuration>>>,
+    unconfigured: Mutex<foldhash::HashMap<(PathBuf, PathBuf), Arc<Configuration>>>,
     /// Folder -> the configuration file that applies to it, if any.
     config_files: Cached<Option<PathBuf>>,
     facts: ProjectFacts,
@@ -495,14 +497,10 @@ impl Resolver {
         self.settings_in(folder_of(&absolute(file)))
     }
 
-    /// [`Resolver::settings_for`] a path known to be a file (from a walk): no need to ask the
-    /// file system whether it is a folder.
-    pub fn settings_for_file(&self, file: &Path) -> Result<Arc<LintSettings>, ConfigError> {
-        let file = absolute(file);
-        match file.parent() {
-            Some(folder) => self.settings_in(folder.to_path_buf()),
-            None => self.settings_in(file),
-        }
+    /// [`Resolver::settings_for`] the files of the absolute `folder` (from a walk): no need
+    /// to ask the file system whether a path is a folder.
+    pub fn settings_for_folder(&self, folder: &Path) -> Result<Arc<LintSettings>, ConfigError> {
+        self.settings_in(folder.to_path_buf())
     }
 
     fn settings_in(&self, folder: PathBuf) -> Result<Arc<LintSettings>, ConfigError> {

@@ -6,7 +6,6 @@
 //! Owns where each fact comes from, so `--show-settings` can say it. Knows nothing of
 //! loopwise's own configuration keys, rules or the LSP.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -56,18 +55,18 @@ type ConftestFacts = (Option<String>, Vec<PathBuf>);
 /// Memoised facts per folder: many files share a folder, and folders share ancestors.
 #[derive(Default)]
 pub struct ProjectFacts {
-    target_versions: Mutex<HashMap<PathBuf, Option<Sourced<PythonVersion>>>>,
-    pytest: Mutex<HashMap<PathBuf, Arc<PytestFacts>>>,
+    target_versions: Mutex<foldhash::HashMap<PathBuf, Option<Sourced<PythonVersion>>>>,
+    pytest: Mutex<foldhash::HashMap<PathBuf, Arc<PytestFacts>>>,
     /// Folder -> the pytest configuration at or above it.
-    pytest_inis: Mutex<HashMap<PathBuf, Option<FoundIni>>>,
+    pytest_inis: Mutex<foldhash::HashMap<PathBuf, Option<FoundIni>>>,
     /// pytest root -> a declared runner distribution.
-    declared_runners: Mutex<HashMap<PathBuf, Option<String>>>,
+    declared_runners: Mutex<foldhash::HashMap<PathBuf, Option<String>>>,
     /// conftest.py -> whether it exists, and its runner reason with the modules it pulled in.
-    conftests: Mutex<HashMap<PathBuf, Option<ConftestFacts>>>,
+    conftests: Mutex<foldhash::HashMap<PathBuf, Option<ConftestFacts>>>,
     /// Folder -> the nearest project folder at or above it.
-    project_folders: Mutex<HashMap<PathBuf, Option<PathBuf>>>,
+    project_folders: Mutex<foldhash::HashMap<PathBuf, Option<PathBuf>>>,
     /// Folder -> which of the names lookups ask about it holds.
-    listings: Mutex<HashMap<PathBuf, Arc<Listing>>>,
+    listings: Mutex<foldhash::HashMap<PathBuf, Arc<Listing>>>,
 }
 
 /// The names lookups ask about in every folder of a walk. One listing of the folder answers
