@@ -214,13 +214,17 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         FixMode::Diff => would_change,
         FixMode::Report | FixMode::Apply => remaining > 0,
     };
-    if !errors.is_empty() {
+    let code = if !errors.is_empty() {
         ExitCode::from(2)
     } else if failed && !args.exit_zero {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    }
+    };
+    // The process ends now: freeing every file's findings and every folder's memo one by one
+    // was a thirtieth of a cached run, on one core, for memory the system reclaims anyway.
+    std::mem::forget((checked, resolver));
+    code
 }
 
 /// `--show-settings`: the resolved settings of each named path, with their sources.
@@ -680,9 +684,38 @@ fn collect_files(roots: &[PathBuf], resolver: &Arc<Resolver>) -> (Vec<(PathBuf, 
         files.extend(walked);
         errors.extend(failed);
     }
-    files.sort_by(|a, b| a.0.cmp(&b.0));
-    files.dedup_by(|a, b| a.0 == b.0);
-    (files, errors)
+    // Sorted as paths compare (by component), but through byte keys: comparing the paths
+    // themselves was a twelfth of a cached run, all of it on one core.
+    let mut keyed: Vec<_> = files.into_par_iter().map(|file| (component_order_key(&file.0), file)).collect();
+    keyed.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    keyed.dedup_by(|a, b| a.0 == b.0);
+    (keyed.into_iter().map(|(_, file)| file).collect(), errors)
+}
+
+/// Bytes that compare as `path`'s components do (`Path`'s `Ord`): a tag per component in the
+/// order of `Component`'s variants, a normal component's bytes after its tag, and a 0 byte
+/// (which no path holds) after each component, so that a component sorts before any longer
+/// one it begins. Equal keys are equal paths.
+fn component_order_key(path: &Path) -> Vec<u8> {
+    use std::path::Component;
+    let mut key = Vec::with_capacity(path.as_os_str().len() + 8);
+    for component in path.components() {
+        match component {
+            Component::Prefix(prefix) => {
+                key.push(1);
+                key.extend_from_slice(prefix.as_os_str().as_encoded_bytes());
+            }
+            Component::RootDir => key.push(2),
+            Component::CurDir => key.push(3),
+            Component::ParentDir => key.push(4),
+            Component::Normal(name) => {
+                key.push(5);
+                key.extend_from_slice(name.as_encoded_bytes());
+            }
+        }
+        key.push(0);
+    }
+    key
 }
 
 /// `loopwise rule CODE` and `loopwise rule --all` (with `--output-format markdown`, the whole
@@ -711,4 +744,47 @@ pub fn rule(code: Option<&str>, all: bool, format: RuleFormat) -> ExitCode {
         return ExitCode::from(2);
     }
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::component_order_key;
+    use std::path::Path;
+
+    #[test]
+    fn component_order_keys_sort_as_paths_do() {
+        let paths = [
+            "a/b.py",
+            "a/b/c.py",
+            "a/b2/c.py",
+            "a/b-c.py",
+            "a/b c.py",
+            "a/+x.py",
+            "a/../x.py",
+            "../a.py",
+            "./a.py",
+            "a.py",
+            "/a.py",
+            "/b/a.py",
+            "a//b.py",
+            "a/./b.py",
+            "a/b/",
+            "a/B.py",
+            "a/\u{e9}.py",
+            "ab/c.py",
+            "a",
+        ];
+        for left in paths {
+            for right in paths {
+                let (left, right) = (Path::new(left), Path::new(right));
+                assert_eq!(
+                    component_order_key(left).cmp(&component_order_key(right)),
+                    left.cmp(right),
+                    "{} against {}",
+                    left.display(),
+                    right.display()
+                );
+            }
+        }
+    }
 }
