@@ -49,6 +49,9 @@ pub struct Workspace {
     /// Folder -> the dotted name its modules start with and the root it hangs from (`None`
     /// for the file system's root): each folder's `__init__.py` looked for once.
     folders: DashMap<PathBuf, Option<(String, PathBuf)>, foldhash::fast::RandomState>,
+    /// Folders known to hold a regular `__init__.py` (a walk saw it): no need to ask the file
+    /// system, which for a whole project was one lookup per folder.
+    packages: RwLock<HashSet<PathBuf, foldhash::fast::RandomState>>,
     /// Root -> the names of its entries (`None`: it cannot be listed).
     root_entries: DashMap<PathBuf, Arc<Option<HashSet<OsString>>>, foldhash::fast::RandomState>,
 }
@@ -119,7 +122,9 @@ impl Workspace {
         if let Some(known) = self.folders.get(folder) {
             return known.clone();
         }
-        let found = if folder.join("__init__.py").is_file() {
+        let is_package = self.packages.read().unwrap_or_else(PoisonError::into_inner).contains(folder)
+            || folder.join("__init__.py").is_file();
+        let found = if is_package {
             (|| {
                 let name = folder.file_name()?.to_str()?;
                 let (prefix, root) = self.folder_prefix(folder.parent()?)?;
@@ -130,6 +135,11 @@ impl Workspace {
         };
         self.folders.insert(folder.to_path_buf(), found.clone());
         found
+    }
+
+    /// Notes folders (absolute) that a walk found a regular `__init__.py` in.
+    pub fn note_packages(&self, folders: impl IntoIterator<Item = PathBuf>) {
+        self.packages.write().unwrap_or_else(PoisonError::into_inner).extend(folders);
     }
 
     /// Records an open document's summary; returns whether it differs from what was known,
@@ -152,6 +162,7 @@ impl Workspace {
     pub fn invalidate(&self) {
         self.on_disk.clear();
         self.folders.clear();
+        self.packages.write().unwrap_or_else(PoisonError::into_inner).clear();
         self.root_entries.clear();
     }
 

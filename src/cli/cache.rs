@@ -269,23 +269,26 @@ impl Cache {
         let stored =
             readable.then(|| std::fs::read(&file).ok().and_then(|bytes| decode(&bytes))).flatten().unwrap_or_default();
         let modules = stored.modules.len();
-        let loaded = stored
-            .files
-            .into_iter()
-            .filter(|file| {
-                file.dependencies.iter().all(|index| usize::try_from(*index).is_ok_and(|index| index < modules))
-            })
-            .map(|file| {
-                let entry = Entry {
-                    stamp: file.stamp,
-                    content: file.content,
-                    key: file.key,
-                    dependencies: Dependencies::Loaded(file.dependencies),
-                    diagnostics: file.diagnostics,
-                };
-                (PathBuf::from(file.path), entry)
-            })
-            .collect();
+        let mut loaded =
+            foldhash::HashMap::with_capacity_and_hasher(stored.files.len(), foldhash::fast::RandomState::default());
+        loaded.extend(
+            stored
+                .files
+                .into_iter()
+                .filter(|file| {
+                    file.dependencies.iter().all(|index| usize::try_from(*index).is_ok_and(|index| index < modules))
+                })
+                .map(|file| {
+                    let entry = Entry {
+                        stamp: file.stamp,
+                        content: file.content,
+                        key: file.key,
+                        dependencies: Dependencies::Loaded(file.dependencies),
+                        diagnostics: file.diagnostics,
+                    };
+                    (PathBuf::from(file.path), entry)
+                }),
+        );
         Self {
             file,
             started: now(),
@@ -431,6 +434,9 @@ impl Cache {
     /// nothing when every entry was found as it was.
     pub fn write(self) -> std::io::Result<()> {
         if !self.changed.load(Ordering::Relaxed) {
+            // The run ends after this: freeing every loaded entry one by one is work for
+            // memory the system reclaims anyway.
+            std::mem::forget(self);
             return Ok(());
         }
         let fresh = self.fresh.into_inner().unwrap_or_else(PoisonError::into_inner);

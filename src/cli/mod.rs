@@ -470,15 +470,21 @@ fn locate(files: &[PathBuf], stamps: Vec<Option<Stamp>>, workspace: &Workspace, 
             })
         })
         .collect();
-    let folders: Vec<Folder> = folders
-        .par_iter()
-        .map(|folder| {
-            let absolute = absolute(folder);
-            Folder {
-                modules: workspace.folder_modules(&absolute),
-                settings: resolver.settings_for_folder(&absolute),
-                absolute,
-            }
+    let absolutes: Vec<PathBuf> = folders.par_iter().map(|folder| absolute(folder)).collect();
+    // The walk lists only regular files: a walked `__init__.py` is one.
+    let mut is_package = vec![false; folders.len()];
+    for (path, index) in files.iter().zip(&folder_of) {
+        is_package[*index] |= path.file_name().is_some_and(|name| name == "__init__.py");
+    }
+    workspace.note_packages(
+        absolutes.iter().zip(is_package).filter(|(_, is_package)| *is_package).map(|(folder, _)| folder.clone()),
+    );
+    let folders: Vec<Folder> = absolutes
+        .into_par_iter()
+        .map(|absolute| Folder {
+            modules: workspace.folder_modules(&absolute),
+            settings: resolver.settings_for_folder(&absolute),
+            absolute,
         })
         .collect();
     files
