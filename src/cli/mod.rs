@@ -605,10 +605,7 @@ fn config_error(path: &Path, error: &ConfigError) -> FileError {
 }
 
 fn absolute(path: &Path) -> PathBuf {
-    // The current folder does not change during a run: asking the system for it per file
-    // was a measurable share of a cached run.
-    static CURRENT: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
-    let joined = match CURRENT.get_or_init(|| std::env::current_dir().ok()) {
+    let joined = match crate::config::current_folder() {
         Some(current) if path.is_relative() => current.join(path),
         _ => path.to_path_buf(),
     };
@@ -638,8 +635,11 @@ fn collect_files(roots: &[PathBuf], resolver: &Arc<Resolver>) -> (Vec<(PathBuf, 
             continue;
         }
         let found = std::sync::Mutex::new((Vec::new(), Vec::new()));
-        // Folders are read on every core, as ruff and ripgrep do.
-        ignore::WalkBuilder::new(root).build_parallel().run(|| {
+        // Folders are read on every core, as ruff and ripgrep do, but by two workers per core:
+        // a worker that finds the queue empty sleeps for a millisecond, and with one per core
+        // a core idled for much of a walk (HA, cached: 62.5 -> 56.9 ms).
+        let workers = std::thread::available_parallelism().map_or(2, |cores| cores.get().saturating_mul(2).min(24));
+        ignore::WalkBuilder::new(root).threads(workers).build_parallel().run(|| {
             let resolver = Arc::clone(resolver);
             let found = &found;
             // Each worker visits a folder's entries one after the other: the configuration of

@@ -704,10 +704,17 @@ fn absolute(path: &Path) -> PathBuf {
 /// Without a configuration file, patterns are anchored at the current folder when the file is
 /// below it, else at the file's own folder.
 fn folder_root(folder: &Path) -> PathBuf {
-    match std::env::current_dir() {
-        Ok(cwd) if folder.starts_with(&cwd) => cwd,
+    match current_folder() {
+        Some(cwd) if folder.starts_with(cwd) => cwd.to_path_buf(),
         _ => folder.to_path_buf(),
     }
+}
+
+/// The current folder, asked once: loopwise never changes it, and asking the system per
+/// folder or file was a measurable share of a cached run.
+pub fn current_folder() -> Option<&'static Path> {
+    static CURRENT: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    CURRENT.get_or_init(|| std::env::current_dir().ok()).as_deref()
 }
 
 /// The configuration file in `folder` itself, if any: `.loopwise.toml`, `loopwise.toml`, or a
