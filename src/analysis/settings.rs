@@ -110,6 +110,35 @@ impl Default for LintSettings {
     }
 }
 
+/// `path` below `root`, as [`Path::strip_prefix`] gives it. Comparing bytes first answers for
+/// the paths of a walk (no `.` components, no repeated separators) without taking both apart
+/// component by component, which was a twentieth of a cached run.
+pub fn relative_to<'p>(path: &'p Path, root: &Path) -> Option<&'p Path> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let prefix = root.as_os_str().as_bytes();
+        let rest = path.as_os_str().as_bytes().strip_prefix(prefix).and_then(|rest| rest.strip_prefix(b"/"));
+        // Anything `strip_prefix` would read differently from the bytes goes the long way.
+        let plain = |rest: &[u8]| {
+            !rest.is_empty()
+                && rest != b"."
+                && !rest.starts_with(b"/")
+                && !rest.starts_with(b"./")
+                && !rest.ends_with(b"/")
+                && !rest.ends_with(b"/.")
+        };
+        if let Some(rest) = rest
+            && !prefix.is_empty()
+            && !prefix.ends_with(b"/")
+            && plain(rest)
+        {
+            return Some(Path::new(std::ffi::OsStr::from_bytes(rest)));
+        }
+    }
+    path.strip_prefix(root).ok()
+}
+
 impl LintSettings {
     /// The rules that run on `path`: the enabled ones less its per-file ignores.
     pub fn rules_for(&self, path: Option<&Path>) -> RuleSet {
@@ -124,7 +153,7 @@ impl LintSettings {
             })
             .fold(self.rules, |rules, ignore| rules.subtract(ignore.rules));
         match &self.test_code {
-            Some(test) if path.strip_prefix(&test.root).is_ok_and(|relative| test.matcher.is_match(relative)) => {
+            Some(test) if relative_to(path, &test.root).is_some_and(|relative| test.matcher.is_match(relative)) => {
                 rules.subtract(test.rules)
             }
             _ => rules,
@@ -133,5 +162,46 @@ impl LintSettings {
 
     pub fn severity_of(&self, rule: Rule) -> Severity {
         self.severity.get(&rule).copied().unwrap_or(rule.meta().default_severity)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relative_to;
+    use std::path::Path;
+
+    #[test]
+    fn relative_paths_are_what_strip_prefix_gives() {
+        let paths = [
+            "/a/b/c.py",
+            "/a/b",
+            "/a/b/",
+            "/a/bc/d.py",
+            "/a/b//c.py",
+            "/a/b/./c.py",
+            "/a/b/c/.",
+            "/a/b/c/",
+            "/a/./b/c.py",
+            "/a/../b/c.py",
+            "a/b/c.py",
+            "./a/b/c.py",
+            "/",
+            "/a/b/c//d.py",
+            "/a/b/..",
+            "/a/b/.",
+        ];
+        let roots = ["/a/b", "/a/b/", "/", "", "/a/./b", "/a/..", "a/b", "./a", "/a/b/c.py", "/a/b/."];
+        for path in paths {
+            for root in roots {
+                let (path, root) = (Path::new(path), Path::new(root));
+                assert_eq!(
+                    relative_to(path, root),
+                    path.strip_prefix(root).ok(),
+                    "{} below {}",
+                    path.display(),
+                    root.display()
+                );
+            }
+        }
     }
 }

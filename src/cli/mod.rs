@@ -303,10 +303,13 @@ fn write_findings(
     checked: &[CheckedFile],
     summary: output::FixSummary,
 ) -> io::Result<()> {
+    // Standard output flushes at each line break: a write per line was a twenty-fifth of a
+    // cached run, all on one core.
+    let mut out = io::BufWriter::with_capacity(1 << 16, out);
     if args.statistics {
-        output::write_statistics(out, checked, args.output_format, summary)?;
+        output::write_statistics(&mut out, checked, args.output_format, summary)?;
     } else {
-        output::write(out, checked, args.output_format, summary)?;
+        output::write(&mut out, checked, args.output_format, summary)?;
     }
     out.flush()
 }
