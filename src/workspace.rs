@@ -48,7 +48,7 @@ pub struct Workspace {
     documents: DashMap<String, Arc<ModuleSummary>, foldhash::fast::RandomState>,
     /// Folder -> the dotted name its modules start with and the root it hangs from (`None`
     /// for the file system's root): each folder's `__init__.py` looked for once.
-    folders: DashMap<PathBuf, Option<(String, PathBuf)>, foldhash::fast::RandomState>,
+    folders: DashMap<OsString, Option<(String, PathBuf)>, foldhash::fast::RandomState>,
     /// Folders known to hold a regular `__init__.py` (a walk saw it): no need to ask the file
     /// system, which for a whole project was one lookup per folder.
     packages: RwLock<HashSet<PathBuf, foldhash::fast::RandomState>>,
@@ -119,7 +119,8 @@ impl Workspace {
     /// The dotted name of the package `folder` is, and the root it hangs from; `("", folder)`
     /// when it is not a package.
     fn folder_prefix(&self, folder: &Path) -> Option<(String, PathBuf)> {
-        if let Some(known) = self.folders.get(folder) {
+        // Keyed by the path's bytes: `Path`'s own hash takes it apart at each separator.
+        if let Some(known) = self.folders.get(folder.as_os_str()) {
             return known.clone();
         }
         let is_package = self.packages.read().unwrap_or_else(PoisonError::into_inner).contains(folder)
@@ -133,7 +134,7 @@ impl Workspace {
         } else {
             Some((String::new(), folder.to_path_buf()))
         };
-        self.folders.insert(folder.to_path_buf(), found.clone());
+        self.folders.insert(folder.as_os_str().to_os_string(), found.clone());
         found
     }
 

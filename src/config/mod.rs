@@ -449,9 +449,33 @@ pub fn lint_settings(options: &Options) -> LintSettings {
     Arc::unwrap_or_clone(configuration.settings)
 }
 
-/// Keyed by long absolute paths, looked up for every folder of a walk: a fast hasher, since the
-/// keys come from the file system, not from an attacker who could pick colliding names.
-type Cached<T> = Mutex<foldhash::HashMap<PathBuf, T>>;
+type Cached<T> = PathMemo<T>;
+
+/// A memo by path, looked up for every folder of a walk. Keys are the paths' bytes, hashed
+/// with a fast hasher: `Path`'s own hash takes the path apart at each separator (a twentieth of
+/// a cached run), and two spellings of one path only cost a second computation of the same
+/// value. The keys come from the file system, not from someone choosing colliding names.
+pub struct PathMemo<T>(Mutex<foldhash::HashMap<std::ffi::OsString, T>>);
+
+impl<T: Clone> PathMemo<T> {
+    pub fn get(&self, path: &Path) -> Option<T> {
+        lock(&self.0).get(path.as_os_str()).cloned()
+    }
+
+    pub fn insert(&self, path: &Path, value: T) {
+        lock(&self.0).insert(path.as_os_str().to_os_string(), value);
+    }
+
+    pub fn clear(&self) {
+        lock(&self.0).clear();
+    }
+}
+
+impl<T> Default for PathMemo<T> {
+    fn default() -> Self {
+        Self(Mutex::default())
+    }
+}
 
 /// Finds and caches the configuration that applies to each file.
 pub struct Resolver {
@@ -477,11 +501,11 @@ impl Resolver {
         Self {
             overrides,
             explicit: None,
-            by_folder: Mutex::default(),
-            by_file: Mutex::default(),
-            settings_by_folder: Mutex::default(),
+            by_folder: PathMemo::default(),
+            by_file: PathMemo::default(),
+            settings_by_folder: PathMemo::default(),
             unconfigured: Mutex::default(),
-            config_files: Mutex::default(),
+            config_files: PathMemo::default(),
             facts: ProjectFacts::default(),
         }
     }
@@ -494,30 +518,30 @@ impl Resolver {
     /// The settings for `file`: from the nearest configuration file, then the overrides, then
     /// what the project declares in its folder or above (target version, test runners).
     pub fn settings_for(&self, file: &Path) -> Result<Arc<LintSettings>, ConfigError> {
-        self.settings_in(folder_of(&absolute(file)))
+        self.settings_in(&folder_of(&absolute(file)))
     }
 
     /// [`Resolver::settings_for`] the files of the absolute `folder` (from a walk): no need
     /// to ask the file system whether a path is a folder.
     pub fn settings_for_folder(&self, folder: &Path) -> Result<Arc<LintSettings>, ConfigError> {
-        self.settings_in(folder.to_path_buf())
+        self.settings_in(folder)
     }
 
-    fn settings_in(&self, folder: PathBuf) -> Result<Arc<LintSettings>, ConfigError> {
-        if let Some(cached) = lock(&self.settings_by_folder).get(&folder) {
+    fn settings_in(&self, folder: &Path) -> Result<Arc<LintSettings>, ConfigError> {
+        if let Some(cached) = self.settings_by_folder.get(folder) {
             return cached.clone();
         }
-        let result = self.configuration_in(&folder).map(|configuration| {
+        let result = self.configuration_in(folder).map(|configuration| {
             let mut settings = LintSettings::clone(&configuration.settings);
             if configuration.explicit_target.is_none()
-                && let Some(declared) = self.facts.target_version(&folder)
+                && let Some(declared) = self.facts.target_version(folder)
             {
                 settings.target_version = declared.value;
             }
-            settings.test_runners = self.facts.pytest(&folder).runners();
+            settings.test_runners = self.facts.pytest(folder).runners();
             Arc::new(settings)
         });
-        lock(&self.settings_by_folder).insert(folder, result.clone());
+        self.settings_by_folder.insert(folder, result.clone());
         result
     }
 
@@ -616,7 +640,7 @@ impl Resolver {
 
     /// The configuration for the files of `folder` (absolute).
     pub fn configuration_in(&self, folder: &Path) -> Result<Arc<Configuration>, ConfigError> {
-        if let Some(cached) = lock(&self.by_folder).get(folder) {
+        if let Some(cached) = self.by_folder.get(folder) {
             return cached.clone();
         }
         let result = match &self.explicit {
@@ -625,13 +649,13 @@ impl Resolver {
                 .config_file_in(folder)
                 .map_or_else(|| Ok(self.unconfigured_configuration(folder)), |file| self.load(&file)),
         };
-        lock(&self.by_folder).insert(folder.to_path_buf(), result.clone());
+        self.by_folder.insert(folder, result.clone());
         result
     }
 
     /// [`find_config_file`], each folder looked at once.
     fn config_file_in(&self, folder: &Path) -> Option<PathBuf> {
-        if let Some(known) = lock(&self.config_files).get(folder) {
+        if let Some(known) = self.config_files.get(folder) {
             return known.clone();
         }
         let listing = self.facts.listing(folder);
@@ -641,7 +665,7 @@ impl Resolver {
             .then(|| config_file_of(folder))
             .flatten()
             .or_else(|| folder.parent().and_then(|parent| self.config_file_in(parent)));
-        lock(&self.config_files).insert(folder.to_path_buf(), found.clone());
+        self.config_files.insert(folder, found.clone());
         found
     }
 
@@ -659,7 +683,7 @@ impl Resolver {
     }
 
     fn load(&self, file: &Path) -> Result<Arc<Configuration>, ConfigError> {
-        if let Some(cached) = lock(&self.by_file).get(file) {
+        if let Some(cached) = self.by_file.get(file) {
             return cached.clone();
         }
         let result = (|| {
@@ -672,17 +696,17 @@ impl Resolver {
             let root = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
             Ok(Arc::new(Configuration::build(Some(file), &root, &options, &self.overrides, Some(&root))))
         })();
-        lock(&self.by_file).insert(file.to_path_buf(), result.clone());
+        self.by_file.insert(file, result.clone());
         result
     }
 
     /// Forgets every file read so far (after a configuration file changed).
     pub fn clear_cache(&self) {
-        lock(&self.by_folder).clear();
-        lock(&self.by_file).clear();
-        lock(&self.settings_by_folder).clear();
+        self.by_folder.clear();
+        self.by_file.clear();
+        self.settings_by_folder.clear();
         lock(&self.unconfigured).clear();
-        lock(&self.config_files).clear();
+        self.config_files.clear();
         self.facts.clear();
     }
 }

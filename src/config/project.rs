@@ -6,8 +6,9 @@
 //! Owns where each fact comes from, so `--show-settings` can say it. Knows nothing of
 //! loopwise's own configuration keys, rules or the LSP.
 
+use crate::config::PathMemo;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use crate::analysis::PythonVersion;
 use crate::analysis::settings::TestRunners;
@@ -55,18 +56,18 @@ type ConftestFacts = (Option<String>, Vec<PathBuf>);
 /// Memoised facts per folder: many files share a folder, and folders share ancestors.
 #[derive(Default)]
 pub struct ProjectFacts {
-    target_versions: Mutex<foldhash::HashMap<PathBuf, Option<Sourced<PythonVersion>>>>,
-    pytest: Mutex<foldhash::HashMap<PathBuf, Arc<PytestFacts>>>,
+    target_versions: PathMemo<Option<Sourced<PythonVersion>>>,
+    pytest: PathMemo<Arc<PytestFacts>>,
     /// Folder -> the pytest configuration at or above it.
-    pytest_inis: Mutex<foldhash::HashMap<PathBuf, Option<FoundIni>>>,
+    pytest_inis: PathMemo<Option<FoundIni>>,
     /// pytest root -> a declared runner distribution.
-    declared_runners: Mutex<foldhash::HashMap<PathBuf, Option<String>>>,
+    declared_runners: PathMemo<Option<String>>,
     /// conftest.py -> whether it exists, and its runner reason with the modules it pulled in.
-    conftests: Mutex<foldhash::HashMap<PathBuf, Option<ConftestFacts>>>,
+    conftests: PathMemo<Option<ConftestFacts>>,
     /// Folder -> the nearest project folder at or above it.
-    project_folders: Mutex<foldhash::HashMap<PathBuf, Option<PathBuf>>>,
+    project_folders: PathMemo<Option<PathBuf>>,
     /// Folder -> which of the names lookups ask about it holds.
-    listings: Mutex<foldhash::HashMap<PathBuf, Arc<Listing>>>,
+    listings: PathMemo<Arc<Listing>>,
 }
 
 /// The names lookups ask about in every folder of a walk. One listing of the folder answers
@@ -114,10 +115,6 @@ impl Listing {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// Reads a file that is small enough to be a configuration file; anything else is absent.
 fn read_small(path: &Path) -> Option<String> {
     // A configuration file larger than this is not one a person wrote; reading it whole would
@@ -132,28 +129,28 @@ fn read_small(path: &Path) -> Option<String> {
 
 impl ProjectFacts {
     pub fn clear(&self) {
-        lock(&self.target_versions).clear();
-        lock(&self.pytest).clear();
-        lock(&self.pytest_inis).clear();
-        lock(&self.declared_runners).clear();
-        lock(&self.conftests).clear();
-        lock(&self.project_folders).clear();
-        lock(&self.listings).clear();
+        self.target_versions.clear();
+        self.pytest.clear();
+        self.pytest_inis.clear();
+        self.declared_runners.clear();
+        self.conftests.clear();
+        self.project_folders.clear();
+        self.listings.clear();
     }
 
     /// Which of the configuration names `folder` holds, listed once.
     pub fn listing(&self, folder: &Path) -> Arc<Listing> {
-        if let Some(known) = lock(&self.listings).get(folder) {
-            return Arc::clone(known);
+        if let Some(known) = self.listings.get(folder) {
+            return known;
         }
         let listing = Arc::new(Listing::of(folder));
-        lock(&self.listings).insert(folder.to_path_buf(), Arc::clone(&listing));
+        self.listings.insert(folder, Arc::clone(&listing));
         listing
     }
 
     /// [`nearest_project_folder`], each folder looked at once however many files are below it.
     pub fn project_folder(&self, folder: &Path) -> Option<PathBuf> {
-        if let Some(known) = lock(&self.project_folders).get(folder) {
+        if let Some(known) = self.project_folders.get(folder) {
             return known.clone();
         }
         let listing = self.listing(folder);
@@ -162,14 +159,14 @@ impl ProjectFacts {
         } else {
             folder.parent().and_then(|parent| self.project_folder(parent))
         };
-        lock(&self.project_folders).insert(folder.to_path_buf(), found.clone());
+        self.project_folders.insert(folder, found.clone());
         found
     }
 
     /// The nearest pytest configuration at or above `folder` (pytest's inifile), each folder's
     /// files read once.
     fn pytest_ini(&self, folder: &Path) -> Option<FoundIni> {
-        if let Some(known) = lock(&self.pytest_inis).get(folder) {
+        if let Some(known) = self.pytest_inis.get(folder) {
             return known.clone();
         }
         let listing = self.listing(folder);
@@ -178,23 +175,23 @@ impl ProjectFacts {
             read_pytest_ini(&path, section).map(|ini| Arc::new((path, ini)))
         });
         let found = own.or_else(|| folder.parent().and_then(|parent| self.pytest_ini(parent)));
-        lock(&self.pytest_inis).insert(folder.to_path_buf(), found.clone());
+        self.pytest_inis.insert(folder, found.clone());
         found
     }
 
     fn declared_runner(&self, root: &Path) -> Option<String> {
-        if let Some(known) = lock(&self.declared_runners).get(root) {
+        if let Some(known) = self.declared_runners.get(root) {
             return known.clone();
         }
         let found = declared_runner_distribution(root);
-        lock(&self.declared_runners).insert(root.to_path_buf(), found.clone());
+        self.declared_runners.insert(root, found.clone());
         found
     }
 
     /// The conftest.py of `folder`, if any: its runner reason and the plugin modules it read.
     fn conftest(&self, folder: &Path, root: &Path) -> Option<ConftestFacts> {
         let path = folder.join("conftest.py");
-        if let Some(known) = lock(&self.conftests).get(&path) {
+        if let Some(known) = self.conftests.get(&path) {
             return known.clone();
         }
         let found = self.listing(folder).may_hold("conftest.py").then(|| read_small(&path)).flatten().map(|text| {
@@ -202,7 +199,7 @@ impl ProjectFacts {
             let reason = conftest_runner(&path, &text, root, &mut seen);
             (reason, seen)
         });
-        lock(&self.conftests).insert(path, found.clone());
+        self.conftests.insert(&path, found.clone());
         found
     }
 
@@ -213,22 +210,22 @@ impl ProjectFacts {
     /// `python` dependency, and last the lowest `Programming Language :: Python :: 3.N`
     /// classifier.
     pub fn target_version(&self, folder: &Path) -> Option<Sourced<PythonVersion>> {
-        if let Some(known) = lock(&self.target_versions).get(folder) {
+        if let Some(known) = self.target_versions.get(folder) {
             return known.clone();
         }
         let found = declared_version(folder, &self.listing(folder))
             .or_else(|| folder.parent().and_then(|parent| self.target_version(parent)));
-        lock(&self.target_versions).insert(folder.to_path_buf(), found.clone());
+        self.target_versions.insert(folder, found.clone());
         found
     }
 
     /// How pytest would run the `async def` tests of files in `folder`.
     pub fn pytest(&self, folder: &Path) -> Arc<PytestFacts> {
-        if let Some(known) = lock(&self.pytest).get(folder) {
-            return Arc::clone(known);
+        if let Some(known) = self.pytest.get(folder) {
+            return known;
         }
         let facts = Arc::new(self.pytest_facts(folder));
-        lock(&self.pytest).insert(folder.to_path_buf(), Arc::clone(&facts));
+        self.pytest.insert(folder, Arc::clone(&facts));
         facts
     }
 }
