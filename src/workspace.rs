@@ -230,6 +230,23 @@ fn read_summary(path: &Path, name: &ModuleName) -> Option<Arc<ModuleSummary>> {
     Some(Arc::new(summarize(&source, &tree, &name.name, name.is_package)))
 }
 
+impl Workspace {
+    /// What is known of `module` without reading anything: `Some(None)` when it is known to be
+    /// missing, `None` when it was never looked for.
+    pub fn known_summary(&self, module: &str) -> Option<Option<Arc<ModuleSummary>>> {
+        if let Some(document) = self.documents.get(module) {
+            return Some(Some(Arc::clone(&document)));
+        }
+        self.on_disk.get(module).map(|known| known.clone())
+    }
+
+    /// Records the summary of `module` read from `file`, where [`Workspace::find_file`] finds
+    /// it, made from a parse done anyway (to check the file): what reading it would give.
+    pub fn offer_summary(&self, module: &str, summary: ModuleSummary) {
+        self.on_disk.entry(module.to_string()).or_insert_with(|| Some(Arc::new(summary)));
+    }
+}
+
 impl ModuleSource for Workspace {
     fn summary(&self, module: &str) -> Option<Arc<ModuleSummary>> {
         if let Some(document) = self.documents.get(module) {

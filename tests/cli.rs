@@ -781,3 +781,39 @@ fn examples_diff_and_fix() {
         assert!(unchanged, "{} was written by --diff", file.display());
     }
 }
+
+#[test]
+fn modules_checked_ahead_of_their_turn_report_once_and_the_same() {
+    // `a_app` is checked first and asks for `z_lib`, which asks for `zz_util`: both are checked
+    // then, from the parse that gives their summaries, and not again on their turn.
+    let folder = project(&[
+        ("a_app.py", b"from z_lib import fetch\n\n\nasync def handler():\n    fetch()\n"),
+        (
+            "z_lib.py",
+            b"import time\n\nfrom zz_util import helper\n\n\nasync def fetch():\n    time.sleep(1)\n    helper()\n",
+        ),
+        ("zz_util.py", b"import time\n\n\nasync def helper():\n    time.sleep(2)\n"),
+    ]);
+    let expected = ["a_app.py:5:5: LW201", "z_lib.py:7:5: LW101", "z_lib.py:8:5: LW201", "zz_util.py:5:5: LW101"];
+    let cache = folder.path().join("cache");
+    let cache = cache.to_str().expect("UTF-8 path");
+    for (threads, args) in [
+        ("1", vec!["check", "--no-cache", "--output-format", "concise", "."]),
+        ("2", vec!["check", "--no-cache", "--output-format", "concise", "."]),
+        ("1", vec!["check", "--cache-dir", cache, "--output-format", "concise", "."]),
+        ("1", vec!["check", "--cache-dir", cache, "--output-format", "concise", "."]),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_loopwise"))
+            .current_dir(folder.path())
+            .env("RAYON_NUM_THREADS", threads)
+            .args(&args)
+            .output()
+            .expect("the loopwise binary runs");
+        let codes: Vec<String> = stdout(&output)
+            .lines()
+            .filter(|line| line.contains(": LW"))
+            .map(|line| line.split(' ').take(2).collect::<Vec<_>>().join(" "))
+            .collect();
+        assert_eq!(codes, expected, "{args:?} with {threads} threads: {}", stdout(&output));
+    }
+}

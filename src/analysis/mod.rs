@@ -82,6 +82,25 @@ pub fn lint_source_in_workspace(
     lint_tree(source, &tree, path, settings, workspace, rules)
 }
 
+/// [`lint_source_in_workspace`], also summarizing the text as the module `summary_of` (its
+/// dotted name, whether it is a package) from the same parse: a module that other files import
+/// need not be parsed a second time for them.
+pub fn lint_source_and_summarize(
+    source: &str,
+    path: Option<&Path>,
+    settings: &LintSettings,
+    workspace: Option<&WorkspaceView<'_>>,
+    (module, is_package): (&str, bool),
+) -> (Vec<Diagnostic>, index::ModuleSummary) {
+    let tree = source::parse(source);
+    let summary = index::summarize(source, &tree, module, is_package);
+    let rules = rules_for_text(source, path, settings);
+    if rules.checked.is_empty() {
+        return (Vec::new(), summary);
+    }
+    (lint_tree(source, &tree, path, settings, workspace, rules), summary)
+}
+
 /// The rules of one file: those enabled for its path, and those of them that may report in
 /// its text (not silenced by a file-wide `# noqa`, let through by the prefilter).
 #[derive(Clone, Copy)]

@@ -227,12 +227,14 @@ fn fingerprint(settings: &LintSettings) -> u64 {
 /// The workspace as one file's analysis sees it, noting every module it asks about.
 pub struct Recorder<'a> {
     workspace: &'a Workspace,
+    /// Where the summaries come from: the workspace, or something that fills it.
+    modules: &'a dyn ModuleSource,
     asked: Mutex<Vec<String>>,
 }
 
 impl<'a> Recorder<'a> {
-    pub fn new(workspace: &'a Workspace) -> Self {
-        Self { workspace, asked: Mutex::new(Vec::new()) }
+    pub fn new(workspace: &'a Workspace, modules: &'a dyn ModuleSource) -> Self {
+        Self { workspace, modules, asked: Mutex::new(Vec::new()) }
     }
 
     fn into_asked(self) -> Vec<String> {
@@ -246,7 +248,7 @@ impl<'a> Recorder<'a> {
 impl ModuleSource for Recorder<'_> {
     fn summary(&self, module: &str) -> Option<std::sync::Arc<ModuleSummary>> {
         self.asked.lock().unwrap_or_else(PoisonError::into_inner).push(module.to_string());
-        self.workspace.summary(module)
+        self.modules.summary(module)
     }
 }
 
