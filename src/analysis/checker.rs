@@ -10,7 +10,7 @@ use tree_sitter::{Node, Tree};
 use crate::analysis::async_library::AsyncLibrary;
 use crate::analysis::fix_builder::{self, ModuleImport, Stylist};
 use crate::analysis::index::{FunctionKind, absolute_name, function_kind_of};
-use crate::analysis::queries::Concept;
+use crate::analysis::queries::{Concept, ConceptSet};
 use crate::analysis::semantic::{AsyncProtocol, CalleeKind};
 use crate::analysis::semantic::{ScopeId, SemanticModel};
 use crate::analysis::settings::LintSettings;
@@ -316,17 +316,40 @@ impl<'a, 't> Checker<'a, 't> {
         diagnostic
     }
 
-    pub fn run(mut self, tree: &'t Tree) -> Vec<Diagnostic> {
-        // Rules that only report inside `async def`s need the query over their bodies alone.
-        let ranges = if self.rules.only_in_async_functions() {
-            self.semantic.async_function_bodies()
-        } else {
-            vec![TextRange::new(0, self.semantic.source().len())]
-        };
-        let concepts = self.query_rules.iter().flat_map(|rule| concepts_of(rule).iter().copied()).collect();
-        for range in ranges {
-            for found in walk::matches(tree, self.semantic.source(), concepts, range) {
-                self.dispatch(found);
+    pub fn run(self, tree: &'t Tree) -> Vec<Diagnostic> {
+        self.run_with(tree, None)
+    }
+
+    /// The concepts the walk looks for with `rules` checked and `query_rules` enabled, and
+    /// whether it walks the whole file (else only the bodies of `async def`s): a whole-file
+    /// walk can be done by the semantic model's ([`Checker::run_with`]).
+    pub fn walk_plan(rules: RuleSet, query_rules: RuleSet) -> (ConceptSet, bool) {
+        let concepts = rules.union(query_rules).iter().flat_map(|rule| concepts_of(rule).iter().copied()).collect();
+        (concepts, !rules.only_in_async_functions())
+    }
+
+    /// [`Checker::run`], with what a whole-file walk for [`Checker::walk_plan`]'s concepts
+    /// found when another walk found it.
+    pub fn run_with(mut self, tree: &'t Tree, found: Option<Vec<Match<'t>>>) -> Vec<Diagnostic> {
+        let (concepts, whole_file) = Self::walk_plan(self.rules, self.query_rules);
+        match found {
+            Some(found) if whole_file => {
+                for found in found {
+                    self.dispatch(found);
+                }
+            }
+            _ => {
+                // Rules that only report inside `async def`s need the walk over their bodies alone.
+                let ranges = if whole_file {
+                    vec![TextRange::new(0, self.semantic.source().len())]
+                } else {
+                    self.semantic.async_function_bodies()
+                };
+                for range in ranges {
+                    for found in walk::matches(tree, self.semantic.source(), concepts, range) {
+                        self.dispatch(found);
+                    }
+                }
             }
         }
         if self.enabled(Rule::AsyncWithoutAwait) {

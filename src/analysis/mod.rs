@@ -126,14 +126,21 @@ fn lint_tree(
     workspace: Option<&WorkspaceView<'_>>,
     rules: FileRules,
 ) -> Vec<Diagnostic> {
-    let semantic = semantic::SemanticModel::build(tree, source);
-    // The query is built for the rules enabled here, not only those the prefilter left: one
-    // compiled query for all files rather than one per set of rules left (hundreds on a project).
+    // The walk looks for the concepts of the rules enabled here, not only those the prefilter
+    // left, so that what it finds does not depend on the prefilter.
+    let (concepts, whole_file) = Checker::walk_plan(rules.checked, rules.enabled);
+    // A whole-file walk is done during the semantic model's: one walk of the tree, not two.
+    let mut matcher = whole_file.then(|| walk::Matcher::new(source, concepts, TextRange::new(0, source.len())));
+    let semantic = semantic::SemanticModel::build_with(tree, source, |node| {
+        if let Some(matcher) = &mut matcher {
+            matcher.visit(node);
+        }
+    });
     let diagnostics = Checker::new(&semantic, settings, rules.checked)
         .with_query_rules(rules.enabled)
         .with_path(path)
         .with_workspace(workspace)
-        .run(tree);
+        .run_with(tree, matcher.map(walk::Matcher::into_found));
     if diagnostics.is_empty() {
         return diagnostics;
     }

@@ -113,8 +113,15 @@ const MAX_INFERENCE_DEPTH: u32 = 12;
 
 impl<'t> SemanticModel<'t> {
     pub fn build(tree: &'t Tree, source: &'t str) -> Self {
+        Self::build_with(tree, source, |_| {})
+    }
+
+    /// [`SemanticModel::build`], showing `each` every node of the tree in the walk's order
+    /// (depth first, as a `TreeCursor` goes): another whole-file walk then needs no walk of its
+    /// own.
+    pub fn build_with(tree: &'t Tree, source: &'t str, mut each: impl FnMut(Node<'t>)) -> Self {
         let mut builder = Builder::new(tree, source);
-        builder.walk();
+        builder.walk(&mut each);
         builder.finish()
     }
 
@@ -1372,7 +1379,7 @@ impl<'t> Builder<'t> {
 
     /// One iterative pre-order walk (Python trees can be deeper than the native stack allows
     /// for recursion), keeping a stack of the scopes whose bodies the walk is inside.
-    fn walk(&mut self) {
+    fn walk(&mut self, each: &mut impl FnMut(Node<'t>)) {
         let mut cursor = self.tree.walk();
         let mut stack: Vec<(usize, ScopeId)> = vec![(self.tree.root_node().id(), 0)];
         loop {
@@ -1383,6 +1390,7 @@ impl<'t> Builder<'t> {
             }
             let current = stack.last().map_or(0, |(_, scope)| *scope);
             self.visit(node, current);
+            each(node);
             if cursor.goto_first_child() {
                 continue;
             }

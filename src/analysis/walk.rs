@@ -111,89 +111,11 @@ fn has_token(node: Node<'_>, token: &str) -> bool {
 /// pre-order walk. (A query restricted to a byte range matches the same nodes: those that
 /// intersect it, the range's ancestors included.)
 pub fn matches<'t>(tree: &'t Tree, source: &str, concepts: ConceptSet, range: TextRange) -> Vec<Match<'t>> {
-    let mut found = Vec::new();
-    let Some(fields) = FIELDS.as_ref() else { return found };
-    let text = |node: Node<'_>| source.get(node.byte_range()).unwrap_or("");
-    let wants = |concept| concepts.contains(concept);
-    let mut push = |concept, node, first, second| found.push(Match { concept, node, first, second });
+    let mut matcher = Matcher::new(source, concepts, range);
     let mut cursor = tree.root_node().walk();
     loop {
         let node = cursor.node();
-        let intersects = node.start_byte() < range.end && node.end_byte() > range.start;
-        if intersects {
-            match kind(node) {
-                Kind::Call if wants(Concept::Call) => {
-                    let callee = node.child_by_field_id(fields.function);
-                    let arguments = node.child_by_field_id(fields.arguments);
-                    if let (Some(callee), Some(arguments)) = (callee, arguments)
-                        && matches!(kind(callee), Kind::Identifier | Kind::Attribute)
-                    {
-                        push(Concept::Call, node, Some(callee), Some(arguments));
-                    }
-                }
-                Kind::WithStatement => {
-                    if wants(Concept::WithItem) {
-                        let mut clauses = node.walk();
-                        for clause in node.named_children(&mut clauses).filter(|child| kind(*child) == Kind::WithClause)
-                        {
-                            let mut items = clause.walk();
-                            for item in clause.named_children(&mut items).filter(|child| kind(*child) == Kind::WithItem)
-                            {
-                                if let Some(manager) = item.child_by_field_id(fields.value) {
-                                    push(Concept::WithItem, node, Some(manager), None);
-                                }
-                            }
-                        }
-                    }
-                    if wants(Concept::AsyncSyntax) && has_token(node, "async") {
-                        push(Concept::AsyncSyntax, node, None, None);
-                    }
-                }
-                Kind::Await if wants(Concept::AsyncSyntax) => push(Concept::AsyncSyntax, node, None, None),
-                Kind::ForStatement | Kind::ForInClause => {
-                    if wants(Concept::AsyncSyntax) && has_token(node, "async") {
-                        push(Concept::AsyncSyntax, node, None, None);
-                    }
-                    if wants(Concept::ForLoop) {
-                        push(Concept::ForLoop, node, None, None);
-                    }
-                }
-                Kind::Yield => {
-                    if wants(Concept::YieldFrom) && has_token(node, "from") {
-                        push(Concept::YieldFrom, node, None, None);
-                    }
-                    if wants(Concept::Yield) {
-                        push(Concept::Yield, node, None, None);
-                    }
-                }
-                Kind::ExceptClause if wants(Concept::ExceptClause) => push(Concept::ExceptClause, node, None, None),
-                Kind::Identifier if wants(Concept::Reference) && is_reference_name(text(node)) => {
-                    push(Concept::Reference, node, None, None);
-                }
-                Kind::Attribute
-                    if wants(Concept::Reference)
-                        && node
-                            .child_by_field_id(fields.attribute)
-                            .is_some_and(|name| kind(name) == Kind::Identifier && is_reference_name(text(name))) =>
-                {
-                    push(Concept::Reference, node, None, None);
-                }
-                Kind::FunctionDefinition if wants(Concept::FunctionDefinition) => {
-                    push(Concept::FunctionDefinition, node, None, None);
-                }
-                Kind::Decorator if wants(Concept::Decorator) => push(Concept::Decorator, node, None, None),
-                Kind::WhileStatement if wants(Concept::WhileLoop) => push(Concept::WhileLoop, node, None, None),
-                Kind::ClassDefinition
-                    if wants(Concept::Class)
-                        && node
-                            .child_by_field_id(fields.superclasses)
-                            .is_some_and(|list| kind(list) == Kind::ArgumentList) =>
-                {
-                    push(Concept::Class, node, None, None);
-                }
-                _ => {}
-            }
-        }
+        let intersects = matcher.visit(node);
         // Nodes outside the range hold nothing inside it.
         if intersects && cursor.goto_first_child() {
             continue;
@@ -203,9 +125,116 @@ pub fn matches<'t>(tree: &'t Tree, source: &str, concepts: ConceptSet, range: Te
                 break;
             }
             if !cursor.goto_parent() {
-                return found;
+                return matcher.found;
             }
         }
+    }
+}
+
+/// The concepts of a walk found one node at a time, for a walk done by someone else (the
+/// semantic model's): shown every node of the tree in a cursor's order, it finds what
+/// [`matches`] does.
+pub struct Matcher<'t, 's> {
+    source: &'s str,
+    concepts: ConceptSet,
+    range: TextRange,
+    found: Vec<Match<'t>>,
+}
+
+impl<'t, 's> Matcher<'t, 's> {
+    pub fn new(source: &'s str, concepts: ConceptSet, range: TextRange) -> Self {
+        Self { source, concepts, range, found: Vec::new() }
+    }
+
+    pub fn into_found(self) -> Vec<Match<'t>> {
+        self.found
+    }
+
+    /// Looks at `node`; returns whether it intersects the range. A node that does not has no
+    /// descendant that does, so skipping them changes nothing.
+    pub fn visit(&mut self, node: Node<'t>) -> bool {
+        let range = self.range;
+        let intersects = node.start_byte() < range.end && node.end_byte() > range.start;
+        let Some(fields) = FIELDS.as_ref() else { return intersects };
+        if !intersects {
+            return false;
+        }
+        let source = self.source;
+        let concepts = self.concepts;
+        let text = |node: Node<'_>| source.get(node.byte_range()).unwrap_or("");
+        let wants = |concept| concepts.contains(concept);
+        let mut push = |concept, node, first, second| self.found.push(Match { concept, node, first, second });
+        match kind(node) {
+            Kind::Call if wants(Concept::Call) => {
+                let callee = node.child_by_field_id(fields.function);
+                let arguments = node.child_by_field_id(fields.arguments);
+                if let (Some(callee), Some(arguments)) = (callee, arguments)
+                    && matches!(kind(callee), Kind::Identifier | Kind::Attribute)
+                {
+                    push(Concept::Call, node, Some(callee), Some(arguments));
+                }
+            }
+            Kind::WithStatement => {
+                if wants(Concept::WithItem) {
+                    let mut clauses = node.walk();
+                    for clause in node.named_children(&mut clauses).filter(|child| kind(*child) == Kind::WithClause) {
+                        let mut items = clause.walk();
+                        for item in clause.named_children(&mut items).filter(|child| kind(*child) == Kind::WithItem) {
+                            if let Some(manager) = item.child_by_field_id(fields.value) {
+                                push(Concept::WithItem, node, Some(manager), None);
+                            }
+                        }
+                    }
+                }
+                if wants(Concept::AsyncSyntax) && has_token(node, "async") {
+                    push(Concept::AsyncSyntax, node, None, None);
+                }
+            }
+            Kind::Await if wants(Concept::AsyncSyntax) => push(Concept::AsyncSyntax, node, None, None),
+            Kind::ForStatement | Kind::ForInClause => {
+                if wants(Concept::AsyncSyntax) && has_token(node, "async") {
+                    push(Concept::AsyncSyntax, node, None, None);
+                }
+                if wants(Concept::ForLoop) {
+                    push(Concept::ForLoop, node, None, None);
+                }
+            }
+            Kind::Yield => {
+                if wants(Concept::YieldFrom) && has_token(node, "from") {
+                    push(Concept::YieldFrom, node, None, None);
+                }
+                if wants(Concept::Yield) {
+                    push(Concept::Yield, node, None, None);
+                }
+            }
+            Kind::ExceptClause if wants(Concept::ExceptClause) => push(Concept::ExceptClause, node, None, None),
+            Kind::Identifier if wants(Concept::Reference) && is_reference_name(text(node)) => {
+                push(Concept::Reference, node, None, None);
+            }
+            Kind::Attribute
+                if wants(Concept::Reference)
+                    && node
+                        .child_by_field_id(fields.attribute)
+                        .is_some_and(|name| kind(name) == Kind::Identifier && is_reference_name(text(name))) =>
+            {
+                push(Concept::Reference, node, None, None);
+            }
+            Kind::FunctionDefinition if wants(Concept::FunctionDefinition) => {
+                push(Concept::FunctionDefinition, node, None, None);
+            }
+            Kind::Decorator if wants(Concept::Decorator) => push(Concept::Decorator, node, None, None),
+            Kind::WhileStatement if wants(Concept::WhileLoop) => push(Concept::WhileLoop, node, None, None),
+            Kind::ClassDefinition
+                if wants(Concept::Class)
+                    && node
+                        .child_by_field_id(fields.superclasses)
+                        .is_some_and(|list| kind(list) == Kind::ArgumentList) =>
+            {
+                push(Concept::Class, node, None, None);
+            }
+            _ => {}
+        }
+        true
     }
 }
 
@@ -289,6 +318,14 @@ mod tests {
             let expected = by_query(&tree, source, whole);
             compared += expected.len();
             assert_eq!(by_walk(&tree, source, whole), expected, "{name}");
+            // Found during the semantic model's walk, as a whole-file walk is.
+            let mut matcher = Matcher::new(source, ConceptSet::all(), whole);
+            SemanticModel::build_with(&tree, source, |node| {
+                matcher.visit(node);
+            });
+            // In the same order as the walk of its own: rules see them in that order.
+            let walked: Vec<Key> = matches(&tree, source, ConceptSet::all(), whole).iter().map(key).collect();
+            assert_eq!(matcher.into_found().iter().map(key).collect::<Vec<_>>(), walked, "{name}: in the model's walk");
             // The bodies of async functions alone, as when every enabled rule is async-only.
             for body in SemanticModel::build(&tree, source).async_function_bodies() {
                 assert_eq!(by_walk(&tree, source, body), by_query(&tree, source, body), "{name}: {body:?}");
