@@ -554,8 +554,9 @@ struct Checks<'a> {
 }
 
 /// How many checks may be running ahead of their turn on one thread, one inside another: each
-/// holds a parsed file.
-const EARLY_DEPTH: usize = 3;
+/// holds a parsed file (on HA, early checks raise the peak from 27 to 31 MiB; a third level
+/// saved no time).
+const EARLY_DEPTH: usize = 2;
 
 thread_local! {
     static EARLY_RUNNING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
@@ -597,7 +598,7 @@ impl<'a> Checks<'a> {
                 let located = self.take(index)?;
                 Some(
                     check_file(&self.files[index], located, (self.workspace, &self), self.fixing, self.cache, None)
-                        .map(|(file, _)| file),
+                        .map(|(file, _)| without_clean_text(file)),
                 )
             })
             .collect();
@@ -609,18 +610,17 @@ impl<'a> Checks<'a> {
                 // Every check that was taken ran to its end before the parallel loop ended.
                 on_turn.or_else(|| early.into_inner()).unwrap_or_else(|| Err(FileError::new(path, "was not checked")))
             })
-            .map(|result| {
-                result.map(|mut file| {
-                    // The text is kept only to print findings or write fixes: a clean file's
-                    // would just hold memory.
-                    if file.diagnostics.is_empty() && file.original.is_none() {
-                        file.source = String::new();
-                    }
-                    file
-                })
-            })
             .collect()
     }
+}
+
+/// The text is kept only to print findings or write fixes: every clean file's, kept until all
+/// are checked, would hold as much memory as the whole tree's sources.
+fn without_clean_text(mut file: CheckedFile) -> CheckedFile {
+    if file.diagnostics.is_empty() && file.original.is_none() {
+        file.source = String::new();
+    }
+    file
 }
 
 impl ModuleSource for Checks<'_> {
@@ -650,7 +650,7 @@ impl ModuleSource for Checks<'_> {
                 if let Some(summary) = summary {
                     self.workspace.offer_summary(module, summary);
                 }
-                file
+                without_clean_text(file)
             });
             if let Some(early) = self.early.get(index) {
                 let _ = early.set(result);
