@@ -8,9 +8,10 @@ tree (issue 10's goals: warm ratio <= 1.0, cold <= 3.0, peak memory <= 1.5x ruff
 Without `--corpus` it uses Home Assistant 2024.3.3 (the wheel from PyPI, downloaded once into
 benches/.corpus/, git-ignored) and the precision corpus (benches/precision/.corpus/, made by
 `benches/precision/run.py download`). Runs alternate between the tools so that a change in the
-machine's load hits both. "cold" is `--no-cache` for both; "warm" is each tool's run with its cache
-(in a temporary folder) after one warm-up run. The downloaded code is read by the linters, never
-run.
+machine's load hits both. Both run in the tree's folder on `.`, as a user or pre-commit does.
+"cold" is `--no-cache` for both; "warm" is each tool's run with its cache (in a temporary folder)
+after one warm-up run. Wall time comes from a monotonic clock, CPU time and peak RSS from the
+child's own resource usage. The downloaded code is read by the linters, never run.
 """
 import argparse
 import os
@@ -19,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -52,12 +54,20 @@ def home_assistant():
 
 
 def measure(command, cwd=None):
-    """(wall s, CPU s, peak RSS MiB) of one run, from GNU time."""
-    done = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", *command], capture_output=True, text=True, cwd=cwd)
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"{command[0]} failed ({done.returncode}): {done.stderr[-2000:]}")
-    wall, user, system, peak = done.stderr.strip().splitlines()[-1].split()
-    return float(wall), float(user) + float(system), int(peak) / 1024
+    """(wall s, CPU s, peak RSS MiB) of one run: the wall time from a monotonic clock and the
+    child's own resource usage from wait4 (GNU time prints the wall time in hundredths of a
+    second, too coarse for a cached run of 60 ms)."""
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        child = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        code = child.returncode = os.waitstatus_to_exitcode(status)
+        errors.seek(0)
+        stderr = errors.read().decode(errors="replace")
+    if code not in (0, 1):
+        raise SystemExit(f"{command[0]} failed ({code}): {stderr[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def lines_and_bytes(path):
@@ -73,23 +83,23 @@ def compare(name, path, loopwise, ruff, runs):
     lines, size = lines_and_bytes(path)
     print(f"\n{name}: {path}  ({lines:,} lines, {size / 1e6:.1f} MB of Python), median of {runs} alternating runs")
     with tempfile.TemporaryDirectory() as ruff_cache, tempfile.TemporaryDirectory() as loopwise_cache:
+        # Both run in the tree's folder on `.`, as a user or pre-commit runs them.
         commands = {
-            ("loopwise", "cold"): [loopwise, "check", "--no-cache", str(path), "--output-format", "concise",
-                                   "--exit-zero"],
+            ("loopwise", "cold"): [loopwise, "check", "--no-cache", ".", "--output-format", "concise", "--exit-zero"],
             ("ruff", "cold"): [ruff, "check", "--isolated", "--no-cache", "--select", RUFF_SELECT,
-                               "--output-format", "concise", "--exit-zero", str(path)],
-            ("loopwise", "warm"): [loopwise, "check", "--cache-dir", loopwise_cache, str(path), "--output-format",
+                               "--output-format", "concise", "--exit-zero", "."],
+            ("loopwise", "warm"): [loopwise, "check", "--cache-dir", loopwise_cache, ".", "--output-format",
                                    "concise", "--exit-zero"],
             ("ruff", "warm"): [ruff, "check", "--isolated", "--cache-dir", ruff_cache, "--select", RUFF_SELECT,
-                               "--output-format", "concise", "--exit-zero", str(path)],
+                               "--output-format", "concise", "--exit-zero", "."],
         }
         # One warm-up run each fills ruff's cache and the page cache for both.
-        measure(commands[("ruff", "warm")])
-        measure(commands[("loopwise", "warm")])
+        measure(commands[("ruff", "warm")], cwd=path)
+        measure(commands[("loopwise", "warm")], cwd=path)
         results = {key: [] for key in commands}
         for _ in range(runs):
             for key, command in commands.items():
-                results[key].append(measure(command))
+                results[key].append(measure(command, cwd=path))
     table = {key: tuple(statistics.median(run[i] for run in values) for i in range(3)) for key, values in results.items()}
     print("           wall s   CPU s   peak MiB")
     for mode in ("cold", "warm"):
@@ -110,11 +120,11 @@ def scaling(path, loopwise, ruff, runs):
             for index in range(copies):
                 # Hard links: the same bytes, distinct paths, no copying cost.
                 shutil.copytree(path, tree / f"copy{index}", copy_function=os.link)
-            lw = statistics.median(measure([loopwise, "check", "--no-cache", str(tree), "--exit-zero",
-                                            "--output-format", "concise"])[0]
+            lw = statistics.median(measure([loopwise, "check", "--no-cache", ".", "--exit-zero",
+                                            "--output-format", "concise"], cwd=tree)[0]
                                    for _ in range(runs))
             rf = statistics.median(measure([ruff, "check", "--isolated", "--no-cache", "--select", RUFF_SELECT,
-                                            "--exit-zero", "--output-format", "concise", str(tree)])[0]
+                                            "--exit-zero", "--output-format", "concise", "."], cwd=tree)[0]
                                    for _ in range(runs))
             print(f"  {copies}x  loopwise {lw:6.2f} s ({lw / copies:5.2f}/copy)   ruff {rf:6.2f} s ({rf / copies:5.2f}/copy)"
                   f"   ratio {lw / rf:5.2f}")

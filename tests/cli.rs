@@ -230,6 +230,31 @@ fn walking_honours_gitignore_hidden_folders_and_exclude() {
 }
 
 #[test]
+fn a_folder_named_on_the_command_line_is_checked_even_when_excluded() {
+    let folder = project(&[
+        ("pyproject.toml", b"[project]\nname = \"x\"\n"),
+        ("build/a.py", BLOCKING.as_bytes()),
+        ("build/sub/b.py", BLOCKING.as_bytes()),
+        ("build/sub/build/c.py", BLOCKING.as_bytes()),
+        ("src/app.py", BLOCKING.as_bytes()),
+    ]);
+    let whole = stdout(&loopwise(folder.path(), &["check", "--no-cache", "--output-format", "concise"]));
+    assert!(
+        whole.starts_with("src/app.py:4:5: LW101") && whole.contains("Found 1 error."),
+        "build/ is excluded by default: {whole}"
+    );
+    // As with ruff, the named folder's contents are walked; a folder below it named like an
+    // excluded one is still excluded.
+    let named = stdout(&loopwise(folder.path(), &["check", "--no-cache", "--output-format", "concise", "build"]));
+    assert!(
+        named.starts_with(
+            "build/a.py:4:5: LW101 Blocking call to `time.sleep` in async function\nbuild/sub/b.py:4:5: LW101"
+        ) && named.contains("Found 2 errors."),
+        "{named}"
+    );
+}
+
+#[test]
 fn statistics_exit_zero_and_explicit_config() {
     let folder = project(&[
         ("a.py", b"import time\nasync def f():\n    time.sleep(1)\n    time.sleep(2)\n    input()\n"),

@@ -817,7 +817,7 @@ fn collect_files(roots: &[PathBuf], resolver: &Arc<Resolver>) -> (Vec<(PathBuf, 
                         configuration
                     }
                 };
-                if configuration.is_some_and(|configuration| configuration.is_excluded(entry.path())) {
+                if configuration.is_some_and(|configuration| configuration.is_excluded_entry(entry.path())) {
                     return ignore::WalkState::Skip;
                 }
                 if !is_folder {

@@ -300,6 +300,15 @@ impl Configuration {
         relative.components().any(|component| self.exclude.names.is_match(Path::new(component.as_os_str())))
     }
 
+    /// [`Configuration::is_excluded`] for an entry a walk reached, whose folders were each
+    /// looked at on the way: name patterns are matched against the entry's own name (as ruff
+    /// does), not again against every folder above it, and so not against the folders of a path
+    /// named on the command line (`loopwise check build` checks `build/`).
+    pub fn is_excluded_entry(&self, path: &Path) -> bool {
+        let relative = path.strip_prefix(&self.root).unwrap_or(path);
+        self.exclude.paths.is_match(relative) || path.file_name().is_some_and(|name| self.exclude.names.is_match(name))
+    }
+
     /// `test_root`: where test paths are anchored (the project's root); `None` applies no test
     /// profile.
     fn build(
