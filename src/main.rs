@@ -31,7 +31,28 @@ enum Command {
     },
 }
 
+/// mimalloc 3's numbers for two of its options (`mi_option_e` in its `mimalloc.h`, which the
+/// bindings do not name); the assertion below stops the build if the bundled list changes.
+const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+const ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
+const _: () = assert!(libmimalloc_sys::_mi_option_last == 47, "mimalloc's option numbers changed: check them");
+
 fn main() -> ExitCode {
+    // tree-sitter's allocations (every parse builds and frees a whole tree) go to mimalloc:
+    // HA cold, CPU 8.69 -> 7.32 s. Freed memory goes back at once and no huge pages are used,
+    // or the peak grows (33.6 MiB with mimalloc's defaults, 27.4 with these, 29.7 with malloc).
+    // SAFETY: called first, on the only thread, before any tree-sitter object exists;
+    // mimalloc's functions keep malloc's contract (alignment, null only on failure).
+    unsafe {
+        libmimalloc_sys::mi_option_set(PURGE_DELAY, 0);
+        libmimalloc_sys::mi_option_set(ALLOW_THP, 0);
+        tree_sitter::set_allocator(Some(tree_sitter::Allocator {
+            malloc: libmimalloc_sys::mi_malloc,
+            calloc: libmimalloc_sys::mi_calloc,
+            realloc: libmimalloc_sys::mi_realloc,
+            free: libmimalloc_sys::mi_free,
+        }));
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => cli::check(&args),
