@@ -3,25 +3,12 @@
 //! file, and the files whose analysis consulted an edited module), and survive a damaged cache.
 //! `-v` says how many files came from the cache, which is how these tests see it was used.
 
+mod binary;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn loopwise(folder: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_loopwise"))
-        .current_dir(folder)
-        .env_remove("LOOPWISE_CACHE_DIR")
-        .args(args)
-        .output()
-        .expect("the loopwise binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use binary::{loopwise, stderr, stdout};
 
 /// (files, of them from the cache), from `-v`'s line on stderr.
 fn cache_use(output: &Output) -> (usize, usize) {
@@ -36,10 +23,7 @@ fn cache_use(output: &Output) -> (usize, usize) {
 }
 
 fn write(root: &Path, name: &str, text: &str) -> PathBuf {
-    let path = root.join(name);
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("folders");
-    std::fs::write(&path, text).expect("write");
-    path
+    binary::write(root, name, text.as_bytes())
 }
 
 fn copy_tree(from: &Path, to: &Path) {

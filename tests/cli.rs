@@ -1,34 +1,20 @@
 //! `loopwise check` and `loopwise rule` end to end: the built binary on files in a temporary
 //! folder, checking stdout, stderr and the exit code as a user sees them.
 
+mod binary;
+
 use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use binary::{loopwise, stderr, stdout};
+
 const BLOCKING: &str = "import time\n\nasync def handler():\n    time.sleep(1)\n";
-
-fn loopwise(folder: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_loopwise"))
-        .current_dir(folder)
-        .args(args)
-        .output()
-        .expect("the loopwise binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 fn project(files: &[(&str, &[u8])]) -> tempfile::TempDir {
     let folder = tempfile::tempdir().expect("temporary folder");
     for (name, content) in files {
-        let path = folder.path().join(name);
-        std::fs::create_dir_all(path.parent().expect("file has a parent")).expect("create folders");
-        std::fs::write(path, content).expect("write file");
+        binary::write(folder.path(), name, content);
     }
     folder
 }
