@@ -247,22 +247,35 @@ impl Workspace {
     }
 }
 
-impl ModuleSource for Workspace {
-    fn summary(&self, module: &str) -> Option<Arc<ModuleSummary>> {
-        if let Some(document) = self.documents.get(module) {
-            return Some(Arc::clone(&document));
-        }
-        if let Some(known) = self.on_disk.get(module) {
-            return known.clone();
+impl Workspace {
+    /// The summary of `module`, read from `file` (where [`Workspace::find_file`] found it) unless
+    /// it is already known, for a caller that had to find the file anyway.
+    pub fn summary_in_file(&self, module: &str, file: Option<PathBuf>) -> Option<Arc<ModuleSummary>> {
+        if let Some(known) = self.known_summary(module) {
+            return known;
         }
         // Read outside any map guard: parsing takes time and other threads look up too.
-        let summary = self.find_file(module).and_then(|file| {
-            let is_package = file.file_name().is_some_and(|name| name == "__init__.py");
-            let name = ModuleName { name: module.to_string(), is_package, root: PathBuf::new() };
+        let summary = file.and_then(|file| {
+            let name =
+                ModuleName { name: module.to_string(), is_package: is_package_file(&file), root: PathBuf::new() };
             read_summary(&file, &name)
         });
         self.on_disk.insert(module.to_string(), summary.clone());
         summary
+    }
+}
+
+/// Whether a module's file is its package's `__init__.py`.
+pub fn is_package_file(file: &Path) -> bool {
+    file.file_name().is_some_and(|name| name == "__init__.py")
+}
+
+impl ModuleSource for Workspace {
+    fn summary(&self, module: &str) -> Option<Arc<ModuleSummary>> {
+        if let Some(known) = self.known_summary(module) {
+            return known;
+        }
+        self.summary_in_file(module, self.find_file(module))
     }
 }
 

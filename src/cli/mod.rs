@@ -465,7 +465,7 @@ fn locate(files: &[PathBuf], stamps: Vec<Option<Stamp>>, workspace: &Workspace, 
     // The walk lists only regular files: a walked `__init__.py` is one.
     let mut is_package = vec![false; folders.len()];
     for (path, index) in files.iter().zip(&folder_of) {
-        is_package[*index] |= path.file_name().is_some_and(|name| name == "__init__.py");
+        is_package[*index] |= crate::workspace::is_package_file(path);
     }
     workspace.note_packages(
         absolutes.iter().zip(is_package).filter(|(_, is_package)| *is_package).map(|(folder, _)| folder.clone()),
@@ -628,14 +628,15 @@ impl ModuleSource for Checks<'_> {
         if let Some(known) = self.workspace.known_summary(module) {
             return known;
         }
+        let file = self.workspace.find_file(module);
         // With `--fix`, summaries are of the files as they are on disk, before any fix.
         if self.fixing.is_none()
             && EARLY_RUNNING.get() < EARLY_DEPTH
-            && let Some(file) = self.workspace.find_file(module)
-            && let Some(&index) = self.by_path.get(file.as_os_str())
+            && let Some(found) = &file
+            && let Some(&index) = self.by_path.get(found.as_os_str())
             && let Some(located) = self.take(index)
         {
-            let is_package = file.file_name().is_some_and(|name| name == "__init__.py");
+            let is_package = crate::workspace::is_package_file(found);
             EARLY_RUNNING.set(EARLY_RUNNING.get() + 1);
             let result = check_file(
                 &self.files[index],
@@ -656,7 +657,8 @@ impl ModuleSource for Checks<'_> {
                 let _ = early.set(result);
             }
         }
-        self.workspace.summary(module)
+        // Found once: the file's own check may have offered the summary, or it is read here.
+        self.workspace.summary_in_file(module, file)
     }
 }
 
