@@ -3,12 +3,17 @@
 //! Prints MB/s and CPU seconds to set beside `throughput.py`'s cold figures.
 //!
 //!     cargo bench --bench parse_floor -- benches/.corpus/homeassistant-2024.3.3/homeassistant
+//!
+//! Given a file instead of a folder, it parses that one file (`keystroke.py`'s floor for opening).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 fn python_files(root: &Path) -> Vec<PathBuf> {
+    if root.is_file() {
+        return vec![root.to_path_buf()];
+    }
     let mut files = Vec::new();
     let mut pending = vec![root.to_path_buf()];
     while let Some(folder) = pending.pop() {
@@ -48,7 +53,7 @@ fn main() {
         std::process::exit(2);
     }
     let mut out = std::io::stdout().lock();
-    for round in 1..=3 {
+    for round in 1..=5 {
         let start = Instant::now();
         let mut nodes = 0;
         for source in &sources {
@@ -60,7 +65,7 @@ fn main() {
         // A closed pipe (`| head`) just ends the output.
         let _ = writeln!(
             out,
-            "round {round}: {} files, {:.1} MB, {nodes} nodes, parsed in {seconds:.2} s: {:.1} MB/s",
+            "round {round}: {} files, {:.1} MB, {nodes} nodes, parsed in {seconds:.4} s: {:.1} MB/s",
             sources.len(),
             megabytes,
             megabytes / seconds

@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use dashmap::DashMap;
@@ -54,6 +55,9 @@ pub struct Workspace {
     packages: RwLock<HashSet<PathBuf, foldhash::fast::RandomState>>,
     /// Root -> the names of its entries (`None`: it cannot be listed).
     root_entries: DashMap<PathBuf, Arc<Option<HashSet<OsString>>>, foldhash::fast::RandomState>,
+    /// Counts the changes that may change an answer: an open document's exports, a close, a
+    /// change on disk. (Reading a file for the first time answers what it always would.)
+    generation: AtomicU64,
 }
 
 impl Workspace {
@@ -150,6 +154,9 @@ impl Workspace {
         let changed = previous
             .is_none_or(|previous| previous.functions != summary.functions || previous.imports != summary.imports);
         self.documents.insert(module.to_string(), Arc::new(summary));
+        if changed {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
         changed
     }
 
@@ -157,10 +164,18 @@ impl Workspace {
     pub fn close_document(&self, module: &str) {
         self.documents.remove(module);
         self.on_disk.remove(module);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Changes whenever an answer may have: findings that consulted the workspace at one
+    /// generation hold at that generation only.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// Forgets what was read from disk (files changed outside the editor).
     pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         self.on_disk.clear();
         self.folders.clear();
         self.packages.write().unwrap_or_else(PoisonError::into_inner).clear();

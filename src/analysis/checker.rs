@@ -34,6 +34,9 @@ pub struct Checker<'a, 't> {
     pub(crate) awaiting_functions: HashSet<ScopeId>,
     /// Detected when the first fix asks for it.
     stylist: OnceCell<Stylist>,
+    /// The parts of the file being analysed (sorted, apart) when not all of it is: matches
+    /// outside them are not dispatched ([`Checker::with_units`]).
+    units: Option<&'a [TextRange]>,
 }
 
 /// A call site, with its callee already resolved through the file's imports.
@@ -190,6 +193,7 @@ impl<'a, 't> Checker<'a, 't> {
             workspace: None,
             awaiting_functions: HashSet::new(),
             stylist: OnceCell::new(),
+            units: None,
         }
     }
 
@@ -230,6 +234,22 @@ impl<'a, 't> Checker<'a, 't> {
     pub fn with_query_rules(mut self, rules: RuleSet) -> Self {
         self.query_rules = self.rules.union(rules);
         self
+    }
+
+    /// Analyses only the nodes that start in `units` (sorted, apart): the rest of the file is
+    /// known from an earlier analysis.
+    #[must_use]
+    pub fn with_units(mut self, units: Option<&'a [TextRange]>) -> Self {
+        self.units = units;
+        self
+    }
+
+    /// Whether `position` lies in the part of the file being analysed.
+    pub fn is_analysed(&self, position: usize) -> bool {
+        self.units.is_none_or(|units| {
+            let index = units.partition_point(|unit| unit.end <= position);
+            units.get(index).is_some_and(|unit| unit.start <= position)
+        })
     }
 
     /// Lets rules see the file's path (test modules are told by their names).
@@ -335,7 +355,9 @@ impl<'a, 't> Checker<'a, 't> {
         match found {
             Some(found) if whole_file => {
                 for found in found {
-                    self.dispatch(found);
+                    if self.is_analysed(found.node.start_byte()) {
+                        self.dispatch(found);
+                    }
                 }
             }
             _ => {
@@ -347,7 +369,9 @@ impl<'a, 't> Checker<'a, 't> {
                 };
                 for range in ranges {
                     for found in walk::matches(tree, self.semantic.source(), concepts, range) {
-                        self.dispatch(found);
+                        if self.is_analysed(found.node.start_byte()) {
+                            self.dispatch(found);
+                        }
                     }
                 }
             }

@@ -168,6 +168,14 @@ impl Fix {
         self.applicability >= level
     }
 
+    /// Moves the edits that lie in `part` by `delta` bytes (the part moved in the text); the
+    /// others stay where they are.
+    pub(crate) fn move_part(&mut self, part: TextRange, delta: isize) {
+        for edit in &mut self.edits {
+            edit.range = edit.range.moved_in(part, delta);
+        }
+    }
+
     /// Writes every inserted line break as `line_ending`: rules write `\n`, and the checker
     /// turns it into the file's own line break in this one place.
     pub(crate) fn use_line_ending(&mut self, line_ending: &str) {
@@ -177,6 +185,37 @@ impl Fix {
         for edit in &mut self.edits {
             edit.content = edit.content.replace("\r\n", "\n").replace('\n', line_ending);
         }
+    }
+}
+
+impl TextRange {
+    /// This range after the text of `part` moved by `delta` bytes: moved when it lies in `part`.
+    pub(crate) fn moved_in(self, part: TextRange, delta: isize) -> TextRange {
+        if part.start <= self.start && self.end <= part.end {
+            TextRange::new(self.start.saturating_add_signed(delta), self.end.saturating_add_signed(delta))
+        } else {
+            self
+        }
+    }
+}
+
+impl Diagnostic {
+    /// Every range this diagnostic names: where it is, its statement's start, its fixes' edits.
+    pub(crate) fn ranges(&self) -> impl Iterator<Item = TextRange> + '_ {
+        [self.range, TextRange::new(self.statement_start, self.statement_start)]
+            .into_iter()
+            .chain(self.fix.iter().chain(&self.alternatives).flat_map(|fix| fix.edits.iter().map(|edit| edit.range)))
+    }
+
+    /// This diagnostic of the text of `part` after that text moved by `delta` bytes.
+    pub(crate) fn moved(&self, part: TextRange, delta: isize) -> Diagnostic {
+        let mut moved = self.clone();
+        moved.range = self.range.moved_in(part, delta);
+        moved.statement_start = TextRange::new(self.statement_start, self.statement_start).moved_in(part, delta).start;
+        for fix in moved.fix.iter_mut().chain(&mut moved.alternatives) {
+            fix.move_part(part, delta);
+        }
+        moved
     }
 }
 

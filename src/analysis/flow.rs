@@ -120,6 +120,12 @@ impl SemanticModel<'_> {
         Analyzer::new(self, Some(clause)).handler_completes(clause)
     }
 
+    /// Whether calling the function `definition` never returns, called by name or (with
+    /// `through_receiver`) through `self.`/`cls.`.
+    pub fn function_never_returns(&self, definition: Node<'_>, through_receiver: bool) -> bool {
+        Analyzer::new(self, None).function_never_returns(definition, through_receiver)
+    }
+
     /// Whether some path through `block` reaches its end.
     pub fn block_falls_through(&self, block: Node<'_>) -> bool {
         Analyzer::new(self, None).block_flow(block, false).falls_through
@@ -326,6 +332,7 @@ impl<'a, 't> Analyzer<'a, 't> {
         }
         let Some(callee) = expression.child_by_field_name("function") else { return false };
         if let Some(definition) = self.semantic.function_definition(callee) {
+            self.semantic.note_never_returns_asked(definition);
             return is_async_definition(definition) == awaited
                 && self.function_never_returns(definition, callee.kind() == "attribute");
         }

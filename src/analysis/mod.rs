@@ -11,6 +11,7 @@ pub mod document;
 pub mod fix_builder;
 pub mod fixer;
 mod flow;
+pub mod incremental;
 pub mod index;
 pub mod noqa;
 pub mod prefilter;

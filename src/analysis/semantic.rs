@@ -107,6 +107,27 @@ pub struct SemanticModel<'t> {
     /// on the first question: asking per assignment walked a function once for each.
     /// Owned names: a borrowed one would make the model invariant in `'t`.
     mentions: Vec<std::cell::OnceCell<HashMap<u64, u32>>>,
+    /// Where each import of `imports` ends, in the same order.
+    import_positions: Vec<usize>,
+    /// The `self.name = value` assignments that gave a class an instance attribute.
+    receiver_assignments: Vec<TextRange>,
+    /// The names of the functions of the file that the control-flow analysis asked whether
+    /// they never return, for [`crate::analysis::incremental`].
+    never_returns_asked: std::cell::RefCell<Vec<String>>,
+    /// The names of the functions whose references anywhere in the file some question read.
+    references_asked: std::cell::RefCell<Vec<String>>,
+}
+
+/// The body of a function that a walk does not enter (its text is known not to have changed
+/// since it was last walked), with what the walk would have taken from it for other code: the
+/// `self.name = value` assignments of the function itself and the modules its imports name.
+#[derive(Debug, Clone, Copy)]
+pub struct SkippedBody<'a> {
+    /// The statement that defines the function (with its decorators).
+    pub definition: TextRange,
+    pub body: TextRange,
+    pub receiver_assignments: &'a [TextRange],
+    pub imports: &'a [String],
 }
 
 const MAX_INFERENCE_DEPTH: u32 = 12;
@@ -120,9 +141,53 @@ impl<'t> SemanticModel<'t> {
     /// (depth first, as a `TreeCursor` goes): another whole-file walk then needs no walk of its
     /// own.
     pub fn build_with(tree: &'t Tree, source: &'t str, mut each: impl FnMut(Node<'t>)) -> Self {
-        let mut builder = Builder::new(tree, source);
+        let mut builder = Builder::new(tree, source, &[]);
         builder.walk(&mut each);
         builder.finish()
+    }
+
+    /// [`SemanticModel::build_with`] without entering the bodies in `skipped` (sorted, apart):
+    /// their functions' scopes exist but hold no bindings of their own, and what they give
+    /// other code (instance attributes, the async library their imports name) comes from the
+    /// [`SkippedBody`] records instead. Questions about positions inside a skipped body are not
+    /// for this model; questions that read the tree itself (references, control flow) still see
+    /// all of it.
+    pub fn build_skipping(
+        tree: &'t Tree,
+        source: &'t str,
+        skipped: &[SkippedBody<'_>],
+        mut each: impl FnMut(Node<'t>),
+    ) -> Self {
+        let mut builder = Builder::new(tree, source, skipped);
+        builder.walk(&mut each);
+        builder.finish()
+    }
+
+    /// Where each import ends and the module it names, in the order of the file.
+    pub fn imports_at(&self) -> impl Iterator<Item = (usize, &str)> + '_ {
+        self.import_positions.iter().copied().zip(self.imports.iter().map(String::as_str))
+    }
+
+    /// The `self.name = value` assignments that gave a class an instance attribute.
+    pub fn receiver_assignments(&self) -> &[TextRange] {
+        &self.receiver_assignments
+    }
+
+    pub(crate) fn note_never_returns_asked(&self, definition: Node<'_>) {
+        if let Some(name) = definition.child_by_field_name("name") {
+            self.never_returns_asked.borrow_mut().push(self.text(name).to_string());
+        }
+    }
+
+    /// The functions whose references some question read ([`SemanticModel::is_used_as_value`],
+    /// [`SemanticModel::runs_on_worker_thread_loop`]), by name.
+    pub fn references_asked(&self) -> Vec<String> {
+        self.references_asked.borrow().clone()
+    }
+
+    /// The functions asked about by [`SemanticModel::note_never_returns_asked`], by name.
+    pub fn never_returns_asked(&self) -> Vec<String> {
+        self.never_returns_asked.borrow().clone()
     }
 
     pub fn source(&self) -> &'t str {
@@ -872,6 +937,7 @@ impl<'t> SemanticModel<'t> {
     /// (a framework, a registry) then calls it, and decides what kind of function it must be.
     pub fn is_used_as_value(&self, definition: Node<'t>) -> bool {
         let Some(name) = definition.child_by_field_name("name") else { return false };
+        self.references_asked.borrow_mut().push(self.text(name).to_string());
         let binding_scope = &self.scopes[self.scope_at(definition.start_byte())];
         let name_text = self.text(name);
         self.references_in(binding_scope.node, name_text).into_iter().any(|reference| {
@@ -1012,6 +1078,7 @@ impl<'t> SemanticModel<'t> {
     /// The references to the function `definition` defines, by name or through `self.`.
     fn references_to_function(&self, definition: Node<'t>) -> Vec<Node<'t>> {
         let Some(name) = definition.child_by_field_name("name") else { return Vec::new() };
+        self.references_asked.borrow_mut().push(self.text(name).to_string());
         let mut root = definition;
         while let Some(parent) = root.parent() {
             root = parent;
@@ -1341,9 +1408,15 @@ fn has_unknown_decorator(function: Node<'_>, source: &str) -> bool {
     })
 }
 
-struct Builder<'t> {
+struct Builder<'t, 's> {
     tree: &'t Tree,
     source: &'t str,
+    skipped: &'s [SkippedBody<'s>],
+    /// The last `decorated_definition` the walk saw: the parent of the definition after it.
+    decorated: Option<Node<'t>>,
+    /// The modules that imports in skipped bodies name.
+    skipped_imports: Vec<&'s str>,
+    receiver_assignments: Vec<TextRange>,
     scopes: Vec<Scope<'t>>,
     imports: Vec<(ScopeId, &'t str, usize, String)>,
     comments: Vec<TextRange>,
@@ -1351,8 +1424,8 @@ struct Builder<'t> {
     pending_bodies: Vec<(usize, ScopeId)>,
 }
 
-impl<'t> Builder<'t> {
-    fn new(tree: &'t Tree, source: &'t str) -> Self {
+impl<'t, 's> Builder<'t, 's> {
+    fn new(tree: &'t Tree, source: &'t str, skipped: &'s [SkippedBody<'s>]) -> Self {
         let root = tree.root_node();
         let module = Scope {
             kind: ScopeKind::Module,
@@ -1366,6 +1439,10 @@ impl<'t> Builder<'t> {
         Self {
             tree,
             source,
+            skipped,
+            decorated: None,
+            skipped_imports: Vec::new(),
+            receiver_assignments: Vec::new(),
             scopes: vec![module],
             imports: Vec::new(),
             comments: Vec::new(),
@@ -1382,6 +1459,7 @@ impl<'t> Builder<'t> {
     fn walk(&mut self, each: &mut impl FnMut(Node<'t>)) {
         let mut cursor = self.tree.walk();
         let mut stack: Vec<(usize, ScopeId)> = vec![(self.tree.root_node().id(), 0)];
+        let mut next_skipped = 0;
         loop {
             let node = cursor.node();
             if let Some(index) = self.pending_bodies.iter().position(|(id, _)| *id == node.id()) {
@@ -1389,10 +1467,24 @@ impl<'t> Builder<'t> {
                 stack.push((node.id(), scope));
             }
             let current = stack.last().map_or(0, |(_, scope)| *scope);
-            self.visit(node, current);
-            each(node);
-            if cursor.goto_first_child() {
-                continue;
+            while self.skipped.get(next_skipped).is_some_and(|skipped| skipped.definition.start < node.start_byte()) {
+                next_skipped += 1;
+            }
+            let skip = self.skipped.get(next_skipped).copied().filter(|skipped| {
+                skipped.definition == TextRange::of(node)
+                    && matches!(node.kind(), "function_definition" | "decorated_definition")
+            });
+            if let Some(skipped) = skip {
+                // Only the binding of its name and its scope (with the receiver that replayed
+                // `self.` assignments need): its decorators, parameters and body are not walked.
+                next_skipped += 1;
+                self.skip_definition(node, skipped, current);
+            } else {
+                self.visit(node, current);
+                each(node);
+                if cursor.goto_first_child() {
+                    continue;
+                }
             }
             loop {
                 if stack.len() > 1 && stack.last().is_some_and(|(id, _)| *id == cursor.node().id()) {
@@ -1408,14 +1500,67 @@ impl<'t> Builder<'t> {
         }
     }
 
-    fn new_scope(&mut self, kind: ScopeKind, node: Node<'t>, body: Node<'t>, parent: ScopeId) -> ScopeId {
-        let id = self.scopes.len();
-        let receiver = match (kind, self.scopes[parent].kind) {
-            (ScopeKind::Function { .. }, ScopeKind::Class) if !is_staticmethod(node, self.source) => {
+    /// A skipped function's definition: its name bound, its scope made, and what the walk
+    /// would have taken from its body for the rest of the file.
+    fn skip_definition(&mut self, node: Node<'t>, skipped: SkippedBody<'s>, scope: ScopeId) {
+        let function = match node.kind() {
+            "decorated_definition" => node.child_by_field_name("definition"),
+            _ => Some(node),
+        };
+        let Some(function) = function.filter(|function| function.kind() == "function_definition") else { return };
+        let (Some(name), Some(body)) = (function.child_by_field_name("name"), function.child_by_field_name("body"))
+        else {
+            return;
+        };
+        let is_async = function.child(0).is_some_and(|first| first.kind() == "async");
+        self.bind(scope, name, function.start_byte(), BindingKind::Function { node: function, is_async });
+        let decorated = (node.id() != function.id()).then_some(node);
+        let function_scope = self.new_function_scope(is_async, function, decorated, body, scope);
+        // The walk never enters the body, so its scope is never pushed.
+        self.pending_bodies.retain(|(_, pending)| *pending != function_scope);
+        for range in skipped.receiver_assignments {
+            let assignment = body
+                .descendant_for_byte_range(range.start, range.end)
+                .filter(|node| node.kind() == "assignment" && TextRange::of(*node) == *range);
+            if let Some(assignment) = assignment {
+                self.visit_assignment(assignment, function_scope);
+            }
+        }
+        self.skipped_imports.extend(skipped.imports.iter().map(String::as_str));
+    }
+
+    /// A function's scope; `decorated` is the `decorated_definition` around it, if any (found
+    /// by the walk: `Node::parent` searches down from the root, once per method was a cost).
+    fn new_function_scope(
+        &mut self,
+        is_async: bool,
+        node: Node<'t>,
+        decorated: Option<Node<'t>>,
+        body: Node<'t>,
+        parent: ScopeId,
+    ) -> ScopeId {
+        let receiver = match self.scopes[parent].kind {
+            ScopeKind::Class if !decorated.is_some_and(|decorated| is_staticmethod(decorated, self.source)) => {
                 first_parameter(node).map(|parameter| self.text(parameter))
             }
             _ => None,
         };
+        self.push_scope(ScopeKind::Function { is_async }, node, body, parent, receiver)
+    }
+
+    fn new_scope(&mut self, kind: ScopeKind, node: Node<'t>, body: Node<'t>, parent: ScopeId) -> ScopeId {
+        self.push_scope(kind, node, body, parent, None)
+    }
+
+    fn push_scope(
+        &mut self,
+        kind: ScopeKind,
+        node: Node<'t>,
+        body: Node<'t>,
+        parent: ScopeId,
+        receiver: Option<&'t str>,
+    ) -> ScopeId {
+        let id = self.scopes.len();
         self.scopes.push(Scope {
             kind,
             range: TextRange::of(body),
@@ -1440,6 +1585,7 @@ impl<'t> Builder<'t> {
             named_kind_table(None, |name| {
                 const KINDS: &[&str] = &[
                     "comment",
+                    "decorated_definition",
                     "function_definition",
                     "lambda",
                     "class_definition",
@@ -1462,6 +1608,7 @@ impl<'t> Builder<'t> {
                 let end = node.start_byte() + text.trim_end_matches('\r').len();
                 self.comments.push(TextRange::new(node.start_byte(), end));
             }
+            "decorated_definition" => self.decorated = Some(node),
             "function_definition" => self.visit_function(node, scope),
             "lambda" => {
                 let Some(body) = node.child_by_field_name("body") else { return };
@@ -1515,7 +1662,10 @@ impl<'t> Builder<'t> {
         };
         let is_async = node.child(0).is_some_and(|first| first.kind() == "async");
         self.bind(scope, name, node.start_byte(), BindingKind::Function { node, is_async });
-        let function = self.new_scope(ScopeKind::Function { is_async }, node, body, scope);
+        let decorated = self.decorated.filter(|decorated| {
+            decorated.child_by_field_name("definition").is_some_and(|definition| definition.id() == node.id())
+        });
+        let function = self.new_function_scope(is_async, node, decorated, body, scope);
         if let Some(parameters) = node.child_by_field_name("parameters") {
             self.bind_parameters(function, parameters, body.start_byte());
         }
@@ -1609,25 +1759,37 @@ impl<'t> Builder<'t> {
         };
         match left.kind() {
             "identifier" => self.bind(scope, left, position, kind),
-            "attribute" => self.bind_receiver_attribute(scope, left, position, kind),
+            "attribute" => {
+                if self.bind_receiver_attribute(scope, left, position, kind) {
+                    self.receiver_assignments.push(TextRange::of(node));
+                }
+            }
             _ => self.bind_targets_unknown(scope, left, position),
         }
     }
 
-    /// `self.name = value` in a method records `name` as an attribute of the method's class.
-    fn bind_receiver_attribute(&mut self, scope: ScopeId, target: Node<'t>, position: usize, kind: BindingKind<'t>) {
+    /// `self.name = value` in a method records `name` as an attribute of the method's class;
+    /// returns whether it did.
+    fn bind_receiver_attribute(
+        &mut self,
+        scope: ScopeId,
+        target: Node<'t>,
+        position: usize,
+        kind: BindingKind<'t>,
+    ) -> bool {
         let (Some(object), Some(attribute)) =
             (target.child_by_field_name("object"), target.child_by_field_name("attribute"))
         else {
-            return;
+            return false;
         };
         let method = &self.scopes[scope];
-        let (Some(receiver), Some(class)) = (method.receiver, method.parent) else { return };
+        let (Some(receiver), Some(class)) = (method.receiver, method.parent) else { return false };
         if object.kind() != "identifier" || self.text(object) != receiver {
-            return;
+            return false;
         }
         let name = self.text(attribute);
         self.scopes[class].instance_attributes.entry(name).or_default().push(Binding { position, kind });
+        true
     }
 
     fn visit_with_item(&mut self, node: Node<'t>, scope: ScopeId) {
@@ -1669,9 +1831,11 @@ impl<'t> Builder<'t> {
 
     fn finish(mut self) -> SemanticModel<'t> {
         let mut imports = Vec::with_capacity(self.imports.len());
+        let mut import_positions = Vec::with_capacity(self.imports.len());
         for (scope, local, position, qualified) in std::mem::take(&mut self.imports) {
             let kind = BindingKind::Import { import: imports.len() };
             imports.push(qualified);
+            import_positions.push(position);
             self.scopes[scope].bindings.entry(local).or_default().push(Binding { position, kind });
         }
         for scope in &mut self.scopes {
@@ -1682,7 +1846,8 @@ impl<'t> Builder<'t> {
         let scopes = self.scopes;
         let mut by_start: Vec<ScopeId> = (0..scopes.len()).collect();
         by_start.sort_by_key(|&id| (scopes[id].range.start, std::cmp::Reverse(scopes[id].range.end)));
-        let imported_async_library = AsyncLibrary::of_imports(imports.iter().map(String::as_str));
+        let imported_async_library =
+            AsyncLibrary::of_imports(imports.iter().map(String::as_str).chain(self.skipped_imports.iter().copied()));
         SemanticModel {
             source: self.source,
             mentions: scopes.iter().map(|_| std::cell::OnceCell::new()).collect(),
@@ -1691,6 +1856,10 @@ impl<'t> Builder<'t> {
             imports,
             comments: self.comments,
             imported_async_library,
+            import_positions,
+            receiver_assignments: self.receiver_assignments,
+            never_returns_asked: std::cell::RefCell::default(),
+            references_asked: std::cell::RefCell::default(),
         }
     }
 }
@@ -1721,8 +1890,8 @@ fn first_parameter(function: Node<'_>) -> Option<Node<'_>> {
     }
 }
 
-fn is_staticmethod(function: Node<'_>, source: &str) -> bool {
-    let Some(parent) = function.parent().filter(|parent| parent.kind() == "decorated_definition") else { return false };
+/// Whether the `decorated_definition` `parent` has `@staticmethod`.
+fn is_staticmethod(parent: Node<'_>, source: &str) -> bool {
     let mut cursor = parent.walk();
     parent.named_children(&mut cursor).filter(|child| child.kind() == "decorator").any(|decorator| {
         source.get(decorator.byte_range()).is_some_and(|text| text.trim_start_matches('@').trim() == "staticmethod")

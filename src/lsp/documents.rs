@@ -4,8 +4,8 @@
 //! handlers, and a guard held across an `.await` would block other handlers on the same shard
 //! (or deadlock a handler that comes back to the same entry).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use dashmap::DashMap;
 use ropey::Rope;
@@ -13,6 +13,7 @@ use tower_lsp_server::ls_types::{TextDocumentContentChangeEvent, Uri};
 use tree_sitter::Tree;
 
 use crate::analysis::document::Document;
+use crate::analysis::incremental::Incremental;
 use crate::analysis::{Applicability, Diagnostic, TextRange};
 use crate::position::{self, PositionEncoding};
 use crate::rules::Rule;
@@ -28,6 +29,9 @@ pub struct Snapshot {
     pub revision: u64,
     /// The findings of this very text, when an analysis of it has finished.
     pub findings: Option<Arc<[Finding]>>,
+    /// The document's findings by unit, for analysing only what an edit changed. It is a
+    /// cache checked against each text, so an analysis of an older text may update it too.
+    pub incremental: Arc<Mutex<Incremental>>,
 }
 
 /// What the server remembers of a finding after publishing it: enough for a hover and for
@@ -70,6 +74,7 @@ struct OpenDocument {
     revision: u64,
     /// The findings of the last analysis and the revision it analysed.
     findings: Option<(u64, Arc<[Finding]>)>,
+    incremental: Arc<Mutex<Incremental>>,
 }
 
 #[derive(Debug, Default)]
@@ -81,7 +86,15 @@ pub struct Documents {
 impl Documents {
     pub fn open(&self, uri: Uri, text: &str, version: i32) {
         let revision = self.next_revision();
-        self.open.insert(uri, OpenDocument { document: Document::new(text, version), revision, findings: None });
+        self.open.insert(
+            uri,
+            OpenDocument {
+                document: Document::new(text, version),
+                revision,
+                findings: None,
+                incremental: Arc::default(),
+            },
+        );
     }
 
     fn next_revision(&self) -> u64 {
@@ -138,6 +151,7 @@ impl Documents {
                 .as_ref()
                 .filter(|(revision, _)| *revision == entry.revision)
                 .map(|(_, findings)| Arc::clone(findings)),
+            incremental: Arc::clone(&entry.incremental),
         })
     }
 

@@ -25,6 +25,7 @@ use tower_lsp_server::ls_types::{
 };
 use tower_lsp_server::{Client, LanguageServer};
 
+use crate::analysis::incremental::{Analysed, Incremental};
 use crate::analysis::index::summarize;
 use crate::analysis::{self, Applicability, LintSettings, WorkspaceView, fixer, noqa};
 use crate::config::{ConfigError, Options, Resolver};
@@ -250,19 +251,30 @@ impl Backend {
                 let (settings, error) = settings_for(&session, path.as_deref());
                 let text = snapshot.rope.to_string();
                 let module = path.as_deref().and_then(|path| state.workspace.module_of(path));
-                // What this document exports may have changed: other open files that import it
-                // lint differently then (a `def` that became `async def`).
-                let exports_changed = module.as_ref().is_some_and(|module| {
-                    let summary = summarize(&text, &snapshot.tree, &module.name, module.is_package);
-                    state.workspace.set_document(&module.name, summary)
-                });
                 let view = module.as_ref().map(|module| WorkspaceView {
                     modules: &*state.workspace,
                     module: &module.name,
                     is_package: module.is_package,
                 });
-                let found =
-                    analysis::lint_in_workspace(&text, &snapshot.tree, path.as_deref(), &settings, view.as_ref());
+                let generation = state.workspace.generation();
+                let (found, how) = {
+                    // A panic while it was held left a cache that may be half updated: start over.
+                    let mut incremental = snapshot.incremental.lock().unwrap_or_else(|poisoned| {
+                        let mut guard = poisoned.into_inner();
+                        *guard = Incremental::new();
+                        guard
+                    });
+                    incremental.update(&text, &snapshot.tree, path.as_deref(), &settings, view.as_ref(), generation)
+                };
+                // What this document exports may have changed: other open files that import it
+                // lint differently then (a `def` that became `async def`). An analysis by units
+                // found the definitions, imports and bodies' digests unchanged, and with them
+                // the exports.
+                let exports_changed = !matches!(how, Analysed::Units { .. })
+                    && module.as_ref().is_some_and(|module| {
+                        let summary = summarize(&text, &snapshot.tree, &module.name, module.is_package);
+                        state.workspace.set_document(&module.name, summary)
+                    });
                 let root = snapshot.tree.root_node();
                 let diagnostics = found
                     .iter()

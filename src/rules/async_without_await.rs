@@ -66,10 +66,10 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>) {
     let mut functions: Vec<_> = semantic.async_functions().collect();
     functions.sort_unstable();
     for id in functions {
-        if checker.awaiting_functions.contains(&id) {
+        let scope = semantic.scope(id);
+        if checker.awaiting_functions.contains(&id) || !checker.is_analysed(scope.node.start_byte()) {
             continue;
         }
-        let scope = semantic.scope(id);
         let is_method = scope.parent.is_some_and(|parent| semantic.scope(parent).kind == ScopeKind::Class);
         let is_decorated = scope.node.parent().is_some_and(|parent| parent.kind() == "decorated_definition");
         if is_method

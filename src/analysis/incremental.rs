@@ -1,0 +1,641 @@
+//! Analysis of a text that is being edited, by units: after an edit only the parts of the file
+//! whose text changed are analysed again, and the others keep their findings, moved.
+//!
+//! A file's units are its top-level statements, with each class split into its header (up to
+//! its body) and its members. What units share is the file's skeleton: every statement that is
+//! not a function body (imports, module and class attributes, class headers, `def` lines with
+//! their decorators), the text before the first definition, the rules the text lets through,
+//! the settings and the workspace's generation. While the skeleton is unchanged, a unit whose
+//! text is unchanged gives the same findings, with two exceptions this module watches for:
+//! - what another unit's body tells the rest of the file, its *digest*: the file's own
+//!   functions it names and how (called, handed on, to which call), the `self.` attributes it
+//!   assigns, the modules its imports name, whether it is a generator or never returns. When
+//!   the changed units' digests are not the digests of the units they replaced, everything is
+//!   analysed again;
+//! - a finding with a fix that edits outside its own unit (past the head, where `import`s go)
+//!   cannot be moved with its unit: such a unit is analysed every time.
+//!
+//! The changed units are analysed with a [`SemanticModel`] that skips the other units' bodies
+//! (their instance attributes and imports are replayed from what their last analysis
+//! recorded), so an analysis costs about the size of the skeleton and of the changed units.
+//! A finding of that analysis outside the changed units, or one that no unit holds, makes a
+//! whole analysis; so does any doubt. The result is always the findings a whole analysis of the
+//! same text gives (`tests/incremental.rs` checks it after every edit of random edit sequences).
+//!
+//! It owns no text and knows nothing of editors: the caller hands it each version's text and
+//! tree, and keeps the [`Incremental`] with the document.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tree_sitter::{Node, Tree};
+use xxhash_rust::xxh3::{Xxh3, xxh3_64};
+
+use crate::analysis::checker::Checker;
+use crate::analysis::fix_builder::Stylist;
+use crate::analysis::semantic::{SemanticModel, SkippedBody, is_generator};
+use crate::analysis::settings::LintSettings;
+use crate::analysis::{Diagnostic, FileRules, TextRange, WorkspaceView, noqa, rules_for_text, walk};
+
+/// How an update analysed the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Analysed {
+    /// No rule can report in this text.
+    Nothing,
+    /// The whole file.
+    Whole,
+    /// Only the units whose text changed: `changed` of `units`.
+    Units { changed: usize, units: usize },
+}
+
+/// The findings of the last analysis of a document, by unit, and what they depended on.
+#[derive(Default)]
+pub struct Incremental {
+    state: Option<State>,
+}
+
+/// What a text's analysis depends on besides the text of its units.
+struct State {
+    settings: Arc<LintSettings>,
+    path: Option<PathBuf>,
+    module: Option<(String, bool)>,
+    workspace_generation: u64,
+    skeleton: u64,
+    units: Vec<UnitState>,
+    /// The functions some analysis since the last whole one asked whether they never return:
+    /// only their digests hold the answer (finding it for every function cost more than
+    /// the rest of a whole analysis).
+    never_returns_asked: HashSet<String>,
+    /// The same for the functions whose references some question read: only the digests of
+    /// the units that name one of them hold how they name it.
+    references_asked: HashSet<String>,
+}
+
+/// A unit as its last analysis saw it.
+struct UnitState {
+    key: (u64, u64),
+    range: TextRange,
+    diagnostics: Vec<Diagnostic>,
+    digest: u64,
+    /// `self.name = value` assignments of the function itself, for a walk that skips its body.
+    receiver_assignments: Vec<TextRange>,
+    imports: Vec<String>,
+    /// A finding's fix edits outside the unit: analysed again every time.
+    volatile: bool,
+}
+
+/// A statement the file is analysed by.
+#[derive(Debug, Clone, Copy)]
+struct Unit<'t> {
+    range: TextRange,
+    /// For a function (a top-level one or a method): its body.
+    body: Option<TextRange>,
+    /// For a function: its definition.
+    function: Option<Node<'t>>,
+    /// The hash of the header of the class it is a member of (0 at the top level).
+    context: u64,
+    is_comment: bool,
+    /// It holds a syntax error. tree-sitter recovers from an error differently depending on
+    /// the edits before, so the same text may not give the same tree (and findings) twice.
+    has_error: bool,
+}
+
+impl Unit<'_> {
+    /// Its text and its place: units with the same key give the same findings.
+    fn key(&self, source: &str) -> (u64, u64) {
+        (xxh3_64(text(source, self.range).as_bytes()), self.context)
+    }
+
+    /// The part of it that belongs to the skeleton: a function's header, a comment's nothing,
+    /// anything else whole.
+    fn skeleton_part(&self) -> Option<TextRange> {
+        match self.body {
+            _ if self.is_comment => None,
+            Some(body) => Some(TextRange::new(self.range.start, body.start)),
+            None => Some(self.range),
+        }
+    }
+}
+
+impl std::fmt::Debug for Incremental {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let units = self.state.as_ref().map_or(0, |state| state.units.len());
+        formatter.debug_struct("Incremental").field("units", &units).finish()
+    }
+}
+
+impl Incremental {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The findings of `source` (parsed into `tree`), exactly those of
+    /// [`crate::analysis::lint_in_workspace`], analysing again only what changed since the last
+    /// update. `workspace_generation` must change whenever what the workspace answers may have.
+    pub fn update(
+        &mut self,
+        source: &str,
+        tree: &Tree,
+        path: Option<&Path>,
+        settings: &Arc<LintSettings>,
+        workspace: Option<&WorkspaceView<'_>>,
+        workspace_generation: u64,
+    ) -> (Vec<Diagnostic>, Analysed) {
+        let rules = rules_for_text(source, path, settings);
+        if rules.checked.is_empty() {
+            self.state = None;
+            return (Vec::new(), Analysed::Nothing);
+        }
+        let units = units(tree, source);
+        let skeleton = skeleton_hash(source, tree, &units, rules);
+        let module = workspace.map(|view| (view.module.to_string(), view.is_package));
+        let previous = self.state.take().filter(|state| {
+            state.skeleton == skeleton
+                && Arc::ptr_eq(&state.settings, settings)
+                && state.path.as_deref() == path
+                && state.module == module
+                && state.workspace_generation == workspace_generation
+        });
+        let inputs = Inputs {
+            source,
+            tree,
+            path,
+            settings,
+            workspace,
+            rules,
+            units: &units,
+            references_asked: std::cell::RefCell::default(),
+            never_returns_asked: std::cell::RefCell::default(),
+        };
+        let analysed = previous.and_then(|previous| {
+            inputs.never_returns_asked.borrow_mut().clone_from(&previous.never_returns_asked);
+            inputs.references_asked.borrow_mut().clone_from(&previous.references_asked);
+            inputs.changed_units(&previous)
+        });
+        let (unit_states, how) = if let Some(result) = analysed {
+            result
+        } else {
+            inputs.never_returns_asked.borrow_mut().clear();
+            inputs.references_asked.borrow_mut().clear();
+            (inputs.whole(), Analysed::Whole)
+        };
+        let mut diagnostics: Vec<Diagnostic> =
+            unit_states.iter().flat_map(|unit| unit.diagnostics.iter().cloned()).collect();
+        diagnostics.sort_by_key(|diagnostic| (diagnostic.range.start, diagnostic.range.end, diagnostic.rule));
+        self.state = Some(State {
+            settings: Arc::clone(settings),
+            path: path.map(Path::to_path_buf),
+            module,
+            workspace_generation,
+            skeleton,
+            units: unit_states,
+            never_returns_asked: inputs.never_returns_asked.take(),
+            references_asked: inputs.references_asked.take(),
+        });
+        (diagnostics, how)
+    }
+}
+
+struct Inputs<'a> {
+    source: &'a str,
+    tree: &'a Tree,
+    path: Option<&'a Path>,
+    settings: &'a LintSettings,
+    workspace: Option<&'a WorkspaceView<'a>>,
+    rules: FileRules,
+    units: &'a [Unit<'a>],
+    /// The functions whose digest holds whether they never return.
+    never_returns_asked: std::cell::RefCell<HashSet<String>>,
+    references_asked: std::cell::RefCell<HashSet<String>>,
+}
+
+impl<'a> Inputs<'a> {
+    /// A whole analysis, its findings and facts sorted into units (a finding no unit holds is
+    /// kept by the first, which is then analysed every time).
+    fn whole(&self) -> Vec<UnitState> {
+        let mut found = Vec::new();
+        let semantic = self.model(&[], &mut found);
+        let diagnostics = self.check(&semantic, found, None);
+        self.close_never_returns_asked(&semantic);
+        let mut states: Vec<UnitState> = self.units.iter().map(|unit| self.unit_state(&semantic, unit)).collect();
+        let head_end = head_end(self.units, self.source);
+        for diagnostic in diagnostics {
+            let index = unit_at(self.units, diagnostic.range.start);
+            let Some(state) = states.get_mut(index.unwrap_or(0)) else { continue };
+            state.volatile |= index.is_none() || !stays_with(&diagnostic, state.range, head_end);
+            state.diagnostics.push(diagnostic);
+        }
+        states
+    }
+
+    /// Analyses only the units whose text changed since `previous`; `None` when the change
+    /// may reach other units (then only a whole analysis is right).
+    fn changed_units(&self, previous: &State) -> Option<(Vec<UnitState>, Analysed)> {
+        // A shared statement that holds an error may stand for other bindings than the last
+        // time its text was seen (see `Unit::has_error`).
+        if self.units.iter().any(|unit| unit.has_error && unit.body.is_none() && !unit.is_comment) {
+            return None;
+        }
+        let mut unchanged: HashMap<(u64, u64), Vec<usize>> = HashMap::new();
+        for (index, state) in previous.units.iter().enumerate().rev() {
+            if !state.volatile {
+                unchanged.entry(state.key).or_default().push(index);
+            }
+        }
+        // For each unit, the previous unit with the same text and place, if any.
+        let matched: Vec<Option<usize>> = self
+            .units
+            .iter()
+            .map(|unit| {
+                if unit.has_error {
+                    return None;
+                }
+                unchanged.get_mut(&unit.key(self.source)).and_then(Vec::pop)
+            })
+            .collect();
+        let changed: Vec<TextRange> =
+            self.units.iter().zip(&matched).filter(|(_, old)| old.is_none()).map(|(unit, _)| unit.range).collect();
+        let mut kept = vec![false; previous.units.len()];
+        let mut skipped_facts = Vec::new();
+        for (unit, old) in self.units.iter().zip(&matched) {
+            let Some(old) = *old else { continue };
+            kept[old] = true;
+            if let Some(body) = unit.body {
+                let old = &previous.units[old];
+                let delta = delta(unit.range.start, old.range.start);
+                let receiver_assignments: Vec<TextRange> =
+                    old.receiver_assignments.iter().map(|range| range.moved_in(old.range, delta)).collect();
+                skipped_facts.push((unit.range, body, receiver_assignments, old.imports.as_slice()));
+            }
+        }
+        let skipped: Vec<SkippedBody<'_>> = skipped_facts
+            .iter()
+            .map(|(definition, body, receiver_assignments, imports)| SkippedBody {
+                definition: *definition,
+                body: *body,
+                receiver_assignments,
+                imports,
+            })
+            .collect();
+        let mut found = Vec::new();
+        let semantic = self.model(&skipped, &mut found);
+        let diagnostics = self.check(&semantic, found, Some(&changed));
+        self.close_never_returns_asked(&semantic);
+        let head_end = head_end(self.units, self.source);
+
+        let mut states = Vec::with_capacity(self.units.len());
+        let mut new_digests = Vec::new();
+        for (unit, old) in self.units.iter().zip(&matched) {
+            if let Some(old) = old {
+                let old = &previous.units[*old];
+                let delta = delta(unit.range.start, old.range.start);
+                states.push(UnitState {
+                    key: old.key,
+                    range: unit.range,
+                    diagnostics: old.diagnostics.iter().map(|diagnostic| diagnostic.moved(old.range, delta)).collect(),
+                    digest: old.digest,
+                    receiver_assignments: old
+                        .receiver_assignments
+                        .iter()
+                        .map(|range| range.moved_in(old.range, delta))
+                        .collect(),
+                    imports: old.imports.clone(),
+                    volatile: false,
+                });
+            } else {
+                let state = self.unit_state(&semantic, unit);
+                new_digests.push(state.digest);
+                states.push(state);
+            }
+        }
+        let mut old_digests: Vec<u64> =
+            previous.units.iter().zip(&kept).filter(|(_, kept)| !**kept).map(|(state, _)| state.digest).collect();
+        new_digests.sort_unstable();
+        old_digests.sort_unstable();
+        if new_digests != old_digests {
+            return None;
+        }
+        for diagnostic in diagnostics {
+            let index = unit_at(self.units, diagnostic.range.start).filter(|index| matched[*index].is_none())?;
+            let state = &mut states[index];
+            state.volatile |= !stays_with(&diagnostic, state.range, head_end);
+            state.diagnostics.push(diagnostic);
+        }
+        Some((states, Analysed::Units { changed: changed.len(), units: self.units.len() }))
+    }
+
+    /// Adds the functions the analysis asked whether they never return, and the helpers that
+    /// answering for those asks about in turn (a function never returns when a helper it ends
+    /// with never does): each of their digests must hold its answer.
+    fn close_never_returns_asked(&self, semantic: &SemanticModel<'a>) {
+        self.references_asked.borrow_mut().extend(semantic.references_asked());
+        let mut seen = 0;
+        loop {
+            let asked = semantic.never_returns_asked();
+            if asked.len() == seen {
+                return;
+            }
+            let new: Vec<String> = asked[seen..].to_vec();
+            seen = asked.len();
+            let mut known = self.never_returns_asked.borrow_mut();
+            let fresh: Vec<String> = new.into_iter().filter(|name| known.insert(name.clone())).collect();
+            drop(known);
+            for unit in self.units {
+                let Some(function) = unit.function else { continue };
+                let named = function
+                    .child_by_field_name("name")
+                    .is_some_and(|name| fresh.iter().any(|fresh| fresh == text(self.source, TextRange::of(name))));
+                if named {
+                    semantic.function_never_returns(function, false);
+                }
+            }
+        }
+    }
+
+    /// The semantic model, skipping `skipped` bodies, and the concept walk's matches.
+    fn model(&self, skipped: &[SkippedBody<'_>], found: &mut Vec<walk::Match<'a>>) -> SemanticModel<'a> {
+        let (concepts, whole_file) = Checker::walk_plan(self.rules.checked, self.rules.enabled);
+        let mut matcher =
+            whole_file.then(|| walk::Matcher::new(self.source, concepts, TextRange::new(0, self.source.len())));
+        let semantic = SemanticModel::build_skipping(self.tree, self.source, skipped, |node| {
+            if let Some(matcher) = &mut matcher {
+                matcher.visit(node);
+            }
+        });
+        if let Some(matcher) = matcher {
+            *found = matcher.into_found();
+        }
+        semantic
+    }
+
+    /// The findings of the rules, in `units` only when given, after `# noqa`.
+    fn check(
+        &self,
+        semantic: &SemanticModel<'a>,
+        found: Vec<walk::Match<'a>>,
+        units: Option<&[TextRange]>,
+    ) -> Vec<Diagnostic> {
+        let (_, whole_file) = Checker::walk_plan(self.rules.checked, self.rules.enabled);
+        let diagnostics = Checker::new(semantic, self.settings, self.rules.checked)
+            .with_query_rules(self.rules.enabled)
+            .with_path(self.path)
+            .with_workspace(self.workspace)
+            .with_units(units)
+            .run_with(self.tree, whole_file.then_some(found));
+        if diagnostics.is_empty() {
+            return diagnostics;
+        }
+        let noqa = noqa::NoqaMap::new(self.source, semantic.comments());
+        diagnostics
+            .into_iter()
+            .filter(|diagnostic| !noqa.silences(diagnostic.rule, &[diagnostic.range.start, diagnostic.statement_start]))
+            .collect()
+    }
+
+    /// A unit just analysed with `semantic`, its findings still to come.
+    fn unit_state(&self, semantic: &SemanticModel<'_>, unit: &Unit) -> UnitState {
+        let (receiver_assignments, imports) = match unit.body {
+            Some(body) => (
+                semantic
+                    .receiver_assignments()
+                    .iter()
+                    .copied()
+                    .filter(|range| body.start <= range.start && range.end <= body.end)
+                    .collect(),
+                semantic
+                    .imports_at()
+                    .filter(|(position, _)| body.start < *position && *position <= body.end)
+                    .map(|(_, module)| module.to_string())
+                    .collect(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        UnitState {
+            key: unit.key(self.source),
+            range: unit.range,
+            diagnostics: Vec::new(),
+            digest: self.digest(semantic, unit, &receiver_assignments, &imports),
+            receiver_assignments,
+            imports,
+            volatile: false,
+        }
+    }
+
+    /// What the body of `unit` tells the rest of the file (see the module doc); 0 for a unit
+    /// without a body, whose whole text is in the skeleton.
+    fn digest(
+        &self,
+        semantic: &SemanticModel<'_>,
+        unit: &Unit,
+        receiver_assignments: &[TextRange],
+        imports: &[String],
+    ) -> u64 {
+        let (Some(body), Some(definition)) = (unit.body, unit.function) else { return 0 };
+        let mut hasher = Xxh3::new();
+        hasher.update(text(self.source, TextRange::new(unit.range.start, body.start)).as_bytes());
+        for entry in self.references_named(unit, definition) {
+            hasher.update(&entry.to_le_bytes());
+        }
+        for range in receiver_assignments {
+            hasher.update(text(self.source, *range).as_bytes());
+            hasher.update(b"\0");
+        }
+        for import in imports {
+            hasher.update(import.as_bytes());
+            hasher.update(b"\0");
+        }
+        // Cheap texts first: most bodies have no `yield` and raise no `NotImplementedError`,
+        // and those questions walk the body.
+        let body_text = text(self.source, body);
+        let generator = body_text.contains("yield") && is_generator(definition);
+        let asked = definition
+            .child_by_field_name("name")
+            .is_some_and(|name| self.never_returns_asked.borrow().contains(text(self.source, TextRange::of(name))));
+        let never_returns = asked && !generator && semantic.function_never_returns(definition, false);
+        let never_returns_through_receiver = if asked && body_text.contains("NotImplementedError") {
+            !generator && semantic.function_never_returns(definition, true)
+        } else {
+            never_returns
+        };
+        hasher.update(&[u8::from(generator), u8::from(never_returns), u8::from(never_returns_through_receiver)]);
+        hasher.digest()
+    }
+
+    /// How `definition` (the function of `unit`) names the functions whose references were
+    /// asked about, sorted; walked only when its text may name one.
+    fn references_named(&self, unit: &Unit<'_>, definition: Node<'_>) -> Vec<u64> {
+        let asked = self.references_asked.borrow();
+        let unit_text = text(self.source, unit.range);
+        if !asked.iter().any(|name| unit_text.contains(name.as_str())) {
+            return Vec::new();
+        }
+        let mut entries = Vec::new();
+        let mut cursor = definition.walk();
+        loop {
+            let node = cursor.node();
+            if node.kind() == "identifier" && asked.contains(text(self.source, TextRange::of(node))) {
+                entries.push(self.reference_context(node, definition));
+            }
+            if cursor.goto_first_child() {
+                continue;
+            }
+            loop {
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                if !cursor.goto_parent() || cursor.node().id() == definition.id() {
+                    entries.sort_unstable();
+                    return entries;
+                }
+            }
+        }
+    }
+
+    /// How a name of one of the file's functions is used at `node`: its name, the kinds of the
+    /// nodes around it up to its statement, the callees of the calls among them, and the header
+    /// of the function it is in.
+    fn reference_context(&self, node: Node<'_>, definition: Node<'_>) -> u64 {
+        let mut hasher = Xxh3::new();
+        hasher.update(text(self.source, TextRange::of(node)).as_bytes());
+        let mut current = node;
+        for _ in 0..8 {
+            let Some(parent) = current.parent() else { break };
+            hasher.update(&parent.kind_id().to_le_bytes());
+            let is_callee = parent.child_by_field_name("function").is_some_and(|callee| callee.id() == current.id());
+            hasher.update(&[u8::from(is_callee)]);
+            if parent.kind() == "call"
+                && let Some(callee) = parent.child_by_field_name("function")
+            {
+                hasher.update(text(self.source, TextRange::of(callee)).as_bytes());
+            }
+            if parent.id() == definition.id() || parent.kind().ends_with("_statement") {
+                break;
+            }
+            current = parent;
+        }
+        // The innermost function around the reference, by its header.
+        let mut scope = node.parent();
+        while let Some(candidate) = scope {
+            if matches!(candidate.kind(), "function_definition" | "lambda") {
+                let header_end =
+                    candidate.child_by_field_name("body").map_or(candidate.end_byte(), |body| body.start_byte());
+                hasher.update(text(self.source, TextRange::new(candidate.start_byte(), header_end)).as_bytes());
+                break;
+            }
+            scope = candidate.parent();
+        }
+        hasher.digest()
+    }
+}
+
+/// The file's units, in order.
+fn units<'t>(tree: &'t Tree, source: &str) -> Vec<Unit<'t>> {
+    let root = tree.root_node();
+    let mut units = Vec::new();
+    let mut cursor = root.walk();
+    for statement in root.children(&mut cursor) {
+        let definition = definition_of(statement);
+        if let Some(class) = definition.filter(|node| node.kind() == "class_definition")
+            && let Some(body) = class.child_by_field_name("body").filter(|body| body.child_count() > 0)
+        {
+            let header = TextRange::new(statement.start_byte(), body.start_byte());
+            units.push(Unit {
+                range: header,
+                body: None,
+                function: None,
+                context: 0,
+                is_comment: false,
+                has_error: header_has_error(statement, body),
+            });
+            let context = xxh3_64(text(source, header).as_bytes()) | 1;
+            let mut members = body.walk();
+            for member in body.children(&mut members) {
+                units.push(unit_of(member, context));
+            }
+            continue;
+        }
+        units.push(unit_of(statement, 0));
+    }
+    units
+}
+
+fn unit_of(statement: Node<'_>, context: u64) -> Unit<'_> {
+    let function = definition_of(statement).filter(|node| node.kind() == "function_definition");
+    let body = function
+        .and_then(|function| function.child_by_field_name("body"))
+        .filter(|body| body.start_byte() < body.end_byte())
+        .map(|body| TextRange::of(body));
+    Unit {
+        range: TextRange::of(statement),
+        body,
+        function: function.filter(|_| body.is_some()),
+        context,
+        is_comment: statement.kind() == "comment",
+        has_error: statement.has_error(),
+    }
+}
+
+/// Whether a class statement has a syntax error outside its body `body`.
+fn header_has_error(statement: Node<'_>, body: Node<'_>) -> bool {
+    let mut cursor = statement.walk();
+    let children: Vec<Node<'_>> = statement.children(&mut cursor).collect();
+    children.into_iter().any(|child| match child.kind() {
+        "class_definition" => header_has_error(child, body),
+        _ => child.id() != body.id() && child.has_error(),
+    }) || statement.is_error()
+        || statement.is_missing()
+}
+
+/// The definition a statement makes, through its decorators.
+fn definition_of(statement: Node<'_>) -> Option<Node<'_>> {
+    match statement.kind() {
+        "function_definition" | "class_definition" => Some(statement),
+        "decorated_definition" => statement.child_by_field_name("definition"),
+        _ => None,
+    }
+}
+
+/// The hash of everything the units share (see the module doc).
+fn skeleton_hash(source: &str, tree: &Tree, units: &[Unit<'_>], rules: FileRules) -> u64 {
+    let mut hasher = Xxh3::new();
+    let head_end = head_end(units, source);
+    hasher.update(text(source, TextRange::new(0, head_end)).as_bytes());
+    for unit in units.iter().filter(|unit| unit.range.start >= head_end) {
+        hasher.update(&unit.context.to_le_bytes());
+        if let Some(part) = unit.skeleton_part() {
+            hasher.update(text(source, part).as_bytes());
+        }
+        hasher.update(&[u8::from(unit.body.is_some()), u8::from(unit.is_comment)]);
+    }
+    let stylist = Stylist::detect(source, tree.root_node());
+    hasher.update(format!("{stylist:?}").as_bytes());
+    hasher.update(format!("{:?}{:?}", rules.enabled, rules.checked).as_bytes());
+    hasher.digest()
+}
+
+/// Where the first definition starts: the text before it is shared by every unit (a fix's
+/// `import` goes there), the end of the text when there is none.
+fn head_end(units: &[Unit<'_>], source: &str) -> usize {
+    units.iter().find(|unit| unit.body.is_some() || unit.context != 0).map_or(source.len(), |unit| unit.range.start)
+}
+
+/// Whether every position `diagnostic` names moves with the unit at `range` or lies in the head.
+fn stays_with(diagnostic: &Diagnostic, range: TextRange, head_end: usize) -> bool {
+    diagnostic.ranges().all(|part| (range.start <= part.start && part.end <= range.end) || part.end <= head_end)
+}
+
+/// The unit whose range holds `position`.
+fn unit_at(units: &[Unit<'_>], position: usize) -> Option<usize> {
+    let index = units.partition_point(|unit| unit.range.end <= position);
+    units.get(index).filter(|unit| unit.range.start <= position).map(|_| index)
+}
+
+fn delta(new: usize, old: usize) -> isize {
+    // Text offsets fit in `isize` (a `str` is never longer than `isize::MAX`).
+    isize::try_from(new).unwrap_or(isize::MAX) - isize::try_from(old).unwrap_or(isize::MAX)
+}
+
+fn text(source: &str, range: TextRange) -> &str {
+    source.get(range.start..range.end).unwrap_or("")
+}

@@ -1,0 +1,259 @@
+//! The server's incremental analysis against a whole analysis of the same text, after every
+//! edit of random edit sequences over the fixtures and the examples (each alone, and all of
+//! them as one long file): inserts and deletes at random places, multi-byte text, edits that
+//! break and repair the syntax, `def` <-> `async def`, imports added and removed, names typed
+//! a character at a time. Any difference fails with the seed, the edit and both results.
+//!
+//! `LOOPWISE_INCREMENTAL_SEEDS=N` runs N seeds per text (and the joined text) instead of the one
+//! seed per text `cargo test` runs.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use loopwise::analysis::document::Document;
+use loopwise::analysis::incremental::{Analysed, Incremental};
+use loopwise::analysis::{LintSettings, lint_in_workspace, source};
+use loopwise::rules::RuleSet;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+const FRAGMENTS: &[&str] = &[
+    "\n",
+    "    ",
+    "x",
+    "await ",
+    "async ",
+    "😀",
+    "日本",
+    "(",
+    ")",
+    ":",
+    "'",
+    "\"\"\"",
+    "#",
+    "# noqa\n",
+    "\\\n",
+    "time.sleep(1)\n",
+    "    await asyncio.sleep(0)\n",
+    "asyncio.create_task(work())\n",
+    "yield\n",
+    "raise ValueError\n",
+    "return\n",
+    "self.session = requests.Session()\n",
+    "self.session = aiohttp.ClientSession()\n",
+    "import trio\n",
+    "import asyncio\n",
+    "from time import sleep\n",
+    "def helper():\n    raise RuntimeError\n",
+    "async def work():\n    pass\n",
+    "class Extra:\n    async def run(self):\n        open('x')\n",
+    "except Exception:\n        pass\n",
+    "try:\n    ",
+    "while True:\n    ",
+    "loop = asyncio.get_event_loop()\n",
+    "threading.Thread(target=asyncio.run, args=(main(),))\n",
+];
+
+const WORDS: &[&str] = &["value", "await self.fetch(key)", "time.sleep", "helper()", "work", "requests.get(url)"];
+
+fn python_files(folder: &Path, files: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(folder) else { return };
+    let mut entries: Vec<PathBuf> = entries.filter_map(Result::ok).map(|entry| entry.path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            python_files(&path, files);
+        } else if path.extension().is_some_and(|extension| extension == "py") {
+            files.push(path);
+        }
+    }
+}
+
+fn texts() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    python_files(&root.join("tests/fixtures"), &mut files);
+    python_files(&root.join("examples"), &mut files);
+    assert!(files.len() > 20, "the fixtures and examples were not found below {}", root.display());
+    let mut texts: Vec<(String, String)> = files
+        .iter()
+        .filter_map(|path| Some((path.display().to_string(), std::fs::read_to_string(path).ok()?)))
+        .collect();
+    let all: String = texts.iter().map(|(_, text)| text.as_str()).collect::<Vec<_>>().join("\n");
+    texts.push(("all fixtures and examples, joined".to_string(), all));
+    texts
+}
+
+fn char_boundary(rng: &mut StdRng, text: &str) -> usize {
+    // Mostly in indented lines (function bodies, where people type), else anywhere.
+    let indented: Vec<usize> = text.match_indices("\n    ").map(|(index, _)| index + 1).collect();
+    let mut at = if !indented.is_empty() && rng.random_bool(0.8) {
+        let line = indented[rng.random_range(0..indented.len())];
+        let line_end = text[line..].find('\n').map_or(text.len(), |end| line + end);
+        rng.random_range(line..=line_end)
+    } else {
+        rng.random_range(0..=text.len())
+    };
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// One random edit of `text`: (start, end, replacement).
+fn random_edit(rng: &mut StdRng, text: &str) -> (usize, usize, String) {
+    match rng.random_range(0..10) {
+        0..=3 => {
+            let at = char_boundary(rng, text);
+            (at, at, FRAGMENTS[rng.random_range(0..FRAGMENTS.len())].to_string())
+        }
+        4..=5 => {
+            let start = char_boundary(rng, text);
+            let mut end = (start + rng.random_range(1..12)).min(text.len());
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            (start, end, String::new())
+        }
+        6 => {
+            // `def` <-> `async def`.
+            let defs: Vec<usize> = text.match_indices("def ").map(|(index, _)| index).collect();
+            let Some(&at) = defs.get(rng.random_range(0..defs.len().max(1))) else { return (0, 0, String::new()) };
+            if text[..at].ends_with("async ") { (at - 6, at, String::new()) } else { (at, at, "async ".to_string()) }
+        }
+        7 => {
+            // A whole line taken out.
+            let start = char_boundary(rng, text);
+            let line_start = text[..start].rfind('\n').map_or(0, |index| index + 1);
+            let line_end = text[start..].find('\n').map_or(text.len(), |index| start + index + 1);
+            (line_start, line_end, String::new())
+        }
+        _ => {
+            // A new line in some block, at that line's indentation (typed below, key by key).
+            let start = char_boundary(rng, text);
+            let line_start = text[..start].rfind('\n').map_or(0, |index| index + 1);
+            let indent: String = text[line_start..].chars().take_while(|c| *c == ' ').collect();
+            (line_start, line_start, format!("{indent}\n"))
+        }
+    }
+}
+
+struct Check {
+    seed: u64,
+    name: String,
+    document: Document,
+    text: String,
+    incremental: Incremental,
+    settings: Arc<LintSettings>,
+    path: PathBuf,
+    edits: usize,
+    by_units: usize,
+}
+
+impl Check {
+    fn new(name: &str, text: &str, seed: u64) -> Self {
+        // Every rule, and a test module's path for some of the texts (LW801 and friends).
+        let path =
+            if seed.is_multiple_of(3) { PathBuf::from("tests/test_module.py") } else { PathBuf::from("pkg/module.py") };
+        Self {
+            seed,
+            name: name.to_string(),
+            document: Document::new(text, 0),
+            text: text.to_string(),
+            incremental: Incremental::new(),
+            settings: Arc::new(LintSettings { rules: RuleSet::all(), ..LintSettings::default() }),
+            path,
+            edits: 0,
+            by_units: 0,
+        }
+    }
+
+    fn edit(&mut self, start: usize, end: usize, replacement: &str) {
+        self.text.replace_range(start..end, replacement);
+        self.document.apply_edit(start, end, replacement);
+        self.document.reparse();
+        self.edits += 1;
+        let (incremental, how) =
+            self.incremental.update(&self.text, self.document.tree(), Some(&self.path), &self.settings, None, 0);
+        if matches!(how, Analysed::Units { .. }) {
+            self.by_units += 1;
+        }
+        // Against the same tree: after some edits that break the syntax, tree-sitter's
+        // incremental reparse recovers from the error differently from a fresh parse, which is
+        // tree-sitter's business, not this module's.
+        let whole = lint_in_workspace(&self.text, self.document.tree(), Some(&self.path), &self.settings, None);
+        if incremental != whole {
+            let same_tree =
+                source::parse(&self.text).root_node().to_sexp() == self.document.tree().root_node().to_sexp();
+            let only_incremental: Vec<_> = incremental.iter().filter(|found| !whole.contains(found)).collect();
+            let only_whole: Vec<_> = whole.iter().filter(|found| !incremental.contains(found)).collect();
+            panic!(
+                "{} seed {}, edit {} ({how:?}, same tree as a fresh parse: {same_tree}): replaced {start}..{end} with {replacement:?}\n\
+                 only incremental: {only_incremental:#?}\nonly whole: {only_whole:#?}\ntext:\n{}",
+                self.name, self.seed, self.edits, self.text
+            );
+        }
+    }
+}
+
+// Four tests over a quarter of the texts each, so that `cargo test` runs them side by side.
+#[test]
+fn incremental_findings_equal_a_whole_analysis_first_quarter() {
+    incremental_findings_equal_a_whole_analysis_after_every_edit(0);
+}
+
+#[test]
+fn incremental_findings_equal_a_whole_analysis_second_quarter() {
+    incremental_findings_equal_a_whole_analysis_after_every_edit(1);
+}
+
+#[test]
+fn incremental_findings_equal_a_whole_analysis_third_quarter() {
+    incremental_findings_equal_a_whole_analysis_after_every_edit(2);
+}
+
+#[test]
+fn incremental_findings_equal_a_whole_analysis_fourth_quarter() {
+    incremental_findings_equal_a_whole_analysis_after_every_edit(3);
+}
+
+fn incremental_findings_equal_a_whole_analysis_after_every_edit(quarter: usize) {
+    let seeds: u64 = std::env::var("LOOPWISE_INCREMENTAL_SEEDS").ok().and_then(|seeds| seeds.parse().ok()).unwrap_or(1);
+    let (mut edits, mut by_units) = (0, 0);
+    let texts = texts();
+    for (index, (name, text)) in texts.iter().enumerate().filter(|(index, _)| index % 4 == quarter) {
+        for seed in 0..seeds {
+            let seed = seed * 1000 + index as u64;
+            let mut rng = StdRng::seed_from_u64(seed);
+            let mut check = Check::new(name, text, seed);
+            check.edit(0, 0, "");
+            // The long joined text costs most per edit (a whole analysis of it after each, in a
+            // debug build): it is for the long mode.
+            if index + 1 == texts.len() && seeds == 1 {
+                continue;
+            }
+            let rounds = 8;
+            for _ in 0..rounds {
+                let (start, end, replacement) = random_edit(&mut rng, &check.text);
+                if replacement.ends_with('\n') && replacement.trim().is_empty() && start == end {
+                    // A new line, then a word typed into it key by key.
+                    check.edit(start, end, &replacement);
+                    let mut at = start + replacement.len() - 1;
+                    let word = WORDS[rng.random_range(0..WORDS.len())];
+                    for key in word.chars() {
+                        let key = key.to_string();
+                        check.edit(at, at, &key);
+                        at += key.len();
+                    }
+                } else {
+                    check.edit(start, end, &replacement);
+                }
+            }
+            edits += check.edits;
+            by_units += check.by_units;
+        }
+    }
+    // The test is only worth something if most edits took the incremental path.
+    assert!(by_units * 5 > edits, "only {by_units} of {edits} edits were analysed by units");
+    eprintln!("{by_units} of {edits} edits analysed by units");
+}
