@@ -247,6 +247,22 @@ def scenarios(text, keys):
         session.edit(body, 0, indent + "\n")
         return type_keys(session, body + len(indent), code)
 
+    def in_body_paired(session):
+        """As an editor that closes brackets does (VS Code's default): `(` inserts `()`, and
+        typing `)` before an inserted `)` only moves past it."""
+        session.edit(body, 0, indent + "\n")
+        at, pending, latencies = body + len(indent), 0, []
+        for key in code:
+            if key == ")" and pending:
+                pending -= 1
+                at += 1
+                continue
+            inserted = "()" if key == "(" else key
+            pending += inserted == "()"
+            latencies.append(session.edit(at, 0, inserted))
+            at += 1
+        return latencies
+
     def in_comment(session):
         return type_keys(session, comment_at, comment)
 
@@ -266,7 +282,8 @@ def scenarios(text, keys):
         times.append(session.edit(header_end, 40, ""))
         return times
 
-    return [("typing in a method body", in_body), ("typing in a comment", in_comment),
+    return [("typing in a method body", in_body), ("same, brackets paired", in_body_paired),
+            ("typing in a comment", in_comment),
             ("edits others depend on", dependencies)]
 
 

@@ -13,7 +13,13 @@
 //!   the changed units' digests are not the digests of the units they replaced, everything is
 //!   analysed again;
 //! - a finding with a fix that edits outside its own unit (past the head, where `import`s go)
-//!   cannot be moved with its unit: such a unit is analysed every time.
+//!   cannot be moved with its unit: such a unit is analysed every time;
+//! - tree-sitter recovers from a syntax error differently depending on the edits before: a
+//!   unit that holds one is the same unit only with the same tree (its shape is in its key).
+//!
+//! Cost: the skeleton is still walked on every update (about a tenth of a file's nodes), so an
+//! update grows with the file's size; an edit that changes the skeleton or breaks the syntax
+//! across statements costs a whole analysis.
 //!
 //! The changed units are analysed with a [`SemanticModel`] that skips the other units' bodies
 //! (their instance attributes and imports are replayed from what their last analysis
@@ -96,15 +102,16 @@ struct Unit<'t> {
     /// The hash of the header of the class it is a member of (0 at the top level).
     context: u64,
     is_comment: bool,
-    /// It holds a syntax error. tree-sitter recovers from an error differently depending on
-    /// the edits before, so the same text may not give the same tree (and findings) twice.
-    has_error: bool,
+    /// For a unit that holds a syntax error, the shape of its tree (0 for one without):
+    /// tree-sitter recovers from an error differently depending on the edits before, so the
+    /// same text does not always give the same tree, and findings.
+    shape: u64,
 }
 
 impl Unit<'_> {
     /// Its text and its place: units with the same key give the same findings.
     fn key(&self, source: &str) -> (u64, u64) {
-        (xxh3_64(text(source, self.range).as_bytes()), self.context)
+        (xxh3_64(text(source, self.range).as_bytes()) ^ self.shape, self.context)
     }
 
     /// The part of it that belongs to the skeleton: a function's header, a comment's nothing,
@@ -232,11 +239,6 @@ impl<'a> Inputs<'a> {
     /// Analyses only the units whose text changed since `previous`; `None` when the change
     /// may reach other units (then only a whole analysis is right).
     fn changed_units(&self, previous: &State) -> Option<(Vec<UnitState>, Analysed)> {
-        // A shared statement that holds an error may stand for other bindings than the last
-        // time its text was seen (see `Unit::has_error`).
-        if self.units.iter().any(|unit| unit.has_error && unit.body.is_none() && !unit.is_comment) {
-            return None;
-        }
         let mut unchanged: HashMap<(u64, u64), Vec<usize>> = HashMap::new();
         for (index, state) in previous.units.iter().enumerate().rev() {
             if !state.volatile {
@@ -244,16 +246,8 @@ impl<'a> Inputs<'a> {
             }
         }
         // For each unit, the previous unit with the same text and place, if any.
-        let matched: Vec<Option<usize>> = self
-            .units
-            .iter()
-            .map(|unit| {
-                if unit.has_error {
-                    return None;
-                }
-                unchanged.get_mut(&unit.key(self.source)).and_then(Vec::pop)
-            })
-            .collect();
+        let matched: Vec<Option<usize>> =
+            self.units.iter().map(|unit| unchanged.get_mut(&unit.key(self.source)).and_then(Vec::pop)).collect();
         let changed: Vec<TextRange> =
             self.units.iter().zip(&matched).filter(|(_, old)| old.is_none()).map(|(unit, _)| unit.range).collect();
         let mut kept = vec![false; previous.units.len()];
@@ -546,7 +540,7 @@ fn units<'t>(tree: &'t Tree, source: &str) -> Vec<Unit<'t>> {
                 function: None,
                 context: 0,
                 is_comment: false,
-                has_error: header_has_error(statement, body),
+                shape: if header_has_error(statement, body) { shape(statement, Some(body)) } else { 0 },
             });
             let context = xxh3_64(text(source, header).as_bytes()) | 1;
             let mut members = body.walk();
@@ -572,7 +566,35 @@ fn unit_of(statement: Node<'_>, context: u64) -> Unit<'_> {
         function: function.filter(|_| body.is_some()),
         context,
         is_comment: statement.kind() == "comment",
-        has_error: statement.has_error(),
+        shape: if statement.has_error() { shape(statement, None) } else { 0 },
+    }
+}
+
+/// The kinds and places (from the start of `statement`) of the nodes of `statement`'s tree,
+/// without `skip`'s subtree, as one hash (never 0).
+fn shape(statement: Node<'_>, skip: Option<Node<'_>>) -> u64 {
+    let start = statement.start_byte();
+    let mut hasher = Xxh3::new();
+    let mut cursor = statement.walk();
+    loop {
+        let node = cursor.node();
+        let skipped = skip.is_some_and(|skip| skip.id() == node.id());
+        if !skipped {
+            hasher.update(&node.kind_id().to_le_bytes());
+            hasher.update(&(node.start_byte() - start).to_le_bytes());
+            hasher.update(&(node.end_byte() - start).to_le_bytes());
+        }
+        if !skipped && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() || cursor.node().id() == statement.id() {
+                return hasher.digest() | 1;
+            }
+        }
     }
 }
 
@@ -605,6 +627,7 @@ fn skeleton_hash(source: &str, tree: &Tree, units: &[Unit<'_>], rules: FileRules
         hasher.update(&unit.context.to_le_bytes());
         if let Some(part) = unit.skeleton_part() {
             hasher.update(text(source, part).as_bytes());
+            hasher.update(&unit.shape.to_le_bytes());
         }
         hasher.update(&[u8::from(unit.body.is_some()), u8::from(unit.is_comment)]);
     }
