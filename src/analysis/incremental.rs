@@ -38,11 +38,10 @@ use std::sync::Arc;
 use tree_sitter::{Node, Tree};
 use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
-use crate::analysis::checker::Checker;
 use crate::analysis::fix_builder::Stylist;
 use crate::analysis::semantic::{SemanticModel, SkippedBody, is_generator};
 use crate::analysis::settings::LintSettings;
-use crate::analysis::{Diagnostic, FileRules, TextRange, WorkspaceView, noqa, rules_for_text, walk};
+use crate::analysis::{Diagnostic, FileInputs, FileRules, TextRange, WorkspaceView, lint_parts, rules_for_text};
 
 /// How an update analysed the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,12 +217,21 @@ struct Inputs<'a> {
 }
 
 impl<'a> Inputs<'a> {
+    fn file(&self) -> FileInputs<'a> {
+        FileInputs {
+            source: self.source,
+            tree: self.tree,
+            path: self.path,
+            settings: self.settings,
+            workspace: self.workspace,
+            rules: self.rules,
+        }
+    }
+
     /// A whole analysis, its findings and facts sorted into units (a finding no unit holds is
     /// kept by the first, which is then analysed every time).
     fn whole(&self) -> Vec<UnitState> {
-        let mut found = Vec::new();
-        let semantic = self.model(&[], &mut found);
-        let diagnostics = self.check(&semantic, found, None);
+        let (semantic, diagnostics) = lint_parts(&self.file(), &[], None);
         self.close_never_returns_asked(&semantic);
         let mut states: Vec<UnitState> = self.units.iter().map(|unit| self.unit_state(&semantic, unit)).collect();
         let head_end = head_end(self.units, self.source);
@@ -272,9 +280,7 @@ impl<'a> Inputs<'a> {
                 imports,
             })
             .collect();
-        let mut found = Vec::new();
-        let semantic = self.model(&skipped, &mut found);
-        let diagnostics = self.check(&semantic, found, Some(&changed));
+        let (semantic, diagnostics) = lint_parts(&self.file(), &skipped, Some(&changed));
         self.close_never_returns_asked(&semantic);
         let head_end = head_end(self.units, self.source);
 
@@ -345,46 +351,6 @@ impl<'a> Inputs<'a> {
                 }
             }
         }
-    }
-
-    /// The semantic model, skipping `skipped` bodies, and the concept walk's matches.
-    fn model(&self, skipped: &[SkippedBody<'_>], found: &mut Vec<walk::Match<'a>>) -> SemanticModel<'a> {
-        let (concepts, whole_file) = Checker::walk_plan(self.rules.checked, self.rules.enabled);
-        let mut matcher =
-            whole_file.then(|| walk::Matcher::new(self.source, concepts, TextRange::new(0, self.source.len())));
-        let semantic = SemanticModel::build_skipping(self.tree, self.source, skipped, |node| {
-            if let Some(matcher) = &mut matcher {
-                matcher.visit(node);
-            }
-        });
-        if let Some(matcher) = matcher {
-            *found = matcher.into_found();
-        }
-        semantic
-    }
-
-    /// The findings of the rules, in `units` only when given, after `# noqa`.
-    fn check(
-        &self,
-        semantic: &SemanticModel<'a>,
-        found: Vec<walk::Match<'a>>,
-        units: Option<&[TextRange]>,
-    ) -> Vec<Diagnostic> {
-        let (_, whole_file) = Checker::walk_plan(self.rules.checked, self.rules.enabled);
-        let diagnostics = Checker::new(semantic, self.settings, self.rules.checked)
-            .with_query_rules(self.rules.enabled)
-            .with_path(self.path)
-            .with_workspace(self.workspace)
-            .with_units(units)
-            .run_with(self.tree, whole_file.then_some(found));
-        if diagnostics.is_empty() {
-            return diagnostics;
-        }
-        let noqa = noqa::NoqaMap::new(self.source, semantic.comments());
-        diagnostics
-            .into_iter()
-            .filter(|diagnostic| !noqa.silences(diagnostic.rule, &[diagnostic.range.start, diagnostic.statement_start]))
-            .collect()
     }
 
     /// A unit just analysed with `semantic`, its findings still to come.

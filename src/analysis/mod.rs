@@ -127,29 +127,53 @@ fn lint_tree(
     workspace: Option<&WorkspaceView<'_>>,
     rules: FileRules,
 ) -> Vec<Diagnostic> {
+    let file = FileInputs { source, tree, path, settings, workspace, rules };
+    lint_parts(&file, &[], None).1
+}
+
+/// What one file's analysis reads, besides the parts of it to skip or to analyse.
+struct FileInputs<'a> {
+    source: &'a str,
+    tree: &'a Tree,
+    path: Option<&'a Path>,
+    settings: &'a LintSettings,
+    workspace: Option<&'a WorkspaceView<'a>>,
+    rules: FileRules,
+}
+
+/// The semantic model (not walking the bodies in `skipped`) and the findings, after `# noqa`,
+/// of the nodes that start in `units` (all of them when `None`).
+fn lint_parts<'a>(
+    file: &FileInputs<'a>,
+    skipped: &[semantic::SkippedBody<'_>],
+    units: Option<&[TextRange]>,
+) -> (semantic::SemanticModel<'a>, Vec<Diagnostic>) {
+    let (source, rules) = (file.source, file.rules);
     // The walk looks for the concepts of the rules enabled here, not only those the prefilter
     // left, so that what it finds does not depend on the prefilter.
     let (concepts, whole_file) = Checker::walk_plan(rules.checked, rules.enabled);
     // A whole-file walk is done during the semantic model's: one walk of the tree, not two.
     let mut matcher = whole_file.then(|| walk::Matcher::new(source, concepts, TextRange::new(0, source.len())));
-    let semantic = semantic::SemanticModel::build_with(tree, source, |node| {
+    let semantic = semantic::SemanticModel::build_skipping(file.tree, source, skipped, |node| {
         if let Some(matcher) = &mut matcher {
             matcher.visit(node);
         }
     });
-    let diagnostics = Checker::new(&semantic, settings, rules.checked)
+    let diagnostics = Checker::new(&semantic, file.settings, rules.checked)
         .with_query_rules(rules.enabled)
-        .with_path(path)
-        .with_workspace(workspace)
-        .run_with(tree, matcher.map(walk::Matcher::into_found));
+        .with_path(file.path)
+        .with_workspace(file.workspace)
+        .with_units(units)
+        .run_with(file.tree, matcher.map(walk::Matcher::into_found));
     if diagnostics.is_empty() {
-        return diagnostics;
+        return (semantic, diagnostics);
     }
     let noqa = noqa::NoqaMap::new(source, semantic.comments());
-    diagnostics
+    let diagnostics = diagnostics
         .into_iter()
         .filter(|diagnostic| !noqa.silences(diagnostic.rule, &[diagnostic.range.start, diagnostic.statement_start]))
-        .collect()
+        .collect();
+    (semantic, diagnostics)
 }
 
 #[cfg(test)]
