@@ -148,6 +148,7 @@ struct Check {
     path: PathBuf,
     edits: usize,
     by_units: usize,
+    last: Analysed,
 }
 
 impl Check {
@@ -165,6 +166,7 @@ impl Check {
             path,
             edits: 0,
             by_units: 0,
+            last: Analysed::Nothing,
         }
     }
 
@@ -178,6 +180,7 @@ impl Check {
         if matches!(how, Analysed::Units { .. }) {
             self.by_units += 1;
         }
+        self.last = how;
         // Against the same tree: after some edits that break the syntax, tree-sitter's
         // incremental reparse recovers from the error differently from a fresh parse, which is
         // tree-sitter's business, not this module's.
@@ -256,4 +259,43 @@ fn incremental_findings_equal_a_whole_analysis_after_every_edit(quarter: usize) 
     // The test is only worth something if most edits took the incremental path.
     assert!(by_units * 5 > edits, "only {by_units} of {edits} edits were analysed by units");
     eprintln!("{by_units} of {edits} edits analysed by units");
+}
+
+/// Inserts each replacement after the first occurrence of its anchor in the text, checking after
+/// each edit; returns how the last edit was analysed.
+fn edit_at(text: &str, edits: &[(&str, &str)]) -> Analysed {
+    let mut check = Check::new("inline text", text, 1);
+    check.edit(0, 0, "");
+    let mut how = Analysed::Nothing;
+    for (at, replacement) in edits {
+        let start = check.text.find(at).expect("the text to edit") + at.len();
+        check.edit(start, start, replacement);
+        how = check.last;
+    }
+    how
+}
+
+#[test]
+fn a_local_of_a_skipped_body_shadows_a_function_it_is_named_like() {
+    // `rebound` in `rebind` is its own local, not a use of the function: a walk that skips
+    // `rebind`'s body must not take it for one (the finding of `rebound` would be lost).
+    let text = "import asyncio\n\n\nasync def rebound():\n    a\n    return 1\n\n\ndef rebind():\n    rebound = None\n    return rebound\n";
+    edit_at(text, &[("    a", "w")]);
+}
+
+#[test]
+fn a_helper_whose_body_changes_changes_the_findings_of_its_callers() {
+    // `serve`'s handler is quiet because `handle_error` re-raises; once it no longer does,
+    // `serve` is reported though its own text did not change.
+    let text = "import asyncio\n\n\nclass Listener:\n    async def handle_error(self, exc):\n        if isinstance(exc, asyncio.CancelledError):\n            raise\n\n    async def serve(self, stream):\n        try:\n            await stream.handshake()\n        except BaseException as exc:\n            await self.handle_error(exc)\n";
+    edit_at(text, &[("            raise", "d")]);
+}
+
+#[test]
+fn an_unfinished_statement_typed_in_a_method_body_is_analysed_by_units() {
+    // The syntax error stays in the body (tree-sitter puts an `ERROR` in its block): the rest
+    // of the class keeps its findings.
+    let text = "import time\n\n\nclass Client:\n    async def get(self, key):\n        value = 1\n        return value\n\n    async def close(self):\n        time.sleep(1)\n";
+    let how = edit_at(text, &[("        value = 1\n", "        result ="), ("result =", " ")]);
+    assert!(matches!(how, Analysed::Units { changed: 1, .. }), "{how:?}");
 }

@@ -9,13 +9,21 @@
 //! text is unchanged gives the same findings, with two exceptions this module watches for:
 //! - what another unit's body tells the rest of the file, its *digest*: the file's own
 //!   functions it names and how (called, handed on, to which call), the `self.` attributes it
-//!   assigns, the modules its imports name, whether it is a generator or never returns. When
+//!   assigns, the modules its imports name, whether it is a generator or never returns, and
+//!   its whole body when a question about other code read it (a helper that re-raises). When
 //!   the changed units' digests are not the digests of the units they replaced, everything is
 //!   analysed again;
+//! - a skipped body binds no names, so a question that looks up inside one a name the body
+//!   binds (its last analysis recorded which) may be answered wrongly: the model says so
+//!   ([`SemanticModel::doubted`]) and everything is analysed again;
 //! - a finding with a fix that edits outside its own unit (past the head, where `import`s go)
 //!   cannot be moved with its unit: such a unit is analysed every time;
 //! - tree-sitter recovers from a syntax error differently depending on the edits before: a
 //!   unit that holds one is the same unit only with the same tree (its shape is in its key).
+//!   An error inside a function's body leaves the skeleton as it was: typing `value =` or
+//!   `self.` in a method analyses that method alone. An unclosed bracket usually does not stay
+//!   in its body (tree-sitter's recovery takes the statements after it), and costs a whole
+//!   analysis until it is closed.
 //!
 //! Cost: the skeleton is still walked on every update (about a tenth of a file's nodes), so an
 //! update grows with the file's size; an edit that changes the skeleton or breaks the syntax
@@ -75,6 +83,9 @@ struct State {
     /// The same for the functions whose references some question read: only the digests of
     /// the units that name one of them hold how they name it.
     references_asked: HashSet<String>,
+    /// The functions whose bodies some question about other code read: their digests hold
+    /// their whole body.
+    bodies_asked: HashSet<String>,
 }
 
 /// A unit as its last analysis saw it.
@@ -86,6 +97,8 @@ struct UnitState {
     /// `self.name = value` assignments of the function itself, for a walk that skips its body.
     receiver_assignments: Vec<TextRange>,
     imports: Vec<String>,
+    /// The hashes of the names its body binds, for a walk that skips it.
+    locals: Vec<u64>,
     /// A finding's fix edits outside the unit: analysed again every time.
     volatile: bool,
 }
@@ -105,6 +118,10 @@ struct Unit<'t> {
     /// tree-sitter recovers from an error differently depending on the edits before, so the
     /// same text does not always give the same tree, and findings.
     shape: u64,
+    /// The same for its part of the skeleton: a function whose error is in its body has the
+    /// skeleton of one without (the body's text and shape are in its key, what other units
+    /// see of it in its digest).
+    skeleton_shape: u64,
 }
 
 impl Unit<'_> {
@@ -173,10 +190,12 @@ impl Incremental {
             units: &units,
             references_asked: std::cell::RefCell::default(),
             never_returns_asked: std::cell::RefCell::default(),
+            bodies_asked: std::cell::RefCell::default(),
         };
         let analysed = previous.and_then(|previous| {
             inputs.never_returns_asked.borrow_mut().clone_from(&previous.never_returns_asked);
             inputs.references_asked.borrow_mut().clone_from(&previous.references_asked);
+            inputs.bodies_asked.borrow_mut().clone_from(&previous.bodies_asked);
             inputs.changed_units(&previous)
         });
         let (unit_states, how) = if let Some(result) = analysed {
@@ -184,6 +203,7 @@ impl Incremental {
         } else {
             inputs.never_returns_asked.borrow_mut().clear();
             inputs.references_asked.borrow_mut().clear();
+            inputs.bodies_asked.borrow_mut().clear();
             (inputs.whole(), Analysed::Whole)
         };
         let mut diagnostics: Vec<Diagnostic> =
@@ -198,6 +218,7 @@ impl Incremental {
             units: unit_states,
             never_returns_asked: inputs.never_returns_asked.take(),
             references_asked: inputs.references_asked.take(),
+            bodies_asked: inputs.bodies_asked.take(),
         });
         (diagnostics, how)
     }
@@ -214,6 +235,7 @@ struct Inputs<'a> {
     /// The functions whose digest holds whether they never return.
     never_returns_asked: std::cell::RefCell<HashSet<String>>,
     references_asked: std::cell::RefCell<HashSet<String>>,
+    bodies_asked: std::cell::RefCell<HashSet<String>>,
 }
 
 impl<'a> Inputs<'a> {
@@ -268,20 +290,30 @@ impl<'a> Inputs<'a> {
                 let delta = delta(unit.range.start, old.range.start);
                 let receiver_assignments: Vec<TextRange> =
                     old.receiver_assignments.iter().map(|range| range.moved_in(old.range, delta)).collect();
-                skipped_facts.push((unit.range, body, receiver_assignments, old.imports.as_slice()));
+                skipped_facts.push((
+                    unit.range,
+                    body,
+                    receiver_assignments,
+                    old.imports.as_slice(),
+                    old.locals.as_slice(),
+                ));
             }
         }
         let skipped: Vec<SkippedBody<'_>> = skipped_facts
             .iter()
-            .map(|(definition, body, receiver_assignments, imports)| SkippedBody {
+            .map(|(definition, body, receiver_assignments, imports, locals)| SkippedBody {
                 definition: *definition,
                 body: *body,
                 receiver_assignments,
                 imports,
+                locals,
             })
             .collect();
         let (semantic, diagnostics) = lint_parts(&self.file(), &skipped, Some(&changed));
         self.close_never_returns_asked(&semantic);
+        if semantic.doubted() {
+            return None;
+        }
         let head_end = head_end(self.units, self.source);
 
         let mut states = Vec::with_capacity(self.units.len());
@@ -301,6 +333,7 @@ impl<'a> Inputs<'a> {
                         .map(|range| range.moved_in(old.range, delta))
                         .collect(),
                     imports: old.imports.clone(),
+                    locals: old.locals.clone(),
                     volatile: false,
                 });
             } else {
@@ -330,6 +363,7 @@ impl<'a> Inputs<'a> {
     /// with never does): each of their digests must hold its answer.
     fn close_never_returns_asked(&self, semantic: &SemanticModel<'a>) {
         self.references_asked.borrow_mut().extend(semantic.references_asked());
+        self.bodies_asked.borrow_mut().extend(semantic.bodies_asked());
         let mut seen = 0;
         loop {
             let asked = semantic.never_returns_asked();
@@ -355,6 +389,7 @@ impl<'a> Inputs<'a> {
 
     /// A unit just analysed with `semantic`, its findings still to come.
     fn unit_state(&self, semantic: &SemanticModel<'_>, unit: &Unit) -> UnitState {
+        let locals = unit.body.map(|body| semantic.names_bound_within(body)).unwrap_or_default();
         let (receiver_assignments, imports) = match unit.body {
             Some(body) => (
                 semantic
@@ -378,6 +413,7 @@ impl<'a> Inputs<'a> {
             digest: self.digest(semantic, unit, &receiver_assignments, &imports),
             receiver_assignments,
             imports,
+            locals,
             volatile: false,
         }
     }
@@ -409,9 +445,12 @@ impl<'a> Inputs<'a> {
         // and those questions walk the body.
         let body_text = text(self.source, body);
         let generator = body_text.contains("yield") && is_generator(definition);
-        let asked = definition
-            .child_by_field_name("name")
-            .is_some_and(|name| self.never_returns_asked.borrow().contains(text(self.source, TextRange::of(name))));
+        let name = definition.child_by_field_name("name").map_or("", |name| text(self.source, TextRange::of(name)));
+        if self.bodies_asked.borrow().contains(name) {
+            hasher.update(body_text.as_bytes());
+            hasher.update(&unit.shape.to_le_bytes());
+        }
+        let asked = self.never_returns_asked.borrow().contains(name);
         let never_returns = asked && !generator && semantic.function_never_returns(definition, false);
         let never_returns_through_receiver = if asked && body_text.contains("NotImplementedError") {
             !generator && semantic.function_never_returns(definition, true)
@@ -500,13 +539,15 @@ fn units<'t>(tree: &'t Tree, source: &str) -> Vec<Unit<'t>> {
             && let Some(body) = class.child_by_field_name("body").filter(|body| body.child_count() > 0)
         {
             let header = TextRange::new(statement.start_byte(), body.start_byte());
+            let header_shape = if header_has_error(statement, body) { shape_of(statement, Some(body)) } else { 0 };
             units.push(Unit {
                 range: header,
                 body: None,
                 function: None,
                 context: 0,
                 is_comment: false,
-                shape: if header_has_error(statement, body) { shape(statement, Some(body)) } else { 0 },
+                shape: header_shape,
+                skeleton_shape: header_shape,
             });
             let context = xxh3_64(text(source, header).as_bytes()) | 1;
             let mut members = body.walk();
@@ -522,23 +563,35 @@ fn units<'t>(tree: &'t Tree, source: &str) -> Vec<Unit<'t>> {
 
 fn unit_of(statement: Node<'_>, context: u64) -> Unit<'_> {
     let function = definition_of(statement).filter(|node| node.kind() == "function_definition");
-    let body = function
+    let body_node = function
         .and_then(|function| function.child_by_field_name("body"))
-        .filter(|body| body.start_byte() < body.end_byte())
-        .map(|body| TextRange::of(body));
+        .filter(|body| body.start_byte() < body.end_byte());
+    let shape = if statement.has_error() { shape_of(statement, None) } else { 0 };
+    let skeleton_shape = match body_node {
+        Some(body) if shape != 0 => {
+            if header_has_error(statement, body) {
+                shape_of(statement, Some(body))
+            } else {
+                0
+            }
+        }
+        _ => shape,
+    };
+    let body = body_node.map(TextRange::of);
     Unit {
         range: TextRange::of(statement),
         body,
         function: function.filter(|_| body.is_some()),
         context,
         is_comment: statement.kind() == "comment",
-        shape: if statement.has_error() { shape(statement, None) } else { 0 },
+        shape,
+        skeleton_shape,
     }
 }
 
 /// The kinds and places (from the start of `statement`) of the nodes of `statement`'s tree,
 /// without `skip`'s subtree, as one hash (never 0).
-fn shape(statement: Node<'_>, skip: Option<Node<'_>>) -> u64 {
+fn shape_of(statement: Node<'_>, skip: Option<Node<'_>>) -> u64 {
     let start = statement.start_byte();
     let mut hasher = Xxh3::new();
     let mut cursor = statement.walk();
@@ -569,7 +622,7 @@ fn header_has_error(statement: Node<'_>, body: Node<'_>) -> bool {
     let mut cursor = statement.walk();
     let children: Vec<Node<'_>> = statement.children(&mut cursor).collect();
     children.into_iter().any(|child| match child.kind() {
-        "class_definition" => header_has_error(child, body),
+        "class_definition" | "function_definition" => header_has_error(child, body),
         _ => child.id() != body.id() && child.has_error(),
     }) || statement.is_error()
         || statement.is_missing()
@@ -593,7 +646,7 @@ fn skeleton_hash(source: &str, tree: &Tree, units: &[Unit<'_>], rules: FileRules
         hasher.update(&unit.context.to_le_bytes());
         if let Some(part) = unit.skeleton_part() {
             hasher.update(text(source, part).as_bytes());
-            hasher.update(&unit.shape.to_le_bytes());
+            hasher.update(&unit.skeleton_shape.to_le_bytes());
         }
         hasher.update(&[u8::from(unit.body.is_some()), u8::from(unit.is_comment)]);
     }

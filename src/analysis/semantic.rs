@@ -50,6 +50,9 @@ pub struct Scope<'t> {
     bindings: HashMap<&'t str, Vec<Binding<'t>>>,
     /// For a class: attributes assigned through the receiver in its methods (`self.x = ...`).
     instance_attributes: HashMap<&'t str, Vec<Binding<'t>>>,
+    /// For the scope of a skipped body: the hashes of the names bound anywhere in it (sorted),
+    /// which its scopes would bind but do not hold.
+    unknown_locals: Vec<u64>,
 }
 
 impl Scope<'_> {
@@ -116,6 +119,12 @@ pub struct SemanticModel<'t> {
     never_returns_asked: std::cell::RefCell<Vec<String>>,
     /// The names of the functions whose references anywhere in the file some question read.
     references_asked: std::cell::RefCell<Vec<String>>,
+    /// The names of the functions whose bodies a question about other code read
+    /// ([`SemanticModel::helper_definition`]).
+    bodies_asked: std::cell::RefCell<Vec<String>>,
+    /// Whether a question looked up, inside a skipped body, a name that body binds: its
+    /// answer may differ from a whole model's.
+    doubted: std::cell::Cell<bool>,
 }
 
 /// The body of a function that a walk does not enter (its text is known not to have changed
@@ -128,6 +137,8 @@ pub struct SkippedBody<'a> {
     pub body: TextRange,
     pub receiver_assignments: &'a [TextRange],
     pub imports: &'a [String],
+    /// The hashes of the names bound anywhere in the body ([`SemanticModel::names_bound_within`]).
+    pub locals: &'a [u64],
 }
 
 const MAX_INFERENCE_DEPTH: u32 = 12;
@@ -183,6 +194,35 @@ impl<'t> SemanticModel<'t> {
     /// [`SemanticModel::runs_on_worker_thread_loop`]), by name.
     pub fn references_asked(&self) -> Vec<String> {
         self.references_asked.borrow().clone()
+    }
+
+    /// Whether some question looked up, inside a skipped body, a name the body binds: then
+    /// its answer may not be a whole model's, and only a whole analysis is right.
+    pub fn doubted(&self) -> bool {
+        self.doubted.get()
+    }
+
+    /// The hashes of the names bound in the scopes inside `range` (a function's body), sorted
+    /// and without repeats: what [`SkippedBody::locals`] needs.
+    pub fn names_bound_within(&self, range: TextRange) -> Vec<u64> {
+        let first = self.by_start.partition_point(|&id| self.scopes[id].range.start < range.start);
+        let mut names: Vec<u64> = self.by_start[first..]
+            .iter()
+            .map(|&id| &self.scopes[id])
+            .take_while(|scope| scope.range.start <= range.end)
+            .filter(|scope| scope.range.end <= range.end)
+            .flat_map(|scope| {
+                scope.bindings.keys().map(|name| name_hash(name)).chain(scope.unknown_locals.iter().copied())
+            })
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    /// The functions whose bodies [`SemanticModel::helper_definition`] handed out, by name.
+    pub fn bodies_asked(&self) -> Vec<String> {
+        self.bodies_asked.borrow().clone()
     }
 
     /// The functions asked about by [`SemanticModel::note_never_returns_asked`], by name.
@@ -273,6 +313,9 @@ impl<'t> SemanticModel<'t> {
             current = scope.parent;
             if scope.kind == ScopeKind::Class && id != origin {
                 continue;
+            }
+            if !scope.unknown_locals.is_empty() && scope.unknown_locals.binary_search(&name_hash(name)).is_ok() {
+                self.doubted.set(true);
             }
             if let Some(bindings) = scope.bindings.get(name) {
                 return Some((bindings.as_slice(), id == origin));
@@ -1119,6 +1162,18 @@ impl<'t> SemanticModel<'t> {
         Some(*value)
     }
 
+    /// [`SemanticModel::function_definition`] for a question that reads the body of the
+    /// function (does the helper re-raise, does the coroutine bound itself): the findings of
+    /// the code asking then depend on that body, which [`crate::analysis::incremental`] must
+    /// know.
+    pub fn helper_definition(&self, callee: Node<'_>) -> Option<Node<'t>> {
+        let definition = self.function_definition(callee)?;
+        if let Some(name) = definition.child_by_field_name("name") {
+            self.bodies_asked.borrow_mut().push(self.text(name).to_string());
+        }
+        Some(definition)
+    }
+
     /// The `def` a callee names in this file: a function bound in an enclosing scope, or a
     /// method of the enclosing class reached through `self.`/`cls.`.
     pub fn function_definition(&self, callee: Node<'_>) -> Option<Node<'t>> {
@@ -1435,6 +1490,7 @@ impl<'t, 's> Builder<'t, 's> {
             receiver: None,
             bindings: HashMap::new(),
             instance_attributes: HashMap::new(),
+            unknown_locals: Vec::new(),
         };
         Self {
             tree,
@@ -1518,6 +1574,7 @@ impl<'t, 's> Builder<'t, 's> {
         let function_scope = self.new_function_scope(is_async, function, decorated, body, scope);
         // The walk never enters the body, so its scope is never pushed.
         self.pending_bodies.retain(|(_, pending)| *pending != function_scope);
+        self.scopes[function_scope].unknown_locals = skipped.locals.to_vec();
         for range in skipped.receiver_assignments {
             let assignment = body
                 .descendant_for_byte_range(range.start, range.end)
@@ -1569,6 +1626,7 @@ impl<'t, 's> Builder<'t, 's> {
             receiver,
             bindings: HashMap::new(),
             instance_attributes: HashMap::new(),
+            unknown_locals: Vec::new(),
         });
         self.pending_bodies.push((body.id(), id));
         id
@@ -1860,6 +1918,8 @@ impl<'t, 's> Builder<'t, 's> {
             receiver_assignments: self.receiver_assignments,
             never_returns_asked: std::cell::RefCell::default(),
             references_asked: std::cell::RefCell::default(),
+            bodies_asked: std::cell::RefCell::default(),
+            doubted: std::cell::Cell::new(false),
         }
     }
 }

@@ -172,7 +172,7 @@ fn reraises_cancellation(checker: &Checker<'_, '_>, body: Node<'_>) -> bool {
         // itself (its bare `raise` re-raises the exception being handled).
         || nodes_in_same_scope(body).into_iter().filter(|node| node.kind() == "call").any(|call| {
             call.child_by_field_name("function")
-                .and_then(|callee| checker.semantic.function_definition(callee))
+                .and_then(|callee| checker.semantic.helper_definition(callee))
                 .and_then(|definition| definition.child_by_field_name("body"))
                 .is_some_and(|helper| reraises_here(checker, helper))
         })

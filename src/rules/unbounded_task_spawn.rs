@@ -81,7 +81,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
         return;
     }
     let Some(callee) = coroutine.child_by_field_name("function") else { return };
-    let Some(definition) = checker.semantic.function_definition(callee) else { return };
+    let Some(definition) = checker.semantic.helper_definition(callee) else { return };
     if definition.child(0).is_none_or(|first| first.kind() != "async") {
         return;
     }
