@@ -181,12 +181,7 @@ impl Incremental {
                 && state.workspace_generation == workspace_generation
         });
         let inputs = Inputs {
-            source,
-            tree,
-            path,
-            settings,
-            workspace,
-            rules,
+            file: FileInputs { source, tree, path, settings, workspace, rules },
             units: &units,
             references_asked: std::cell::RefCell::default(),
             never_returns_asked: std::cell::RefCell::default(),
@@ -225,12 +220,7 @@ impl Incremental {
 }
 
 struct Inputs<'a> {
-    source: &'a str,
-    tree: &'a Tree,
-    path: Option<&'a Path>,
-    settings: &'a LintSettings,
-    workspace: Option<&'a WorkspaceView<'a>>,
-    rules: FileRules,
+    file: FileInputs<'a>,
     units: &'a [Unit<'a>],
     /// The functions whose digest holds whether they never return.
     never_returns_asked: std::cell::RefCell<HashSet<String>>,
@@ -239,24 +229,13 @@ struct Inputs<'a> {
 }
 
 impl<'a> Inputs<'a> {
-    fn file(&self) -> FileInputs<'a> {
-        FileInputs {
-            source: self.source,
-            tree: self.tree,
-            path: self.path,
-            settings: self.settings,
-            workspace: self.workspace,
-            rules: self.rules,
-        }
-    }
-
     /// A whole analysis, its findings and facts sorted into units (a finding no unit holds is
     /// kept by the first, which is then analysed every time).
     fn whole(&self) -> Vec<UnitState> {
-        let (semantic, diagnostics) = lint_parts(&self.file(), &[], None);
+        let (semantic, diagnostics) = lint_parts(&self.file, &[], None);
         self.close_never_returns_asked(&semantic);
         let mut states: Vec<UnitState> = self.units.iter().map(|unit| self.unit_state(&semantic, unit)).collect();
-        let head_end = head_end(self.units, self.source);
+        let head_end = head_end(self.units, self.file.source);
         for diagnostic in diagnostics {
             let index = unit_at(self.units, diagnostic.range.start);
             let Some(state) = states.get_mut(index.unwrap_or(0)) else { continue };
@@ -277,7 +256,7 @@ impl<'a> Inputs<'a> {
         }
         // For each unit, the previous unit with the same text and place, if any.
         let matched: Vec<Option<usize>> =
-            self.units.iter().map(|unit| unchanged.get_mut(&unit.key(self.source)).and_then(Vec::pop)).collect();
+            self.units.iter().map(|unit| unchanged.get_mut(&unit.key(self.file.source)).and_then(Vec::pop)).collect();
         let changed: Vec<TextRange> =
             self.units.iter().zip(&matched).filter(|(_, old)| old.is_none()).map(|(unit, _)| unit.range).collect();
         let mut kept = vec![false; previous.units.len()];
@@ -309,12 +288,12 @@ impl<'a> Inputs<'a> {
                 locals,
             })
             .collect();
-        let (semantic, diagnostics) = lint_parts(&self.file(), &skipped, Some(&changed));
+        let (semantic, diagnostics) = lint_parts(&self.file, &skipped, Some(&changed));
         self.close_never_returns_asked(&semantic);
         if semantic.doubted() {
             return None;
         }
-        let head_end = head_end(self.units, self.source);
+        let head_end = head_end(self.units, self.file.source);
 
         let mut states = Vec::with_capacity(self.units.len());
         let mut new_digests = Vec::new();
@@ -379,7 +358,7 @@ impl<'a> Inputs<'a> {
                 let Some(function) = unit.function else { continue };
                 let named = function
                     .child_by_field_name("name")
-                    .is_some_and(|name| fresh.iter().any(|fresh| fresh == text(self.source, TextRange::of(name))));
+                    .is_some_and(|name| fresh.iter().any(|fresh| fresh == text(self.file.source, TextRange::of(name))));
                 if named {
                     semantic.function_never_returns(function, false);
                 }
@@ -407,7 +386,7 @@ impl<'a> Inputs<'a> {
             None => (Vec::new(), Vec::new()),
         };
         UnitState {
-            key: unit.key(self.source),
+            key: unit.key(self.file.source),
             range: unit.range,
             diagnostics: Vec::new(),
             digest: self.digest(semantic, unit, &receiver_assignments, &imports),
@@ -429,12 +408,12 @@ impl<'a> Inputs<'a> {
     ) -> u64 {
         let (Some(body), Some(definition)) = (unit.body, unit.function) else { return 0 };
         let mut hasher = Xxh3::new();
-        hasher.update(text(self.source, TextRange::new(unit.range.start, body.start)).as_bytes());
+        hasher.update(text(self.file.source, TextRange::new(unit.range.start, body.start)).as_bytes());
         for entry in self.references_named(unit, definition) {
             hasher.update(&entry.to_le_bytes());
         }
         for range in receiver_assignments {
-            hasher.update(text(self.source, *range).as_bytes());
+            hasher.update(text(self.file.source, *range).as_bytes());
             hasher.update(b"\0");
         }
         for import in imports {
@@ -443,9 +422,10 @@ impl<'a> Inputs<'a> {
         }
         // Cheap texts first: most bodies have no `yield` and raise no `NotImplementedError`,
         // and those questions walk the body.
-        let body_text = text(self.source, body);
+        let body_text = text(self.file.source, body);
         let generator = body_text.contains("yield") && is_generator(definition);
-        let name = definition.child_by_field_name("name").map_or("", |name| text(self.source, TextRange::of(name)));
+        let name =
+            definition.child_by_field_name("name").map_or("", |name| text(self.file.source, TextRange::of(name)));
         if self.bodies_asked.borrow().contains(name) {
             hasher.update(body_text.as_bytes());
             hasher.update(&unit.shape.to_le_bytes());
@@ -465,7 +445,7 @@ impl<'a> Inputs<'a> {
     /// asked about, sorted; walked only when its text may name one.
     fn references_named(&self, unit: &Unit<'_>, definition: Node<'_>) -> Vec<u64> {
         let asked = self.references_asked.borrow();
-        let unit_text = text(self.source, unit.range);
+        let unit_text = text(self.file.source, unit.range);
         if !asked.iter().any(|name| unit_text.contains(name.as_str())) {
             return Vec::new();
         }
@@ -473,7 +453,7 @@ impl<'a> Inputs<'a> {
         let mut cursor = definition.walk();
         loop {
             let node = cursor.node();
-            if node.kind() == "identifier" && asked.contains(text(self.source, TextRange::of(node))) {
+            if node.kind() == "identifier" && asked.contains(text(self.file.source, TextRange::of(node))) {
                 entries.push(self.reference_context(node, definition));
             }
             if cursor.goto_first_child() {
@@ -496,7 +476,7 @@ impl<'a> Inputs<'a> {
     /// of the function it is in.
     fn reference_context(&self, node: Node<'_>, definition: Node<'_>) -> u64 {
         let mut hasher = Xxh3::new();
-        hasher.update(text(self.source, TextRange::of(node)).as_bytes());
+        hasher.update(text(self.file.source, TextRange::of(node)).as_bytes());
         let mut current = node;
         for _ in 0..8 {
             let Some(parent) = current.parent() else { break };
@@ -506,7 +486,7 @@ impl<'a> Inputs<'a> {
             if parent.kind() == "call"
                 && let Some(callee) = parent.child_by_field_name("function")
             {
-                hasher.update(text(self.source, TextRange::of(callee)).as_bytes());
+                hasher.update(text(self.file.source, TextRange::of(callee)).as_bytes());
             }
             if parent.id() == definition.id() || parent.kind().ends_with("_statement") {
                 break;
@@ -519,7 +499,7 @@ impl<'a> Inputs<'a> {
             if matches!(candidate.kind(), "function_definition" | "lambda") {
                 let header_end =
                     candidate.child_by_field_name("body").map_or(candidate.end_byte(), |body| body.start_byte());
-                hasher.update(text(self.source, TextRange::new(candidate.start_byte(), header_end)).as_bytes());
+                hasher.update(text(self.file.source, TextRange::new(candidate.start_byte(), header_end)).as_bytes());
                 break;
             }
             scope = candidate.parent();
