@@ -14,6 +14,7 @@ use crate::analysis::queries::{Concept, ConceptSet};
 use crate::analysis::semantic::{AsyncProtocol, CalleeKind};
 use crate::analysis::semantic::{ScopeId, SemanticModel};
 use crate::analysis::settings::LintSettings;
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::walk::{self, Match};
 use crate::analysis::{Diagnostic, TextRange, WorkspaceView};
 use crate::rules::{self, Rule, RuleSet};
@@ -53,14 +54,14 @@ impl Call<'_> {
     /// The method name when the callee is an attribute (`s.get` -> `get`).
     pub fn method_name<'s>(&self, semantic: &SemanticModel<'s>) -> Option<&'s str> {
         (self.callee.kind() == "attribute")
-            .then(|| self.callee.child_by_field_name("attribute"))
+            .then(|| self.callee.field(&field::ATTRIBUTE))
             .flatten()
             .map(|name| semantic.text(name))
     }
 
     /// The attribute name node when the callee is an attribute (`asyncio.sleep` -> `sleep`).
     pub fn method_name_node(&self) -> Option<Node<'_>> {
-        (self.callee.kind() == "attribute").then(|| self.callee.child_by_field_name("attribute")).flatten()
+        (self.callee.kind() == "attribute").then(|| self.callee.field(&field::ATTRIBUTE)).flatten()
     }
 
     /// The positional arguments, in order (keywords, splats of dicts and comments left out).
@@ -74,7 +75,7 @@ impl Call<'_> {
 
     /// The receiver when the callee is an attribute (`s.get` -> `s`).
     pub fn receiver(&self) -> Option<Node<'_>> {
-        (self.callee.kind() == "attribute").then(|| self.callee.child_by_field_name("object")).flatten()
+        (self.callee.kind() == "attribute").then(|| self.callee.field(&field::OBJECT)).flatten()
     }
 
     /// The keyword argument `name=...`, if the call passes it.
@@ -83,8 +84,8 @@ impl Call<'_> {
         self.arguments
             .named_children(&mut cursor)
             .filter(|argument| argument.kind() == "keyword_argument")
-            .find(|argument| argument.child_by_field_name("name").is_some_and(|key| semantic.text(key) == name))
-            .and_then(|argument| argument.child_by_field_name("value"))
+            .find(|argument| argument.field(&field::NAME).is_some_and(|key| semantic.text(key) == name))
+            .and_then(|argument| argument.field(&field::VALUE))
     }
 }
 
@@ -107,10 +108,10 @@ impl<'t> ExceptHandler<'t> {
         let body = node.named_children(&mut cursor).find(|child| child.kind() == "block")?;
         let mut types = Vec::new();
         let mut name = None;
-        if let Some(value) = node.child_by_field_name("value") {
+        if let Some(value) = node.field(&field::VALUE) {
             let caught = if value.kind() == "as_pattern" {
                 name = value
-                    .child_by_field_name("alias")
+                    .field(&field::ALIAS)
                     .and_then(|alias| alias.named_child(0))
                     .filter(|target| target.kind() == "identifier");
                 value.named_child(0)?
@@ -148,14 +149,14 @@ impl<'t> TaskGroupBlock<'t> {
         }
         let (manager, name) = if item_value.kind() == "as_pattern" {
             let name = item_value
-                .child_by_field_name("alias")
+                .field(&field::ALIAS)
                 .and_then(|alias| alias.named_child(0))
                 .filter(|target| target.kind() == "identifier");
             (item_value.named_child(0)?, name)
         } else {
             (item_value, None)
         };
-        let callee = manager.child_by_field_name("function").filter(|_| manager.kind() == "call")?;
+        let callee = manager.field(&field::FUNCTION).filter(|_| manager.kind() == "call")?;
         if !matches!(
             semantic.qualified_name(callee).as_deref(),
             Some("asyncio.TaskGroup" | "asyncio.taskgroups.TaskGroup")
@@ -164,7 +165,7 @@ impl<'t> TaskGroupBlock<'t> {
         }
         let clause = statement.named_child(0).filter(|clause| clause.kind() == "with_clause")?;
         let single_item = clause.named_child_count() == 1;
-        Some(Self { statement, manager, name, body: statement.child_by_field_name("body")?, single_item })
+        Some(Self { statement, manager, name, body: statement.field(&field::BODY)?, single_item })
     }
 
     /// Whether `statement` is itself an `async with` opening a `TaskGroup`.
@@ -176,7 +177,7 @@ impl<'t> TaskGroupBlock<'t> {
         let items: Vec<Node<'t>> = clause.named_children(&mut cursor).collect();
         items
             .into_iter()
-            .filter_map(|item| item.child_by_field_name("value"))
+            .filter_map(|item| item.field(&field::VALUE))
             .any(|value| TaskGroupBlock::new(semantic, statement, value).is_some())
     }
 }

@@ -9,6 +9,7 @@ use tree_sitter::Node;
 
 use crate::analysis::async_library::AsyncLibrary;
 use crate::analysis::semantic::SemanticModel;
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{Edit, TextRange};
 
 /// The file's style, as far as fixes need it.
@@ -165,10 +166,8 @@ pub fn dedent_text(source: &str, root: Node<'_>, range: TextRange, prefix: &str)
 pub fn can_prefix_await(node: Node<'_>) -> bool {
     let Some(parent) = node.parent() else { return false };
     let binds_tighter = match parent.kind() {
-        "attribute" | "subscript" => {
-            parent.child_by_field_name("object").or_else(|| parent.child_by_field_name("value")) == Some(node)
-        }
-        "call" => parent.child_by_field_name("function") == Some(node),
+        "attribute" | "subscript" => parent.field(&field::OBJECT).or_else(|| parent.field(&field::VALUE)) == Some(node),
+        "call" => parent.field(&field::FUNCTION) == Some(node),
         "await" => true,
         _ => false,
     };
@@ -434,8 +433,7 @@ mod tests {
     fn own_lines_take_trailing_comments_and_refuse_shared_lines() {
         let source = "if x:\n    y = f(\n        1,\n    )  # why\n    a = 1; b = 2\n";
         let tree = parse(source);
-        let block =
-            tree.root_node().named_child(0).and_then(|node| node.child_by_field_name("consequence")).expect("block");
+        let block = tree.root_node().named_child(0).and_then(|node| node.field(&field::CONSEQUENCE)).expect("block");
         let first = block.named_child(0).expect("first statement");
         let lines = own_lines(source, tree.root_node(), first).expect("own lines");
         assert_eq!(&source[lines.start..lines.end], "    y = f(\n        1,\n    )  # why");

@@ -21,6 +21,7 @@
 use tree_sitter::Node;
 
 use crate::analysis::semantic::{SemanticModel, is_generator, nodes_in_same_scope, suspends};
+use crate::analysis::source::{NodeFields, field};
 
 /// How deep [`Analyzer::function_never_returns`] follows helpers that call helpers.
 pub const MAX_HELPER_DEPTH: usize = 3;
@@ -234,8 +235,7 @@ impl<'a, 't> Analyzer<'a, 't> {
                     statement.children_by_field_name("alternative", &mut cursor).collect();
                 for alternative in alternatives {
                     has_else |= alternative.kind() == "else_clause";
-                    let block =
-                        alternative.child_by_field_name("consequence").or(alternative.child_by_field_name("body"));
+                    let block = alternative.field(&field::CONSEQUENCE).or(alternative.field(&field::BODY));
                     if let Some(block) = block {
                         flow = flow.or(self.block_flow(block, in_loop));
                     }
@@ -248,7 +248,7 @@ impl<'a, 't> Analyzer<'a, 't> {
             "for_statement" | "while_statement" => {
                 let inner = field("body").map_or(stops, |block| self.block_flow(block, true));
                 let else_flow = field("alternative")
-                    .and_then(|clause| clause.child_by_field_name("body"))
+                    .and_then(|clause| clause.field(&field::BODY))
                     .map_or(Flow::FALLS_THROUGH, |block| self.block_flow(block, in_loop));
                 let endless = statement.kind() == "while_statement" && field("condition").is_some_and(is_always_true);
                 // The loop ends by a `break`, or (unless endless) by its condition through `else`.
@@ -278,7 +278,7 @@ impl<'a, 't> Analyzer<'a, 't> {
                         }
                         "else_clause" => {
                             has_else = true;
-                            if let Some(block) = clause.child_by_field_name("body") {
+                            if let Some(block) = clause.field(&field::BODY) {
                                 flow = flow.or(self.block_flow(block, in_loop));
                             }
                         }
@@ -302,7 +302,7 @@ impl<'a, 't> Analyzer<'a, 't> {
                     let mut cursor = cases.walk();
                     let cases: Vec<Node<'_>> = cases.named_children(&mut cursor).collect();
                     for case in cases {
-                        if let Some(block) = case.child_by_field_name("consequence") {
+                        if let Some(block) = case.field(&field::CONSEQUENCE) {
                             flow = flow.or(self.block_flow(block, in_loop));
                         }
                     }
@@ -330,7 +330,7 @@ impl<'a, 't> Analyzer<'a, 't> {
         if expression.kind() != "call" {
             return false;
         }
-        let Some(callee) = expression.child_by_field_name("function") else { return false };
+        let Some(callee) = expression.field(&field::FUNCTION) else { return false };
         if let Some(definition) = self.semantic.function_definition(callee) {
             self.semantic.note_never_returns_asked(definition);
             return is_async_definition(definition) == awaited
@@ -358,7 +358,7 @@ impl<'a, 't> Analyzer<'a, 't> {
         {
             return false;
         }
-        let Some(body) = definition.child_by_field_name("body") else { return false };
+        let Some(body) = definition.field(&field::BODY) else { return false };
         if through_receiver && self.raises_not_implemented(body) {
             return false;
         }
@@ -377,8 +377,7 @@ impl<'a, 't> Analyzer<'a, 't> {
     }
 
     fn is_annotated_no_return(&self, definition: Node<'_>) -> bool {
-        let Some(annotation) = definition.child_by_field_name("return_type").and_then(|kind| kind.named_child(0))
-        else {
+        let Some(annotation) = definition.field(&field::RETURN_TYPE).and_then(|kind| kind.named_child(0)) else {
             return false;
         };
         let qualified = match annotation.kind() {
@@ -408,7 +407,7 @@ impl<'a, 't> Analyzer<'a, 't> {
         nodes_in_same_scope(body).into_iter().filter(|node| node.kind() == "raise_statement").any(|raise| {
             let Some(mut raised) = raise.named_child(0) else { return false };
             if raised.kind() == "call" {
-                let Some(callee) = raised.child_by_field_name("function") else { return false };
+                let Some(callee) = raised.field(&field::FUNCTION) else { return false };
                 raised = callee;
             }
             self.semantic.qualified_name(raised).as_deref() == Some("builtins.NotImplementedError")
@@ -473,9 +472,8 @@ impl<'a, 't> Analyzer<'a, 't> {
                 let expression = statement.named_child(0).filter(|_| statement.named_child_count() == 1)?;
                 match expression.kind() {
                     "assignment" => {
-                        let target =
-                            expression.child_by_field_name("left").filter(|left| left.kind() == "identifier")?;
-                        let value = expression.child_by_field_name("right")?;
+                        let target = expression.field(&field::LEFT).filter(|left| left.kind() == "identifier")?;
+                        let value = expression.field(&field::RIGHT)?;
                         let name = self.text(target);
                         match value.kind() {
                             "true" => Some((name, Known::Truthy, false)),
@@ -484,9 +482,9 @@ impl<'a, 't> Analyzer<'a, 't> {
                             _ if is_exception(value) => Some((name, Known::Truthy, true)),
                             // `first = first or exc`
                             "boolean_operator"
-                                if value.child_by_field_name("left").is_some_and(|left| self.text(left) == name)
-                                    && value.child_by_field_name("right").is_some_and(is_exception)
-                                    && value.child_by_field_name("operator").is_some_and(|op| op.kind() == "or") =>
+                                if value.field(&field::LEFT).is_some_and(|left| self.text(left) == name)
+                                    && value.field(&field::RIGHT).is_some_and(is_exception)
+                                    && value.field(&field::OPERATOR).is_some_and(|op| op.kind() == "or") =>
                             {
                                 Some((name, Known::Truthy, true))
                             }
@@ -495,13 +493,13 @@ impl<'a, 't> Analyzer<'a, 't> {
                     }
                     // `errors.append(exc)`
                     "call" => {
-                        let callee = expression.child_by_field_name("function").filter(|f| f.kind() == "attribute")?;
-                        let object = callee.child_by_field_name("object").filter(|o| o.kind() == "identifier")?;
-                        let method = self.text(callee.child_by_field_name("attribute")?);
+                        let callee = expression.field(&field::FUNCTION).filter(|f| f.kind() == "attribute")?;
+                        let object = callee.field(&field::OBJECT).filter(|o| o.kind() == "identifier")?;
+                        let method = self.text(callee.field(&field::ATTRIBUTE)?);
                         if !matches!(method, "append" | "appendleft" | "add" | "insert") {
                             return None;
                         }
-                        let arguments = expression.child_by_field_name("arguments")?;
+                        let arguments = expression.field(&field::ARGUMENTS)?;
                         let exception = exception?;
                         let mentions = nodes_in_same_scope(arguments)
                             .into_iter()
@@ -513,12 +511,12 @@ impl<'a, 't> Analyzer<'a, 't> {
             }
             // `if first is None: first = exc` (or `if not first:`), without `else`.
             "if_statement" => {
-                if statement.child_by_field_name("alternative").is_some() {
+                if statement.field(&field::ALTERNATIVE).is_some() {
                     return None;
                 }
-                let condition = unparenthesized(statement.child_by_field_name("condition")?);
+                let condition = unparenthesized(statement.field(&field::CONDITION)?);
                 let tested = match condition.kind() {
-                    "not_operator" => condition.child_by_field_name("argument").map(unparenthesized)?,
+                    "not_operator" => condition.field(&field::ARGUMENT).map(unparenthesized)?,
                     "comparison_operator" if Self::is_none_test(condition) == Some(true) => condition.named_child(0)?,
                     _ => return None,
                 };
@@ -526,7 +524,7 @@ impl<'a, 't> Analyzer<'a, 't> {
                     return None;
                 }
                 let name = self.text(tested);
-                let consequence = statement.child_by_field_name("consequence")?;
+                let consequence = statement.field(&field::CONSEQUENCE)?;
                 let mut cursor = consequence.walk();
                 let sets = consequence
                     .named_children(&mut cursor)
@@ -542,7 +540,7 @@ impl<'a, 't> Analyzer<'a, 't> {
         if comparison.named_child_count() != 2 || comparison.named_child(1)?.kind() != "none" {
             return None;
         }
-        match comparison.child_by_field_name("operators")?.kind() {
+        match comparison.field(&field::OPERATORS)?.kind() {
             "is" => Some(true),
             "is not" => Some(false),
             _ => None,
@@ -587,9 +585,9 @@ impl<'a, 't> Analyzer<'a, 't> {
         // `errors.clear()`
         if let Some(parent) = identifier.parent()
             && parent.kind() == "attribute"
-            && parent.child_by_field_name("object").is_some_and(|object| object.id() == identifier.id())
+            && parent.field(&field::OBJECT).is_some_and(|object| object.id() == identifier.id())
         {
-            let method = parent.child_by_field_name("attribute").map(|method| self.text(method));
+            let method = parent.field(&field::ATTRIBUTE).map(|method| self.text(method));
             let called = parent.parent().is_some_and(|call| call.kind() == "call");
             return called && matches!(method, Some("clear" | "pop" | "popleft" | "popitem" | "remove" | "discard"));
         }
@@ -608,13 +606,13 @@ impl<'a, 't> Analyzer<'a, 't> {
                 | "expression_list"
                 | "subscript" => {}
                 "assignment" | "augmented_assignment" | "for_statement" | "for_in_clause" => {
-                    return parent.child_by_field_name("left").is_some_and(|left| left.id() == child.id());
+                    return parent.field(&field::LEFT).is_some_and(|left| left.id() == child.id());
                 }
                 "named_expression" => {
-                    return parent.child_by_field_name("name").is_some_and(|name| name.id() == child.id());
+                    return parent.field(&field::NAME).is_some_and(|name| name.id() == child.id());
                 }
                 "as_pattern" => {
-                    return parent.child_by_field_name("alias").is_some_and(|alias| alias.id() == child.id());
+                    return parent.field(&field::ALIAS).is_some_and(|alias| alias.id() == child.id());
                 }
                 "delete_statement" => return true,
                 _ => return false,
@@ -630,7 +628,7 @@ impl<'a, 't> Analyzer<'a, 't> {
         let condition = unparenthesized(condition);
         match condition.kind() {
             "identifier" => facts.get(self.text(condition)).map(|known| known == Known::Truthy),
-            "not_operator" => self.decide(condition.child_by_field_name("argument")?, facts).map(|value| !value),
+            "not_operator" => self.decide(condition.field(&field::ARGUMENT)?, facts).map(|value| !value),
             "comparison_operator" => {
                 let is_none = Self::is_none_test(condition)?;
                 let tested = unparenthesized(condition.named_child(0)?);
@@ -641,9 +639,9 @@ impl<'a, 't> Analyzer<'a, 't> {
                 Some((known == Known::None) == is_none)
             }
             "boolean_operator" => {
-                let left = self.decide(condition.child_by_field_name("left")?, facts);
-                let right = self.decide(condition.child_by_field_name("right")?, facts);
-                match condition.child_by_field_name("operator")?.kind() {
+                let left = self.decide(condition.field(&field::LEFT)?, facts);
+                let right = self.decide(condition.field(&field::RIGHT)?, facts);
+                match condition.field(&field::OPERATOR)?.kind() {
                     "and" => match (left, right) {
                         (Some(false), _) | (_, Some(false)) => Some(false),
                         (Some(true), Some(true)) => Some(true),
@@ -687,7 +685,7 @@ impl<'a, 't> Analyzer<'a, 't> {
                 "return_statement" | "break_statement" | "continue_statement" => return false,
                 "if_statement" => return self.if_raises(statement, block, facts),
                 "with_statement" => {
-                    let Some(body) = statement.child_by_field_name("body") else { return false };
+                    let Some(body) = statement.field(&field::BODY) else { return false };
                     // `async with` awaits `__aenter__`; the items may await too.
                     facts.suspended |= is_async_with(statement) || suspends_outside(statement, body);
                     self.forget_changed_outside(statement, body, &mut facts);
@@ -720,15 +718,13 @@ impl<'a, 't> Analyzer<'a, 't> {
         let mut decided = false;
         let mut else_body = None;
         let mut tests = Vec::new();
-        tests.extend(statement.child_by_field_name("condition").zip(statement.child_by_field_name("consequence")));
+        tests.extend(statement.field(&field::CONDITION).zip(statement.field(&field::CONSEQUENCE)));
         let mut cursor = statement.walk();
         for alternative in statement.children_by_field_name("alternative", &mut cursor) {
             if alternative.kind() == "else_clause" {
-                else_body = alternative.child_by_field_name("body");
+                else_body = alternative.field(&field::BODY);
             } else {
-                tests.extend(
-                    alternative.child_by_field_name("condition").zip(alternative.child_by_field_name("consequence")),
-                );
+                tests.extend(alternative.field(&field::CONDITION).zip(alternative.field(&field::CONSEQUENCE)));
             }
         }
         for (condition, consequence) in tests {
@@ -794,7 +790,7 @@ impl<'a, 't> Analyzer<'a, 't> {
                 let else_body = parent
                     .named_children(&mut cursor)
                     .find(|clause| clause.kind() == "else_clause")
-                    .and_then(|clause| clause.child_by_field_name("body"));
+                    .and_then(|clause| clause.field(&field::BODY));
                 match else_body {
                     Some(body) => {
                         let mut inner = body.walk();
@@ -833,11 +829,11 @@ impl<'a, 't> Analyzer<'a, 't> {
         if cleanup_loop_then_reraise(statement) {
             return true;
         }
-        if facts.kept.is_empty() || statement.child_by_field_name("alternative").is_some() {
+        if facts.kept.is_empty() || statement.field(&field::ALTERNATIVE).is_some() {
             return false;
         }
-        let endless = statement.kind() == "while_statement"
-            && statement.child_by_field_name("condition").is_some_and(is_always_true);
+        let endless =
+            statement.kind() == "while_statement" && statement.field(&field::CONDITION).is_some_and(is_always_true);
         if endless || nodes_in_same_scope(statement).iter().any(|node| node.kind() == "return_statement") {
             return false;
         }
@@ -866,7 +862,7 @@ impl<'a, 't> Analyzer<'a, 't> {
 /// cleanup that goes on after an inner handler swallows a second cancellation, then re-raises
 /// what the outer handler caught. The task still ends.
 fn cleanup_loop_then_reraise(statement: Node<'_>) -> bool {
-    if statement.kind() != "for_statement" || statement.child_by_field_name("alternative").is_some() {
+    if statement.kind() != "for_statement" || statement.field(&field::ALTERNATIVE).is_some() {
         return false;
     }
     let in_handler = statement
@@ -896,9 +892,8 @@ fn cleanup_loop_then_reraise(statement: Node<'_>) -> bool {
 
 /// The `as` name of an `except` clause.
 fn caught_name(clause: Node<'_>) -> Option<Node<'_>> {
-    let value = clause.child_by_field_name("value").filter(|value| value.kind() == "as_pattern");
-    let alias =
-        value.and_then(|value| value.child_by_field_name("alias")).or_else(|| clause.child_by_field_name("alias"))?;
+    let value = clause.field(&field::VALUE).filter(|value| value.kind() == "as_pattern");
+    let alias = value.and_then(|value| value.field(&field::ALIAS)).or_else(|| clause.field(&field::ALIAS))?;
     if alias.kind() == "identifier" {
         return Some(alias);
     }
@@ -951,7 +946,7 @@ fn enclosing_loop(statement: Node<'_>) -> Option<Node<'_>> {
     while let Some(node) = current {
         match node.kind() {
             "for_statement" | "while_statement"
-                if node.child_by_field_name("body").is_some_and(|body| body.id() == child.id()) =>
+                if node.field(&field::BODY).is_some_and(|body| body.id() == child.id()) =>
             {
                 return Some(node);
             }
@@ -978,7 +973,7 @@ fn is_inside_try_body(node: Node<'_>) -> bool {
     let mut current = node.parent();
     while let Some(parent) = current {
         match parent.kind() {
-            "try_statement" if parent.child_by_field_name("body").is_some_and(|body| body.id() == child.id()) => {
+            "try_statement" if parent.field(&field::BODY).is_some_and(|body| body.id() == child.id()) => {
                 let mut cursor = parent.walk();
                 if parent
                     .named_children(&mut cursor)

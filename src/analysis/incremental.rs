@@ -44,12 +44,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tree_sitter::{Node, Tree};
-use xxhash_rust::xxh3::{Xxh3, xxh3_64};
+use xxhash_rust::xxh3::{Xxh3, xxh3_64, xxh3_64_with_seed};
 
 use crate::analysis::fix_builder::Stylist;
+use crate::analysis::prefilter::{self, SegmentScan, TextScan};
 use crate::analysis::semantic::{SemanticModel, SkippedBody, is_generator};
 use crate::analysis::settings::LintSettings;
-use crate::analysis::{Diagnostic, FileInputs, FileRules, TextRange, WorkspaceView, lint_parts, rules_for_text};
+use crate::analysis::source::{NodeFields, field};
+use crate::analysis::{Diagnostic, FileInputs, FileRules, TextRange, WorkspaceView, lint_parts, rules_for_scan};
 
 /// How an update analysed the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +68,9 @@ pub enum Analysed {
 #[derive(Default)]
 pub struct Incremental {
     state: Option<State>,
+    /// The prefilter's scans of the last text's pieces (a unit and the white space after it),
+    /// by their text: only the pieces an edit changed are scanned again.
+    scans: HashMap<u64, SegmentScan>,
 }
 
 /// What a text's analysis depends on besides the text of its units.
@@ -144,7 +149,7 @@ impl Unit<'_> {
 impl std::fmt::Debug for Incremental {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let units = self.state.as_ref().map_or(0, |state| state.units.len());
-        formatter.debug_struct("Incremental").field("units", &units).finish()
+        formatter.debug_struct("Incremental").field("units", &units).field("scans", &self.scans.len()).finish()
     }
 }
 
@@ -165,12 +170,12 @@ impl Incremental {
         workspace: Option<&WorkspaceView<'_>>,
         workspace_generation: u64,
     ) -> (Vec<Diagnostic>, Analysed) {
-        let rules = rules_for_text(source, path, settings);
+        let units = units(tree, source);
+        let rules = rules_for_scan(source, path, settings, || self.scan(source, &units));
         if rules.checked.is_empty() {
             self.state = None;
             return (Vec::new(), Analysed::Nothing);
         }
-        let units = units(tree, source);
         let skeleton = skeleton_hash(source, tree, &units, rules);
         let module = workspace.map(|view| (view.module.to_string(), view.is_package));
         let previous = self.state.take().filter(|state| {
@@ -216,6 +221,42 @@ impl Incremental {
             bodies_asked: inputs.bodies_asked.take(),
         });
         (diagnostics, how)
+    }
+}
+
+impl Incremental {
+    /// The prefilter's scan of `source`, the same as [`prefilter::scan`]'s, from the scans of
+    /// its pieces: each unit with the white space up to the next one. A piece is scanned with
+    /// the start of the text after it, so its key holds that too.
+    fn scan(&mut self, source: &str, units: &[Unit<'_>]) -> TextScan {
+        let extension = prefilter::longest_trigger().saturating_sub(1);
+        let mut starts: Vec<usize> = Vec::with_capacity(units.len() + 1);
+        starts.push(0);
+        for unit in units {
+            if unit.range.start > starts[starts.len() - 1] && unit.range.start < source.len() {
+                starts.push(unit.range.start);
+            }
+        }
+        if !starts.iter().all(|start| source.is_char_boundary(*start)) {
+            return prefilter::scan(source);
+        }
+        let mut previous = std::mem::take(&mut self.scans);
+        let mut pieces = Vec::with_capacity(starts.len());
+        for (index, &start) in starts.iter().enumerate() {
+            let end = starts.get(index + 1).copied().unwrap_or(source.len());
+            let mut until = (end + extension).min(source.len());
+            while !source.is_char_boundary(until) {
+                until += 1;
+            }
+            let piece = &source[start..until];
+            let key = xxh3_64_with_seed(piece.as_bytes(), (end - start) as u64);
+            self.scans.entry(key).or_insert_with(|| {
+                previous.remove(&key).unwrap_or_else(|| prefilter::scan_segment(piece, end - start))
+            });
+            pieces.push((start, key));
+        }
+        let scans = &self.scans;
+        prefilter::combine(source, pieces.iter().filter_map(|(start, key)| Some((*start, scans.get(key)?))))
     }
 }
 
@@ -357,7 +398,7 @@ impl<'a> Inputs<'a> {
             for unit in self.units {
                 let Some(function) = unit.function else { continue };
                 let named = function
-                    .child_by_field_name("name")
+                    .field(&field::NAME)
                     .is_some_and(|name| fresh.iter().any(|fresh| fresh == text(self.file.source, TextRange::of(name))));
                 if named {
                     semantic.function_never_returns(function, false);
@@ -424,8 +465,7 @@ impl<'a> Inputs<'a> {
         // and those questions walk the body.
         let body_text = text(self.file.source, body);
         let generator = body_text.contains("yield") && is_generator(definition);
-        let name =
-            definition.child_by_field_name("name").map_or("", |name| text(self.file.source, TextRange::of(name)));
+        let name = definition.field(&field::NAME).map_or("", |name| text(self.file.source, TextRange::of(name)));
         if self.bodies_asked.borrow().contains(name) {
             hasher.update(body_text.as_bytes());
             hasher.update(&unit.shape.to_le_bytes());
@@ -481,10 +521,10 @@ impl<'a> Inputs<'a> {
         for _ in 0..8 {
             let Some(parent) = current.parent() else { break };
             hasher.update(&parent.kind_id().to_le_bytes());
-            let is_callee = parent.child_by_field_name("function").is_some_and(|callee| callee.id() == current.id());
+            let is_callee = parent.field(&field::FUNCTION).is_some_and(|callee| callee.id() == current.id());
             hasher.update(&[u8::from(is_callee)]);
             if parent.kind() == "call"
-                && let Some(callee) = parent.child_by_field_name("function")
+                && let Some(callee) = parent.field(&field::FUNCTION)
             {
                 hasher.update(text(self.file.source, TextRange::of(callee)).as_bytes());
             }
@@ -497,8 +537,7 @@ impl<'a> Inputs<'a> {
         let mut scope = node.parent();
         while let Some(candidate) = scope {
             if matches!(candidate.kind(), "function_definition" | "lambda") {
-                let header_end =
-                    candidate.child_by_field_name("body").map_or(candidate.end_byte(), |body| body.start_byte());
+                let header_end = candidate.field(&field::BODY).map_or(candidate.end_byte(), |body| body.start_byte());
                 hasher.update(text(self.file.source, TextRange::new(candidate.start_byte(), header_end)).as_bytes());
                 break;
             }
@@ -516,7 +555,7 @@ fn units<'t>(tree: &'t Tree, source: &str) -> Vec<Unit<'t>> {
     for statement in root.children(&mut cursor) {
         let definition = definition_of(statement);
         if let Some(class) = definition.filter(|node| node.kind() == "class_definition")
-            && let Some(body) = class.child_by_field_name("body").filter(|body| body.child_count() > 0)
+            && let Some(body) = class.field(&field::BODY).filter(|body| body.child_count() > 0)
         {
             let header = TextRange::new(statement.start_byte(), body.start_byte());
             let header_shape = if header_has_error(statement, body) { shape_of(statement, Some(body)) } else { 0 };
@@ -543,9 +582,8 @@ fn units<'t>(tree: &'t Tree, source: &str) -> Vec<Unit<'t>> {
 
 fn unit_of(statement: Node<'_>, context: u64) -> Unit<'_> {
     let function = definition_of(statement).filter(|node| node.kind() == "function_definition");
-    let body_node = function
-        .and_then(|function| function.child_by_field_name("body"))
-        .filter(|body| body.start_byte() < body.end_byte());
+    let body_node =
+        function.and_then(|function| function.field(&field::BODY)).filter(|body| body.start_byte() < body.end_byte());
     let shape = if statement.has_error() { shape_of(statement, None) } else { 0 };
     let skeleton_shape = match body_node {
         Some(body) if shape != 0 => {
@@ -612,7 +650,7 @@ fn header_has_error(statement: Node<'_>, body: Node<'_>) -> bool {
 fn definition_of(statement: Node<'_>) -> Option<Node<'_>> {
     match statement.kind() {
         "function_definition" | "class_definition" => Some(statement),
-        "decorated_definition" => statement.child_by_field_name("definition"),
+        "decorated_definition" => statement.field(&field::DEFINITION),
         _ => None,
     }
 }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use tree_sitter::{Node, Tree};
 
 use crate::analysis::semantic::is_generator;
+use crate::analysis::source::{NodeFields, field};
 
 /// What calling a function gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -92,7 +93,7 @@ pub fn summarize(source: &str, tree: &Tree, module: &str, is_package: bool) -> M
                 let Some((definition, decorators)) = unwrap_decorated(statement, source) else { continue };
                 match definition.kind() {
                     "function_definition" => {
-                        if let Some(name) = definition.child_by_field_name("name") {
+                        if let Some(name) = definition.field(&field::NAME) {
                             summary.functions.insert(text(name).to_string(), function_kind(definition, &decorators));
                         }
                     }
@@ -112,7 +113,7 @@ pub fn summarize(source: &str, tree: &Tree, module: &str, is_package: bool) -> M
 
 fn summarize_class(class: Node<'_>, source: &str, summary: &mut ModuleSummary) {
     let text = |node: Node<'_>| source.get(node.byte_range()).unwrap_or("");
-    let (Some(name), Some(body)) = (class.child_by_field_name("name"), class.child_by_field_name("body")) else {
+    let (Some(name), Some(body)) = (class.field(&field::NAME), class.field(&field::BODY)) else {
         return;
     };
     let class_name = text(name);
@@ -122,7 +123,7 @@ fn summarize_class(class: Node<'_>, source: &str, summary: &mut ModuleSummary) {
         if definition.kind() != "function_definition" {
             continue;
         }
-        let Some(method) = definition.child_by_field_name("name") else { continue };
+        let Some(method) = definition.field(&field::NAME) else { continue };
         summary.functions.insert(format!("{class_name}.{}", text(method)), function_kind(definition, &decorators));
     }
 }
@@ -132,7 +133,7 @@ fn unwrap_decorated<'t>(node: Node<'t>, source: &str) -> Option<(Node<'t>, Vec<S
     if node.kind() != "decorated_definition" {
         return matches!(node.kind(), "function_definition" | "class_definition").then(|| (node, Vec::new()));
     }
-    let definition = node.child_by_field_name("definition")?;
+    let definition = node.field(&field::DEFINITION)?;
     let mut cursor = node.walk();
     let decorators = node
         .named_children(&mut cursor)
@@ -140,7 +141,7 @@ fn unwrap_decorated<'t>(node: Node<'t>, source: &str) -> Option<(Node<'t>, Vec<S
         .filter_map(|decorator| {
             let mut expression = decorator.named_child(0)?;
             if expression.kind() == "call" {
-                expression = expression.child_by_field_name("function")?;
+                expression = expression.field(&field::FUNCTION)?;
             }
             Some(source.get(expression.byte_range())?.to_string())
         })
@@ -175,12 +176,12 @@ fn record_imports(
     let text = |node: Node<'_>| source.get(node.byte_range()).unwrap_or("");
     let mut cursor = statement.walk();
     let prefix = statement
-        .child_by_field_name("module_name")
+        .field(&field::MODULE_NAME)
         .map(|name| text(name).chars().filter(|c| !c.is_whitespace()).collect::<String>());
     for name in statement.children_by_field_name("name", &mut cursor) {
         let (target, local) = match name.kind() {
             "dotted_name" => (text(name), text(name).split('.').next().unwrap_or("")),
-            "aliased_import" => match (name.child_by_field_name("name"), name.child_by_field_name("alias")) {
+            "aliased_import" => match (name.field(&field::NAME), name.field(&field::ALIAS)) {
                 (Some(target), Some(alias)) => (text(target), text(alias)),
                 _ => continue,
             },

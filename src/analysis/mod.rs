@@ -111,12 +111,22 @@ struct FileRules {
 }
 
 fn rules_for_text(source: &str, path: Option<&Path>, settings: &LintSettings) -> FileRules {
+    rules_for_scan(source, path, settings, || prefilter::scan(source))
+}
+
+/// [`rules_for_text`], with the prefilter's scan of `source` made by `scanned`.
+fn rules_for_scan(
+    source: &str,
+    path: Option<&Path>,
+    settings: &LintSettings,
+    scanned: impl FnOnce() -> prefilter::TextScan,
+) -> FileRules {
     let enabled = settings.rules_for(path);
     let mut rules = enabled;
     if let Some(directive) = noqa::file_directive(source) {
         rules = rules.iter().filter(|rule| !directive.silences(*rule)).collect();
     }
-    FileRules { enabled, checked: prefilter::applicable_rules(rules, source, settings) }
+    FileRules { enabled, checked: prefilter::applicable_rules_with(rules, source, settings, scanned) }
 }
 
 fn lint_tree(

@@ -78,32 +78,25 @@ pub fn file_directive(source: &str) -> Option<Directive> {
     None
 }
 
-/// Line-indexed `# noqa` comments of one file.
-pub struct NoqaMap {
-    /// (line number, directive), sorted by line.
+/// The `# noqa` comments of one file, by the start of their line: a line is found from a
+/// position by looking back for its line break, so making the map costs the comments alone,
+/// not the file (the server makes one on every keystroke).
+pub struct NoqaMap<'a> {
+    source: &'a str,
+    /// (line start, directive), in the order of the file.
     lines: Vec<(usize, Directive)>,
-    line_starts: Vec<usize>,
 }
 
-impl NoqaMap {
-    pub fn new(source: &str, comments: &[TextRange]) -> Self {
-        let lines: Vec<(usize, Directive)> = comments
+impl<'a> NoqaMap<'a> {
+    pub fn new(source: &'a str, comments: &[TextRange]) -> Self {
+        let lines = comments
             .iter()
-            .filter_map(|range| Some((range.start, parse_noqa(source.get(range.start..range.end)?)?)))
+            .filter_map(|range| {
+                let directive = parse_noqa(source.get(range.start..range.end)?)?;
+                Some((line_of(source, range.start), directive))
+            })
             .collect();
-        if lines.is_empty() {
-            return Self { lines: Vec::new(), line_starts: Vec::new() };
-        }
-        let line_starts: Vec<usize> = std::iter::once(0)
-            .chain(source.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1))
-            .collect();
-        let mut map = Self { lines: Vec::new(), line_starts };
-        map.lines = lines.into_iter().map(|(offset, directive)| (map.line_of(offset), directive)).collect();
-        map
-    }
-
-    fn line_of(&self, offset: usize) -> usize {
-        self.line_starts.partition_point(|&start| start <= offset).saturating_sub(1)
+        Self { source, lines }
     }
 
     /// Whether a comment on the line of any of `offsets` silences `rule`.
@@ -112,10 +105,21 @@ impl NoqaMap {
             return false;
         }
         offsets.iter().any(|&offset| {
-            let line = self.line_of(offset);
-            self.lines.iter().any(|(noqa_line, directive)| *noqa_line == line && directive.silences(rule))
+            let line = line_of(self.source, offset);
+            let first = self.lines.partition_point(|(start, _)| *start < line);
+            self.lines[first..]
+                .iter()
+                .take_while(|(start, _)| *start == line)
+                .any(|(_, directive)| directive.silences(rule))
         })
     }
+}
+
+/// The start of the line holding `offset`, lines ending at `\n` only (as Python's do in files
+/// with `\n` or `\r\n` line breaks).
+fn line_of(source: &str, offset: usize) -> usize {
+    let before = source.as_bytes().get(..offset).unwrap_or(source.as_bytes());
+    memchr::memrchr(b'\n', before).map_or(0, |index| index + 1)
 }
 
 /// Which line a suppression comment was put on.

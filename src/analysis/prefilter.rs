@@ -24,6 +24,8 @@ struct Triggers {
     /// For each rule (indexed like `Rule::ALL`), the patterns of its triggers; empty: no limit.
     rule_patterns: Vec<Vec<usize>>,
     patterns: usize,
+    /// The longest pattern's length in bytes.
+    longest: usize,
 }
 
 impl Triggers {
@@ -44,7 +46,8 @@ impl Triggers {
         // Standard matching, so that the overlapping search reports every pattern at every
         // place it occurs (`async` inside `asyncio` too).
         let searcher = AhoCorasick::new(&texts).ok()?;
-        Some(Self { searcher, async_pattern: 0, rule_patterns, patterns: texts.len() })
+        let longest = texts.iter().map(|text| text.len()).max().unwrap_or(0);
+        Some(Self { searcher, async_pattern: 0, rule_patterns, patterns: texts.len(), longest })
     }
 }
 
@@ -53,7 +56,7 @@ impl Triggers {
 static TRIGGERS: LazyLock<Option<Triggers>> = LazyLock::new(Triggers::build);
 
 /// What one scan of a text found.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct TextScan {
     /// Per automaton pattern: whether the text holds it.
     present: Vec<bool>,
@@ -97,11 +100,82 @@ pub fn scan(source: &str) -> TextScan {
     TextScan { present, async_def }
 }
 
+/// What [`scan`] found in one piece of a text, to be [`combine`]d with the other pieces' into
+/// the scan of the whole: a text being edited is scanned again only where it changed.
+#[derive(Debug, Clone)]
+pub struct SegmentScan {
+    /// Per automaton pattern, one bit: whether the piece holds it.
+    present: Vec<u64>,
+    async_def: bool,
+    /// Where (from the piece's start) an `async` ends that only white space follows up to the
+    /// piece's end: whether a `def` comes after it depends on the text after the piece.
+    open_async: Option<usize>,
+}
+
+/// The longest trigger, in bytes: a piece is scanned with this much of the text after it
+/// minus one, so that a trigger that starts in the piece is found whole.
+pub fn longest_trigger() -> usize {
+    TRIGGERS.as_ref().map_or(0, |triggers| triggers.longest)
+}
+
+/// Scans `piece`, where the piece proper is its first `own` bytes and the rest is the start of
+/// the text after it (at most [`longest_trigger`] bytes): matches that start in the piece count.
+pub fn scan_segment(piece: &str, own: usize) -> SegmentScan {
+    let Some(triggers) = TRIGGERS.as_ref() else {
+        return SegmentScan { present: Vec::new(), async_def: true, open_async: None };
+    };
+    let mut present = vec![0u64; triggers.patterns.div_ceil(64)];
+    let (mut async_def, mut open_async) = (false, None);
+    for matched in triggers.searcher.find_overlapping_iter(piece) {
+        if matched.start() >= own {
+            continue;
+        }
+        let pattern = matched.pattern().as_usize();
+        if pattern == triggers.async_pattern && !async_def {
+            let rest = piece.get(matched.end()..).unwrap_or("");
+            if rest.trim_start_matches(WHITE).len() < "def".len() {
+                // White space up to the end of what is known, or too little after it to tell:
+                // the caller looks further.
+                open_async.get_or_insert(matched.end());
+            } else {
+                async_def = async_def_at(piece, matched.end());
+            }
+        }
+        if let Some(word) = present.get_mut(pattern / 64) {
+            *word |= 1 << (pattern % 64);
+        }
+    }
+    SegmentScan { present, async_def, open_async }
+}
+
+/// The scan of a whole text from the scans of its pieces, each with where it starts: the
+/// same [`TextScan`] as [`scan`] of the text when the pieces cover it.
+pub fn combine<'a>(source: &str, pieces: impl IntoIterator<Item = (usize, &'a SegmentScan)>) -> TextScan {
+    let Some(triggers) = TRIGGERS.as_ref() else {
+        return TextScan { present: Vec::new(), async_def: true };
+    };
+    let mut words = vec![0u64; triggers.patterns.div_ceil(64)];
+    let mut async_def = false;
+    for (start, piece) in pieces {
+        for (word, own) in words.iter_mut().zip(&piece.present) {
+            *word |= own;
+        }
+        async_def |= piece.async_def || piece.open_async.is_some_and(|end| async_def_at(source, start + end));
+    }
+    let present = (0..triggers.patterns)
+        .map(|pattern| words.get(pattern / 64).is_some_and(|word| word & (1 << (pattern % 64)) != 0))
+        .collect();
+    TextScan { present, async_def }
+}
+
+/// What may follow `async` before the `def` of an `async def`.
+const WHITE: [char; 5] = [' ', '\t', '\\', '\n', '\r'];
+
 /// Whether the `async` ending at `end` is followed by white space and `def`: the text may define
 /// a coroutine function. A false positive (in a string or comment) only costs a parse.
 fn async_def_at(source: &str, end: usize) -> bool {
     let rest = source.get(end..).unwrap_or("");
-    let trimmed = rest.trim_start_matches([' ', '\t', '\\', '\n', '\r']);
+    let trimmed = rest.trim_start_matches(WHITE);
     trimmed.len() < rest.len() && trimmed.starts_with("def")
 }
 
@@ -114,10 +188,20 @@ pub fn has_async_def(source: &str) -> bool {
 /// off; else those whose triggers it holds, that need no `async def` or find one, and whose
 /// settings give them something to look for.
 pub fn applicable_rules(rules: RuleSet, source: &str, settings: &LintSettings) -> RuleSet {
+    applicable_rules_with(rules, source, settings, || scan(source))
+}
+
+/// [`applicable_rules`], with the scan of `source` made by `scanned` (only when it is needed).
+pub fn applicable_rules_with(
+    rules: RuleSet,
+    source: &str,
+    settings: &LintSettings,
+    scanned: impl FnOnce() -> TextScan,
+) -> RuleSet {
     if !settings.prefilter || rules.is_empty() {
         return rules;
     }
-    let found = scan(source);
+    let found = scanned();
     rules
         .iter()
         .filter(|rule| {
@@ -144,6 +228,45 @@ mod tests {
 
     fn applicable(source: &str, rules: &[Rule]) -> Vec<Rule> {
         applicable_rules(rules.iter().copied().collect(), source, &LintSettings::default()).iter().collect()
+    }
+
+    /// The scan of `source` from the scans of the pieces `cuts` split it into.
+    fn scan_in_pieces(source: &str, cuts: &[usize]) -> TextScan {
+        let mut starts = vec![0];
+        starts.extend_from_slice(cuts);
+        let pieces: Vec<(usize, SegmentScan)> = starts
+            .iter()
+            .enumerate()
+            .map(|(index, &start)| {
+                let end = starts.get(index + 1).copied().unwrap_or(source.len());
+                let until = (end + longest_trigger() - 1).min(source.len());
+                (start, scan_segment(&source[start..until], end - start))
+            })
+            .collect();
+        combine(source, pieces.iter().map(|(start, scan)| (*start, scan)))
+    }
+
+    #[test]
+    fn a_scan_in_pieces_is_the_scan_of_the_whole_text() {
+        let texts = [
+            "import asyncio\nasync def f():\n    await asyncio.sleep(1)\n",
+            "# a comment that ends in async\ndef f(): time.sleep(1)\n",
+            "x = 1\nasync \\\n   def g(): ...\n",
+            "async   de",
+            "y = asyncio.run_until_complete(z)  # run_coroutine_threadsafe\n",
+            "def h():\n    return subprocess.popen\n",
+        ];
+        // A piece that ends with `async` sees only `de` of the `def` after it.
+        let cut_def = format!("x = 1\nasync{}def f(): ...\n", " ".repeat(longest_trigger() - 3));
+        for source in texts.into_iter().chain([cut_def.as_str()]) {
+            let whole = scan(source);
+            for cut in 1..source.len() {
+                assert_eq!(scan_in_pieces(source, &[cut]), whole, "{source:?} cut at {cut}");
+                for second in cut + 1..source.len() {
+                    assert_eq!(scan_in_pieces(source, &[cut, second]), whole, "{source:?} cut at {cut}, {second}");
+                }
+            }
+        }
     }
 
     #[test]

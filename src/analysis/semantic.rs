@@ -24,6 +24,7 @@ use tree_sitter::{Node, Tree};
 use crate::analysis::TextRange;
 use crate::analysis::async_library::AsyncLibrary;
 use crate::analysis::source::named_kind_table;
+use crate::analysis::source::{NodeFields, field};
 
 pub type ScopeId = usize;
 /// Index of an import's qualified name in the model.
@@ -185,7 +186,7 @@ impl<'t> SemanticModel<'t> {
     }
 
     pub(crate) fn note_never_returns_asked(&self, definition: Node<'_>) {
-        if let Some(name) = definition.child_by_field_name("name") {
+        if let Some(name) = definition.field(&field::NAME) {
             self.never_returns_asked.borrow_mut().push(self.text(name).to_string());
         }
     }
@@ -350,8 +351,8 @@ impl<'t> SemanticModel<'t> {
         match node.kind() {
             "identifier" => self.qualified_name_of_name(self.text(node), node.start_byte()),
             "attribute" => {
-                let object = node.child_by_field_name("object")?;
-                let attribute = node.child_by_field_name("attribute")?;
+                let object = node.field(&field::OBJECT)?;
+                let attribute = node.field(&field::ATTRIBUTE)?;
                 let mut base = self.qualified_name(object)?;
                 if base.starts_with("builtins.") {
                     return None;
@@ -377,7 +378,7 @@ impl<'t> SemanticModel<'t> {
         let depth = depth + 1;
         match node.kind() {
             "call" => {
-                let callee = node.child_by_field_name("function")?;
+                let callee = node.field(&field::FUNCTION)?;
                 if let Some(qualified) = self.qualified_name(callee)
                     && !qualified.starts_with('.')
                     && !qualified.starts_with("builtins.")
@@ -387,8 +388,8 @@ impl<'t> SemanticModel<'t> {
                 if callee.kind() != "attribute" {
                     return None;
                 }
-                let receiver = callee.child_by_field_name("object")?;
-                let method = self.text(callee.child_by_field_name("attribute")?);
+                let receiver = callee.field(&field::OBJECT)?;
+                let method = self.text(callee.field(&field::ATTRIBUTE)?);
                 let receiver_type = self.value_type_at_depth(receiver, depth)?;
                 method_return_type(&receiver_type, method).map(str::to_string)
             }
@@ -397,8 +398,8 @@ impl<'t> SemanticModel<'t> {
                 self.merge_types(&candidates, depth)
             }
             "attribute" => {
-                let object = node.child_by_field_name("object")?;
-                let attribute = self.text(node.child_by_field_name("attribute")?);
+                let object = node.field(&field::OBJECT)?;
+                let attribute = self.text(node.field(&field::ATTRIBUTE)?);
                 if let Some(bindings) = self.receiver_attribute(object, attribute) {
                     return self.merge_types(&bindings, depth);
                 }
@@ -406,12 +407,12 @@ impl<'t> SemanticModel<'t> {
                 attribute_type(&object_type, attribute).map(str::to_string)
             }
             "binary_operator" => {
-                let operator = node.child_by_field_name("operator")?;
+                let operator = node.field(&field::OPERATOR)?;
                 if self.text(operator) != "/" {
                     return None;
                 }
-                let left = node.child_by_field_name("left")?;
-                let right = node.child_by_field_name("right")?;
+                let left = node.field(&field::LEFT)?;
+                let right = node.field(&field::RIGHT)?;
                 [left, right]
                     .into_iter()
                     .filter_map(|side| self.value_type_at_depth(side, depth))
@@ -446,8 +447,8 @@ impl<'t> SemanticModel<'t> {
             match node.kind() {
                 "type" | "parenthesized_expression" => node = node.named_child(0)?,
                 "binary_operator" => {
-                    let left = node.child_by_field_name("left")?;
-                    let right = node.child_by_field_name("right")?;
+                    let left = node.field(&field::LEFT)?;
+                    let right = node.field(&field::RIGHT)?;
                     node = if self.text(right) == "None" {
                         left
                     } else if self.text(left) == "None" {
@@ -525,18 +526,18 @@ impl<'t> SemanticModel<'t> {
         if depth >= MAX_BASES || scope.kind != ScopeKind::Class {
             return None;
         }
-        let bases = scope.node.child_by_field_name("superclasses")?;
+        let bases = scope.node.field(&field::SUPERCLASSES)?;
         let mut cursor = bases.walk();
         // `class A(Base)` and a generic `class A(Base[T])`.
         let names: Vec<Node<'t>> = bases
             .named_children(&mut cursor)
-            .filter_map(|base| if base.kind() == "subscript" { base.child_by_field_name("value") } else { Some(base) })
+            .filter_map(|base| if base.kind() == "subscript" { base.field(&field::VALUE) } else { Some(base) })
             .filter(|base| base.kind() == "identifier")
             .collect();
         names.into_iter().find_map(|base| {
             let candidates = self.candidates(self.text(base), base.start_byte());
             let [BindingKind::Class { node }] = candidates.as_slice() else { return None };
-            let base_scope = self.scope_at(node.child_by_field_name("body")?.start_byte());
+            let base_scope = self.scope_at(node.field(&field::BODY)?.start_byte());
             if self.scopes[base_scope].node.id() != node.id() {
                 return None;
             }
@@ -557,8 +558,7 @@ impl<'t> SemanticModel<'t> {
                 if candidates.is_empty() { CalleeKind::NotCoroutine } else { self.callee_kind_of(&candidates) }
             }
             "attribute" => {
-                let (Some(object), Some(attribute)) =
-                    (callee.child_by_field_name("object"), callee.child_by_field_name("attribute"))
+                let (Some(object), Some(attribute)) = (callee.field(&field::OBJECT), callee.field(&field::ATTRIBUTE))
                 else {
                     return CalleeKind::Unknown;
                 };
@@ -638,7 +638,7 @@ impl<'t> SemanticModel<'t> {
                 "parenthesized_expression" => node = parent,
                 "expression_statement" => return true,
                 "assignment" => {
-                    let Some(target) = parent.child_by_field_name("left") else { return false };
+                    let Some(target) = parent.field(&field::LEFT) else { return false };
                     return is_field("right") && target.kind() == "identifier" && self.is_unused_local(target);
                 }
                 _ if !conditions => return false,
@@ -648,7 +648,7 @@ impl<'t> SemanticModel<'t> {
                     return parent.named_child(1).is_some_and(|condition| condition.id() == node.id());
                 }
                 "boolean_operator" => {
-                    let is_and = parent.child_by_field_name("operator").is_some_and(|op| self.text(op) == "and");
+                    let is_and = parent.field(&field::OPERATOR).is_some_and(|op| self.text(op) == "and");
                     if is_and && is_field("left") {
                         return true;
                     }
@@ -788,7 +788,7 @@ impl<'t> SemanticModel<'t> {
             .filter_map(|decorator| {
                 let expression = decorator.named_child(0)?;
                 let expression =
-                    if expression.kind() == "call" { expression.child_by_field_name("function")? } else { expression };
+                    if expression.kind() == "call" { expression.field(&field::FUNCTION)? } else { expression };
                 self.qualified_name(expression)
             })
             .collect()
@@ -807,8 +807,8 @@ impl<'t> SemanticModel<'t> {
         let mut candidates = match node.kind() {
             "identifier" => self.candidates(self.text(node), node.start_byte()),
             "attribute" => {
-                let object = node.child_by_field_name("object")?;
-                let attribute = self.text(node.child_by_field_name("attribute")?);
+                let object = node.field(&field::OBJECT)?;
+                let attribute = self.text(node.field(&field::ATTRIBUTE)?);
                 self.receiver_attribute(object, attribute)?
             }
             "parenthesized_expression" => return self.creating_call_at_depth(node.named_child(0)?, depth + 1),
@@ -843,8 +843,8 @@ impl<'t> SemanticModel<'t> {
         let (candidates, declarations_create_nothing) = match node.kind() {
             "identifier" => (self.every_candidate(self.text(node), node.start_byte()), false),
             "attribute" => {
-                let object = node.child_by_field_name("object")?;
-                let attribute = self.text(node.child_by_field_name("attribute")?);
+                let object = node.field(&field::OBJECT)?;
+                let attribute = self.text(node.field(&field::ATTRIBUTE)?);
                 (self.receiver_attribute(object, attribute)?, true)
             }
             "parenthesized_expression" => return self.collect_creating_calls(node.named_child(0)?, depth + 1, calls),
@@ -966,7 +966,7 @@ impl<'t> SemanticModel<'t> {
             .map(|decorator| {
                 let mut expression = decorator.named_child(0);
                 if let Some(call) = expression.filter(|node| node.kind() == "call") {
-                    expression = call.child_by_field_name("function");
+                    expression = call.field(&field::FUNCTION);
                 }
                 (decorator, expression.and_then(|expression| self.qualified_name(expression)))
             })
@@ -979,7 +979,7 @@ impl<'t> SemanticModel<'t> {
     /// returned, put in a collection, rather than only called. Code the file does not show
     /// (a framework, a registry) then calls it, and decides what kind of function it must be.
     pub fn is_used_as_value(&self, definition: Node<'t>) -> bool {
-        let Some(name) = definition.child_by_field_name("name") else { return false };
+        let Some(name) = definition.field(&field::NAME) else { return false };
         self.references_asked.borrow_mut().push(self.text(name).to_string());
         let binding_scope = &self.scopes[self.scope_at(definition.start_byte())];
         let name_text = self.text(name);
@@ -989,10 +989,7 @@ impl<'t> SemanticModel<'t> {
             }
             let called = reference.parent().is_some_and(|parent| {
                 matches!(parent.kind(), "call" | "decorator")
-                    && parent
-                        .child_by_field_name("function")
-                        .or_else(|| parent.named_child(0))
-                        .map(|callee| callee.id())
+                    && parent.field(&field::FUNCTION).or_else(|| parent.named_child(0)).map(|callee| callee.id())
                         == Some(reference.id())
             });
             !called
@@ -1016,9 +1013,7 @@ impl<'t> SemanticModel<'t> {
                     .parent()
                     .filter(|parent| {
                         parent.kind() == "call"
-                            && parent
-                                .child_by_field_name("function")
-                                .is_some_and(|callee| callee.id() == reference.id())
+                            && parent.field(&field::FUNCTION).is_some_and(|callee| callee.id() == reference.id())
                     })
                     .is_some_and(|call| self.runs_coroutine_on_worker_thread(call))
             })
@@ -1042,12 +1037,10 @@ impl<'t> SemanticModel<'t> {
                 .into_iter()
                 .any(|argument| self.qualified_name(argument).is_some_and(|qualified| qualified == "asyncio.run"));
         }
-        let Some(callee) = receiver.child_by_field_name("function") else { return false };
+        let Some(callee) = receiver.field(&field::FUNCTION) else { return false };
         let is_runner = self.qualified_name(callee).is_some_and(|qualified| qualified == "asyncio.run")
             || (callee.kind() == "attribute"
-                && callee
-                    .child_by_field_name("attribute")
-                    .is_some_and(|method| self.text(method) == "run_until_complete"));
+                && callee.field(&field::ATTRIBUTE).is_some_and(|method| self.text(method) == "run_until_complete"));
         if !is_runner {
             return false;
         }
@@ -1069,7 +1062,7 @@ impl<'t> SemanticModel<'t> {
     /// `executor.submit(...)`, `_thread.start_new_thread(...)`: calls that run a callable on
     /// another thread.
     fn is_thread_spawner(&self, call: Node<'_>) -> bool {
-        let Some(callee) = call.child_by_field_name("function") else { return false };
+        let Some(callee) = call.field(&field::FUNCTION) else { return false };
         if let Some(qualified) = self.qualified_name(callee)
             && matches!(
                 qualified.as_str(),
@@ -1080,7 +1073,7 @@ impl<'t> SemanticModel<'t> {
         }
         callee.kind() == "attribute"
             && callee
-                .child_by_field_name("attribute")
+                .field(&field::ATTRIBUTE)
                 .is_some_and(|method| matches!(self.text(method), "submit" | "run_in_executor"))
     }
 
@@ -1091,9 +1084,7 @@ impl<'t> SemanticModel<'t> {
             match parent.kind() {
                 "keyword_argument" | "argument_list" => current = parent,
                 "call" => {
-                    return parent
-                        .child_by_field_name("arguments")
-                        .is_some_and(|arguments| arguments.id() == current.id())
+                    return parent.field(&field::ARGUMENTS).is_some_and(|arguments| arguments.id() == current.id())
                         && self.is_thread_spawner(parent);
                 }
                 _ => return false,
@@ -1104,14 +1095,14 @@ impl<'t> SemanticModel<'t> {
 
     /// `def run(self)` of a class whose bases name `threading.Thread`.
     fn is_thread_run_method(&self, scope: &Scope<'t>) -> bool {
-        let is_run = scope.node.child_by_field_name("name").is_some_and(|name| self.text(name) == "run");
+        let is_run = scope.node.field(&field::NAME).is_some_and(|name| self.text(name) == "run");
         let Some(class) =
             scope.parent.map(|parent| &self.scopes[parent]).filter(|class| class.kind == ScopeKind::Class)
         else {
             return false;
         };
         is_run
-            && class.node.child_by_field_name("superclasses").is_some_and(|bases| {
+            && class.node.field(&field::SUPERCLASSES).is_some_and(|bases| {
                 call_arguments(bases)
                     .into_iter()
                     .any(|base| self.qualified_name(base).is_some_and(|qualified| qualified == "threading.Thread"))
@@ -1120,7 +1111,7 @@ impl<'t> SemanticModel<'t> {
 
     /// The references to the function `definition` defines, by name or through `self.`.
     fn references_to_function(&self, definition: Node<'t>) -> Vec<Node<'t>> {
-        let Some(name) = definition.child_by_field_name("name") else { return Vec::new() };
+        let Some(name) = definition.field(&field::NAME) else { return Vec::new() };
         self.references_asked.borrow_mut().push(self.text(name).to_string());
         let mut root = definition;
         while let Some(parent) = root.parent() {
@@ -1139,9 +1130,7 @@ impl<'t> SemanticModel<'t> {
                         && node.id() != name.id()
                         && !is_binding_occurrence(node)
                 }
-                "attribute" => {
-                    node.child_by_field_name("attribute").is_some_and(|attribute| self.text(attribute) == name_text)
-                }
+                "attribute" => node.field(&field::ATTRIBUTE).is_some_and(|attribute| self.text(attribute) == name_text),
                 _ => false,
             };
             if is_reference
@@ -1168,7 +1157,7 @@ impl<'t> SemanticModel<'t> {
     /// know.
     pub fn helper_definition(&self, callee: Node<'_>) -> Option<Node<'t>> {
         let definition = self.function_definition(callee)?;
-        if let Some(name) = definition.child_by_field_name("name") {
+        if let Some(name) = definition.field(&field::NAME) {
             self.bodies_asked.borrow_mut().push(self.text(name).to_string());
         }
         Some(definition)
@@ -1180,8 +1169,8 @@ impl<'t> SemanticModel<'t> {
         let candidates = match callee.kind() {
             "identifier" => self.candidates(self.text(callee), callee.start_byte()),
             "attribute" => {
-                let object = callee.child_by_field_name("object")?;
-                let attribute = self.text(callee.child_by_field_name("attribute")?);
+                let object = callee.field(&field::OBJECT)?;
+                let attribute = self.text(callee.field(&field::ATTRIBUTE)?);
                 self.receiver_attribute(object, attribute)?
             }
             _ => return None,
@@ -1239,7 +1228,7 @@ pub fn is_async_context_manager_decorator(qualified: &str) -> bool {
 
 /// Whether a function's own body (not a nested function, lambda or class) has a `yield`.
 pub(crate) fn is_generator(function: Node<'_>) -> bool {
-    let Some(body) = function.child_by_field_name("body") else { return false };
+    let Some(body) = function.field(&field::BODY) else { return false };
     let mut pending = vec![body];
     while let Some(node) = pending.pop() {
         if node.kind() == "yield" && node.is_named() {
@@ -1258,8 +1247,8 @@ pub(crate) fn is_generator(function: Node<'_>) -> bool {
 fn is_member_name(identifier: Node<'_>) -> bool {
     let Some(parent) = identifier.parent() else { return false };
     match parent.kind() {
-        "attribute" => parent.child_by_field_name("attribute").is_some_and(|name| name.id() == identifier.id()),
-        "keyword_argument" => parent.child_by_field_name("name").is_some_and(|name| name.id() == identifier.id()),
+        "attribute" => parent.field(&field::ATTRIBUTE).is_some_and(|name| name.id() == identifier.id()),
+        "keyword_argument" => parent.field(&field::NAME).is_some_and(|name| name.id() == identifier.id()),
         _ => false,
     }
 }
@@ -1293,12 +1282,12 @@ fn is_binding_occurrence(identifier: Node<'_>) -> bool {
 /// The arguments of an argument list (or a class's bases): positional ones and the values of
 /// keyword ones.
 fn call_arguments(arguments: Node<'_>) -> Vec<Node<'_>> {
-    let arguments = arguments.child_by_field_name("arguments").unwrap_or(arguments);
+    let arguments = arguments.field(&field::ARGUMENTS).unwrap_or(arguments);
     let mut cursor = arguments.walk();
     arguments
         .named_children(&mut cursor)
         .filter_map(|argument| match argument.kind() {
-            "keyword_argument" => argument.child_by_field_name("value"),
+            "keyword_argument" => argument.field(&field::VALUE),
             "comment" => None,
             _ => Some(argument),
         })
@@ -1560,12 +1549,11 @@ impl<'t, 's> Builder<'t, 's> {
     /// would have taken from its body for the rest of the file.
     fn skip_definition(&mut self, node: Node<'t>, skipped: SkippedBody<'s>, scope: ScopeId) {
         let function = match node.kind() {
-            "decorated_definition" => node.child_by_field_name("definition"),
+            "decorated_definition" => node.field(&field::DEFINITION),
             _ => Some(node),
         };
         let Some(function) = function.filter(|function| function.kind() == "function_definition") else { return };
-        let (Some(name), Some(body)) = (function.child_by_field_name("name"), function.child_by_field_name("body"))
-        else {
+        let (Some(name), Some(body)) = (function.field(&field::NAME), function.field(&field::BODY)) else {
             return;
         };
         let is_async = function.child(0).is_some_and(|first| first.kind() == "async");
@@ -1669,15 +1657,14 @@ impl<'t, 's> Builder<'t, 's> {
             "decorated_definition" => self.decorated = Some(node),
             "function_definition" => self.visit_function(node, scope),
             "lambda" => {
-                let Some(body) = node.child_by_field_name("body") else { return };
+                let Some(body) = node.field(&field::BODY) else { return };
                 let lambda = self.new_scope(ScopeKind::Lambda, node, body, scope);
-                if let Some(parameters) = node.child_by_field_name("parameters") {
+                if let Some(parameters) = node.field(&field::PARAMETERS) {
                     self.bind_parameters(lambda, parameters, body.start_byte());
                 }
             }
             "class_definition" => {
-                let (Some(name), Some(body)) = (node.child_by_field_name("name"), node.child_by_field_name("body"))
-                else {
+                let (Some(name), Some(body)) = (node.field(&field::NAME), node.field(&field::BODY)) else {
                     return;
                 };
                 self.bind(scope, name, node.start_byte(), BindingKind::Class { node });
@@ -1687,13 +1674,12 @@ impl<'t, 's> Builder<'t, 's> {
             "import_from_statement" => self.visit_import_from(node, scope),
             "assignment" => self.visit_assignment(node, scope),
             "named_expression" => {
-                if let (Some(name), Some(value)) = (node.child_by_field_name("name"), node.child_by_field_name("value"))
-                {
+                if let (Some(name), Some(value)) = (node.field(&field::NAME), node.field(&field::VALUE)) {
                     self.bind(scope, name, node.end_byte(), BindingKind::Value { value });
                 }
             }
             "for_statement" => {
-                if let Some(left) = node.child_by_field_name("left") {
+                if let Some(left) = node.field(&field::LEFT) {
                     let position = left.end_byte();
                     self.bind_targets_unknown(scope, left, position);
                 }
@@ -1702,10 +1688,8 @@ impl<'t, 's> Builder<'t, 's> {
             "except_clause" => {
                 // tree-sitter-python 0.25 writes `except E as name` as an `as_pattern` in the
                 // clause's `value`; older grammars used an `alias` field.
-                let value = node.child_by_field_name("value").filter(|value| value.kind() == "as_pattern");
-                let alias = value
-                    .and_then(|value| value.child_by_field_name("alias"))
-                    .or_else(|| node.child_by_field_name("alias"));
+                let value = node.field(&field::VALUE).filter(|value| value.kind() == "as_pattern");
+                let alias = value.and_then(|value| value.field(&field::ALIAS)).or_else(|| node.field(&field::ALIAS));
                 if let Some(alias) = alias {
                     self.bind_targets_unknown(scope, alias, alias.end_byte());
                 }
@@ -1715,16 +1699,16 @@ impl<'t, 's> Builder<'t, 's> {
     }
 
     fn visit_function(&mut self, node: Node<'t>, scope: ScopeId) {
-        let (Some(name), Some(body)) = (node.child_by_field_name("name"), node.child_by_field_name("body")) else {
+        let (Some(name), Some(body)) = (node.field(&field::NAME), node.field(&field::BODY)) else {
             return;
         };
         let is_async = node.child(0).is_some_and(|first| first.kind() == "async");
         self.bind(scope, name, node.start_byte(), BindingKind::Function { node, is_async });
         let decorated = self.decorated.filter(|decorated| {
-            decorated.child_by_field_name("definition").is_some_and(|definition| definition.id() == node.id())
+            decorated.field(&field::DEFINITION).is_some_and(|definition| definition.id() == node.id())
         });
         let function = self.new_function_scope(is_async, node, decorated, body, scope);
-        if let Some(parameters) = node.child_by_field_name("parameters") {
+        if let Some(parameters) = node.field(&field::PARAMETERS) {
             self.bind_parameters(function, parameters, body.start_byte());
         }
     }
@@ -1734,14 +1718,11 @@ impl<'t, 's> Builder<'t, 's> {
         for parameter in parameters.named_children(&mut cursor) {
             let (name, annotation) = match parameter.kind() {
                 "identifier" => (Some(parameter), None),
-                "typed_parameter" => (
-                    parameter.named_child(0).filter(|n| n.kind() == "identifier"),
-                    parameter.child_by_field_name("type"),
-                ),
-                "default_parameter" => (parameter.child_by_field_name("name"), None),
-                "typed_default_parameter" => {
-                    (parameter.child_by_field_name("name"), parameter.child_by_field_name("type"))
+                "typed_parameter" => {
+                    (parameter.named_child(0).filter(|n| n.kind() == "identifier"), parameter.field(&field::TYPE))
                 }
+                "default_parameter" => (parameter.field(&field::NAME), None),
+                "typed_default_parameter" => (parameter.field(&field::NAME), parameter.field(&field::TYPE)),
                 "list_splat_pattern" | "dictionary_splat_pattern" => (parameter.named_child(0), None),
                 _ => (None, None),
             };
@@ -1762,9 +1743,7 @@ impl<'t, 's> Builder<'t, 's> {
                     self.imports.push((scope, first_name, node.end_byte(), first_name.to_string()));
                 }
                 "aliased_import" => {
-                    let (Some(module), Some(alias)) =
-                        (name.child_by_field_name("name"), name.child_by_field_name("alias"))
-                    else {
+                    let (Some(module), Some(alias)) = (name.field(&field::NAME), name.field(&field::ALIAS)) else {
                         continue;
                     };
                     let qualified = self.text(module).to_string();
@@ -1776,16 +1755,14 @@ impl<'t, 's> Builder<'t, 's> {
     }
 
     fn visit_import_from(&mut self, node: Node<'t>, scope: ScopeId) {
-        let Some(module) = node.child_by_field_name("module_name") else { return };
+        let Some(module) = node.field(&field::MODULE_NAME) else { return };
         let module_name: String = self.text(module).chars().filter(|c| !c.is_whitespace()).collect();
         let mut cursor = node.walk();
         for name in node.children_by_field_name("name", &mut cursor) {
             let (member, local) = match name.kind() {
                 "dotted_name" => (name, name),
                 "aliased_import" => {
-                    let (Some(member), Some(alias)) =
-                        (name.child_by_field_name("name"), name.child_by_field_name("alias"))
-                    else {
+                    let (Some(member), Some(alias)) = (name.field(&field::NAME), name.field(&field::ALIAS)) else {
                         continue;
                     };
                     (member, alias)
@@ -1799,9 +1776,9 @@ impl<'t, 's> Builder<'t, 's> {
     }
 
     fn visit_assignment(&mut self, node: Node<'t>, scope: ScopeId) {
-        let Some(left) = node.child_by_field_name("left") else { return };
-        let right = node.child_by_field_name("right");
-        let annotation = node.child_by_field_name("type");
+        let Some(left) = node.field(&field::LEFT) else { return };
+        let right = node.field(&field::RIGHT);
+        let annotation = node.field(&field::TYPE);
         let position = node.end_byte();
         let kind = match (right, annotation) {
             (_, Some(annotation)) if right.is_none_or(|value| value.kind() == "none") => {
@@ -1835,9 +1812,7 @@ impl<'t, 's> Builder<'t, 's> {
         position: usize,
         kind: BindingKind<'t>,
     ) -> bool {
-        let (Some(object), Some(attribute)) =
-            (target.child_by_field_name("object"), target.child_by_field_name("attribute"))
-        else {
+        let (Some(object), Some(attribute)) = (target.field(&field::OBJECT), target.field(&field::ATTRIBUTE)) else {
             return false;
         };
         let method = &self.scopes[scope];
@@ -1851,11 +1826,11 @@ impl<'t, 's> Builder<'t, 's> {
     }
 
     fn visit_with_item(&mut self, node: Node<'t>, scope: ScopeId) {
-        let Some(value) = node.child_by_field_name("value") else { return };
+        let Some(value) = node.field(&field::VALUE) else { return };
         if value.kind() != "as_pattern" {
             return;
         }
-        let (Some(manager), Some(alias)) = (value.named_child(0), value.child_by_field_name("alias")) else { return };
+        let (Some(manager), Some(alias)) = (value.named_child(0), value.field(&field::ALIAS)) else { return };
         let Some(target) = alias.named_child(0) else { return };
         if target.kind() == "identifier" {
             self.bind(scope, target, node.end_byte(), BindingKind::Value { value: manager });
@@ -1934,18 +1909,18 @@ fn name_hash(name: &str) -> u64 {
 fn innermost_value(assignment: Node<'_>) -> Option<Node<'_>> {
     let mut node = assignment;
     while node.kind() == "assignment" {
-        node = node.child_by_field_name("right")?;
+        node = node.field(&field::RIGHT)?;
     }
     Some(node)
 }
 
 fn first_parameter(function: Node<'_>) -> Option<Node<'_>> {
-    let parameters = function.child_by_field_name("parameters")?;
+    let parameters = function.field(&field::PARAMETERS)?;
     let first = parameters.named_child(0)?;
     match first.kind() {
         "identifier" => Some(first),
         "typed_parameter" => first.named_child(0).filter(|n| n.kind() == "identifier"),
-        "default_parameter" | "typed_default_parameter" => first.child_by_field_name("name"),
+        "default_parameter" | "typed_default_parameter" => first.field(&field::NAME),
         _ => None,
     }
 }

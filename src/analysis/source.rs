@@ -1,11 +1,71 @@
 //! Parsing Python with tree-sitter.
 
 use std::cell::RefCell;
+use std::sync::OnceLock;
 
-use tree_sitter::{Language, Parser, Tree};
+use tree_sitter::{Language, Node, Parser, Tree};
 
 pub fn language() -> Language {
     tree_sitter_python::LANGUAGE.into()
+}
+
+/// A field of the grammar, its id looked up once: `child_by_field_name` compares the name with
+/// every field name of the language on each call, a cost in walks that ask it of every node.
+pub struct Field {
+    name: &'static str,
+    id: OnceLock<u16>,
+}
+
+impl Field {
+    pub const fn new(name: &'static str) -> Self {
+        Self { name, id: OnceLock::new() }
+    }
+
+    fn id(&self) -> u16 {
+        // No field has the id `u16::MAX`: a name the grammar lacks finds no child, as
+        // `child_by_field_name` would.
+        *self.id.get_or_init(|| language().field_id_for_name(self.name).map_or(u16::MAX, std::num::NonZero::get))
+    }
+}
+
+/// The fields the analysis asks for.
+pub mod field {
+    use super::Field;
+
+    pub static ALIAS: Field = Field::new("alias");
+    pub static ALTERNATIVE: Field = Field::new("alternative");
+    pub static ARGUMENT: Field = Field::new("argument");
+    pub static ARGUMENTS: Field = Field::new("arguments");
+    pub static ATTRIBUTE: Field = Field::new("attribute");
+    pub static BODY: Field = Field::new("body");
+    pub static CAUSE: Field = Field::new("cause");
+    pub static CONDITION: Field = Field::new("condition");
+    pub static CONSEQUENCE: Field = Field::new("consequence");
+    pub static DEFINITION: Field = Field::new("definition");
+    pub static FUNCTION: Field = Field::new("function");
+    pub static LEFT: Field = Field::new("left");
+    pub static MODULE_NAME: Field = Field::new("module_name");
+    pub static NAME: Field = Field::new("name");
+    pub static OBJECT: Field = Field::new("object");
+    pub static OPERATOR: Field = Field::new("operator");
+    pub static OPERATORS: Field = Field::new("operators");
+    pub static PARAMETERS: Field = Field::new("parameters");
+    pub static RETURN_TYPE: Field = Field::new("return_type");
+    pub static RIGHT: Field = Field::new("right");
+    pub static SUPERCLASSES: Field = Field::new("superclasses");
+    pub static TYPE: Field = Field::new("type");
+    pub static VALUE: Field = Field::new("value");
+}
+
+/// [`Node::child_by_field_id`] with a [`Field`].
+pub trait NodeFields<'t> {
+    fn field(&self, field: &Field) -> Option<Node<'t>>;
+}
+
+impl<'t> NodeFields<'t> for Node<'t> {
+    fn field(&self, field: &Field) -> Option<Node<'t>> {
+        self.child_by_field_id(field.id())
+    }
 }
 
 /// A table from every node kind id of the grammar to what `classify` makes of the kind's name

@@ -2,6 +2,7 @@ use tree_sitter::Node;
 
 use crate::analysis::async_library::AsyncLibrary;
 use crate::analysis::semantic::ScopeKind;
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{Checker, Edit, Fix};
 use crate::rules::Rule;
 use crate::rules::pytest_support::{RUNNER_MARKS, is_fixture, is_test_module};
@@ -87,7 +88,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, function: Node<'_>) {
     if !runners.pytest_configured && !imports_pytest(checker) {
         return;
     }
-    let Some(name) = function.child_by_field_name("name") else { return };
+    let Some(name) = function.field(&field::NAME) else { return };
     if function.child(0).is_none_or(|first| first.kind() != "async")
         || !checker.text(name).starts_with("test_")
         || is_fixture(checker.semantic, function)
@@ -105,10 +106,9 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, function: Node<'_>) {
         ScopeKind::Module => {}
         ScopeKind::Class => {
             let class = scope.node;
-            let is_test_class =
-                class.child_by_field_name("name").is_some_and(|name| checker.text(name).starts_with("Test"));
+            let is_test_class = class.field(&field::NAME).is_some_and(|name| checker.text(name).starts_with("Test"));
             if !is_test_class
-                || class.child_by_field_name("superclasses").is_some_and(|bases| bases.named_child_count() > 0)
+                || class.field(&field::SUPERCLASSES).is_some_and(|bases| bases.named_child_count() > 0)
                 || has_runner_mark(checker, class)
                 || module_level_scope(checker, class).is_none()
             {
@@ -158,12 +158,12 @@ fn is_trio_or_anyio_module(checker: &Checker<'_, '_>) -> bool {
 
 /// anyio's plugin runs every test that requests its `anyio_backend` fixture.
 fn takes_anyio_backend(checker: &Checker<'_, '_>, function: Node<'_>) -> bool {
-    let Some(parameters) = function.child_by_field_name("parameters") else { return false };
+    let Some(parameters) = function.field(&field::PARAMETERS) else { return false };
     let mut cursor = parameters.walk();
     parameters.named_children(&mut cursor).any(|parameter| {
         let name = match parameter.kind() {
             "identifier" => Some(parameter),
-            _ => parameter.child_by_field_name("name").or_else(|| parameter.named_child(0)),
+            _ => parameter.field(&field::NAME).or_else(|| parameter.named_child(0)),
         };
         name.is_some_and(|name| checker.text(name) == "anyio_backend")
     })
@@ -179,13 +179,11 @@ fn module_needs_a_runner_elsewhere(checker: &Checker<'_, '_>) -> bool {
     let statements: Vec<Node<'_>> = module.named_children(&mut cursor).collect();
     statements.into_iter().any(|statement| {
         let definition = match statement.kind() {
-            "decorated_definition" => statement.child_by_field_name("definition"),
+            "decorated_definition" => statement.field(&field::DEFINITION),
             "expression_statement" => {
                 return statement.named_child(0).is_some_and(|assignment| {
                     assignment.kind() == "assignment"
-                        && assignment
-                            .child_by_field_name("left")
-                            .is_some_and(|left| checker.text(left) == "pytest_plugins")
+                        && assignment.field(&field::LEFT).is_some_and(|left| checker.text(left) == "pytest_plugins")
                 });
             }
             _ => None,
@@ -196,7 +194,7 @@ fn module_needs_a_runner_elsewhere(checker: &Checker<'_, '_>) -> bool {
         let decorators = semantic.decorators(definition);
         let plain_fixture = decorators.iter().any(|(_, name)| name.as_deref() == Some("pytest.fixture"));
         let is_async = definition.child(0).is_some_and(|first| first.kind() == "async");
-        let name = definition.child_by_field_name("name").map(|name| checker.text(name));
+        let name = definition.field(&field::NAME).map(|name| checker.text(name));
         plain_fixture && (is_async || name == Some("anyio_backend"))
     })
 }
@@ -216,7 +214,7 @@ fn has_runner_mark(checker: &Checker<'_, '_>, definition: Node<'_>) -> bool {
         .any(|(_, qualified)| qualified.as_deref().is_some_and(|name| RUNNER_MARKS.contains(&name)));
     decorated
         || (definition.kind() == "class_definition"
-            && definition.child_by_field_name("body").is_some_and(|body| pytestmark_has_runner(checker, body)))
+            && definition.field(&field::BODY).is_some_and(|body| pytestmark_has_runner(checker, body)))
 }
 
 /// `pytestmark = <mark>` or `pytestmark = [<mark>, ...]` among the statements of a module or
@@ -229,10 +227,8 @@ fn pytestmark_has_runner(checker: &Checker<'_, '_>, body: Node<'_>) -> bool {
         .filter(|statement| statement.kind() == "expression_statement")
         .filter_map(|statement| statement.named_child(0))
         .filter(|assignment| assignment.kind() == "assignment")
-        .filter(|assignment| {
-            assignment.child_by_field_name("left").is_some_and(|left| checker.text(left) == "pytestmark")
-        })
-        .filter_map(|assignment| assignment.child_by_field_name("right"))
+        .filter(|assignment| assignment.field(&field::LEFT).is_some_and(|left| checker.text(left) == "pytestmark"))
+        .filter_map(|assignment| assignment.field(&field::RIGHT))
         .any(|value| {
             let marks: Vec<Node<'_>> = if matches!(value.kind(), "list" | "tuple") {
                 let mut cursor = value.walk();
@@ -241,8 +237,7 @@ fn pytestmark_has_runner(checker: &Checker<'_, '_>, body: Node<'_>) -> bool {
                 vec![value]
             };
             marks.into_iter().any(|mark| {
-                let mark =
-                    if mark.kind() == "call" { mark.child_by_field_name("function").unwrap_or(mark) } else { mark };
+                let mark = if mark.kind() == "call" { mark.field(&field::FUNCTION).unwrap_or(mark) } else { mark };
                 checker.semantic.qualified_name(mark).is_some_and(|name| RUNNER_MARKS.contains(&name.as_str()))
             })
         })

@@ -2,6 +2,7 @@ use tree_sitter::Node;
 
 use crate::analysis::Checker;
 use crate::analysis::semantic::ScopeKind;
+use crate::analysis::source::{NodeFields, field};
 use crate::rules::Rule;
 
 define_rule! {
@@ -80,7 +81,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>) {
         {
             continue;
         }
-        let Some(name) = scope.node.child_by_field_name("name") else { continue };
+        let Some(name) = scope.node.field(&field::NAME) else { continue };
         let message = format!("Async function `{}` has no `await`, `async for` or `async with`", checker.text(name));
         checker.report(Rule::AsyncWithoutAwait, name, message);
     }
@@ -88,7 +89,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>) {
 
 /// A body of only `...`, `pass`, a docstring and `raise NotImplementedError`.
 fn is_stub(checker: &Checker<'_, '_>, function: Node<'_>) -> bool {
-    let Some(body) = function.child_by_field_name("body") else { return false };
+    let Some(body) = function.field(&field::BODY) else { return false };
     let mut cursor = body.walk();
     let statements: Vec<Node<'_>> = body.named_children(&mut cursor).filter(|node| node.kind() != "comment").collect();
     statements.iter().all(|statement| match statement.kind() {

@@ -1,5 +1,6 @@
 use tree_sitter::Node;
 
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{Checker, ExceptHandler};
 use crate::rules::Rule;
 use crate::rules::cancelled_error_swallowed::is_cancelled_error;
@@ -77,7 +78,7 @@ fn is_shielded(checker: &Checker<'_, '_>, awaited: Node<'_>, handler_body: Node<
     let shield_call = awaited
         .named_child(0)
         .filter(|value| value.kind() == "call")
-        .and_then(|call| call.child_by_field_name("function"))
+        .and_then(|call| call.field(&field::FUNCTION))
         .and_then(|callee| checker.semantic.qualified_name(callee))
         .is_some_and(|qualified| qualified == "asyncio.shield");
     if shield_call {
@@ -99,11 +100,11 @@ fn opens_shielded_scope(checker: &Checker<'_, '_>, with_statement: Node<'_>) -> 
     };
     let mut cursor = clause.walk();
     let items: Vec<Node<'_>> = clause.named_children(&mut cursor).collect();
-    items.into_iter().filter_map(|item| item.child_by_field_name("value")).any(|value| {
+    items.into_iter().filter_map(|item| item.field(&field::VALUE)).any(|value| {
         let call = if value.kind() == "as_pattern" { value.named_child(0) } else { Some(value) };
         let Some(call) = call.filter(|call| call.kind() == "call") else { return false };
         let is_scope = call
-            .child_by_field_name("function")
+            .field(&field::FUNCTION)
             .and_then(|callee| checker.semantic.qualified_name(callee))
             .is_some_and(|qualified| {
                 matches!(
@@ -118,12 +119,12 @@ fn opens_shielded_scope(checker: &Checker<'_, '_>, with_statement: Node<'_>) -> 
                         | "anyio.fail_after"
                 )
             });
-        let Some(arguments) = call.child_by_field_name("arguments") else { return false };
+        let Some(arguments) = call.field(&field::ARGUMENTS) else { return false };
         let mut cursor = arguments.walk();
         let shield = arguments.named_children(&mut cursor).any(|argument| {
             argument.kind() == "keyword_argument"
-                && argument.child_by_field_name("name").is_some_and(|name| checker.text(name) == "shield")
-                && argument.child_by_field_name("value").is_some_and(|value| checker.text(value) == "True")
+                && argument.field(&field::NAME).is_some_and(|name| checker.text(name) == "shield")
+                && argument.field(&field::VALUE).is_some_and(|value| checker.text(value) == "True")
         });
         is_scope && shield
     })
@@ -198,7 +199,7 @@ fn enclosing_statement_in_block(node: Node<'_>) -> Option<Node<'_>> {
 
 /// `raise X from None` discards the handled exception on purpose.
 fn drops_context(checker: &Checker<'_, '_>, raise: Node<'_>) -> bool {
-    raise.child_by_field_name("cause").is_some_and(|cause| checker.text(cause) == "None")
+    raise.field(&field::CAUSE).is_some_and(|cause| checker.text(cause) == "None")
 }
 
 /// A `return`, `break` or `continue`, or an `if` whose every branch (with an `else`) ends in
@@ -210,10 +211,11 @@ fn leaves_without_raising(statement: Node<'_>) -> bool {
             let mut cursor = statement.walk();
             let clauses: Vec<Node<'_>> = statement.named_children(&mut cursor).collect();
             let has_else = clauses.iter().any(|clause| clause.kind() == "else_clause");
-            let blocks = std::iter::once(statement.child_by_field_name("consequence")).chain(
-                clauses.iter().filter(|clause| matches!(clause.kind(), "elif_clause" | "else_clause")).map(|clause| {
-                    clause.child_by_field_name("consequence").or_else(|| clause.child_by_field_name("body"))
-                }),
+            let blocks = std::iter::once(statement.field(&field::CONSEQUENCE)).chain(
+                clauses
+                    .iter()
+                    .filter(|clause| matches!(clause.kind(), "elif_clause" | "else_clause"))
+                    .map(|clause| clause.field(&field::CONSEQUENCE).or_else(|| clause.field(&field::BODY))),
             );
             has_else
                 && blocks.into_iter().all(|block| {

@@ -1,6 +1,7 @@
 use tree_sitter::Node;
 
 use crate::analysis::semantic::PATH;
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{Call, Checker, PythonVersion};
 use crate::rules::Rule;
 use crate::rules::to_thread_fix::to_thread_fix;
@@ -244,13 +245,11 @@ fn iterated_here(checker: &Checker<'_, '_>, expression: Node<'_>) -> bool {
     }
     let Some(parent) = node.parent() else { return false };
     match parent.kind() {
-        "for_statement" | "for_in_clause" => {
-            parent.child_by_field_name("right").is_some_and(|right| right.id() == node.id())
-        }
+        "for_statement" | "for_in_clause" => parent.field(&field::RIGHT).is_some_and(|right| right.id() == node.id()),
         "list_splat" | "dictionary_splat" => true,
         "argument_list" => parent.parent().is_some_and(|call| {
             call.kind() == "call"
-                && call.child_by_field_name("function").is_some_and(|function| {
+                && call.field(&field::FUNCTION).is_some_and(|function| {
                     checker
                         .semantic
                         .qualified_name(function)
@@ -269,12 +268,12 @@ fn consumed_on_the_loop(checker: &Checker<'_, '_>, call: Node<'_>) -> bool {
         return true;
     }
     let Some(assignment) = call.parent().filter(|parent| parent.kind() == "assignment") else { return false };
-    let Some(target) = assignment.child_by_field_name("left").filter(|left| left.kind() == "identifier") else {
+    let Some(target) = assignment.field(&field::LEFT).filter(|left| left.kind() == "identifier") else {
         return false;
     };
     let semantic = checker.semantic;
     let Some(function) = semantic.enclosing_function(call.start_byte()) else { return false };
-    let Some(body) = semantic.scope(function).node.child_by_field_name("body") else { return false };
+    let Some(body) = semantic.scope(function).node.field(&field::BODY) else { return false };
     // A nested function that iterates it (`def next_value(): return next(walker)`) runs where
     // it is handed: typically a worker thread.
     semantic.references_in(body, checker.text(target)).into_iter().any(|reference| {

@@ -1,6 +1,7 @@
 use tree_sitter::Node;
 
 use crate::analysis::semantic::CONCURRENT_FUTURE;
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{Call, Checker};
 use crate::rules::Rule;
 
@@ -160,8 +161,8 @@ fn is_unbounded_queue(checker: &Checker<'_, '_>, receiver: Node<'_>) -> bool {
     let creations = if receiver.kind() == "call" { Some(vec![receiver]) } else { semantic.creating_calls(receiver) };
     let Some(creations) = creations else { return false };
     creations.into_iter().all(|creation| {
-        let Some(callee) = creation.child_by_field_name("function") else { return false };
-        let Some(arguments) = creation.child_by_field_name("arguments") else { return false };
+        let Some(callee) = creation.field(&field::FUNCTION) else { return false };
+        let Some(arguments) = creation.field(&field::ARGUMENTS) else { return false };
         match semantic.qualified_name(callee).as_deref() {
             Some("queue.SimpleQueue") => true,
             Some(
@@ -183,8 +184,8 @@ fn has_no_bound(checker: &Checker<'_, '_>, arguments: Node<'_>) -> bool {
     let maxsize = match given.as_slice() {
         [] => return true,
         [only] if only.kind() == "keyword_argument" => {
-            let is_maxsize = only.child_by_field_name("name").is_some_and(|name| checker.text(name) == "maxsize");
-            match only.child_by_field_name("value") {
+            let is_maxsize = only.field(&field::NAME).is_some_and(|name| checker.text(name) == "maxsize");
+            match only.field(&field::VALUE) {
                 Some(value) if is_maxsize => value,
                 _ => return false,
             }
@@ -229,7 +230,7 @@ fn completion_awaited(checker: &Checker<'_, '_>, call: Node<'_>, receiver: Node<
     }
     let semantic = checker.semantic;
     let Some(function) = semantic.enclosing_function(call.start_byte()) else { return false };
-    let Some(body) = semantic.scope(function).node.child_by_field_name("body") else { return false };
+    let Some(body) = semantic.scope(function).node.field(&field::BODY) else { return false };
     let name = checker.text(receiver);
     let before = |node: Node<'_>| node.end_byte() <= call.start_byte();
     let awaits_before: Vec<Node<'_>> =
@@ -243,7 +244,7 @@ fn completion_awaited(checker: &Checker<'_, '_>, call: Node<'_>, receiver: Node<
             && reference.parent().is_some_and(|attribute| {
                 attribute.kind() == "attribute"
                     && attribute
-                        .child_by_field_name("attribute")
+                        .field(&field::ATTRIBUTE)
                         .is_some_and(|method| checker.text(method) == "add_done_callback")
             })
     });
@@ -252,7 +253,7 @@ fn completion_awaited(checker: &Checker<'_, '_>, call: Node<'_>, receiver: Node<
     }
     // `thread = Thread(target=..., args=(future,))` ... `await future` ... `thread.join()`.
     let Some(creation) = semantic.creating_call(receiver) else { return false };
-    let Some(arguments) = creation.child_by_field_name("arguments") else { return false };
+    let Some(arguments) = creation.field(&field::ARGUMENTS) else { return false };
     let awaited: Vec<&str> = awaits_before
         .iter()
         .filter_map(|node| node.named_child(0))

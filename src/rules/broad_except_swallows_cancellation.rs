@@ -2,6 +2,7 @@ use tree_sitter::Node;
 
 use crate::analysis::fix_builder;
 use crate::analysis::semantic::{nodes_in_same_scope, suspends};
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{AsyncLibrary, Checker, Edit, Fix};
 use crate::rules::Rule;
 use crate::rules::cancelled_error_swallowed::{caught_cancelled_error, caught_types, handler_body, is_cancelled_error};
@@ -117,7 +118,7 @@ pub(crate) fn swallows_cancellation<'n>(checker: &Checker<'_, '_>, clause: Node<
             .find(|caught| checker.semantic.qualified_name(*caught).as_deref() == Some("builtins.BaseException"))?
     };
     let (body, try_statement) = (handler_body(clause)?, clause.parent()?);
-    let try_body = try_statement.child_by_field_name("body")?;
+    let try_body = try_statement.field(&field::BODY)?;
     if !suspends(try_body)
         || !checker.semantic.handler_may_complete_without_raising(clause)
         || reraises_cancellation(checker, body)
@@ -171,9 +172,9 @@ fn reraises_cancellation(checker: &Checker<'_, '_>, body: Node<'_>) -> bool {
         // `await self.handle_error(exc)`: a function of the file that re-raises cancellation
         // itself (its bare `raise` re-raises the exception being handled).
         || nodes_in_same_scope(body).into_iter().filter(|node| node.kind() == "call").any(|call| {
-            call.child_by_field_name("function")
+            call.field(&field::FUNCTION)
                 .and_then(|callee| checker.semantic.helper_definition(callee))
-                .and_then(|definition| definition.child_by_field_name("body"))
+                .and_then(|definition| definition.field(&field::BODY))
                 .is_some_and(|helper| reraises_here(checker, helper))
         })
 }
@@ -188,9 +189,9 @@ fn delegates_to_an_exit(checker: &Checker<'_, '_>, body: Node<'_>) -> bool {
         && nodes.iter().any(|node| {
             node.kind() == "call"
                 && node
-                    .child_by_field_name("function")
+                    .field(&field::FUNCTION)
                     .filter(|callee| callee.kind() == "attribute")
-                    .and_then(|callee| callee.child_by_field_name("attribute"))
+                    .and_then(|callee| callee.field(&field::ATTRIBUTE))
                     .is_some_and(|method| matches!(checker.text(method), "__exit__" | "__aexit__"))
         })
 }
@@ -212,11 +213,11 @@ fn is_not_an_exception_test(checker: &Checker<'_, '_>, node: Node<'_>) -> bool {
     if node.kind() != "not_operator" {
         return false;
     }
-    let Some(call) = node.child_by_field_name("argument").filter(|argument| argument.kind() == "call") else {
+    let Some(call) = node.field(&field::ARGUMENT).filter(|argument| argument.kind() == "call") else {
         return false;
     };
-    let is_isinstance = call.child_by_field_name("function").is_some_and(|callee| checker.text(callee) == "isinstance");
-    let classes = call.child_by_field_name("arguments").and_then(|arguments| arguments.named_child(1));
+    let is_isinstance = call.field(&field::FUNCTION).is_some_and(|callee| checker.text(callee) == "isinstance");
+    let classes = call.field(&field::ARGUMENTS).and_then(|arguments| arguments.named_child(1));
     is_isinstance
         && classes.is_some_and(|class| checker.semantic.qualified_name(class).as_deref() == Some("builtins.Exception"))
 }

@@ -1,5 +1,6 @@
 use tree_sitter::Node;
 
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{Checker, TextRange};
 use crate::rules::Rule;
 
@@ -63,9 +64,7 @@ const SLEEPS: &[&str] =
     &["asyncio.sleep", "asyncio.tasks.sleep", "anyio.sleep", "anyio.sleep_until", "trio.sleep", "trio.sleep_until"];
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, while_loop: Node<'_>) {
-    let (Some(condition), Some(body)) =
-        (while_loop.child_by_field_name("condition"), while_loop.child_by_field_name("body"))
-    else {
+    let (Some(condition), Some(body)) = (while_loop.field(&field::CONDITION), while_loop.field(&field::BODY)) else {
         return;
     };
     let mut cursor = body.walk();
@@ -76,7 +75,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, while_loop: Node<'_>) {
         [first, second] if is_exit_check(*first) && is_sleep(checker, *second) => Some(*first),
         _ => return,
     };
-    let exit_condition = exit_check.and_then(|check| check.child_by_field_name("condition"));
+    let exit_condition = exit_check.and_then(|check| check.field(&field::CONDITION));
     if [Some(condition), exit_condition].into_iter().flatten().any(|node| reads_unsignalled_state(checker, node)) {
         return;
     }
@@ -96,16 +95,16 @@ fn is_sleep(checker: &Checker<'_, '_>, statement: Node<'_>) -> bool {
     }
     let Some(awaited) = statement.named_child(0).filter(|node| node.kind() == "await") else { return false };
     let Some(call) = awaited.named_child(0).filter(|node| node.kind() == "call") else { return false };
-    let Some(callee) = call.child_by_field_name("function") else { return false };
+    let Some(callee) = call.field(&field::FUNCTION) else { return false };
     checker.semantic.qualified_name(callee).is_some_and(|name| SLEEPS.contains(&name.as_str()))
 }
 
 /// `if cond: break` (or `return`), with no other branch.
 fn is_exit_check(statement: Node<'_>) -> bool {
-    if statement.kind() != "if_statement" || statement.child_by_field_name("alternative").is_some() {
+    if statement.kind() != "if_statement" || statement.field(&field::ALTERNATIVE).is_some() {
         return false;
     }
-    let Some(consequence) = statement.child_by_field_name("consequence") else { return false };
+    let Some(consequence) = statement.field(&field::CONSEQUENCE) else { return false };
     let mut cursor = consequence.walk();
     let inner: Vec<Node<'_>> =
         consequence.named_children(&mut cursor).filter(|node| node.kind() != "comment").collect();
@@ -121,15 +120,12 @@ fn reads_unsignalled_state(checker: &Checker<'_, '_>, condition: Node<'_>) -> bo
     let semantic = checker.semantic;
     semantic.nodes_in_same_scope(condition, &["await", "call", "attribute"]).into_iter().any(|node| match node.kind() {
         "await" => true,
-        "attribute" => node.child_by_field_name("attribute").is_some_and(|name| checker.text(name) == "returncode"),
+        "attribute" => node.field(&field::ATTRIBUTE).is_some_and(|name| checker.text(name) == "returncode"),
         _ => {
-            let Some(callee) = node.child_by_field_name("function").filter(|callee| callee.kind() == "attribute")
-            else {
+            let Some(callee) = node.field(&field::FUNCTION).filter(|callee| callee.kind() == "attribute") else {
                 return false;
             };
-            let (Some(object), Some(method)) =
-                (callee.child_by_field_name("object"), callee.child_by_field_name("attribute"))
-            else {
+            let (Some(object), Some(method)) = (callee.field(&field::OBJECT), callee.field(&field::ATTRIBUTE)) else {
                 return false;
             };
             match checker.text(method) {

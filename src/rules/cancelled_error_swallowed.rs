@@ -2,6 +2,7 @@ use tree_sitter::Node;
 
 use crate::analysis::async_library::cancellation_library;
 use crate::analysis::semantic::{SemanticModel, nodes_in_same_scope, suspends};
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{AsyncLibrary, Checker, Edit, Fix};
 use crate::rules::Rule;
 
@@ -122,8 +123,8 @@ pub(crate) fn is_cancelled_error(qualified: &str) -> bool {
 /// `asyncio.CancelledError`, `trio.Cancelled`, `anyio.get_cancelled_exc_class()`.
 pub(crate) fn cancellation_type(semantic: &SemanticModel<'_>, caught: Node<'_>) -> Option<AsyncLibrary> {
     if caught.kind() == "call" {
-        let callee = caught.child_by_field_name("function")?;
-        let arguments = caught.child_by_field_name("arguments")?;
+        let callee = caught.field(&field::FUNCTION)?;
+        let arguments = caught.field(&field::ARGUMENTS)?;
         if arguments.named_child_count() > 0 {
             return None;
         }
@@ -167,7 +168,7 @@ pub(crate) fn caught_cancelled_error<'n>(semantic: &SemanticModel<'_>, clause: N
 pub(crate) fn check(checker: &mut Checker<'_, '_>, clause: Node<'_>) {
     let Some(cancelled) = caught_cancelled_error(checker.semantic, clause) else { return };
     let (Some(body), Some(try_statement)) = (handler_body(clause), clause.parent()) else { return };
-    let Some(try_body) = try_statement.child_by_field_name("body") else { return };
+    let Some(try_body) = try_statement.field(&field::BODY) else { return };
     if !receives_cancellation(try_body)
         || !checker.semantic.handler_may_complete_without_raising(clause)
         || inspects_cancellation(checker, body)
@@ -200,8 +201,8 @@ fn inspects_cancellation(checker: &Checker<'_, '_>, body: Node<'_>) -> bool {
     nodes_in_same_scope(body).into_iter().any(|node| {
         node.kind() == "call"
             && node
-                .child_by_field_name("function")
-                .and_then(|callee| callee.child_by_field_name("attribute"))
+                .field(&field::FUNCTION)
+                .and_then(|callee| callee.field(&field::ATTRIBUTE))
                 .is_some_and(|method| matches!(checker.text(method), "uncancel" | "cancelling"))
     })
 }
@@ -210,7 +211,7 @@ fn inspects_cancellation(checker: &Checker<'_, '_>, body: Node<'_>) -> bool {
 /// function waits for a task it cancelled itself, and the `CancelledError` is the task's, not
 /// its own. Also `for t in tasks: t.cancel()` then `await asyncio.gather(*tasks)`.
 fn awaits_what_it_cancelled(checker: &Checker<'_, '_>, try_statement: Node<'_>) -> bool {
-    let Some(try_body) = try_statement.child_by_field_name("body") else { return false };
+    let Some(try_body) = try_statement.field(&field::BODY) else { return false };
     let mut awaited: Vec<&str> = Vec::new();
     for node in nodes_in_same_scope(try_body) {
         if node.kind() != "await" {
@@ -219,7 +220,7 @@ fn awaits_what_it_cancelled(checker: &Checker<'_, '_>, try_statement: Node<'_>) 
         let Some(value) = node.named_child(0) else { continue };
         awaited.push(checker.text(value));
         if value.kind() == "call"
-            && let Some(arguments) = value.child_by_field_name("arguments")
+            && let Some(arguments) = value.field(&field::ARGUMENTS)
         {
             let mut cursor = arguments.walk();
             for argument in arguments.named_children(&mut cursor) {
@@ -237,12 +238,10 @@ fn awaits_what_it_cancelled(checker: &Checker<'_, '_>, try_statement: Node<'_>) 
         if node.kind() != "call" || node.start_byte() >= try_statement.end_byte() {
             return false;
         }
-        let Some(callee) = node.child_by_field_name("function").filter(|callee| callee.kind() == "attribute") else {
+        let Some(callee) = node.field(&field::FUNCTION).filter(|callee| callee.kind() == "attribute") else {
             return false;
         };
-        let (Some(receiver), Some(method)) =
-            (callee.child_by_field_name("object"), callee.child_by_field_name("attribute"))
-        else {
+        let (Some(receiver), Some(method)) = (callee.field(&field::OBJECT), callee.field(&field::ATTRIBUTE)) else {
             return false;
         };
         if checker.text(method) != "cancel" {
@@ -259,9 +258,9 @@ fn cancelled_loop_iterable<'s>(checker: &Checker<'_, 's>, cancel: Node<'_>, rece
     let mut current = cancel.parent();
     while let Some(node) = current {
         if node.kind() == "for_statement" {
-            let target = node.child_by_field_name("left")?;
+            let target = node.field(&field::LEFT)?;
             if checker.text(target) == receiver {
-                return node.child_by_field_name("right").map(|iterable| checker.text(iterable));
+                return node.field(&field::RIGHT).map(|iterable| checker.text(iterable));
             }
         }
         if matches!(node.kind(), "function_definition" | "lambda") {

@@ -1,5 +1,6 @@
 use tree_sitter::Node;
 
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{Checker, TaskGroupBlock};
 use crate::rules::Rule;
 
@@ -60,12 +61,12 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, block: &TaskGroupBlock<'_>) {
     let Some(group) = block.name.map(|name| checker.text(name)) else { return };
     for inner in checker.semantic.nodes_in_same_scope(block.body, &["with_statement"]) {
         let names = bound_names(checker, inner);
-        let Some(body) = inner.child_by_field_name("body").filter(|_| !names.is_empty()) else { continue };
+        let Some(body) = inner.field(&field::BODY).filter(|_| !names.is_empty()) else { continue };
         for call in checker.semantic.nodes_in_same_scope(body, &["call"]) {
             if !is_create_task_of(checker, call, group) {
                 continue;
             }
-            let Some(arguments) = call.child_by_field_name("arguments") else { continue };
+            let Some(arguments) = call.field(&field::ARGUMENTS) else { continue };
             for identifier in checker.semantic.nodes_in_same_scope(arguments, &["identifier"]) {
                 let name = checker.text(identifier);
                 if names.contains(&name) && is_reference(identifier) {
@@ -89,20 +90,20 @@ fn bound_names<'s>(checker: &Checker<'_, 's>, statement: Node<'_>) -> Vec<&'s st
     let items: Vec<Node<'_>> = clause.named_children(&mut cursor).collect();
     items
         .into_iter()
-        .filter_map(|item| item.child_by_field_name("value"))
+        .filter_map(|item| item.field(&field::VALUE))
         .filter(|value| value.kind() == "as_pattern")
-        .filter_map(|value| value.child_by_field_name("alias").and_then(|alias| alias.named_child(0)))
+        .filter_map(|value| value.field(&field::ALIAS).and_then(|alias| alias.named_child(0)))
         .filter(|target| target.kind() == "identifier")
         .map(|target| checker.text(target))
         .collect()
 }
 
 fn is_create_task_of(checker: &Checker<'_, '_>, call: Node<'_>, group: &str) -> bool {
-    let Some(callee) = call.child_by_field_name("function").filter(|callee| callee.kind() == "attribute") else {
+    let Some(callee) = call.field(&field::FUNCTION).filter(|callee| callee.kind() == "attribute") else {
         return false;
     };
-    let receiver = callee.child_by_field_name("object");
-    let method = callee.child_by_field_name("attribute");
+    let receiver = callee.field(&field::OBJECT);
+    let method = callee.field(&field::ATTRIBUTE);
     receiver.is_some_and(|receiver| receiver.kind() == "identifier" && checker.text(receiver) == group)
         && method.is_some_and(|method| checker.text(method) == "create_task")
 }

@@ -1,5 +1,6 @@
 use tree_sitter::Node;
 
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{Checker, Edit, Fix, TextRange};
 use crate::rules::Rule;
 
@@ -70,7 +71,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, decorator: Node<'_>) {
     let Some(function) = decorator
         .parent()
         .filter(|parent| parent.kind() == "decorated_definition")
-        .and_then(|parent| parent.child_by_field_name("definition"))
+        .and_then(|parent| parent.field(&field::DEFINITION))
         .filter(|definition| definition.kind() == "function_definition")
     else {
         return;
@@ -85,7 +86,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, decorator: Node<'_>) {
         ("contextmanager", "asynccontextmanager", "an `async def`")
     };
     let name = match expression.kind() {
-        "attribute" => expression.child_by_field_name("attribute"),
+        "attribute" => expression.field(&field::ATTRIBUTE),
         "identifier"
             if checker.semantic.name_resolves_to(wanted, decorator.start_byte(), &format!("contextlib.{wanted}")) =>
         {

@@ -3,6 +3,7 @@ use tree_sitter::Node;
 use crate::analysis::fix_builder::{self, ModuleImport};
 use crate::analysis::semantic::ScopeKind;
 use crate::analysis::settings::PythonVersion;
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{Call, Checker, Edit, Fix, TextRange};
 use crate::rules::Rule;
 
@@ -114,7 +115,7 @@ fn reference_fix(checker: &Checker<'_, '_>, call: &Call<'_>) -> Option<Fix> {
     let (statement, local) = match parent.kind() {
         "expression_statement" => (parent, None),
         "assignment" => {
-            let target = parent.child_by_field_name("left").filter(|target| target.kind() == "identifier")?;
+            let target = parent.field(&field::LEFT).filter(|target| target.kind() == "identifier")?;
             let statement = parent.parent().filter(|statement| statement.kind() == "expression_statement")?;
             (statement, Some(checker.text(target)))
         }
@@ -168,16 +169,16 @@ fn is_module_set(checker: &Checker<'_, '_>, name: &str) -> bool {
         .named_children(&mut cursor)
         .filter(|statement| statement.kind() == "expression_statement")
         .filter_map(|statement| statement.named_child(0).filter(|child| child.kind() == "assignment"))
-        .filter(|assignment| assignment.child_by_field_name("left").is_some_and(|left| checker.text(left) == name))
+        .filter(|assignment| assignment.field(&field::LEFT).is_some_and(|left| checker.text(left) == name))
         .collect();
     let [assignment] = assignments.as_slice() else { return false };
-    let Some(value) = assignment.child_by_field_name("right").filter(|value| value.kind() == "call") else {
+    let Some(value) = assignment.field(&field::RIGHT).filter(|value| value.kind() == "call") else {
         return false;
     };
     let is_set = value
-        .child_by_field_name("function")
+        .field(&field::FUNCTION)
         .is_some_and(|callee| checker.semantic.qualified_name(callee).as_deref() == Some("builtins.set"));
-    let empty = value.child_by_field_name("arguments").is_some_and(|arguments| arguments.named_child_count() == 0);
+    let empty = value.field(&field::ARGUMENTS).is_some_and(|arguments| arguments.named_child_count() == 0);
     is_set && empty
 }
 
@@ -195,7 +196,7 @@ fn only_attribute_uses(checker: &Checker<'_, '_>, name: &str, position: usize) -
             reference.parent().is_some_and(|parent| {
                 parent.kind() == "global_statement"
                     || parent.kind() == "attribute"
-                        && parent.child_by_field_name("object").is_some_and(|object| object.id() == reference.id())
+                        && parent.field(&field::OBJECT).is_some_and(|object| object.id() == reference.id())
             })
         });
         if !uses_as_module_value {
@@ -261,14 +262,14 @@ fn task_group_name<'s>(checker: &Checker<'_, 's>, with_statement: Node<'_>) -> O
     let mut cursor = clause.walk();
     let items: Vec<Node<'_>> = clause.named_children(&mut cursor).collect();
     items.into_iter().find_map(|item| {
-        let pattern = item.child_by_field_name("value").filter(|value| value.kind() == "as_pattern")?;
+        let pattern = item.field(&field::VALUE).filter(|value| value.kind() == "as_pattern")?;
         let manager = pattern.named_child(0).filter(|manager| manager.kind() == "call")?;
-        let callee = manager.child_by_field_name("function")?;
+        let callee = manager.field(&field::FUNCTION)?;
         let qualified = checker.semantic.qualified_name(callee)?;
         if !matches!(qualified.as_str(), "asyncio.TaskGroup" | "asyncio.taskgroups.TaskGroup") {
             return None;
         }
-        let target = pattern.child_by_field_name("alias")?.named_child(0)?;
+        let target = pattern.field(&field::ALIAS)?.named_child(0)?;
         (target.kind() == "identifier").then(|| checker.text(target))
     })
 }

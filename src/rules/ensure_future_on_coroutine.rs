@@ -1,6 +1,7 @@
 use tree_sitter::Node;
 
 use crate::analysis::semantic::ScopeKind;
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{Call, Checker, Edit, Fix, TextRange};
 use crate::rules::Rule;
 
@@ -113,9 +114,9 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>, in_async_fun
 }
 
 pub(crate) fn returns_future(checker: &Checker<'_, '_>, call: Node<'_>) -> bool {
-    let Some(callee) = call.child_by_field_name("function") else { return true };
+    let Some(callee) = call.field(&field::FUNCTION) else { return true };
     let name = match callee.kind() {
-        "attribute" => callee.child_by_field_name("attribute").map_or("", |name| checker.text(name)),
+        "attribute" => callee.field(&field::ATTRIBUTE).map_or("", |name| checker.text(name)),
         "identifier" => checker.text(callee),
         _ => return false,
     };

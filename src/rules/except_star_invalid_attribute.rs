@@ -1,3 +1,4 @@
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{Checker, ExceptHandler};
 use crate::rules::Rule;
 
@@ -60,9 +61,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, handler: &ExceptHandler<'_>) 
     let (true, Some(name)) = (handler.is_star, handler.name) else { return };
     let name = checker.text(name);
     for access in checker.semantic.nodes_in_same_scope(handler.body, &["attribute"]) {
-        let (Some(object), Some(attribute)) =
-            (access.child_by_field_name("object"), access.child_by_field_name("attribute"))
-        else {
+        let (Some(object), Some(attribute)) = (access.field(&field::OBJECT), access.field(&field::ATTRIBUTE)) else {
             continue;
         };
         let attribute = checker.text(attribute);

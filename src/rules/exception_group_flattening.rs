@@ -1,5 +1,6 @@
 use tree_sitter::Node;
 
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{Checker, ExceptHandler};
 use crate::rules::Rule;
 use crate::rules::pytest_raises_exception_group::exception_group_name;
@@ -74,8 +75,8 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, handler: &ExceptHandler<'_>) 
     // `if len(e.exceptions) != 1: raise` first: the group holds one member, and raising it
     // loses nothing but the group's own traceback frame, which is what such code means to drop.
     let counts_members = checker.semantic.nodes_in_same_scope(handler.body, &["call"]).into_iter().any(|call| {
-        call.child_by_field_name("function").is_some_and(|callee| checker.text(callee) == "len")
-            && call.child_by_field_name("arguments").is_some_and(|arguments| {
+        call.field(&field::FUNCTION).is_some_and(|callee| checker.text(callee) == "len")
+            && call.field(&field::ARGUMENTS).is_some_and(|arguments| {
                 arguments.named_child(0).is_some_and(|argument| checker.text(argument) == format!("{name}.exceptions"))
             })
     });
@@ -104,13 +105,11 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, handler: &ExceptHandler<'_>) 
 /// `group.exceptions[...]`.
 fn is_member_of(checker: &Checker<'_, '_>, node: Node<'_>, group: &str) -> bool {
     let Some(members) =
-        node.child_by_field_name("value").filter(|value| node.kind() == "subscript" && value.kind() == "attribute")
+        node.field(&field::VALUE).filter(|value| node.kind() == "subscript" && value.kind() == "attribute")
     else {
         return false;
     };
-    let (Some(object), Some(attribute)) =
-        (members.child_by_field_name("object"), members.child_by_field_name("attribute"))
-    else {
+    let (Some(object), Some(attribute)) = (members.field(&field::OBJECT), members.field(&field::ATTRIBUTE)) else {
         return false;
     };
     object.kind() == "identifier" && checker.text(object) == group && checker.text(attribute) == "exceptions"

@@ -1,6 +1,7 @@
 use tree_sitter::Node;
 
 use crate::analysis::Checker;
+use crate::analysis::source::{NodeFields, field};
 use crate::rules::Rule;
 use crate::rules::pytest_raises_exception_group::exception_group_name;
 
@@ -58,11 +59,9 @@ define_rule! {
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, class: Node<'_>) {
-    let (Some(name), Some(bases), Some(body)) = (
-        class.child_by_field_name("name"),
-        class.child_by_field_name("superclasses"),
-        class.child_by_field_name("body"),
-    ) else {
+    let (Some(name), Some(bases), Some(body)) =
+        (class.field(&field::NAME), class.field(&field::SUPERCLASSES), class.field(&field::BODY))
+    else {
         return;
     };
     let mut cursor = bases.walk();
@@ -71,7 +70,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, class: Node<'_>) {
         .filter(|base| base.kind() != "keyword_argument")
         .map(|base| {
             // `ExceptionGroup[ValueError]` names the class too.
-            if base.kind() == "subscript" { base.child_by_field_name("value").unwrap_or(base) } else { base }
+            if base.kind() == "subscript" { base.field(&field::VALUE).unwrap_or(base) } else { base }
         })
         .find_map(|base| checker.semantic.qualified_name(base).as_deref().and_then(exception_group_name));
     let Some(group) = group else { return };
@@ -90,13 +89,13 @@ fn defines_derive(checker: &Checker<'_, '_>, body: Node<'_>) -> bool {
     let mut cursor = body.walk();
     body.named_children(&mut cursor).any(|statement| {
         let statement = match statement.kind() {
-            "decorated_definition" => statement.child_by_field_name("definition").unwrap_or(statement),
+            "decorated_definition" => statement.field(&field::DEFINITION).unwrap_or(statement),
             "expression_statement" => statement.named_child(0).unwrap_or(statement),
             _ => statement,
         };
         let name = match statement.kind() {
-            "function_definition" => statement.child_by_field_name("name"),
-            "assignment" => statement.child_by_field_name("left"),
+            "function_definition" => statement.field(&field::NAME),
+            "assignment" => statement.field(&field::LEFT),
             _ => None,
         };
         name.is_some_and(|name| checker.text(name) == "derive")

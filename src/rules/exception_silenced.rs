@@ -2,6 +2,7 @@ use tree_sitter::Node;
 
 use crate::analysis::Checker;
 use crate::analysis::semantic::suspends;
+use crate::analysis::source::{NodeFields, field};
 use crate::rules::cancelled_error_swallowed::{caught_types, handler_body};
 use crate::rules::{Rule, broad_except_swallows_cancellation};
 
@@ -84,7 +85,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, clause: Node<'_>) {
         _ => return,
     };
     let (Some(body), Some(try_statement)) = (handler_body(clause), clause.parent()) else { return };
-    let Some(try_body) = try_statement.child_by_field_name("body") else { return };
+    let Some(try_body) = try_statement.field(&field::BODY) else { return };
     if !only_silences(body) || !suspends(try_body) || !checker.semantic.handler_may_complete_without_raising(clause) {
         return;
     }

@@ -1,5 +1,6 @@
 use tree_sitter::Node;
 
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{Call, Checker};
 use crate::rules::Rule;
 
@@ -100,21 +101,21 @@ fn reads_results(checker: &Checker<'_, '_>, value: Node<'_>, depth: u32) -> bool
         "parenthesized_expression" | "expression_list" => reads_results(checker, holder, depth),
         "return_statement" => true,
         // `results[0] is True`: an identity test is a check that no exception passes, not a use.
-        "subscript" => holder.child_by_field_name("value") == Some(value) && !is_identity_test(checker, holder),
-        "assignment" if holder.child_by_field_name("right") == Some(value) => {
-            let Some(target) = holder.child_by_field_name("left") else { return false };
+        "subscript" => holder.field(&field::VALUE) == Some(value) && !is_identity_test(checker, holder),
+        "assignment" if holder.field(&field::RIGHT) == Some(value) => {
+            let Some(target) = holder.field(&field::LEFT) else { return false };
             if target.kind() != "identifier" {
                 return true;
             }
             later_uses(checker, target, holder).into_iter().any(|name| reads_results(checker, name, depth))
         }
-        "for_statement" | "for_in_clause" if holder.child_by_field_name("right") == Some(value) => {
+        "for_statement" | "for_in_clause" if holder.field(&field::RIGHT) == Some(value) => {
             items_dereferenced(checker, holder)
         }
         "argument_list" => holder
             .parent()
             .filter(|call| {
-                call.child_by_field_name("function")
+                call.field(&field::FUNCTION)
                     .and_then(|callee| checker.semantic.qualified_name(callee))
                     .and_then(|qualified| qualified.strip_prefix("builtins.").map(str::to_string))
                     .is_some_and(|name| ITERATING_BUILTINS.contains(&name.as_str()))
@@ -139,19 +140,19 @@ fn is_identity_test(checker: &Checker<'_, '_>, operand: Node<'_>) -> bool {
 /// For `for item in results` (a loop or a comprehension clause): whether an item is unpacked,
 /// or used as `item.attribute` or `item[...]` in the loop.
 fn items_dereferenced(checker: &Checker<'_, '_>, clause: Node<'_>) -> bool {
-    let Some(target) = clause.child_by_field_name("left") else { return false };
+    let Some(target) = clause.field(&field::LEFT) else { return false };
     if target.kind() != "identifier" {
         return true;
     }
-    let scope = if clause.kind() == "for_statement" { clause.child_by_field_name("body") } else { clause.parent() };
+    let scope = if clause.kind() == "for_statement" { clause.field(&field::BODY) } else { clause.parent() };
     let Some(scope) = scope else { return false };
     let name = checker.text(target);
     let mut stack = vec![scope];
     while let Some(node) = stack.pop() {
         if node.kind() == "identifier" && checker.text(node) == name && node.id() != target.id() {
             let dereferenced = node.parent().is_some_and(|parent| match parent.kind() {
-                "attribute" => parent.child_by_field_name("object") == Some(node),
-                "subscript" => parent.child_by_field_name("value") == Some(node),
+                "attribute" => parent.field(&field::OBJECT) == Some(node),
+                "subscript" => parent.field(&field::VALUE) == Some(node),
                 _ => false,
             });
             if dereferenced {
@@ -192,7 +193,7 @@ fn function_uses_isinstance(checker: &Checker<'_, '_>, call: Node<'_>) -> bool {
     let mut stack = vec![function];
     while let Some(node) = stack.pop() {
         if node.kind() == "call"
-            && node.child_by_field_name("function").is_some_and(|callee| checker.text(callee) == "isinstance")
+            && node.field(&field::FUNCTION).is_some_and(|callee| checker.text(callee) == "isinstance")
         {
             return true;
         }

@@ -1,6 +1,7 @@
 use tree_sitter::Node;
 
 use crate::analysis::fix_builder;
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{Call, Checker, Edit, Fix, PythonVersion, TextRange};
 use crate::rules::Rule;
 
@@ -148,7 +149,7 @@ fn assignment_statement<'t>(assignment: Node<'t>, awaited: Node<'t>) -> Option<(
     let mut value = awaited;
     let mut current = assignment;
     let statement = loop {
-        if current.child_by_field_name("right") != Some(value) {
+        if current.field(&field::RIGHT) != Some(value) {
             return None;
         }
         let parent = current.parent()?;
@@ -158,8 +159,8 @@ fn assignment_statement<'t>(assignment: Node<'t>, awaited: Node<'t>) -> Option<(
             _ => return None,
         }
     };
-    let left = assignment.child_by_field_name("left")?;
-    let plain = current == assignment && assignment.child_by_field_name("type").is_none();
+    let left = assignment.field(&field::LEFT)?;
+    let plain = current == assignment && assignment.field(&field::TYPE).is_none();
     if !plain || !matches!(left.kind(), "pattern_list" | "tuple_pattern" | "list_pattern") {
         return Some((statement, None));
     }
@@ -228,8 +229,8 @@ fn entries<'t>(checker: &Checker<'_, '_>, arguments: Node<'t>) -> Option<(Vec<En
                 continue;
             }
             "keyword_argument" => {
-                let name = child.child_by_field_name("name").map(|name| checker.text(name));
-                let value = child.child_by_field_name("value").map(|value| value.kind());
+                let name = child.field(&field::NAME).map(|name| checker.text(name));
+                let value = child.field(&field::VALUE).map(|value| value.kind());
                 if (name, value) != (Some("return_exceptions"), Some("false")) {
                     return None;
                 }
@@ -257,7 +258,7 @@ fn splat<'t>(checker: &Checker<'_, '_>, splat: Node<'t>) -> Option<Argument<'t>>
     let value = splat.named_children(&mut cursor).find(|child| child.kind() != "comment")?;
     match value.kind() {
         "list_comprehension" | "generator_expression" => {
-            let body = value.child_by_field_name("body").filter(|body| starts_a_coroutine(checker, *body))?;
+            let body = value.field(&field::BODY).filter(|body| starts_a_coroutine(checker, *body))?;
             Some(Argument::Comprehension { comprehension: value, body })
         }
         "identifier" | "attribute" if !may_hold_futures(checker, value) => Some(Argument::Spread(value)),
@@ -269,7 +270,7 @@ fn splat<'t>(checker: &Checker<'_, '_>, splat: Node<'t>) -> Option<Argument<'t>>
 /// `tasks = [asyncio.create_task(...) ...]; await gather(*tasks)`): its name says so, or the
 /// function fills it with them or annotates it as such.
 fn may_hold_futures(checker: &Checker<'_, '_>, sequence: Node<'_>) -> bool {
-    let last = if sequence.kind() == "attribute" { sequence.child_by_field_name("attribute") } else { Some(sequence) };
+    let last = if sequence.kind() == "attribute" { sequence.field(&field::ATTRIBUTE) } else { Some(sequence) };
     let Some(last) = last else { return true };
     let name = checker.text(last).to_ascii_lowercase();
     if name.contains("task") || name.contains("fut") {
@@ -286,23 +287,19 @@ fn may_hold_futures(checker: &Checker<'_, '_>, sequence: Node<'_>) -> bool {
     checker.semantic.references_in(function, checker.text(sequence)).into_iter().any(|reference| {
         let Some(parent) = reference.parent() else { return false };
         match parent.kind() {
-            "typed_parameter" | "typed_default_parameter" => {
-                parent.child_by_field_name("type").is_some_and(|annotation| {
-                    ["Task", "Future"].iter().any(|kind| checker.text(annotation).contains(kind))
-                })
-            }
-            "assignment" if parent.child_by_field_name("left") == Some(reference) => {
-                parent.child_by_field_name("right").is_some_and(|value| makes_futures(checker, value))
+            "typed_parameter" | "typed_default_parameter" => parent.field(&field::TYPE).is_some_and(|annotation| {
+                ["Task", "Future"].iter().any(|kind| checker.text(annotation).contains(kind))
+            }),
+            "assignment" if parent.field(&field::LEFT) == Some(reference) => {
+                parent.field(&field::RIGHT).is_some_and(|value| makes_futures(checker, value))
             }
             // `coros.append(asyncio.create_task(...))`
-            "attribute" if parent.child_by_field_name("object") == Some(reference) => {
+            "attribute" if parent.field(&field::OBJECT) == Some(reference) => {
                 let adds = parent
-                    .child_by_field_name("attribute")
+                    .field(&field::ATTRIBUTE)
                     .is_some_and(|method| matches!(checker.text(method), "append" | "add" | "extend" | "insert"));
-                let arguments = parent
-                    .parent()
-                    .filter(|call| call.kind() == "call")
-                    .and_then(|call| call.child_by_field_name("arguments"));
+                let arguments =
+                    parent.parent().filter(|call| call.kind() == "call").and_then(|call| call.field(&field::ARGUMENTS));
                 adds && arguments.is_some_and(|arguments| {
                     let mut cursor = arguments.walk();
                     arguments.named_children(&mut cursor).any(|argument| makes_futures(checker, argument))
@@ -322,7 +319,7 @@ fn makes_futures(checker: &Checker<'_, '_>, value: Node<'_>) -> bool {
             value.named_children(&mut cursor).any(|element| makes_futures(checker, element))
         }
         "list_comprehension" | "generator_expression" | "set_comprehension" => {
-            value.child_by_field_name("body").is_some_and(|body| makes_futures(checker, body))
+            value.field(&field::BODY).is_some_and(|body| makes_futures(checker, body))
         }
         _ => false,
     }
@@ -330,10 +327,10 @@ fn makes_futures(checker: &Checker<'_, '_>, value: Node<'_>) -> bool {
 
 /// A call that is not known to give a task or a future.
 fn starts_a_coroutine(checker: &Checker<'_, '_>, call: Node<'_>) -> bool {
-    let Some(callee) = call.child_by_field_name("function").filter(|_| call.kind() == "call") else { return false };
+    let Some(callee) = call.field(&field::FUNCTION).filter(|_| call.kind() == "call") else { return false };
     let written = match callee.kind() {
         "identifier" => Some(checker.text(callee)),
-        "attribute" => callee.child_by_field_name("attribute").map(|name| checker.text(name)),
+        "attribute" => callee.field(&field::ATTRIBUTE).map(|name| checker.text(name)),
         _ => None,
     };
     let qualified = checker.semantic.qualified_name(callee);
@@ -532,10 +529,10 @@ fn task_name(checker: &Checker<'_, '_>, target: Option<Node<'_>>, coroutine: Nod
     if let Some(target) = target.filter(|target| target.kind() == "identifier" && checker.text(*target) != "_") {
         return format!("{}_task", checker.text(target));
     }
-    let callee = coroutine.child_by_field_name("function");
+    let callee = coroutine.field(&field::FUNCTION);
     let name = match callee.map(|callee| (callee.kind(), callee)) {
         Some(("identifier", callee)) => Some(callee),
-        Some(("attribute", callee)) => callee.child_by_field_name("attribute"),
+        Some(("attribute", callee)) => callee.field(&field::ATTRIBUTE),
         _ => None,
     };
     name.map_or_else(|| "task".to_string(), |name| format!("{}_task", checker.text(name).trim_start_matches('_')))
@@ -660,12 +657,12 @@ fn variables_stay_inside(checker: &Checker<'_, '_>, comprehension: Node<'_>, cla
     let Some(function_body) = checker
         .semantic
         .enclosing_function(comprehension.start_byte())
-        .and_then(|scope| checker.semantic.scope(scope).node.child_by_field_name("body"))
+        .and_then(|scope| checker.semantic.scope(scope).node.field(&field::BODY))
     else {
         return false;
     };
     let inside = TextRange::of(comprehension);
-    clauses.iter().filter_map(|clause| clause.child_by_field_name("left")).all(|targets| {
+    clauses.iter().filter_map(|clause| clause.field(&field::LEFT)).all(|targets| {
         let identifiers = checker.semantic.nodes_in_same_scope(targets, &["identifier"]);
         identifiers.into_iter().all(|identifier| {
             checker

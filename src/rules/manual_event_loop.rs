@@ -1,6 +1,7 @@
 use tree_sitter::Node;
 
 use crate::analysis::semantic::ScopeKind;
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{Call, Checker, Edit, Fix, TextRange};
 use crate::rules::Rule;
 use crate::rules::ensure_future_on_coroutine::returns_future;
@@ -175,7 +176,7 @@ fn is_owned_elsewhere(checker: &Checker<'_, '_>, fetch: Node<'_>, origins: &[(Or
             continue;
         }
         let is_test = in_test_module
-            && current.node.child_by_field_name("name").is_some_and(|name| checker.text(name).starts_with("test"));
+            && current.node.field(&field::NAME).is_some_and(|name| checker.text(name).starts_with("test"));
         if is_test || is_fixture(semantic, current.node) {
             return true;
         }
@@ -191,7 +192,7 @@ fn fetched_in_a_try_for_no_loop(checker: &Checker<'_, '_>, fetch: Node<'_>) -> b
     while let Some(parent) = child.parent() {
         match parent.kind() {
             "function_definition" | "lambda" | "class_definition" | "module" => return false,
-            "try_statement" if parent.child_by_field_name("body").is_some_and(|body| body.id() == child.id()) => {
+            "try_statement" if parent.field(&field::BODY).is_some_and(|body| body.id() == child.id()) => {
                 let mut cursor = parent.walk();
                 let catches_runtime_error = parent.named_children(&mut cursor).any(|clause| {
                     clause.kind() == "except_clause"
@@ -212,9 +213,9 @@ fn fetched_in_a_try_for_no_loop(checker: &Checker<'_, '_>, fetch: Node<'_>) -> b
 
 fn is_shutdown_step(checker: &Checker<'_, '_>, argument: Node<'_>) -> bool {
     argument
-        .child_by_field_name("function")
+        .field(&field::FUNCTION)
         .filter(|callee| callee.kind() == "attribute")
-        .and_then(|callee| callee.child_by_field_name("attribute"))
+        .and_then(|callee| callee.field(&field::ATTRIBUTE))
         .is_some_and(|name| SHUTDOWN_STEPS.contains(&checker.text(name)))
 }
 
@@ -234,22 +235,22 @@ fn fix(checker: &Checker<'_, '_>, call: &Call<'_>, receiver: Node<'_>, argument:
     let statement = statement_of(call.node)?;
     let previous = statement.prev_sibling()?;
     let creation = (previous.kind() == "expression_statement").then(|| previous.named_child(0)).flatten()?;
-    let target = creation.child_by_field_name("left")?;
-    let value = creation.child_by_field_name("right")?;
+    let target = creation.field(&field::LEFT)?;
+    let value = creation.field(&field::RIGHT)?;
     if creation.kind() != "assignment"
         || target.kind() != "identifier"
         || checker.text(target) != checker.text(receiver)
     {
         return None;
     }
-    let callee = value.child_by_field_name("function").filter(|_| value.kind() == "call")?;
+    let callee = value.field(&field::FUNCTION).filter(|_| value.kind() == "call")?;
     if !matches!(semantic.qualified_name(callee).as_deref(), Some("asyncio.new_event_loop" | "asyncio.get_event_loop"))
     {
         return None;
     }
     // The loop variable must have no other use: the target and the receiver only.
     let scope = semantic.scope(semantic.scope_at(call.node.start_byte()));
-    let body = scope.node.child_by_field_name("body").unwrap_or(scope.node);
+    let body = scope.node.field(&field::BODY).unwrap_or(scope.node);
     if semantic.references_in(body, checker.text(receiver)).len() != 2 {
         return None;
     }
@@ -269,7 +270,7 @@ fn statement_of(call: Node<'_>) -> Option<Node<'_>> {
     let parent = call.parent()?;
     match parent.kind() {
         "expression_statement" | "return_statement" => Some(parent),
-        "assignment" if parent.child_by_field_name("right").is_some_and(|right| right.id() == call.id()) => {
+        "assignment" if parent.field(&field::RIGHT).is_some_and(|right| right.id() == call.id()) => {
             parent.parent().filter(|statement| statement.kind() == "expression_statement")
         }
         _ => None,

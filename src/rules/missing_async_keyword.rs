@@ -1,6 +1,7 @@
 use tree_sitter::Node;
 
 use crate::analysis::semantic::AsyncProtocol;
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{Checker, Edit, Fix, TextRange};
 use crate::rules::Rule;
 
@@ -114,8 +115,8 @@ pub(crate) fn check_for(checker: &mut Checker<'_, '_>, for_loop: Node<'_>) {
     if for_loop.child(0).is_some_and(|first| first.kind() == "async") {
         return;
     }
-    let Some(iterable) = for_loop.child_by_field_name("right").filter(|right| right.kind() == "call") else { return };
-    let Some(callee) = iterable.child_by_field_name("function") else { return };
+    let Some(iterable) = for_loop.field(&field::RIGHT).filter(|right| right.kind() == "call") else { return };
+    let Some(callee) = iterable.field(&field::FUNCTION) else { return };
     if checker.async_protocol_of(callee) != Some(AsyncProtocol::AsyncGenerator) {
         return;
     }
@@ -134,7 +135,7 @@ pub(crate) fn check_for(checker: &mut Checker<'_, '_>, for_loop: Node<'_>) {
 /// What the manager is, in the message's words, when it only supports `async with`.
 fn async_only_manager(checker: &Checker<'_, '_>, manager: Node<'_>) -> Option<String> {
     if manager.kind() == "call" {
-        let callee = manager.child_by_field_name("function")?;
+        let callee = manager.field(&field::FUNCTION)?;
         if checker.async_protocol_of(callee) == Some(AsyncProtocol::AsyncContextManager) {
             return Some(format!("the async context manager `{}()`", checker.text(callee)));
         }

@@ -1,6 +1,7 @@
 use tree_sitter::Node;
 
 use crate::analysis::fix_builder;
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{AsyncLibrary, Call, Checker, Edit, Fix, PythonVersion, TextRange};
 use crate::rules::Rule;
 
@@ -184,8 +185,8 @@ fn stream_connection(checker: &Checker<'_, '_>, call: &Call<'_>) -> Option<&'sta
 fn unbounded_client_request(checker: &Checker<'_, '_>, call: &Call<'_>) -> Option<&'static str> {
     let method = call.method_name(checker.semantic)?;
     let creation = checker.semantic.creating_call(call.receiver()?)?;
-    let creator = checker.semantic.qualified_name(creation.child_by_field_name("function")?)?;
-    let creation_arguments = creation.child_by_field_name("arguments")?;
+    let creator = checker.semantic.qualified_name(creation.field(&field::FUNCTION)?)?;
+    let creation_arguments = creation.field(&field::ARGUMENTS)?;
     let creation_timeout = keyword_value(checker, creation_arguments, "timeout");
     let call_timeout = call.keyword_argument(checker.semantic, "timeout").map(|value| checker.text(value));
     if AIOHTTP_SESSIONS.contains(&creator.as_str()) {
@@ -215,8 +216,8 @@ fn keyword_value<'s>(checker: &Checker<'_, 's>, arguments: Node<'_>, name: &str)
     arguments
         .named_children(&mut cursor)
         .filter(|argument| argument.kind() == "keyword_argument")
-        .find(|argument| argument.child_by_field_name("name").is_some_and(|key| checker.text(key) == name))
-        .and_then(|argument| argument.child_by_field_name("value"))
+        .find(|argument| argument.field(&field::NAME).is_some_and(|key| checker.text(key) == name))
+        .and_then(|argument| argument.field(&field::VALUE))
         .map(|value| checker.text(value))
 }
 
@@ -227,12 +228,11 @@ fn is_bounded(checker: &Checker<'_, '_>, call: Node<'_>) -> bool {
     while let Some(node) = current {
         match node.kind() {
             "function_definition" | "lambda" | "class_definition" => return false,
-            "with_statement" if node.child_by_field_name("body") == Some(child) && with_bounds_time(checker, node) => {
+            "with_statement" if node.field(&field::BODY) == Some(child) && with_bounds_time(checker, node) => {
                 return true;
             }
-            "call" if node.child_by_field_name("arguments") == Some(child) => {
-                let callee =
-                    node.child_by_field_name("function").and_then(|callee| checker.semantic.qualified_name(callee));
+            "call" if node.field(&field::ARGUMENTS) == Some(child) => {
+                let callee = node.field(&field::FUNCTION).and_then(|callee| checker.semantic.qualified_name(callee));
                 if matches!(callee.as_deref(), Some("asyncio.wait_for" | "asyncio.tasks.wait_for")) {
                     return true;
                 }
@@ -250,11 +250,11 @@ fn with_bounds_time(checker: &Checker<'_, '_>, with_statement: Node<'_>) -> bool
     let mut cursor = with_statement.walk();
     for clause in with_statement.named_children(&mut cursor).filter(|child| child.kind() == "with_clause") {
         let mut inner = clause.walk();
-        items.extend(clause.named_children(&mut inner).filter_map(|item| item.child_by_field_name("value")));
+        items.extend(clause.named_children(&mut inner).filter_map(|item| item.field(&field::VALUE)));
     }
     items.into_iter().any(|manager| {
         let manager = if manager.kind() == "as_pattern" { manager.named_child(0).unwrap_or(manager) } else { manager };
-        let Some(callee) = manager.child_by_field_name("function").filter(|_| manager.kind() == "call") else {
+        let Some(callee) = manager.field(&field::FUNCTION).filter(|_| manager.kind() == "call") else {
             return false;
         };
         if callee.kind() == "identifier" {

@@ -1,5 +1,6 @@
 use tree_sitter::Node;
 
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{Call, Checker, Edit, Fix, TextRange};
 use crate::rules::Rule;
 
@@ -86,7 +87,7 @@ fn in_fork_child(checker: &Checker<'_, '_>, node: Node<'_>) -> bool {
     let is_fork = |value: Node<'_>| {
         value.kind() == "call"
             && value
-                .child_by_field_name("function")
+                .field(&field::FUNCTION)
                 .is_some_and(|callee| semantic.qualified_name(callee).as_deref() == Some("os.fork"))
     };
     let mut child = node;
@@ -95,8 +96,8 @@ fn in_fork_child(checker: &Checker<'_, '_>, node: Node<'_>) -> bool {
             return false;
         }
         if parent.kind() == "if_statement"
-            && parent.child_by_field_name("consequence").is_some_and(|body| body.id() == child.id())
-            && let Some(condition) = parent.child_by_field_name("condition")
+            && parent.field(&field::CONSEQUENCE).is_some_and(|body| body.id() == child.id())
+            && let Some(condition) = parent.field(&field::CONDITION)
             && condition.kind() == "comparison_operator"
         {
             let mut cursor = condition.walk();

@@ -1,5 +1,6 @@
 use tree_sitter::Node;
 
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{Call, Checker};
 use crate::rules::Rule;
 
@@ -70,17 +71,17 @@ const LOCAL_METHODS: &[&str] = &["acquire", "release", "locked", "wait", "wait_f
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
     let Some(primitive) = call.qualified_name.as_deref().filter(|name| PRIMITIVES.contains(name)) else { return };
     let Some(assignment) = call.node.parent().filter(|parent| parent.kind() == "assignment") else { return };
-    let Some(target) = assignment.child_by_field_name("left").filter(|left| left.kind() == "identifier") else {
+    let Some(target) = assignment.field(&field::LEFT).filter(|left| left.kind() == "identifier") else {
         return;
     };
-    if assignment.child_by_field_name("right").is_none_or(|right| right.id() != call.node.id())
+    if assignment.field(&field::RIGHT).is_none_or(|right| right.id() != call.node.id())
         || assignment.parent().is_none_or(|parent| parent.kind() != "expression_statement")
     {
         return;
     }
     let Some(function) = checker.semantic.enclosing_function(call.node.start_byte()) else { return };
     let function_scope = checker.semantic.scope(function);
-    let Some(body) = function_scope.node.child_by_field_name("body") else { return };
+    let Some(body) = function_scope.node.field(&field::BODY) else { return };
     let name = checker.text(target);
     let mut acquired = false;
     // Every mention, nested scopes included: a use in a nested function shares the object.
@@ -102,7 +103,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
     }
     if acquired {
         let function_name =
-            function_scope.node.child_by_field_name("name").map_or("", |function_name| checker.text(function_name));
+            function_scope.node.field(&field::NAME).map_or("", |function_name| checker.text(function_name));
         checker.report(
             Rule::PerCallSemaphore,
             call.node,
@@ -122,8 +123,8 @@ fn use_of(checker: &Checker<'_, '_>, identifier: Node<'_>) -> Use {
     let Some(parent) = identifier.parent() else { return Use::Other };
     match parent.kind() {
         "with_item" => Use::Acquire,
-        "attribute" if parent.child_by_field_name("object").is_some_and(|object| object.id() == identifier.id()) => {
-            let method = parent.child_by_field_name("attribute").map_or("", |method| checker.text(method));
+        "attribute" if parent.field(&field::OBJECT).is_some_and(|object| object.id() == identifier.id()) => {
+            let method = parent.field(&field::ATTRIBUTE).map_or("", |method| checker.text(method));
             let is_called = parent.parent().is_some_and(|call| call.kind() == "call");
             match method {
                 "acquire" if is_called => Use::Acquire,

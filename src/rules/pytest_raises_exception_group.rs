@@ -1,6 +1,7 @@
 use tree_sitter::Node;
 
 use crate::analysis::fix_builder::ModuleImport;
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{Call, Checker, Edit, Fix, TextRange};
 use crate::rules::Rule;
 
@@ -101,9 +102,7 @@ fn raises_group_fix(checker: &Checker<'_, '_>, call: &Call<'_>, expected: Node<'
         argument.id() == expected.id()
             || argument.kind() == "comment"
             || argument.kind() == "keyword_argument"
-                && argument
-                    .child_by_field_name("name")
-                    .is_some_and(|name| matches!(checker.text(name), "match" | "check"))
+                && argument.field(&field::NAME).is_some_and(|name| matches!(checker.text(name), "match" | "check"))
     });
     if !carries_over {
         return None;

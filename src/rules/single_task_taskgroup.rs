@@ -1,5 +1,6 @@
 use tree_sitter::Node;
 
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{Checker, Edit, Fix, TaskGroupBlock, TextRange};
 use crate::rules::Rule;
 
@@ -83,7 +84,7 @@ fn fix(checker: &Checker<'_, '_>, block: &TaskGroupBlock<'_>, group: &str, corou
     let body = checker
         .semantic
         .enclosing_function(block.statement.start_byte())
-        .and_then(|scope| checker.semantic.scope(scope).node.child_by_field_name("body"))?;
+        .and_then(|scope| checker.semantic.scope(scope).node.field(&field::BODY))?;
     let used_elsewhere =
         checker.semantic.nodes_in_same_scope(body, &["identifier"]).into_iter().any(|identifier| {
             checker.text(identifier) == group && !inside(identifier.start_byte(), identifier.end_byte())
@@ -107,13 +108,13 @@ fn started_coroutine<'n>(checker: &Checker<'_, '_>, statement: Node<'n>, group: 
         return None;
     }
     let call = statement.named_child(0).filter(|call| call.kind() == "call")?;
-    let callee = call.child_by_field_name("function").filter(|callee| callee.kind() == "attribute")?;
-    let receiver = callee.child_by_field_name("object")?;
-    let method = callee.child_by_field_name("attribute")?;
+    let callee = call.field(&field::FUNCTION).filter(|callee| callee.kind() == "attribute")?;
+    let receiver = callee.field(&field::OBJECT)?;
+    let method = callee.field(&field::ATTRIBUTE)?;
     if receiver.kind() != "identifier" || checker.text(receiver) != group || checker.text(method) != "create_task" {
         return None;
     }
-    let arguments = call.child_by_field_name("arguments")?;
+    let arguments = call.field(&field::ARGUMENTS)?;
     let mut cursor = arguments.walk();
     let arguments: Vec<Node<'n>> = arguments.named_children(&mut cursor).collect();
     let [coroutine] = arguments.as_slice() else { return None };

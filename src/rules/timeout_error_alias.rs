@@ -1,5 +1,6 @@
 use tree_sitter::Node;
 
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{Checker, Edit, Fix, PythonVersion, TextRange};
 use crate::rules::Rule;
 
@@ -109,8 +110,8 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, reference: Node<'_>) {
 fn is_name_use(identifier: Node<'_>) -> bool {
     let Some(parent) = identifier.parent() else { return true };
     match parent.kind() {
-        "attribute" => parent.child_by_field_name("attribute") != Some(identifier),
-        "keyword_argument" => parent.child_by_field_name("name") != Some(identifier),
+        "attribute" => parent.field(&field::ATTRIBUTE) != Some(identifier),
+        "keyword_argument" => parent.field(&field::NAME) != Some(identifier),
         "dotted_name" | "aliased_import" | "import_from_statement" => false,
         _ => true,
     }

@@ -1,5 +1,6 @@
 use tree_sitter::Node;
 
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{AsyncLibrary, Checker, PythonVersion};
 use crate::rules::Rule;
 
@@ -65,9 +66,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, function: Node<'_>) {
     if function.child(0).is_none_or(|first| first.kind() != "async") {
         return;
     }
-    let (Some(parameters), Some(body)) =
-        (function.child_by_field_name("parameters"), function.child_by_field_name("body"))
-    else {
+    let (Some(parameters), Some(body)) = (function.field(&field::PARAMETERS), function.field(&field::BODY)) else {
         return;
     };
     let mut cursor = parameters.walk();
@@ -94,7 +93,7 @@ fn parameter_name(parameter: Node<'_>) -> Option<Node<'_>> {
     match parameter.kind() {
         "identifier" => Some(parameter),
         "typed_parameter" => parameter.named_child(0).filter(|name| name.kind() == "identifier"),
-        "default_parameter" | "typed_default_parameter" => parameter.child_by_field_name("name"),
+        "default_parameter" | "typed_default_parameter" => parameter.field(&field::NAME),
         _ => None,
     }
 }
@@ -144,10 +143,10 @@ fn assigned_local<'t>(identifier: Node<'t>, body: Node<'t>) -> Option<Node<'t>> 
             return None;
         }
         if node.kind() == "assignment" {
-            if node.child_by_field_name("right") != Some(child) {
+            if node.field(&field::RIGHT) != Some(child) {
                 return None;
             }
-            return node.child_by_field_name("left").filter(|left| left.kind() == "identifier");
+            return node.field(&field::LEFT).filter(|left| left.kind() == "identifier");
         }
         child = node;
         current = node.parent();
@@ -163,7 +162,7 @@ fn in_call_arguments(identifier: Node<'_>, body: Node<'_>) -> bool {
         }
         match node.kind() {
             // `f(timeout=...)`: the keyword's name is not a use of the parameter.
-            "keyword_argument" if node.child_by_field_name("name") == Some(identifier) => return false,
+            "keyword_argument" if node.field(&field::NAME) == Some(identifier) => return false,
             "argument_list" => return true,
             _ => {}
         }

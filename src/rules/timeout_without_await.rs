@@ -2,6 +2,7 @@ use tree_sitter::Node;
 
 use crate::analysis::fix_builder;
 use crate::analysis::semantic::suspends;
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{Checker, Edit, Fix, TextRange};
 use crate::rules::Rule;
 
@@ -72,14 +73,14 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, with_statement: Node<'_>, man
     if call.kind() != "call" {
         return;
     }
-    let Some(callee) = call.child_by_field_name("function") else { return };
+    let Some(callee) = call.field(&field::FUNCTION) else { return };
     let Some(qualified) = checker.semantic.qualified_name(callee) else { return };
     let name = match qualified.as_str() {
         "asyncio.timeout" | "asyncio.timeouts.timeout" => "timeout",
         "asyncio.timeout_at" | "asyncio.timeouts.timeout_at" => "timeout_at",
         _ => return,
     };
-    let Some(body) = with_statement.child_by_field_name("body") else { return };
+    let Some(body) = with_statement.field(&field::BODY) else { return };
     let items = with_items(with_statement);
     let Some(index) = items
         .iter()
@@ -121,14 +122,14 @@ fn alias_is_unused(checker: &Checker<'_, '_>, manager: Node<'_>) -> bool {
     if manager.kind() != "as_pattern" {
         return true;
     }
-    let Some(alias) = manager.child_by_field_name("alias").and_then(|alias| alias.named_child(0)) else {
+    let Some(alias) = manager.field(&field::ALIAS).and_then(|alias| alias.named_child(0)) else {
         return false;
     };
     if alias.kind() != "identifier" {
         return false;
     }
     let Some(function) = checker.semantic.enclosing_function(manager.start_byte()) else { return false };
-    let Some(body) = checker.semantic.scope(function).node.child_by_field_name("body") else { return false };
+    let Some(body) = checker.semantic.scope(function).node.field(&field::BODY) else { return false };
     checker.semantic.references_in(body, checker.text(alias)).iter().all(|reference| reference.id() == alias.id())
 }
 
@@ -136,7 +137,7 @@ fn alias_is_unused(checker: &Checker<'_, '_>, manager: Node<'_>) -> bool {
 /// their own lines above it.
 fn remove_block_fix(checker: &Checker<'_, '_>, with_statement: Node<'_>, manager: Node<'_>, name: &str) -> Option<Fix> {
     let source = checker.semantic.source();
-    let body = with_statement.child_by_field_name("body")?;
+    let body = with_statement.field(&field::BODY)?;
     if !fix_builder::is_first_on_line(source, with_statement.start_byte()) || !alias_is_unused(checker, manager) {
         return None;
     }

@@ -12,6 +12,7 @@ use tree_sitter::Node;
 
 use crate::analysis::fix_builder;
 use crate::analysis::settings::PythonVersion;
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{AsyncLibrary, Call, Checker, Edit, Fix, TextRange};
 
 /// `await asyncio.to_thread(f, args...)` for `f(args...)` (the file's library's function,
@@ -73,8 +74,8 @@ fn is_dotted_name(node: Node<'_>) -> bool {
     match node.kind() {
         "identifier" => true,
         "attribute" => {
-            node.child_by_field_name("attribute").is_some_and(|name| name.kind() == "identifier")
-                && node.child_by_field_name("object").is_some_and(is_dotted_name)
+            node.field(&field::ATTRIBUTE).is_some_and(|name| name.kind() == "identifier")
+                && node.field(&field::OBJECT).is_some_and(is_dotted_name)
         }
         _ => false,
     }

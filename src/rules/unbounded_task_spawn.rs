@@ -1,5 +1,6 @@
 use tree_sitter::Node;
 
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{Call, Checker};
 use crate::rules::Rule;
 
@@ -80,16 +81,16 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
     if is_bounded_iterable(checker, iterable) {
         return;
     }
-    let Some(callee) = coroutine.child_by_field_name("function") else { return };
+    let Some(callee) = coroutine.field(&field::FUNCTION) else { return };
     let Some(definition) = checker.semantic.helper_definition(callee) else { return };
     if definition.child(0).is_none_or(|first| first.kind() != "async") {
         return;
     }
-    let Some(coroutine_body) = definition.child_by_field_name("body") else { return };
+    let Some(coroutine_body) = definition.field(&field::BODY) else { return };
     let spawner_body = checker
         .semantic
         .enclosing_function(call.node.start_byte())
-        .and_then(|scope| checker.semantic.scope(scope).node.child_by_field_name("body"));
+        .and_then(|scope| checker.semantic.scope(scope).node.field(&field::BODY));
     if shows_bound(checker, coroutine_body) || spawner_body.is_some_and(|body| shows_bound(checker, body)) {
         return;
     }
@@ -110,10 +111,10 @@ fn gathered_comprehension(arguments: Node<'_>) -> Option<(Node<'_>, Node<'_>)> {
     let splat = arguments.named_children(&mut cursor).find(|argument| argument.kind() == "list_splat")?;
     let comprehension =
         splat.named_child(0).filter(|value| matches!(value.kind(), "list_comprehension" | "generator_expression"))?;
-    let coroutine = comprehension.child_by_field_name("body").filter(|body| body.kind() == "call")?;
+    let coroutine = comprehension.field(&field::BODY).filter(|body| body.kind() == "call")?;
     let mut cursor = comprehension.walk();
     let clause = comprehension.named_children(&mut cursor).find(|child| child.kind() == "for_in_clause")?;
-    Some((coroutine, clause.child_by_field_name("right")?))
+    Some((coroutine, clause.field(&field::RIGHT)?))
 }
 
 /// The iterable of the nearest loop or comprehension whose body holds `node`, in the same
@@ -125,17 +126,17 @@ fn enclosing_iteration(node: Node<'_>) -> Option<Node<'_>> {
         match current.kind() {
             "function_definition" | "lambda" | "class_definition" => return None,
             "for_statement" => {
-                let body = current.child_by_field_name("body")?;
+                let body = current.field(&field::BODY)?;
                 if body.id() == child.id() {
-                    return current.child_by_field_name("right");
+                    return current.field(&field::RIGHT);
                 }
             }
             "list_comprehension" | "set_comprehension" | "generator_expression"
-                if current.child_by_field_name("body").is_some_and(|body| body.id() == child.id()) =>
+                if current.field(&field::BODY).is_some_and(|body| body.id() == child.id()) =>
             {
                 let mut cursor = current.walk();
                 let clause = current.named_children(&mut cursor).find(|child| child.kind() == "for_in_clause")?;
-                return clause.child_by_field_name("right");
+                return clause.field(&field::RIGHT);
             }
             _ => {}
         }
@@ -165,7 +166,7 @@ fn is_bounded_at_depth(checker: &Checker<'_, '_>, iterable: Node<'_>, depth: u32
                 iterable.named_children(&mut cursor).filter(|child| child.kind() == "for_in_clause").collect();
             !clauses.is_empty()
                 && clauses.into_iter().all(|clause| {
-                    clause.child_by_field_name("right").is_some_and(|right| is_bounded_at_depth(checker, right, depth))
+                    clause.field(&field::RIGHT).is_some_and(|right| is_bounded_at_depth(checker, right, depth))
                 })
         }
         "identifier" => {
@@ -175,18 +176,15 @@ fn is_bounded_at_depth(checker: &Checker<'_, '_>, iterable: Node<'_>, depth: u32
             iterable.named_child(0).is_some_and(|inner| is_bounded_at_depth(checker, inner, depth))
         }
         "call" => {
-            let Some(callee) = iterable.child_by_field_name("function") else { return false };
+            let Some(callee) = iterable.field(&field::FUNCTION) else { return false };
             if checker.semantic.qualified_name(callee).is_some_and(|name| name == "builtins.range") {
                 return true;
             }
             let is_view = callee.kind() == "attribute"
                 && callee
-                    .child_by_field_name("attribute")
+                    .field(&field::ATTRIBUTE)
                     .is_some_and(|method| matches!(checker.text(method), "items" | "keys" | "values"));
-            is_view
-                && callee
-                    .child_by_field_name("object")
-                    .is_some_and(|object| is_bounded_at_depth(checker, object, depth))
+            is_view && callee.field(&field::OBJECT).is_some_and(|object| is_bounded_at_depth(checker, object, depth))
         }
         _ => false,
     }
@@ -197,16 +195,16 @@ fn is_bounded_at_depth(checker: &Checker<'_, '_>, iterable: Node<'_>, depth: u32
 fn shows_bound(checker: &Checker<'_, '_>, body: Node<'_>) -> bool {
     checker.semantic.nodes_in_same_scope(body, &["with_item", "call"]).into_iter().any(|node| {
         if node.kind() == "with_item" {
-            let Some(value) = node.child_by_field_name("value") else { return false };
+            let Some(value) = node.field(&field::VALUE) else { return false };
             let manager = if value.kind() == "as_pattern" { value.named_child(0).unwrap_or(value) } else { value };
             let text = checker.text(manager).to_ascii_lowercase();
             return text.contains("sem")
                 || text.contains("limit")
                 || checker.semantic.value_type(manager).is_some_and(|kind| kind.ends_with("Semaphore"));
         }
-        let Some(callee) = node.child_by_field_name("function") else { return false };
+        let Some(callee) = node.field(&field::FUNCTION) else { return false };
         let is_acquire = callee.kind() == "attribute"
-            && callee.child_by_field_name("attribute").is_some_and(|method| checker.text(method) == "acquire");
+            && callee.field(&field::ATTRIBUTE).is_some_and(|method| checker.text(method) == "acquire");
         let qualified = checker.semantic.qualified_name(callee);
         is_acquire
             || matches!(qualified.as_deref(), Some("asyncio.Semaphore" | "asyncio.BoundedSemaphore"))
@@ -221,7 +219,7 @@ fn enclosing_for_body(node: Node<'_>) -> Option<Node<'_>> {
         match current.kind() {
             "function_definition" | "lambda" | "class_definition" => return None,
             "for_statement" => {
-                let body = current.child_by_field_name("body")?;
+                let body = current.field(&field::BODY)?;
                 if body.start_byte() <= node.start_byte() && node.end_byte() <= body.end_byte() {
                     return Some(body);
                 }
@@ -240,17 +238,17 @@ fn shows_batch_bound(checker: &Checker<'_, '_>, loop_body: Node<'_>) -> bool {
     let semantic = checker.semantic;
     semantic.nodes_in_same_scope(loop_body, &["if_statement", "while_statement"]).into_iter().any(|statement| {
         let (Some(condition), Some(body)) = (
-            statement.child_by_field_name("condition"),
-            statement.child_by_field_name("consequence").or_else(|| statement.child_by_field_name("body")),
+            statement.field(&field::CONDITION),
+            statement.field(&field::CONSEQUENCE).or_else(|| statement.field(&field::BODY)),
         ) else {
             return false;
         };
         let counts = semantic.nodes_in_same_scope(condition, &["comparison_operator"]).into_iter().any(|comparison| {
             semantic.nodes_in_same_scope(comparison, &["call", "binary_operator"]).into_iter().any(|part| {
                 if part.kind() == "binary_operator" {
-                    return part.child_by_field_name("operator").is_some_and(|operator| checker.text(operator) == "%");
+                    return part.field(&field::OPERATOR).is_some_and(|operator| checker.text(operator) == "%");
                 }
-                part.child_by_field_name("function")
+                part.field(&field::FUNCTION)
                     .and_then(|callee| semantic.qualified_name(callee))
                     .is_some_and(|name| name == "builtins.len")
             })

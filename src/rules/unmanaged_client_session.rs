@@ -1,6 +1,7 @@
 use tree_sitter::Node;
 
 use crate::analysis::fix_builder;
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{Call, Checker, Edit, Fix, TextRange};
 use crate::rules::Rule;
 
@@ -83,15 +84,13 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
     if assignment.parent().is_none_or(|statement| statement.kind() != "expression_statement") {
         return;
     }
-    let Some(target) = assignment.child_by_field_name("left").filter(|left| left.kind() == "identifier") else {
+    let Some(target) = assignment.field(&field::LEFT).filter(|left| left.kind() == "identifier") else {
         return;
     };
     let semantic = checker.semantic;
     let Some(function) = semantic.enclosing_function(call.node.start_byte()) else { return };
     let function = semantic.scope(function);
-    let Some(body) =
-        function.node.child_by_field_name("body").filter(|_| function.node.kind() == "function_definition")
-    else {
+    let Some(body) = function.node.field(&field::BODY).filter(|_| function.node.kind() == "function_definition") else {
         return;
     };
     let name = checker.text(target);
@@ -124,10 +123,10 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
 /// assignment does not stand on its own lines, is annotated, or the name is used outside the
 /// new block (it would be closed there).
 fn async_with_fix(checker: &Checker<'_, '_>, call: Node<'_>, assignment: Node<'_>, body: Node<'_>) -> Option<Fix> {
-    if assignment.child_by_field_name("type").is_some() {
+    if assignment.field(&field::TYPE).is_some() {
         return None;
     }
-    let target = assignment.child_by_field_name("left")?;
+    let target = assignment.field(&field::LEFT)?;
     let statement = assignment.parent()?;
     let block = statement.parent().filter(|block| block.kind() == "block")?;
     let source = checker.semantic.source();
@@ -189,13 +188,12 @@ fn closes(checker: &Checker<'_, '_>, statement: Node<'_>, name: &str) -> bool {
     else {
         return false;
     };
-    let Some(callee) = call.child_by_field_name("function").filter(|callee| callee.kind() == "attribute") else {
+    let Some(callee) = call.field(&field::FUNCTION).filter(|callee| callee.kind() == "attribute") else {
         return false;
     };
-    let receiver = callee.child_by_field_name("object").map(|object| (object.kind(), checker.text(object)));
-    let method = callee.child_by_field_name("attribute").map(|method| checker.text(method));
-    let no_arguments =
-        call.child_by_field_name("arguments").is_some_and(|arguments| arguments.named_child_count() == 0);
+    let receiver = callee.field(&field::OBJECT).map(|object| (object.kind(), checker.text(object)));
+    let method = callee.field(&field::ATTRIBUTE).map(|method| checker.text(method));
+    let no_arguments = call.field(&field::ARGUMENTS).is_some_and(|arguments| arguments.named_child_count() == 0);
     receiver == Some(("identifier", name)) && matches!(method, Some("close" | "aclose")) && no_arguments
 }
 
@@ -219,7 +217,7 @@ fn use_of(checker: &Checker<'_, '_>, reference: Node<'_>, body: Node<'_>) -> Use
     let Some(parent) = reference.parent() else { return Use::HandedOn };
     match parent.kind() {
         "attribute" => {
-            let method = parent.child_by_field_name("attribute").map_or("", |name| checker.text(name));
+            let method = parent.field(&field::ATTRIBUTE).map_or("", |name| checker.text(name));
             let called = parent.parent().is_some_and(|call| call.kind() == "call");
             if called && matches!(method, "close" | "aclose") && in_finally(parent, body) {
                 Use::ClosedInFinally

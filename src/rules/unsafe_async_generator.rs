@@ -1,6 +1,7 @@
 use tree_sitter::Node;
 
 use crate::analysis::Checker;
+use crate::analysis::source::{NodeFields, field};
 use crate::rules::Rule;
 use crate::rules::pytest_support::{is_fixture_decorator, is_test_code};
 
@@ -73,7 +74,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, function: Node<'_>) {
         is_abstract |= qualified.as_deref() == Some("abc.abstractmethod");
         qualified.as_deref().is_some_and(|name| name == "contextlib.asynccontextmanager" || is_fixture_decorator(name))
     });
-    let (Some(name), Some(body)) = (function.child_by_field_name("name"), function.child_by_field_name("body")) else {
+    let (Some(name), Some(body)) = (function.field(&field::NAME), function.field(&field::BODY)) else {
         return;
     };
     if exempt || semantic.nodes_in_same_scope(body, &["yield"]).is_empty() {

@@ -1,6 +1,7 @@
 use tree_sitter::Node;
 
 use crate::analysis::fix_builder;
+use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{Call, Checker, Edit, Fix, PythonVersion, TextRange};
 use crate::rules::Rule;
 
@@ -71,7 +72,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
     let Some(holder) = awaited.parent() else { return };
     let whole_statement = match holder.kind() {
         "expression_statement" | "return_statement" => true,
-        "assignment" => holder.child_by_field_name("right") == Some(awaited),
+        "assignment" => holder.field(&field::RIGHT) == Some(awaited),
         _ => false,
     };
     if !whole_statement {
@@ -147,8 +148,8 @@ fn wait_for_arguments<'n>(checker: &Checker<'_, '_>, call: &Call<'n>) -> Option<
         match argument.kind() {
             "comment" => {}
             "keyword_argument" => {
-                let value = argument.child_by_field_name("value")?;
-                let slot = match argument.child_by_field_name("name").map(|name| checker.text(name)) {
+                let value = argument.field(&field::VALUE)?;
+                let slot = match argument.field(&field::NAME).map(|name| checker.text(name)) {
                     Some("fut") => &mut awaitable,
                     Some("timeout") => &mut timeout,
                     _ => return None,

@@ -2,6 +2,7 @@ use tree_sitter::Node;
 
 use crate::analysis::Checker;
 use crate::analysis::semantic::is_async_context_manager_decorator;
+use crate::analysis::source::{NodeFields, field};
 use crate::rules::Rule;
 use crate::rules::pytest_support::is_fixture;
 
@@ -141,7 +142,7 @@ fn enclosing_scoped_manager(
         if ancestor.id() == function.id() {
             return None;
         }
-        let in_body = ancestor.child_by_field_name("body").is_some_and(|body| body.id() == child.id());
+        let in_body = ancestor.field(&field::BODY).is_some_and(|body| body.id() == child.id());
         if ancestor.kind() == "with_statement" && in_body {
             let is_async = ancestor.child(0).is_some_and(|first| first.kind() == "async");
             if let Some(manager) = scoped_manager(checker, ancestor, is_async, is_fixture) {
@@ -165,7 +166,7 @@ fn scoped_manager(
     let mut cursor = clause.walk();
     let items: Vec<Node<'_>> = clause.named_children(&mut cursor).filter(|item| item.kind() == "with_item").collect();
     items.into_iter().find_map(|item| {
-        let value = item.child_by_field_name("value")?;
+        let value = item.field(&field::VALUE)?;
         let manager = if value.kind() == "as_pattern" { value.named_child(0)? } else { value };
         let kind = checker.semantic.value_type(manager)?;
         let scoped = (is_async && SCOPED_MANAGERS.contains(&kind.as_str()))
