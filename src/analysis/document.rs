@@ -15,11 +15,14 @@ pub struct Document {
     rope: Rope,
     tree: Tree,
     version: i32,
+    /// How many `\r`s the text holds that no `\n` follows: while there are none, the rope's
+    /// line index counts tree-sitter's rows (see [`Document::point_at`]).
+    lone_crs: usize,
 }
 
 impl Document {
     pub fn new(text: &str, version: i32) -> Self {
-        Self { rope: Rope::from_str(text), tree: source::parse(text), version }
+        Self { rope: Rope::from_str(text), tree: source::parse(text), version, lone_crs: lone_crs(text.bytes()) }
     }
 
     pub fn rope(&self) -> &Rope {
@@ -54,10 +57,16 @@ impl Document {
         let start_position = self.point_at(start_byte);
         let old_end_position = self.point_at(old_end_byte);
 
+        // Only the `\r`s from just before the edit to its end can change whether a `\n`
+        // follows them.
+        let before = start_byte.saturating_sub(1);
+        let removed = self.lone_crs_from(before, old_end_byte - before);
         let start_char = self.rope.byte_to_char(start_byte);
         let old_end_char = self.rope.byte_to_char(old_end_byte);
         self.rope.remove(start_char..old_end_char);
         self.rope.insert(start_char, new_text);
+        let added = self.lone_crs_from(before, start_byte + new_text.len() - before);
+        self.lone_crs = (self.lone_crs + added).saturating_sub(removed);
 
         self.tree.edit(&InputEdit {
             start_byte,
@@ -96,6 +105,19 @@ impl Document {
     pub fn replace_all(&mut self, text: &str) {
         self.rope = Rope::from_str(text);
         self.tree = source::parse(text);
+        self.lone_crs = lone_crs(text.bytes());
+    }
+
+    /// The lone `\r`s among the `count` bytes from `start` (looking one byte past them).
+    fn lone_crs_from(&self, start: usize, count: usize) -> usize {
+        if start >= self.rope.len_bytes() {
+            return 0;
+        }
+        let bytes = self.rope.bytes_at(start).take(count + 1);
+        // The byte past the range is only looked at: as the last one read, a `\r` there was
+        // counted.
+        let past = self.rope.get_byte(start + count) == Some(b'\r');
+        lone_crs(bytes) - usize::from(past)
     }
 
     fn floor_char_boundary(&self, byte: usize) -> usize {
@@ -104,8 +126,17 @@ impl Document {
     }
 
     /// The tree-sitter point of `byte`. tree-sitter counts rows by `\n` only, while the rope's
-    /// lines also break at a lone `\r`, so the rope's line index cannot be used here.
+    /// lines also break at a lone `\r`: the rope's line index counts rows only in a text
+    /// without one (the common case, and O(log n)); with one, the text before is scanned.
     fn point_at(&self, byte: usize) -> Point {
+        if self.lone_crs == 0 {
+            let row = self.rope.byte_to_line(byte);
+            return Point { row, column: byte - self.rope.line_to_byte(row) };
+        }
+        self.point_by_scan(byte)
+    }
+
+    fn point_by_scan(&self, byte: usize) -> Point {
         let mut row = 0;
         let mut line_start = 0;
         let mut chunk_start = 0;
@@ -123,6 +154,18 @@ impl Document {
         }
         Point { row, column: byte - line_start }
     }
+}
+
+/// How many `\r`s of `bytes` no `\n` follows.
+fn lone_crs(bytes: impl Iterator<Item = u8>) -> usize {
+    let mut bytes = bytes.peekable();
+    let mut count = 0;
+    while let Some(byte) = bytes.next() {
+        if byte == b'\r' && bytes.peek() != Some(&b'\n') {
+            count += 1;
+        }
+    }
+    count
 }
 
 /// The point where `text` ends when it is inserted at `start`.
@@ -188,6 +231,28 @@ mod tests {
                 source::parse(&expected).root_node().to_sexp(),
                 "seed {seed}: incremental tree differs from a fresh parse of {expected:?}"
             );
+        }
+    }
+
+    #[test]
+    fn points_and_lone_carriage_returns_stay_right_through_edits() {
+        const BREAKS: &[&str] = &["\r", "\n", "\r\n", "a\r", "\nb", "x", "😀\r"];
+        for seed in 0..40 {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let mut expected = String::from("a\r\nb\n😀\r\nc");
+            let mut document = Document::new(&expected, 0);
+            for step in 0..60 {
+                let a = random_char_boundary(&mut rng, &expected);
+                let b = random_char_boundary(&mut rng, &expected);
+                let (start, end) = (a.min(b), a.max(b));
+                let insert = BREAKS[rng.random_range(0..BREAKS.len())];
+                expected.replace_range(start..end, insert);
+                document.apply_edit(start, end, insert);
+                assert_eq!(document.lone_crs, lone_crs(expected.bytes()), "seed {seed}, step {step}: {expected:?}");
+                for byte in expected.char_indices().map(|(index, _)| index).chain([expected.len()]) {
+                    assert_eq!(document.point_at(byte), document.point_by_scan(byte), "seed {seed}: {expected:?} at {byte}");
+                }
+            }
         }
     }
 
