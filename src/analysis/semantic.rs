@@ -54,6 +54,14 @@ pub struct Scope<'t> {
     /// For the scope of a skipped body: the hashes of the names bound anywhere in it (sorted),
     /// which its scopes would bind but do not hold.
     unknown_locals: Vec<u64>,
+    /// For a class: the `self.name = value` assignments of its skipped methods, with the
+    /// method's scope. They are bound on the first question about the class's attributes
+    /// (finding their nodes again cost a tenth of a keystroke's analysis, mostly for classes
+    /// nobody asked about).
+    deferred_attributes: Vec<(TextRange, ScopeId)>,
+    /// Which of `deferred_attributes` assign which name (by [`name_hash`]), made on the first
+    /// question. Without borrows: a borrowed one would make the model invariant in `'t`.
+    deferred_names: std::cell::OnceCell<HashMap<u64, Vec<usize>>>,
 }
 
 impl Scope<'_> {
@@ -517,8 +525,21 @@ impl<'t> SemanticModel<'t> {
         // Deep enough for real hierarchies; a cycle of names (`class A(B)`, `class B(A)`) ends.
         const MAX_BASES: u32 = 8;
         let scope = &self.scopes[class];
-        let mut bindings: Vec<&Binding<'t>> = Vec::new();
+        let mut bindings: Vec<Binding<'t>> = Vec::new();
         bindings.extend(scope.instance_attributes.get(attribute).into_iter().flatten());
+        if !scope.deferred_attributes.is_empty() {
+            let names = scope.deferred_names.get_or_init(|| self.deferred_names(scope));
+            let replayed = names.get(&name_hash(attribute)).into_iter().flatten().filter_map(|index| {
+                let (name, binding) = self.replay_attribute(scope.deferred_attributes[*index])?;
+                (name == attribute).then_some(binding)
+            });
+            let walked = bindings.len();
+            bindings.extend(replayed);
+            if bindings.len() > walked {
+                // In the order of the file, as a walk of every body binds them.
+                bindings.sort_by_key(|binding| binding.position);
+            }
+        }
         bindings.extend(scope.bindings.get(attribute).into_iter().flatten());
         if !bindings.is_empty() {
             return Some(bindings.into_iter().map(|binding| binding.kind).collect());
@@ -543,6 +564,32 @@ impl<'t> SemanticModel<'t> {
             }
             self.class_attribute(base_scope, attribute, depth + 1)
         })
+    }
+
+    /// Which of the class's deferred receiver assignments assign which name.
+    fn deferred_names(&self, class: &Scope<'t>) -> HashMap<u64, Vec<usize>> {
+        let mut names: HashMap<u64, Vec<usize>> = HashMap::new();
+        for (index, deferred) in class.deferred_attributes.iter().enumerate() {
+            if let Some((name, _)) = self.replay_attribute(*deferred) {
+                names.entry(name_hash(name)).or_default().push(index);
+            }
+        }
+        names
+    }
+
+    /// The instance attribute a skipped method's `self.name = value` at `range` binds, as the
+    /// walk of its body would have bound it.
+    fn replay_attribute(&self, (range, method): (TextRange, ScopeId)) -> Option<(&'t str, Binding<'t>)> {
+        let method = &self.scopes[method];
+        let receiver = method.receiver?;
+        let assignment = method
+            .node
+            .descendant_for_byte_range(range.start, range.end)
+            .filter(|node| node.kind() == "assignment" && TextRange::of(*node) == range)?;
+        let (target, position, kind) = assignment_binding(assignment)?;
+        let (object, attribute) = (target.field(&field::OBJECT)?, target.field(&field::ATTRIBUTE)?);
+        (target.kind() == "attribute" && object.kind() == "identifier" && self.text(object) == receiver)
+            .then(|| (self.text(attribute), Binding { position, kind }))
     }
 
     // LW2xx (coroutines and tasks): what a call creates and whether its result is kept.
@@ -1480,6 +1527,8 @@ impl<'t, 's> Builder<'t, 's> {
             bindings: HashMap::new(),
             instance_attributes: HashMap::new(),
             unknown_locals: Vec::new(),
+            deferred_attributes: Vec::new(),
+            deferred_names: std::cell::OnceCell::new(),
         };
         Self {
             tree,
@@ -1563,14 +1612,8 @@ impl<'t, 's> Builder<'t, 's> {
         // The walk never enters the body, so its scope is never pushed.
         self.pending_bodies.retain(|(_, pending)| *pending != function_scope);
         self.scopes[function_scope].unknown_locals = skipped.locals.to_vec();
-        for range in skipped.receiver_assignments {
-            let assignment = body
-                .descendant_for_byte_range(range.start, range.end)
-                .filter(|node| node.kind() == "assignment" && TextRange::of(*node) == *range);
-            if let Some(assignment) = assignment {
-                self.visit_assignment(assignment, function_scope);
-            }
-        }
+        let deferred = skipped.receiver_assignments.iter().map(|range| (*range, function_scope));
+        self.scopes[scope].deferred_attributes.extend(deferred);
         self.skipped_imports.extend(skipped.imports.iter().map(String::as_str));
     }
 
@@ -1615,6 +1658,8 @@ impl<'t, 's> Builder<'t, 's> {
             bindings: HashMap::new(),
             instance_attributes: HashMap::new(),
             unknown_locals: Vec::new(),
+            deferred_attributes: Vec::new(),
+            deferred_names: std::cell::OnceCell::new(),
         });
         self.pending_bodies.push((body.id(), id));
         id
@@ -1776,22 +1821,7 @@ impl<'t, 's> Builder<'t, 's> {
     }
 
     fn visit_assignment(&mut self, node: Node<'t>, scope: ScopeId) {
-        let Some(left) = node.field(&field::LEFT) else { return };
-        let right = node.field(&field::RIGHT);
-        let annotation = node.field(&field::TYPE);
-        let position = node.end_byte();
-        let kind = match (right, annotation) {
-            (_, Some(annotation)) if right.is_none_or(|value| value.kind() == "none") => {
-                BindingKind::Annotated { annotation }
-            }
-            (Some(value), _) if value.kind() == "none" => BindingKind::NoneValue,
-            // `a = b = value`: the inner assignment binds `b`; `a` gets the same value.
-            (Some(value), _) if value.kind() == "assignment" => {
-                innermost_value(value).map_or(BindingKind::Unknown, |value| BindingKind::Value { value })
-            }
-            (Some(value), _) => BindingKind::Value { value },
-            (None, _) => BindingKind::Unknown,
-        };
+        let Some((left, position, kind)) = assignment_binding(node) else { return };
         match left.kind() {
             "identifier" => self.bind(scope, left, position, kind),
             "attribute" => {
@@ -1904,6 +1934,24 @@ impl<'t, 's> Builder<'t, 's> {
 /// only make a local look used: a finding missed, never a false one, with odds of 2^-64.
 fn name_hash(name: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(name.as_bytes())
+}
+
+/// What an `assignment` binds: its target, where the binding starts and to what.
+fn assignment_binding(node: Node<'_>) -> Option<(Node<'_>, usize, BindingKind<'_>)> {
+    let left = node.field(&field::LEFT)?;
+    let right = node.field(&field::RIGHT);
+    let annotation = node.field(&field::TYPE);
+    let kind = match (right, annotation) {
+        (_, Some(annotation)) if right.is_none_or(|value| value.kind() == "none") => BindingKind::Annotated { annotation },
+        (Some(value), _) if value.kind() == "none" => BindingKind::NoneValue,
+        // `a = b = value`: the inner assignment binds `b`; `a` gets the same value.
+        (Some(value), _) if value.kind() == "assignment" => {
+            innermost_value(value).map_or(BindingKind::Unknown, |value| BindingKind::Value { value })
+        }
+        (Some(value), _) => BindingKind::Value { value },
+        (None, _) => BindingKind::Unknown,
+    };
+    Some((left, node.end_byte(), kind))
 }
 
 fn innermost_value(assignment: Node<'_>) -> Option<Node<'_>> {
