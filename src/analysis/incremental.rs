@@ -103,7 +103,7 @@ struct UnitState {
     receiver_assignments: Vec<TextRange>,
     imports: Vec<String>,
     /// The hashes of the names its body binds, for a walk that skips it.
-    locals: Vec<u64>,
+    locals: Arc<[u64]>,
     /// A finding's fix edits outside the unit: analysed again every time.
     volatile: bool,
 }
@@ -315,7 +315,7 @@ impl<'a> Inputs<'a> {
                     body,
                     receiver_assignments,
                     old.imports.as_slice(),
-                    old.locals.as_slice(),
+                    &old.locals,
                 ));
             }
         }
@@ -353,7 +353,7 @@ impl<'a> Inputs<'a> {
                         .map(|range| range.moved_in(old.range, delta))
                         .collect(),
                     imports: old.imports.clone(),
-                    locals: old.locals.clone(),
+                    locals: Arc::clone(&old.locals),
                     volatile: false,
                 });
             } else {
@@ -409,7 +409,7 @@ impl<'a> Inputs<'a> {
 
     /// A unit just analysed with `semantic`, its findings still to come.
     fn unit_state(&self, semantic: &SemanticModel<'_>, unit: &Unit) -> UnitState {
-        let locals = unit.body.map(|body| semantic.names_bound_within(body)).unwrap_or_default();
+        let locals = unit.body.map(|body| semantic.names_bound_within(body)).unwrap_or_default().into();
         let (receiver_assignments, imports) = match unit.body {
             Some(body) => (
                 semantic

@@ -17,7 +17,7 @@
 //! It knows nothing of rules, settings, files or the LSP.
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use tree_sitter::{Node, Tree};
 
@@ -53,7 +53,7 @@ pub struct Scope<'t> {
     instance_attributes: HashMap<&'t str, Vec<Binding<'t>>>,
     /// For the scope of a skipped body: the hashes of the names bound anywhere in it (sorted),
     /// which its scopes would bind but do not hold.
-    unknown_locals: Vec<u64>,
+    unknown_locals: Option<Arc<[u64]>>,
     /// For a class: the `self.name = value` assignments of its skipped methods, with the
     /// method's scope. They are bound on the first question about the class's attributes
     /// (finding their nodes again cost a tenth of a keystroke's analysis, mostly for classes
@@ -147,7 +147,7 @@ pub struct SkippedBody<'a> {
     pub receiver_assignments: &'a [TextRange],
     pub imports: &'a [String],
     /// The hashes of the names bound anywhere in the body ([`SemanticModel::names_bound_within`]).
-    pub locals: &'a [u64],
+    pub locals: &'a Arc<[u64]>,
 }
 
 const MAX_INFERENCE_DEPTH: u32 = 12;
@@ -221,7 +221,7 @@ impl<'t> SemanticModel<'t> {
             .take_while(|scope| scope.range.start <= range.end)
             .filter(|scope| scope.range.end <= range.end)
             .flat_map(|scope| {
-                scope.bindings.keys().map(|name| name_hash(name)).chain(scope.unknown_locals.iter().copied())
+                scope.bindings.keys().map(|name| name_hash(name)).chain(scope.unknown_locals.iter().flat_map(|locals| locals.iter().copied()))
             })
             .collect();
         names.sort_unstable();
@@ -323,7 +323,7 @@ impl<'t> SemanticModel<'t> {
             if scope.kind == ScopeKind::Class && id != origin {
                 continue;
             }
-            if !scope.unknown_locals.is_empty() && scope.unknown_locals.binary_search(&name_hash(name)).is_ok() {
+            if scope.unknown_locals.as_ref().is_some_and(|locals| locals.binary_search(&name_hash(name)).is_ok()) {
                 self.doubted.set(true);
             }
             if let Some(bindings) = scope.bindings.get(name) {
@@ -1526,7 +1526,7 @@ impl<'t, 's> Builder<'t, 's> {
             receiver: None,
             bindings: HashMap::new(),
             instance_attributes: HashMap::new(),
-            unknown_locals: Vec::new(),
+            unknown_locals: None,
             deferred_attributes: Vec::new(),
             deferred_names: std::cell::OnceCell::new(),
         };
@@ -1610,8 +1610,10 @@ impl<'t, 's> Builder<'t, 's> {
         let decorated = (node.id() != function.id()).then_some(node);
         let function_scope = self.new_function_scope(is_async, function, decorated, body, scope);
         // The walk never enters the body, so its scope is never pushed.
-        self.pending_bodies.retain(|(_, pending)| *pending != function_scope);
-        self.scopes[function_scope].unknown_locals = skipped.locals.to_vec();
+        if self.pending_bodies.last().is_some_and(|(_, pending)| *pending == function_scope) {
+            self.pending_bodies.pop();
+        }
+        self.scopes[function_scope].unknown_locals = Some(Arc::clone(skipped.locals));
         let deferred = skipped.receiver_assignments.iter().map(|range| (*range, function_scope));
         self.scopes[scope].deferred_attributes.extend(deferred);
         self.skipped_imports.extend(skipped.imports.iter().map(String::as_str));
@@ -1657,7 +1659,7 @@ impl<'t, 's> Builder<'t, 's> {
             receiver,
             bindings: HashMap::new(),
             instance_attributes: HashMap::new(),
-            unknown_locals: Vec::new(),
+            unknown_locals: None,
             deferred_attributes: Vec::new(),
             deferred_names: std::cell::OnceCell::new(),
         });
