@@ -47,7 +47,7 @@ pub struct Scope<'t> {
     /// The `function_definition`, `lambda`, `class_definition` or `module` node.
     pub node: Node<'t>,
     /// For a method: the name of its first parameter (`self`, `cls`).
-    receiver: Option<&'t str>,
+    receiver: Receiver<'t>,
     bindings: HashMap<&'t str, Vec<Binding<'t>>>,
     /// For a class: attributes assigned through the receiver in its methods (`self.x = ...`).
     instance_attributes: HashMap<&'t str, Vec<Binding<'t>>>,
@@ -67,6 +67,31 @@ pub struct Scope<'t> {
 impl Scope<'_> {
     pub fn is_async_function(&self) -> bool {
         matches!(self.kind, ScopeKind::Function { is_async: true })
+    }
+}
+
+/// A method's receiver, the name of its first parameter (`self`, `cls`).
+#[derive(Debug, Clone, Copy)]
+enum Receiver<'t> {
+    None,
+    Named(&'t str),
+    /// A method whose body the walk skipped: its receiver is found only if a question needs it
+    /// (for most of them none does).
+    OfSkipped { function: Node<'t>, decorated: Option<Node<'t>> },
+}
+
+impl<'t> Receiver<'t> {
+    fn name(self, source: &'t str) -> Option<&'t str> {
+        match self {
+            Self::None => None,
+            Self::Named(name) => Some(name),
+            Self::OfSkipped { function, decorated } => {
+                if decorated.is_some_and(|decorated| is_staticmethod(decorated, source)) {
+                    return None;
+                }
+                first_parameter(function).and_then(|parameter| source.get(parameter.byte_range()))
+            }
+        }
     }
 }
 
@@ -502,7 +527,7 @@ impl<'t> SemanticModel<'t> {
         let name = self.text(object);
         // A function nested in a method sees the method's receiver unless it binds the name.
         let mut method = self.enclosing_function(object.start_byte())?;
-        while self.scopes[method].receiver.is_none() {
+        while self.scopes[method].receiver.name(self.source).is_none() {
             let scope = &self.scopes[method];
             let parent = scope.parent?;
             if scope.bindings.contains_key(name) || !matches!(self.scopes[parent].kind, ScopeKind::Function { .. }) {
@@ -511,7 +536,7 @@ impl<'t> SemanticModel<'t> {
             method = parent;
         }
         let method_scope = &self.scopes[method];
-        let receiver = method_scope.receiver?;
+        let receiver = method_scope.receiver.name(self.source)?;
         if receiver != name {
             return None;
         }
@@ -581,7 +606,7 @@ impl<'t> SemanticModel<'t> {
     /// walk of its body would have bound it.
     fn replay_attribute(&self, (range, method): (TextRange, ScopeId)) -> Option<(&'t str, Binding<'t>)> {
         let method = &self.scopes[method];
-        let receiver = method.receiver?;
+        let receiver = method.receiver.name(self.source)?;
         let assignment = method
             .node
             .descendant_for_byte_range(range.start, range.end)
@@ -1523,7 +1548,7 @@ impl<'t, 's> Builder<'t, 's> {
             range: TextRange::new(0, source.len().max(root.end_byte())),
             parent: None,
             node: root,
-            receiver: None,
+            receiver: Receiver::None,
             bindings: HashMap::new(),
             instance_attributes: HashMap::new(),
             unknown_locals: None,
@@ -1608,7 +1633,11 @@ impl<'t, 's> Builder<'t, 's> {
         let is_async = function.child(0).is_some_and(|first| first.kind() == "async");
         self.bind(scope, name, function.start_byte(), BindingKind::Function { node: function, is_async });
         let decorated = (node.id() != function.id()).then_some(node);
-        let function_scope = self.new_function_scope(is_async, function, decorated, body, scope);
+        let receiver = match self.scopes[scope].kind {
+            ScopeKind::Class => Receiver::OfSkipped { function, decorated },
+            _ => Receiver::None,
+        };
+        let function_scope = self.push_scope(ScopeKind::Function { is_async }, function, body, scope, receiver);
         // The walk never enters the body, so its scope is never pushed.
         if self.pending_bodies.last().is_some_and(|(_, pending)| *pending == function_scope) {
             self.pending_bodies.pop();
@@ -1631,15 +1660,15 @@ impl<'t, 's> Builder<'t, 's> {
     ) -> ScopeId {
         let receiver = match self.scopes[parent].kind {
             ScopeKind::Class if !decorated.is_some_and(|decorated| is_staticmethod(decorated, self.source)) => {
-                first_parameter(node).map(|parameter| self.text(parameter))
+                first_parameter(node).map_or(Receiver::None, |parameter| Receiver::Named(self.text(parameter)))
             }
-            _ => None,
+            _ => Receiver::None,
         };
         self.push_scope(ScopeKind::Function { is_async }, node, body, parent, receiver)
     }
 
     fn new_scope(&mut self, kind: ScopeKind, node: Node<'t>, body: Node<'t>, parent: ScopeId) -> ScopeId {
-        self.push_scope(kind, node, body, parent, None)
+        self.push_scope(kind, node, body, parent, Receiver::None)
     }
 
     fn push_scope(
@@ -1648,7 +1677,7 @@ impl<'t, 's> Builder<'t, 's> {
         node: Node<'t>,
         body: Node<'t>,
         parent: ScopeId,
-        receiver: Option<&'t str>,
+        receiver: Receiver<'t>,
     ) -> ScopeId {
         let id = self.scopes.len();
         self.scopes.push(Scope {
@@ -1848,7 +1877,7 @@ impl<'t, 's> Builder<'t, 's> {
             return false;
         };
         let method = &self.scopes[scope];
-        let (Some(receiver), Some(class)) = (method.receiver, method.parent) else { return false };
+        let (Some(receiver), Some(class)) = (method.receiver.name(self.source), method.parent) else { return false };
         if object.kind() != "identifier" || self.text(object) != receiver {
             return false;
         }
