@@ -223,8 +223,15 @@ def comment_offset(text):
     return text.find("\n", index)
 
 
+def keystrokes(text, indent):
+    """`text` as an editor receives it typed: a character at a time, a line break with the
+    indentation that the editor's auto-indent adds in the same change (typed without it, the
+    next line would start at column 0 and end the class, a change of the file's structure)."""
+    return ["\n" + indent if key == "\n" else key for key in text]
+
+
 def type_keys(session, offset, keys):
-    """Types `keys` one character at a time at `offset`; the latency of each."""
+    """Types `keys` one at a time at `offset`; the latency of each."""
     latencies = []
     for key in keys:
         latencies.append(session.edit(offset, 0, key))
@@ -245,14 +252,14 @@ def scenarios(text, keys):
 
     def in_body(session):
         session.edit(body, 0, indent + "\n")
-        return type_keys(session, body + len(indent), code)
+        return type_keys(session, body + len(indent), keystrokes(code, indent))
 
     def in_body_paired(session):
         """As an editor that closes brackets does (VS Code's default): `(` inserts `()`, and
         typing `)` before an inserted `)` only moves past it."""
         session.edit(body, 0, indent + "\n")
         at, pending, latencies = body + len(indent), 0, []
-        for key in code:
+        for key in keystrokes(code, indent):
             if key == ")" and pending:
                 pending -= 1
                 at += 1
@@ -345,10 +352,11 @@ def main():
                 body, indent = body_offset(text)
                 session.edit(body, 0, indent + "\n")
                 offset = body + len(indent)
+                keys = keystrokes(CODE, indent)
                 for index in range(args.edits):
-                    key = CODE[index % len(CODE)]
+                    key = keys[index % len(keys)]
                     session.edit(offset, 0, key, wait=False)
-                    offset += 1
+                    offset += len(key)
                 server.wait_published(session.uri, session.version, timeout=600)
                 results[name]["rss edits"] = server.rss_mib()
                 server.close()

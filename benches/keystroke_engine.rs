@@ -68,7 +68,9 @@ fn main() {
     // `KEYSTROKE_TEXT` types something else (`xxxx`: a name that never breaks the syntax).
     let typed = std::env::var("KEYSTROKE_TEXT").unwrap_or_else(|_| CODE.to_string());
     for key in typed.chars().cycle().take(keys) {
-        let key = key.to_string();
+        // A line break comes with the indentation an editor's auto-indent adds in the same
+        // change (without it the next line would end the class).
+        let key = if key == '\n' { format!("\n{}", &indent[..indent.len() - 1]) } else { key.to_string() };
         text.insert_str(at, &key);
         let start = Instant::now();
         document.apply_edit(at, at, &key);

@@ -176,14 +176,18 @@ pub fn add_code(source: &str, root: Node<'_>, line_start: usize, code: &str) -> 
 
 /// Whether `offset` lies strictly inside a string literal (a line break there belongs to it).
 fn inside_multiline_string(root: Node<'_>, offset: usize) -> bool {
-    let mut node = root.descendant_for_byte_range(offset, offset);
-    while let Some(current) = node {
-        if current.kind() == "string" && current.start_byte() < offset && offset < current.end_byte() {
+    // Down from the root along the children that hold `offset`: `Node::parent` would search
+    // down from the root once per step up.
+    let mut cursor = root.walk();
+    loop {
+        let node = cursor.node();
+        if node.kind() == "string" && node.start_byte() < offset && offset < node.end_byte() {
             return true;
         }
-        node = current.parent();
+        if cursor.goto_first_child_for_byte(offset).is_none() {
+            return false;
+        }
     }
-    false
 }
 
 /// Where a new code goes in a comment.

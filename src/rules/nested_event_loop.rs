@@ -57,10 +57,15 @@ define_rule! {
 }
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
-    if !checker.semantic.in_async_function(call.node.start_byte()) || in_fork_child(checker, call.node) {
+    if !checker.semantic.in_async_function(call.node.start_byte()) {
         return;
     }
+    // `in_fork_child` climbs the tree through `Node::parent`, which searches down from the
+    // root: asked last, only of the calls that would be reported.
     if call.qualified_name.as_deref() == Some("asyncio.run") {
+        if in_fork_child(checker, call.node) {
+            return;
+        }
         let fix = await_fix(checker, call);
         let diagnostic = checker.report(
             Rule::NestedEventLoop,
@@ -71,7 +76,10 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
         return;
     }
     let (Some(receiver), Some(method)) = (call.receiver(), call.method_name(checker.semantic)) else { return };
-    if matches!(method, "run_until_complete" | "run_forever") && checker.semantic.is_event_loop(receiver) {
+    if matches!(method, "run_until_complete" | "run_forever")
+        && checker.semantic.is_event_loop(receiver)
+        && !in_fork_child(checker, call.node)
+    {
         checker.report(
             Rule::NestedEventLoop,
             call.node,
