@@ -267,7 +267,7 @@ def scenarios(text, keys):
             inserted = "()" if key == "(" else key
             pending += inserted == "()"
             latencies.append(session.edit(at, 0, inserted))
-            at += 1
+            at += 1 if inserted == "()" else len(inserted)  # between the brackets
         return latencies
 
     def in_comment(session):

@@ -67,20 +67,40 @@ fn main() {
     let (mut units_times, mut whole_times) = (Vec::new(), Vec::new());
     // `KEYSTROKE_TEXT` types something else (`xxxx`: a name that never breaks the syntax).
     let typed = std::env::var("KEYSTROKE_TEXT").unwrap_or_else(|_| CODE.to_string());
+    // `KEYSTROKE_PAIRED=1` types as an editor that closes brackets: `(` inserts `()`, and `)`
+    // before an inserted one only moves past it.
+    let paired = std::env::var_os("KEYSTROKE_PAIRED").is_some();
+    let mut pending = 0;
+    let verbose = std::env::var_os("KEYSTROKE_VERBOSE").is_some();
     for key in typed.chars().cycle().take(keys) {
+        if paired && key == ')' && pending > 0 {
+            pending -= 1;
+            at += 1;
+            continue;
+        }
         // A line break comes with the indentation an editor's auto-indent adds in the same
         // change (without it the next line would end the class).
-        let key = if key == '\n' { format!("\n{}", &indent[..indent.len() - 1]) } else { key.to_string() };
+        let key = match key {
+            '\n' => format!("\n{}", &indent[..indent.len() - 1]),
+            '(' if paired => {
+                pending += 1;
+                "()".to_string()
+            }
+            _ => key.to_string(),
+        };
         text.insert_str(at, &key);
         let start = Instant::now();
         document.apply_edit(at, at, &key);
         document.reparse();
         reparse.push(start.elapsed().as_secs_f64());
-        at += key.len();
+        at += if key == "()" { 1 } else { key.len() };
         let start = Instant::now();
         let (_, how) = incremental.update(&text, document.tree(), Some(path), &settings, None, 0);
         let seconds = start.elapsed().as_secs_f64();
         analyse.push(seconds);
+        if verbose {
+            println!("{key:?}: {how:?} {:.2} ms", seconds * 1e3);
+        }
         if matches!(how, Analysed::Units { .. }) {
             by_units += 1;
             units_times.push(seconds);
