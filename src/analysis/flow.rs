@@ -20,7 +20,7 @@
 
 use tree_sitter::Node;
 
-use crate::analysis::semantic::{SemanticModel, is_generator, nodes_in_same_scope, suspends};
+use crate::analysis::semantic::{SemanticModel, nodes_in_same_scope, suspends};
 use crate::analysis::source::{NodeFields, field};
 
 /// How deep [`Analyzer::function_never_returns`] follows helpers that call helpers.
@@ -348,7 +348,7 @@ impl<'a, 't> Analyzer<'a, 't> {
         if self.never_returning.contains(&id) {
             return true;
         }
-        if self.active.contains(&id) || self.active.len() >= MAX_HELPER_DEPTH || is_generator(definition) {
+        if self.active.contains(&id) || self.active.len() >= MAX_HELPER_DEPTH || self.semantic.is_generator_function(definition) {
             return false;
         }
         let decorators = self.semantic.decorators(definition);

@@ -159,6 +159,9 @@ pub struct SemanticModel<'t> {
     /// Whether a question looked up, inside a skipped body, a name that body binds: its
     /// answer may differ from a whole model's.
     doubted: std::cell::Cell<bool>,
+    /// Whether a function (by node id) is a generator, found on the first question: callers of
+    /// a coroutine function ask it for every call.
+    generators: std::cell::RefCell<HashMap<usize, bool>>,
 }
 
 /// The body of a function that a walk does not enter (its text is known not to have changed
@@ -664,7 +667,7 @@ impl<'t> SemanticModel<'t> {
                     if has_unknown_decorator(node, self.source) {
                         // `@async_response`, `@pytest.fixture`, ...: the name may no longer be the coroutine function.
                         CalleeKind::Unknown
-                    } else if is_generator(node) {
+                    } else if self.is_generator_function(node) {
                         CalleeKind::NotCoroutine
                     } else {
                         CalleeKind::Coroutine
@@ -791,7 +794,13 @@ impl<'t> SemanticModel<'t> {
 
     /// Whether a function's own body has a `yield` (an async one is an async generator).
     pub fn is_generator_function(&self, function: Node<'_>) -> bool {
-        is_generator(function)
+        if let Some(known) = self.generators.borrow().get(&function.id()) {
+            return *known;
+        }
+        // Most functions never spell `yield`: the text tells them apart without a walk.
+        let generator = self.text(function).contains("yield") && is_generator(function);
+        self.generators.borrow_mut().insert(function.id(), generator);
+        generator
     }
 
     /// The scopes of every `async def`, in no particular order.
@@ -949,7 +958,7 @@ impl<'t> SemanticModel<'t> {
         if decorators.iter().any(|name| is_async_context_manager_decorator(name)) {
             return Some(AsyncProtocol::AsyncContextManager);
         }
-        if is_async && decorators.is_empty() && is_generator(node) {
+        if is_async && decorators.is_empty() && self.is_generator_function(node) {
             return Some(AsyncProtocol::AsyncGenerator);
         }
         None
@@ -1956,6 +1965,7 @@ impl<'t, 's> Builder<'t, 's> {
             references_asked: std::cell::RefCell::default(),
             bodies_asked: std::cell::RefCell::default(),
             doubted: std::cell::Cell::new(false),
+            generators: std::cell::RefCell::default(),
         }
     }
 }
