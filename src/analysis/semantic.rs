@@ -769,10 +769,11 @@ impl<'t> SemanticModel<'t> {
         loop {
             let current = cursor.node();
             if kind(current) == 1 {
+                let field = cursor.field_id().map_or(0, std::num::NonZero::get);
                 let is_other_name = matches!(
-                    (parents.last(), cursor.field_name()),
-                    (Some(2), Some("attribute")) | (Some(3), Some("name"))
-                );
+                    (parents.last(), field),
+                    (Some(2), id) if id == field::ATTRIBUTE.id()
+                ) || matches!((parents.last(), field), (Some(3), id) if id == field::NAME.id());
                 if !is_other_name {
                     *counts.entry(name_hash(self.text(current))).or_default() += 1;
                 }

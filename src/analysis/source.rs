@@ -21,7 +21,7 @@ impl Field {
         Self { name, id: OnceLock::new() }
     }
 
-    fn id(&self) -> u16 {
+    pub fn id(&self) -> u16 {
         // No field has the id `u16::MAX`: a name the grammar lacks finds no child, as
         // `child_by_field_name` would.
         *self.id.get_or_init(|| language().field_id_for_name(self.name).map_or(u16::MAX, std::num::NonZero::get))
