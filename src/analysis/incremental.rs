@@ -41,7 +41,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use tree_sitter::{Node, Tree};
 use xxhash_rust::xxh3::{Xxh3, xxh3_64, xxh3_64_with_seed};
@@ -50,7 +50,7 @@ use crate::analysis::fix_builder::Stylist;
 use crate::analysis::prefilter::{self, SegmentScan, TextScan};
 use crate::analysis::semantic::{SemanticModel, SkippedBody, is_generator};
 use crate::analysis::settings::LintSettings;
-use crate::analysis::source::{NodeFields, field};
+use crate::analysis::source::{NodeFields, field, named_kind_table};
 use crate::analysis::{Diagnostic, FileInputs, FileRules, TextRange, WorkspaceView, lint_parts, rules_for_scan};
 
 /// How an update analysed the text.
@@ -554,7 +554,7 @@ fn units<'t>(tree: &'t Tree, source: &str) -> Vec<Unit<'t>> {
     let mut cursor = root.walk();
     for statement in root.children(&mut cursor) {
         let definition = definition_of(statement);
-        if let Some(class) = definition.filter(|node| node.kind() == "class_definition")
+        if let Some(class) = definition.filter(|node| unit_kind(*node) == UnitKind::Class)
             && let Some(body) = class.field(&field::BODY).filter(|body| body.child_count() > 0)
         {
             let header = TextRange::new(statement.start_byte(), body.start_byte());
@@ -581,7 +581,7 @@ fn units<'t>(tree: &'t Tree, source: &str) -> Vec<Unit<'t>> {
 }
 
 fn unit_of(statement: Node<'_>, context: u64) -> Unit<'_> {
-    let function = definition_of(statement).filter(|node| node.kind() == "function_definition");
+    let function = definition_of(statement).filter(|node| unit_kind(*node) == UnitKind::Function);
     let body_node =
         function.and_then(|function| function.field(&field::BODY)).filter(|body| body.start_byte() < body.end_byte());
     let shape = if statement.has_error() { shape_of(statement, None) } else { 0 };
@@ -601,7 +601,7 @@ fn unit_of(statement: Node<'_>, context: u64) -> Unit<'_> {
         body,
         function: function.filter(|_| body.is_some()),
         context,
-        is_comment: statement.kind() == "comment",
+        is_comment: unit_kind(statement) == UnitKind::Comment,
         shape,
         skeleton_shape,
     }
@@ -646,12 +646,36 @@ fn header_has_error(statement: Node<'_>, body: Node<'_>) -> bool {
         || statement.is_missing()
 }
 
+/// The kinds a file's units are told apart by, by kind id: comparing `kind()` strings for
+/// every unit on every keystroke was a cost.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum UnitKind {
+    Other,
+    Function,
+    Class,
+    Decorated,
+    Comment,
+}
+
+fn unit_kind(node: Node<'_>) -> UnitKind {
+    static KINDS: LazyLock<Vec<UnitKind>> = LazyLock::new(|| {
+        named_kind_table(UnitKind::Other, |name| match name {
+            "function_definition" => Some(UnitKind::Function),
+            "class_definition" => Some(UnitKind::Class),
+            "decorated_definition" => Some(UnitKind::Decorated),
+            "comment" => Some(UnitKind::Comment),
+            _ => None,
+        })
+    });
+    KINDS.get(usize::from(node.kind_id())).copied().unwrap_or(UnitKind::Other)
+}
+
 /// The definition a statement makes, through its decorators.
 fn definition_of(statement: Node<'_>) -> Option<Node<'_>> {
-    match statement.kind() {
-        "function_definition" | "class_definition" => Some(statement),
-        "decorated_definition" => statement.field(&field::DEFINITION),
-        _ => None,
+    match unit_kind(statement) {
+        UnitKind::Function | UnitKind::Class => Some(statement),
+        UnitKind::Decorated => statement.field(&field::DEFINITION),
+        UnitKind::Other | UnitKind::Comment => None,
     }
 }
 
