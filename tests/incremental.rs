@@ -299,3 +299,12 @@ fn an_unfinished_statement_typed_in_a_method_body_is_analysed_by_units() {
     let how = edit_at(text, &[("        value = 1\n", "        result ="), ("result =", " ")]);
     assert!(matches!(how, Analysed::Units { changed: 1, .. }), "{how:?}");
 }
+
+#[test]
+fn typing_in_a_comment_of_a_module_level_statement_is_analysed_by_units() {
+    // A comment in a statement of the skeleton tells the other units nothing: only the
+    // statement itself (a `# noqa` on its lines) is analysed again.
+    let text = "import time\n\n\nasync def first():\n    time.sleep(1)\n\n\ntry:\n    import brotli  # pragma: no cover\nexcept ImportError:\n    brotli = None\n\n\nasync def second():\n    time.sleep(2)\n";
+    let how = edit_at(text, &[("# pragma", " x"), ("no cover", " # noqa")]);
+    assert!(matches!(how, Analysed::Units { changed: 1, .. }), "{how:?}");
+}

@@ -250,7 +250,11 @@ mod tests {
                 document.apply_edit(start, end, insert);
                 assert_eq!(document.lone_crs, lone_crs(expected.bytes()), "seed {seed}, step {step}: {expected:?}");
                 for byte in expected.char_indices().map(|(index, _)| index).chain([expected.len()]) {
-                    assert_eq!(document.point_at(byte), document.point_by_scan(byte), "seed {seed}: {expected:?} at {byte}");
+                    assert_eq!(
+                        document.point_at(byte),
+                        document.point_by_scan(byte),
+                        "seed {seed}: {expected:?} at {byte}"
+                    );
                 }
             }
         }

@@ -348,7 +348,10 @@ impl<'a, 't> Analyzer<'a, 't> {
         if self.never_returning.contains(&id) {
             return true;
         }
-        if self.active.contains(&id) || self.active.len() >= MAX_HELPER_DEPTH || self.semantic.is_generator_function(definition) {
+        if self.active.contains(&id)
+            || self.active.len() >= MAX_HELPER_DEPTH
+            || self.semantic.is_generator_function(definition)
+        {
             return false;
         }
         let decorators = self.semantic.decorators(definition);

@@ -25,9 +25,12 @@
 //!   in its body (tree-sitter's recovery takes the statements after it), and costs a whole
 //!   analysis until it is closed.
 //!
-//! Cost: the skeleton is still walked on every update (about a tenth of a file's nodes), so an
-//! update grows with the file's size; an edit that changes the skeleton or breaks the syntax
-//! across statements costs a whole analysis.
+//! Cost: the skeleton is still walked on every update (about a tenth of a file's nodes; a
+//! skipped method costs its name, its scope and its recorded facts, its `self.` assignments
+//! bound only if a question about its class needs them), so an update grows with the file's
+//! size; an edit that changes the skeleton or breaks the syntax across statements costs a
+//! whole analysis. The prefilter's scan is kept per unit (`Incremental::scan`): only the
+//! units an edit changed are scanned again.
 //!
 //! The changed units are analysed with a [`SemanticModel`] that skips the other units' bodies
 //! (their instance attributes and imports are replayed from what their last analysis
@@ -111,6 +114,8 @@ struct UnitState {
 /// A statement the file is analysed by.
 #[derive(Debug, Clone, Copy)]
 struct Unit<'t> {
+    /// Its statement (for a class's header, the class's).
+    node: Node<'t>,
     range: TextRange,
     /// For a function (a top-level one or a method): its body.
     body: Option<TextRange>,
@@ -310,13 +315,7 @@ impl<'a> Inputs<'a> {
                 let delta = delta(unit.range.start, old.range.start);
                 let receiver_assignments: Vec<TextRange> =
                     old.receiver_assignments.iter().map(|range| range.moved_in(old.range, delta)).collect();
-                skipped_facts.push((
-                    unit.range,
-                    body,
-                    receiver_assignments,
-                    old.imports.as_slice(),
-                    &old.locals,
-                ));
+                skipped_facts.push((unit.range, body, receiver_assignments, old.imports.as_slice(), &old.locals));
             }
         }
         let skipped: Vec<SkippedBody<'_>> = skipped_facts
@@ -560,6 +559,7 @@ fn units<'t>(tree: &'t Tree, source: &str) -> Vec<Unit<'t>> {
             let header = TextRange::new(statement.start_byte(), body.start_byte());
             let header_shape = if header_has_error(statement, body) { shape_of(statement, Some(body)) } else { 0 };
             units.push(Unit {
+                node: statement,
                 range: header,
                 body: None,
                 function: None,
@@ -597,6 +597,7 @@ fn unit_of(statement: Node<'_>, context: u64) -> Unit<'_> {
     };
     let body = body_node.map(TextRange::of);
     Unit {
+        node: statement,
         range: TextRange::of(statement),
         body,
         function: function.filter(|_| body.is_some()),
@@ -687,7 +688,7 @@ fn skeleton_hash(source: &str, tree: &Tree, units: &[Unit<'_>], rules: FileRules
     for unit in units.iter().filter(|unit| unit.range.start >= head_end) {
         hasher.update(&unit.context.to_le_bytes());
         if let Some(part) = unit.skeleton_part() {
-            hasher.update(text(source, part).as_bytes());
+            hash_without_comments(&mut hasher, source, unit.node, part);
             hasher.update(&unit.skeleton_shape.to_le_bytes());
         }
         hasher.update(&[u8::from(unit.body.is_some()), u8::from(unit.is_comment)]);
@@ -696,6 +697,39 @@ fn skeleton_hash(source: &str, tree: &Tree, units: &[Unit<'_>], rules: FileRules
     hasher.update(format!("{stylist:?}").as_bytes());
     hasher.update(format!("{:?}{:?}", rules.enabled, rules.checked).as_bytes());
     hasher.digest()
+}
+
+/// Hashes the text of `part` of `statement` without its comments: typing in a comment of a
+/// module-level statement changes what that statement's own findings may be (a `# noqa` on its
+/// lines), never what the other units see of it.
+fn hash_without_comments(hasher: &mut Xxh3, source: &str, statement: Node<'_>, part: TextRange) {
+    let whole = text(source, part);
+    if memchr::memchr(b'#', whole.as_bytes()).is_none() {
+        hasher.update(whole.as_bytes());
+        return;
+    }
+    let mut at = part.start;
+    let mut cursor = statement.walk();
+    loop {
+        let node = cursor.node();
+        let overlaps = node.start_byte() < part.end && part.start < node.end_byte();
+        if overlaps && unit_kind(node) == UnitKind::Comment {
+            let start = node.start_byte().clamp(at, part.end);
+            hasher.update(text(source, TextRange::new(at, start)).as_bytes());
+            at = node.end_byte().clamp(at, part.end);
+        } else if overlaps && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() || cursor.node().id() == statement.id() {
+                hasher.update(text(source, TextRange::new(at, part.end)).as_bytes());
+                return;
+            }
+        }
+    }
 }
 
 /// Where the first definition starts: the text before it is shared by every unit (a fix's

@@ -77,7 +77,10 @@ enum Receiver<'t> {
     Named(&'t str),
     /// A method whose body the walk skipped: its receiver is found only if a question needs it
     /// (for most of them none does).
-    OfSkipped { function: Node<'t>, decorated: Option<Node<'t>> },
+    OfSkipped {
+        function: Node<'t>,
+        decorated: Option<Node<'t>>,
+    },
 }
 
 impl<'t> Receiver<'t> {
@@ -249,7 +252,11 @@ impl<'t> SemanticModel<'t> {
             .take_while(|scope| scope.range.start <= range.end)
             .filter(|scope| scope.range.end <= range.end)
             .flat_map(|scope| {
-                scope.bindings.keys().map(|name| name_hash(name)).chain(scope.unknown_locals.iter().flat_map(|locals| locals.iter().copied()))
+                scope
+                    .bindings
+                    .keys()
+                    .map(|name| name_hash(name))
+                    .chain(scope.unknown_locals.iter().flat_map(|locals| locals.iter().copied()))
             })
             .collect();
         names.sort_unstable();
@@ -1984,7 +1991,9 @@ fn assignment_binding(node: Node<'_>) -> Option<(Node<'_>, usize, BindingKind<'_
     let right = node.field(&field::RIGHT);
     let annotation = node.field(&field::TYPE);
     let kind = match (right, annotation) {
-        (_, Some(annotation)) if right.is_none_or(|value| value.kind() == "none") => BindingKind::Annotated { annotation },
+        (_, Some(annotation)) if right.is_none_or(|value| value.kind() == "none") => {
+            BindingKind::Annotated { annotation }
+        }
         (Some(value), _) if value.kind() == "none" => BindingKind::NoneValue,
         // `a = b = value`: the inner assignment binds `b`; `a` gets the same value.
         (Some(value), _) if value.kind() == "assignment" => {
