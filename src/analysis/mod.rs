@@ -164,7 +164,7 @@ fn lint_parts<'a>(
     let (concepts, whole_file) = Checker::walk_plan(rules.checked, rules.enabled);
     // A whole-file walk is done during the semantic model's: one walk of the tree, not two.
     let mut matcher = whole_file.then(|| walk::Matcher::new(source, concepts, TextRange::new(0, source.len())));
-    let semantic = semantic::SemanticModel::build_skipping(file.tree, source, skipped, |node| {
+    let semantic = semantic::SemanticModel::build_skipping(file.tree, source, skipped, units, |node| {
         if let Some(matcher) = &mut matcher {
             matcher.visit(node);
         }
