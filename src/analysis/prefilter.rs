@@ -76,28 +76,7 @@ impl TextScan {
 
 /// One pass over `source`: the triggers it holds and whether it may define an `async def`.
 pub fn scan(source: &str) -> TextScan {
-    let Some(triggers) = TRIGGERS.as_ref() else {
-        return TextScan { present: Vec::new(), async_def: true };
-    };
-    let mut present = vec![false; triggers.patterns];
-    let mut found = 0;
-    let mut async_def = false;
-    for matched in triggers.searcher.find_overlapping_iter(source) {
-        let pattern = matched.pattern().as_usize();
-        if pattern == triggers.async_pattern && !async_def {
-            async_def = async_def_at(source, matched.end());
-        }
-        if let Some(seen) = present.get_mut(pattern)
-            && !*seen
-        {
-            *seen = true;
-            found += 1;
-        }
-        if found == triggers.patterns && async_def {
-            break;
-        }
-    }
-    TextScan { present, async_def }
+    combine(source, [(0, &scan_segment(source, source.len()))])
 }
 
 /// What [`scan`] found in one piece of a text, to be [`combine`]d with the other pieces' into

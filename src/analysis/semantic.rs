@@ -625,9 +625,8 @@ impl<'t> SemanticModel<'t> {
             .descendant_for_byte_range(range.start, range.end)
             .filter(|node| node.kind() == "assignment" && TextRange::of(*node) == range)?;
         let (target, position, kind) = assignment_binding(assignment)?;
-        let (object, attribute) = (target.field(&field::OBJECT)?, target.field(&field::ATTRIBUTE)?);
-        (target.kind() == "attribute" && object.kind() == "identifier" && self.text(object) == receiver)
-            .then(|| (self.text(attribute), Binding { position, kind }))
+        let name = (target.kind() == "attribute").then(|| receiver_attribute_name(target, receiver, self.source))??;
+        Some((name, Binding { position, kind }))
     }
 
     // LW2xx (coroutines and tasks): what a call creates and whether its result is kept.
@@ -1708,9 +1707,9 @@ impl<'t, 's> Builder<'t, 's> {
         parent: ScopeId,
     ) -> ScopeId {
         let receiver = match self.scopes[parent].kind {
-            ScopeKind::Class if !decorated.is_some_and(|decorated| is_staticmethod(decorated, self.source)) => {
-                first_parameter(node).map_or(Receiver::None, |parameter| Receiver::Named(self.text(parameter)))
-            }
+            ScopeKind::Class => Receiver::OfSkipped { function: node, decorated }
+                .name(self.source)
+                .map_or(Receiver::None, Receiver::Named),
             _ => Receiver::None,
         };
         self.push_scope(ScopeKind::Function { is_async }, node, body, parent, receiver)
@@ -1922,15 +1921,9 @@ impl<'t, 's> Builder<'t, 's> {
         position: usize,
         kind: BindingKind<'t>,
     ) -> bool {
-        let (Some(object), Some(attribute)) = (target.field(&field::OBJECT), target.field(&field::ATTRIBUTE)) else {
-            return false;
-        };
         let method = &self.scopes[scope];
         let (Some(receiver), Some(class)) = (method.receiver.name(self.source), method.parent) else { return false };
-        if object.kind() != "identifier" || self.text(object) != receiver {
-            return false;
-        }
-        let name = self.text(attribute);
+        let Some(name) = receiver_attribute_name(target, receiver, self.source) else { return false };
         self.scopes[class].instance_attributes.entry(name).or_default().push(Binding { position, kind });
         true
     }
@@ -2015,6 +2008,14 @@ impl<'t, 's> Builder<'t, 's> {
 /// only make a local look used: a finding missed, never a false one, with odds of 2^-64.
 fn name_hash(name: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(name.as_bytes())
+}
+
+/// `name` of the attribute `target` when it is `receiver.name`.
+fn receiver_attribute_name<'t>(target: Node<'_>, receiver: &str, source: &'t str) -> Option<&'t str> {
+    let (object, attribute) = (target.field(&field::OBJECT)?, target.field(&field::ATTRIBUTE)?);
+    (object.kind() == "identifier" && source.get(object.byte_range()) == Some(receiver))
+        .then(|| source.get(attribute.byte_range()))
+        .flatten()
 }
 
 /// What an `assignment` binds: its target, where the binding starts and to what.
