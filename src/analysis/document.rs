@@ -206,6 +206,12 @@ mod tests {
         boundaries[rng.random_range(0..boundaries.len())]
     }
 
+    /// A range between two random character boundaries of `text`.
+    fn random_range(rng: &mut StdRng, text: &str) -> (usize, usize) {
+        let (a, b) = (random_char_boundary(rng, text), random_char_boundary(rng, text));
+        (a.min(b), a.max(b))
+    }
+
     #[test]
     fn incremental_reparse_matches_a_fresh_parse() {
         for seed in 0..20 {
@@ -213,9 +219,7 @@ mod tests {
             let mut expected = String::from("import time\n\nasync def main():\n    time.sleep(1)\n    x = '😀'\r\n");
             let mut document = Document::new(&expected, 0);
             for _ in 0..40 {
-                let a = random_char_boundary(&mut rng, &expected);
-                let b = random_char_boundary(&mut rng, &expected);
-                let (start, end) = (a.min(b), a.max(b));
+                let (start, end) = random_range(&mut rng, &expected);
                 let end = if rng.random_bool(0.5) { start } else { end };
                 let insert = FRAGMENTS[rng.random_range(0..FRAGMENTS.len())];
                 expected.replace_range(start..end, insert);
@@ -242,9 +246,7 @@ mod tests {
             let mut expected = String::from("a\r\nb\n😀\r\nc");
             let mut document = Document::new(&expected, 0);
             for step in 0..60 {
-                let a = random_char_boundary(&mut rng, &expected);
-                let b = random_char_boundary(&mut rng, &expected);
-                let (start, end) = (a.min(b), a.max(b));
+                let (start, end) = random_range(&mut rng, &expected);
                 let insert = BREAKS[rng.random_range(0..BREAKS.len())];
                 expected.replace_range(start..end, insert);
                 document.apply_edit(start, end, insert);

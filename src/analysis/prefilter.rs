@@ -58,8 +58,8 @@ static TRIGGERS: LazyLock<Option<Triggers>> = LazyLock::new(Triggers::build);
 /// What one scan of a text found.
 #[derive(Debug, PartialEq, Eq)]
 pub struct TextScan {
-    /// Per automaton pattern: whether the text holds it.
-    present: Vec<bool>,
+    /// Per automaton pattern, one bit: whether the text holds it.
+    present: Vec<u64>,
     /// The text may define a coroutine function ([`async_def_at`]).
     pub async_def: bool,
 }
@@ -70,7 +70,10 @@ impl TextScan {
     pub fn has_trigger_of(&self, rule: Rule) -> bool {
         let Some(triggers) = TRIGGERS.as_ref() else { return true };
         let Some(patterns) = triggers.rule_patterns.get(rule as usize) else { return true };
-        patterns.is_empty() || patterns.iter().any(|pattern| self.present.get(*pattern).copied().unwrap_or(true))
+        patterns.is_empty()
+            || patterns
+                .iter()
+                .any(|pattern| self.present.get(pattern / 64).is_none_or(|word| word & (1 << (pattern % 64)) != 0))
     }
 }
 
@@ -133,17 +136,14 @@ pub fn combine<'a>(source: &str, pieces: impl IntoIterator<Item = (usize, &'a Se
     let Some(triggers) = TRIGGERS.as_ref() else {
         return TextScan { present: Vec::new(), async_def: true };
     };
-    let mut words = vec![0u64; triggers.patterns.div_ceil(64)];
+    let mut present = vec![0u64; triggers.patterns.div_ceil(64)];
     let mut async_def = false;
     for (start, piece) in pieces {
-        for (word, own) in words.iter_mut().zip(&piece.present) {
+        for (word, own) in present.iter_mut().zip(&piece.present) {
             *word |= own;
         }
         async_def |= piece.async_def || piece.open_async.is_some_and(|end| async_def_at(source, start + end));
     }
-    let present = (0..triggers.patterns)
-        .map(|pattern| words.get(pattern / 64).is_some_and(|word| word & (1 << (pattern % 64)) != 0))
-        .collect();
     TextScan { present, async_def }
 }
 
