@@ -74,6 +74,7 @@ fn texts() -> Vec<(String, String)> {
     let mut files = Vec::new();
     python_files(&root.join("tests/fixtures"), &mut files);
     python_files(&root.join("examples"), &mut files);
+    python_files(&root.join("tests/real_code"), &mut files);
     assert!(files.len() > 20, "the fixtures and examples were not found below {}", root.display());
     let mut texts: Vec<(String, String)> = files
         .iter()
@@ -306,5 +307,38 @@ fn typing_in_a_comment_of_a_module_level_statement_is_analysed_by_units() {
     // statement itself (a `# noqa` on its lines) is analysed again.
     let text = "import time\n\n\nasync def first():\n    time.sleep(1)\n\n\ntry:\n    import brotli  # pragma: no cover\nexcept ImportError:\n    brotli = None\n\n\nasync def second():\n    time.sleep(2)\n";
     let how = edit_at(text, &[("# pragma", " x"), ("no cover", " # noqa")]);
+    assert!(matches!(how, Analysed::Units { changed: 1, .. }), "{how:?}");
+}
+
+#[test]
+fn an_unclosed_bracket_typed_in_a_method_body_is_analysed_by_units() {
+    // Real code: while the bracket of `self._request(` is open, tree-sitter's recovery puts the
+    // statements before it into an `ERROR` between `_execute`'s `:` and its block, not into the
+    // block. That node is the method's body, so the class's skeleton stays the same.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/real_code/redis_cluster_pipeline.py");
+    let text = std::fs::read_to_string(&path).expect("the real code excerpt");
+    let mut check = Check::new("redis_cluster_pipeline.py", &text, 1);
+    check.edit(0, 0, "");
+    let mut at = check.text.find("\n        return [cmd.result").expect("the line to type before") + 1;
+    check.edit(at, at, "        \n");
+    at += "        ".len();
+    let mut whole_while_open = Vec::new();
+    for (index, key) in "value = await self._request(key, count=10)".char_indices() {
+        check.edit(at, at, &key.to_string());
+        at += key.len_utf8();
+        let open = index > "value = await self._request(".len() && key != ')';
+        if open && !matches!(check.last, Analysed::Units { changed: 1, .. }) {
+            whole_while_open.push(key);
+        }
+    }
+    assert!(whole_while_open.is_empty(), "keys typed inside the open bracket analysed whole: {whole_while_open:?}");
+}
+
+#[test]
+fn an_attribute_assigned_from_a_parameter_in_a_skipped_method_is_typed_by_units() {
+    // `self._client`'s type is `client`'s annotation, a parameter of `__init__`, whose body
+    // the walk skips: its parameters are still bound, so the question is not in doubt.
+    let text = "import asyncio\n\n\nclass Client:\n    def __init__(self, client: asyncio.Queue):\n        self._client = client\n\n    async def get(self, key):\n        first = 1\n        return first\n";
+    let how = edit_at(text, &[("        first = 1\n", "        self._client.get()\n"), ("self._client.get()", " ")]);
     assert!(matches!(how, Analysed::Units { changed: 1, .. }), "{how:?}");
 }

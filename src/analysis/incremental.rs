@@ -21,9 +21,11 @@
 //! - tree-sitter recovers from a syntax error differently depending on the edits before: a
 //!   unit that holds one is the same unit only with the same tree (its shape is in its key).
 //!   An error inside a function's body leaves the skeleton as it was: typing `value =` or
-//!   `self.` in a method analyses that method alone. An unclosed bracket usually does not stay
-//!   in its body (tree-sitter's recovery takes the statements after it), and costs a whole
-//!   analysis until it is closed.
+//!   `self.` in a method analyses that method alone. So does typing inside an unclosed bracket
+//!   when tree-sitter's recovery puts the statements before it into an `ERROR` between the
+//!   method's `:` and its block ([`crate::analysis::source::FunctionBody`]); the key that opens
+//!   or closes the bracket costs a whole analysis when the recovery takes in the next method
+//!   (a unit of the skeleton gone), and so does any key while the recovery takes in the class.
 //!
 //! Cost: the skeleton is still walked on every update (about a tenth of a file's nodes; a
 //! skipped method costs its name, its scope and its recorded facts, its `self.` assignments
@@ -53,7 +55,7 @@ use crate::analysis::fix_builder::Stylist;
 use crate::analysis::prefilter::{self, SegmentScan, TextScan};
 use crate::analysis::semantic::{SemanticModel, SkippedBody, is_generator};
 use crate::analysis::settings::LintSettings;
-use crate::analysis::source::{NodeFields, field, named_kind_table};
+use crate::analysis::source::{NodeFields, field, function_body, named_kind_table};
 use crate::analysis::{Diagnostic, FileInputs, FileRules, TextRange, WorkspaceView, lint_parts, rules_for_scan};
 
 /// How an update analysed the text.
@@ -408,8 +410,7 @@ impl<'a> Inputs<'a> {
 
     /// A unit just analysed with `semantic`, its findings still to come.
     fn unit_state(&self, semantic: &SemanticModel<'_>, unit: &Unit) -> UnitState {
-        let locals = unit.body.map(|body| semantic.names_bound_within(body)).unwrap_or_default().into();
-        let (receiver_assignments, imports) = match unit.body {
+        let (receiver_assignments, imports): (Vec<TextRange>, Vec<String>) = match unit.body {
             Some(body) => (
                 semantic
                     .receiver_assignments()
@@ -425,6 +426,11 @@ impl<'a> Inputs<'a> {
             ),
             None => (Vec::new(), Vec::new()),
         };
+        let locals = unit
+            .body
+            .map(|body| semantic.names_bound_within(body, receiver_assignments.is_empty()))
+            .unwrap_or_default()
+            .into();
         UnitState {
             key: unit.key(self.file.source),
             range: unit.range,
@@ -557,7 +563,9 @@ fn units<'t>(tree: &'t Tree, source: &str) -> Vec<Unit<'t>> {
             && let Some(body) = class.field(&field::BODY).filter(|body| body.child_count() > 0)
         {
             let header = TextRange::new(statement.start_byte(), body.start_byte());
-            let header_shape = if header_has_error(statement, body) { shape_of(statement, Some(body)) } else { 0 };
+            let body_range = TextRange::of(body);
+            let header_shape =
+                if header_has_error(statement, body_range) { shape_of(statement, Some(body_range)) } else { 0 };
             units.push(Unit {
                 node: statement,
                 range: header,
@@ -582,10 +590,9 @@ fn units<'t>(tree: &'t Tree, source: &str) -> Vec<Unit<'t>> {
 
 fn unit_of(statement: Node<'_>, context: u64) -> Unit<'_> {
     let function = definition_of(statement).filter(|node| unit_kind(*node) == UnitKind::Function);
-    let body_node =
-        function.and_then(|function| function.field(&field::BODY)).filter(|body| body.start_byte() < body.end_byte());
+    let body = function.and_then(function_body).map(|body| body.range).filter(|body| body.start < body.end);
     let shape = if statement.has_error() { shape_of(statement, None) } else { 0 };
-    let skeleton_shape = match body_node {
+    let skeleton_shape = match body {
         Some(body) if shape != 0 => {
             if header_has_error(statement, body) {
                 shape_of(statement, Some(body))
@@ -595,7 +602,6 @@ fn unit_of(statement: Node<'_>, context: u64) -> Unit<'_> {
         }
         _ => shape,
     };
-    let body = body_node.map(TextRange::of);
     Unit {
         node: statement,
         range: TextRange::of(statement),
@@ -609,14 +615,14 @@ fn unit_of(statement: Node<'_>, context: u64) -> Unit<'_> {
 }
 
 /// The kinds and places (from the start of `statement`) of the nodes of `statement`'s tree,
-/// without `skip`'s subtree, as one hash (never 0).
-fn shape_of(statement: Node<'_>, skip: Option<Node<'_>>) -> u64 {
+/// without the nodes inside `skip` (a body), as one hash (never 0).
+fn shape_of(statement: Node<'_>, skip: Option<TextRange>) -> u64 {
     let start = statement.start_byte();
     let mut hasher = Xxh3::new();
     let mut cursor = statement.walk();
     loop {
         let node = cursor.node();
-        let skipped = skip.is_some_and(|skip| skip.id() == node.id());
+        let skipped = skip.is_some_and(|skip| node.id() != statement.id() && is_within(node, skip));
         if !skipped {
             hasher.update(&node.kind_id().to_le_bytes());
             hasher.update(&(node.start_byte() - start).to_le_bytes());
@@ -636,15 +642,20 @@ fn shape_of(statement: Node<'_>, skip: Option<Node<'_>>) -> u64 {
     }
 }
 
-/// Whether a class statement has a syntax error outside its body `body`.
-fn header_has_error(statement: Node<'_>, body: Node<'_>) -> bool {
+/// Whether a definition statement has a syntax error outside its body `body`.
+fn header_has_error(statement: Node<'_>, body: TextRange) -> bool {
     let mut cursor = statement.walk();
     let children: Vec<Node<'_>> = statement.children(&mut cursor).collect();
     children.into_iter().any(|child| match child.kind() {
         "class_definition" | "function_definition" => header_has_error(child, body),
-        _ => child.id() != body.id() && child.has_error(),
+        _ => !is_within(child, body) && child.has_error(),
     }) || statement.is_error()
         || statement.is_missing()
+}
+
+/// Whether `node` lies inside `range` (a node that starts where an empty range is counts).
+fn is_within(node: Node<'_>, range: TextRange) -> bool {
+    range.start <= node.start_byte() && node.end_byte() <= range.end.max(range.start)
 }
 
 /// The kinds a file's units are told apart by, by kind id: comparing `kind()` strings for

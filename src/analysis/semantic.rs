@@ -24,7 +24,7 @@ use tree_sitter::{Node, Tree};
 use crate::analysis::TextRange;
 use crate::analysis::async_library::AsyncLibrary;
 use crate::analysis::source::named_kind_table;
-use crate::analysis::source::{NodeFields, field};
+use crate::analysis::source::{FunctionBody, NodeFields, field, function_body};
 
 pub type ScopeId = usize;
 /// Index of an import's qualified name in the model.
@@ -177,7 +177,9 @@ pub struct SkippedBody<'a> {
     pub body: TextRange,
     pub receiver_assignments: &'a [TextRange],
     pub imports: &'a [String],
-    /// The hashes of the names bound anywhere in the body ([`SemanticModel::names_bound_within`]).
+    /// The hashes of the names bound anywhere in the body ([`SemanticModel::names_bound_within`]),
+    /// without the names bound only as parameters when `receiver_assignments` is not empty (the
+    /// walk binds the parameters of such a function).
     pub locals: &'a Arc<[u64]>,
 }
 
@@ -247,7 +249,7 @@ impl<'t> SemanticModel<'t> {
 
     /// The hashes of the names bound in the scopes inside `range` (a function's body), sorted
     /// and without repeats: what [`SkippedBody::locals`] needs.
-    pub fn names_bound_within(&self, range: TextRange) -> Vec<u64> {
+    pub fn names_bound_within(&self, range: TextRange, parameters: bool) -> Vec<u64> {
         let first = self.by_start.partition_point(|&id| self.scopes[id].range.start < range.start);
         let mut names: Vec<u64> = self.by_start[first..]
             .iter()
@@ -255,10 +257,15 @@ impl<'t> SemanticModel<'t> {
             .take_while(|scope| scope.range.start <= range.end)
             .filter(|scope| scope.range.end <= range.end)
             .flat_map(|scope| {
+                // A function's parameters are bound where its body starts, and nothing else is.
+                let own = scope.range.start == range.start;
                 scope
                     .bindings
-                    .keys()
-                    .map(|name| name_hash(name))
+                    .iter()
+                    .filter(move |(_, bindings)| {
+                        parameters || !own || bindings.iter().any(|binding| binding.position != range.start)
+                    })
+                    .map(|(name, _)| name_hash(name))
                     .chain(scope.unknown_locals.iter().flat_map(|locals| locals.iter().copied()))
             })
             .collect();
@@ -1675,7 +1682,7 @@ impl<'t, 's> Builder<'t, 's> {
             _ => Some(node),
         };
         let Some(function) = function.filter(|function| function.kind() == "function_definition") else { return };
-        let (Some(name), Some(body)) = (function.field(&field::NAME), function.field(&field::BODY)) else {
+        let (Some(name), Some(body)) = (function.field(&field::NAME), function_body(function)) else {
             return;
         };
         let is_async = function.child(0).is_some_and(|first| first.kind() == "async");
@@ -1685,10 +1692,18 @@ impl<'t, 's> Builder<'t, 's> {
             ScopeKind::Class => Receiver::OfSkipped { function, decorated },
             _ => Receiver::None,
         };
-        let function_scope = self.push_scope(ScopeKind::Function { is_async }, function, body, scope, receiver);
+        let function_scope = self.push_function_body_scope(is_async, function, body, scope, receiver);
         // The walk never enters the body, so its scope is never pushed.
-        if self.pending_bodies.last().is_some_and(|(_, pending)| *pending == function_scope) {
+        while self.pending_bodies.last().is_some_and(|(_, pending)| *pending == function_scope) {
             self.pending_bodies.pop();
+        }
+        // A method that gives its class attributes keeps its parameters: the attributes' values
+        // are often them (`self._client = client`), and questions about the attributes' types
+        // look them up (their `locals` leave them out).
+        if !skipped.receiver_assignments.is_empty()
+            && let Some(parameters) = function.field(&field::PARAMETERS)
+        {
+            self.bind_parameters(function_scope, parameters, self.scopes[function_scope].range.start);
         }
         self.scopes[function_scope].unknown_locals = Some(Arc::clone(skipped.locals));
         let deferred = skipped.receiver_assignments.iter().map(|range| (*range, function_scope));
@@ -1703,7 +1718,7 @@ impl<'t, 's> Builder<'t, 's> {
         is_async: bool,
         node: Node<'t>,
         decorated: Option<Node<'t>>,
-        body: Node<'t>,
+        body: FunctionBody<'t>,
         parent: ScopeId,
     ) -> ScopeId {
         let receiver = match self.scopes[parent].kind {
@@ -1712,7 +1727,25 @@ impl<'t, 's> Builder<'t, 's> {
                 .map_or(Receiver::None, Receiver::Named),
             _ => Receiver::None,
         };
-        self.push_scope(ScopeKind::Function { is_async }, node, body, parent, receiver)
+        self.push_function_body_scope(is_async, node, body, parent, receiver)
+    }
+
+    /// A function's scope over its [`FunctionBody`]: the walk enters it at the block and at the
+    /// `ERROR` node before it, if any.
+    fn push_function_body_scope(
+        &mut self,
+        is_async: bool,
+        node: Node<'t>,
+        body: FunctionBody<'t>,
+        parent: ScopeId,
+        receiver: Receiver<'t>,
+    ) -> ScopeId {
+        let id = self.push_scope(ScopeKind::Function { is_async }, node, body.block, parent, receiver);
+        self.scopes[id].range = body.range;
+        if let Some(error) = body.error {
+            self.pending_bodies.push((error.id(), id));
+        }
+        id
     }
 
     fn new_scope(&mut self, kind: ScopeKind, node: Node<'t>, body: Node<'t>, parent: ScopeId) -> ScopeId {
@@ -1823,7 +1856,7 @@ impl<'t, 's> Builder<'t, 's> {
     }
 
     fn visit_function(&mut self, node: Node<'t>, scope: ScopeId) {
-        let (Some(name), Some(body)) = (node.field(&field::NAME), node.field(&field::BODY)) else {
+        let (Some(name), Some(body)) = (node.field(&field::NAME), function_body(node)) else {
             return;
         };
         let is_async = node.child(0).is_some_and(|first| first.kind() == "async");
@@ -1833,7 +1866,7 @@ impl<'t, 's> Builder<'t, 's> {
         });
         let function = self.new_function_scope(is_async, node, decorated, body, scope);
         if let Some(parameters) = node.field(&field::PARAMETERS) {
-            self.bind_parameters(function, parameters, body.start_byte());
+            self.bind_parameters(function, parameters, body.range.start);
         }
     }
 

@@ -68,6 +68,38 @@ impl<'t> NodeFields<'t> for Node<'t> {
     }
 }
 
+/// What a function's scope covers: its `body` block, and, when tree-sitter's recovery from an
+/// unclosed bracket in the body put the statements before the bracket into an `ERROR` node
+/// between the `:` and the block, that node too (`error`). Treating the node as the function's
+/// makes typing `f(x` in a method a change of that method alone: as the class's, it was a
+/// change of the file's skeleton, and a whole analysis per key until the bracket closed.
+#[derive(Debug, Clone, Copy)]
+pub struct FunctionBody<'t> {
+    pub range: crate::analysis::TextRange,
+    pub error: Option<Node<'t>>,
+    pub block: Node<'t>,
+}
+
+/// The [`FunctionBody`] of a `function_definition`, `None` without a body.
+pub fn function_body(function: Node<'_>) -> Option<FunctionBody<'_>> {
+    let block = function.field(&field::BODY)?;
+    let error = if function.has_error() {
+        block.prev_sibling().filter(|before| {
+            before.is_error() && before.prev_sibling().is_some_and(|colon| colon.kind_id() == colon_kind())
+        })
+    } else {
+        None
+    };
+    let start = error.map_or(block.start_byte(), |error| error.start_byte());
+    Some(FunctionBody { range: crate::analysis::TextRange::new(start, block.end_byte().max(start)), error, block })
+}
+
+/// The kind id of the `:` token.
+fn colon_kind() -> u16 {
+    static COLON: OnceLock<u16> = OnceLock::new();
+    *COLON.get_or_init(|| language().id_for_node_kind(":", false))
+}
+
 /// A table from every node kind id of the grammar to what `classify` makes of the kind's name
 /// (named kinds only; anonymous tokens and unknown names get `default`). Indexing it with
 /// `node.kind_id()` replaces comparing `node.kind()` strings, which costs a `strlen` and a
