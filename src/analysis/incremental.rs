@@ -108,7 +108,7 @@ struct UnitState {
     receiver_assignments: Vec<TextRange>,
     imports: Vec<String>,
     /// The hashes of the names its body binds, for a walk that skips it.
-    locals: Arc<[u64]>,
+    locals: Arc<[(u64, bool)]>,
     /// A finding's fix edits outside the unit: analysed again every time.
     volatile: bool,
 }
@@ -426,11 +426,7 @@ impl<'a> Inputs<'a> {
             ),
             None => (Vec::new(), Vec::new()),
         };
-        let locals = unit
-            .body
-            .map(|body| semantic.names_bound_within(body, receiver_assignments.is_empty()))
-            .unwrap_or_default()
-            .into();
+        let locals = unit.body.map(|body| semantic.names_bound_within(body)).unwrap_or_default().into();
         UnitState {
             key: unit.key(self.file.source),
             range: unit.range,

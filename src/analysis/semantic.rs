@@ -16,6 +16,7 @@
 //!
 //! It knows nothing of rules, settings, files or the LSP.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
@@ -53,7 +54,7 @@ pub struct Scope<'t> {
     instance_attributes: HashMap<&'t str, Vec<Binding<'t>>>,
     /// For the scope of a skipped body: the hashes of the names bound anywhere in it (sorted),
     /// which its scopes would bind but do not hold.
-    unknown_locals: Option<Arc<[u64]>>,
+    unknown_locals: Option<Arc<[(u64, bool)]>>,
     /// For a class: the `self.name = value` assignments of its skipped methods, with the
     /// method's scope. They are bound on the first question about the class's attributes
     /// (finding their nodes again cost a tenth of a keystroke's analysis, mostly for classes
@@ -177,10 +178,9 @@ pub struct SkippedBody<'a> {
     pub body: TextRange,
     pub receiver_assignments: &'a [TextRange],
     pub imports: &'a [String],
-    /// The hashes of the names bound anywhere in the body ([`SemanticModel::names_bound_within`]),
-    /// without the names bound only as parameters when `receiver_assignments` is not empty (the
-    /// walk binds the parameters of such a function).
-    pub locals: &'a Arc<[u64]>,
+    /// The hashes of the names bound anywhere in the body, each with whether it is bound only
+    /// as a parameter ([`SemanticModel::names_bound_within`]).
+    pub locals: &'a Arc<[(u64, bool)]>,
 }
 
 const MAX_INFERENCE_DEPTH: u32 = 12;
@@ -248,10 +248,11 @@ impl<'t> SemanticModel<'t> {
     }
 
     /// The hashes of the names bound in the scopes inside `range` (a function's body), sorted
-    /// and without repeats: what [`SkippedBody::locals`] needs.
-    pub fn names_bound_within(&self, range: TextRange, parameters: bool) -> Vec<u64> {
+    /// and without repeats, each with whether it is bound only as a parameter of the function
+    /// itself: what [`SkippedBody::locals`] needs.
+    pub fn names_bound_within(&self, range: TextRange) -> Vec<(u64, bool)> {
         let first = self.by_start.partition_point(|&id| self.scopes[id].range.start < range.start);
-        let mut names: Vec<u64> = self.by_start[first..]
+        let mut names: Vec<(u64, bool)> = self.by_start[first..]
             .iter()
             .map(|&id| &self.scopes[id])
             .take_while(|scope| scope.range.start <= range.end)
@@ -262,15 +263,22 @@ impl<'t> SemanticModel<'t> {
                 scope
                     .bindings
                     .iter()
-                    .filter(move |(_, bindings)| {
-                        parameters || !own || bindings.iter().any(|binding| binding.position != range.start)
+                    .map(move |(name, bindings)| {
+                        let parameter = own && bindings.iter().all(|binding| binding.position == range.start);
+                        (name_hash(name), parameter)
                     })
-                    .map(|(name, _)| name_hash(name))
-                    .chain(scope.unknown_locals.iter().flat_map(|locals| locals.iter().copied()))
+                    .chain(scope.unknown_locals.iter().flat_map(|locals| locals.iter().map(|(name, _)| (*name, false))))
             })
             .collect();
-        names.sort_unstable();
-        names.dedup();
+        names.sort_unstable_by_key(|(name, _)| *name);
+        // A name bound as a parameter and anywhere else is not only a parameter.
+        names.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                kept.1 &= later.1;
+            }
+            same
+        });
         names
     }
 
@@ -359,7 +367,7 @@ impl<'t> SemanticModel<'t> {
     /// The scope that binds `name` as seen from `position` (class bodies are not visible from
     /// the functions nested in them), with its bindings of the name, and whether it is the
     /// scope of the use itself.
-    fn binding_scope(&self, name: &str, position: usize) -> Option<(&[Binding<'t>], bool)> {
+    fn binding_scope(&self, name: &str, position: usize) -> Option<(Cow<'_, [Binding<'t>]>, bool)> {
         let origin = self.scope_at(position);
         let mut current = Some(origin);
         while let Some(id) = current {
@@ -368,11 +376,21 @@ impl<'t> SemanticModel<'t> {
             if scope.kind == ScopeKind::Class && id != origin {
                 continue;
             }
-            if scope.unknown_locals.as_ref().is_some_and(|locals| locals.binary_search(&name_hash(name)).is_ok()) {
+            if let Some(locals) = &scope.unknown_locals
+                && let Ok(index) = locals.binary_search_by_key(&name_hash(name), |(hash, _)| *hash)
+            {
+                // A parameter of a skipped function is found in its parameters when a question
+                // needs it (the value of `self._client = client` in a skipped `__init__`):
+                // binding every skipped function's parameters cost a tenth of a keystroke.
+                if locals[index].1
+                    && let Some(binding) = parameter_binding(scope, name, self.source)
+                {
+                    return Some((Cow::Owned(vec![binding]), id == origin));
+                }
                 self.doubted.set(true);
             }
             if let Some(bindings) = scope.bindings.get(name) {
-                return Some((bindings.as_slice(), id == origin));
+                return Some((Cow::Borrowed(bindings.as_slice()), id == origin));
             }
         }
         None
@@ -386,7 +404,7 @@ impl<'t> SemanticModel<'t> {
                 let before = bindings.iter().rev().find(|binding| binding.position <= position);
                 before.or_else(|| bindings.first()).map(|binding| binding.kind).into_iter().collect()
             }
-            Some((bindings, false)) => merge_candidates(bindings),
+            Some((bindings, false)) => merge_candidates(&bindings),
             None => Vec::new(),
         }
     }
@@ -394,7 +412,7 @@ impl<'t> SemanticModel<'t> {
     /// Every binding `name` may refer to at `position`, flow aside: all of those of the scope
     /// that binds it, earlier or later, so `try: x = a() / except E: x = b()` gives both.
     fn every_candidate(&self, name: &str, position: usize) -> Vec<BindingKind<'t>> {
-        self.binding_scope(name, position).map_or_else(Vec::new, |(bindings, _)| merge_candidates(bindings))
+        self.binding_scope(name, position).map_or_else(Vec::new, |(bindings, _)| merge_candidates(&bindings))
     }
 
     /// The qualified name an identifier or attribute chain resolves to through the file's
@@ -1697,14 +1715,6 @@ impl<'t, 's> Builder<'t, 's> {
         while self.pending_bodies.last().is_some_and(|(_, pending)| *pending == function_scope) {
             self.pending_bodies.pop();
         }
-        // A method that gives its class attributes keeps its parameters: the attributes' values
-        // are often them (`self._client = client`), and questions about the attributes' types
-        // look them up (their `locals` leave them out).
-        if !skipped.receiver_assignments.is_empty()
-            && let Some(parameters) = function.field(&field::PARAMETERS)
-        {
-            self.bind_parameters(function_scope, parameters, self.scopes[function_scope].range.start);
-        }
         self.scopes[function_scope].unknown_locals = Some(Arc::clone(skipped.locals));
         let deferred = skipped.receiver_assignments.iter().map(|range| (*range, function_scope));
         self.scopes[scope].deferred_attributes.extend(deferred);
@@ -1871,22 +1881,7 @@ impl<'t, 's> Builder<'t, 's> {
     }
 
     fn bind_parameters(&mut self, scope: ScopeId, parameters: Node<'t>, position: usize) {
-        let mut cursor = parameters.walk();
-        for parameter in parameters.named_children(&mut cursor) {
-            let (name, annotation) = match parameter.kind() {
-                "identifier" => (Some(parameter), None),
-                "typed_parameter" => {
-                    (parameter.named_child(0).filter(|n| n.kind() == "identifier"), parameter.field(&field::TYPE))
-                }
-                "default_parameter" => (parameter.field(&field::NAME), None),
-                "typed_default_parameter" => (parameter.field(&field::NAME), parameter.field(&field::TYPE)),
-                "list_splat_pattern" | "dictionary_splat_pattern" => (parameter.named_child(0), None),
-                _ => (None, None),
-            };
-            let Some(name) = name.filter(|name| name.kind() == "identifier") else { continue };
-            let kind = annotation.map_or(BindingKind::Unknown, |annotation| BindingKind::Annotated { annotation });
-            self.bind(scope, name, position, kind);
-        }
+        for_each_parameter(parameters, |name, kind| self.bind(scope, name, position, kind));
     }
 
     fn visit_import(&mut self, node: Node<'t>, scope: ScopeId) {
@@ -2034,6 +2029,38 @@ impl<'t, 's> Builder<'t, 's> {
             generators: std::cell::RefCell::default(),
         }
     }
+}
+
+/// Each parameter's name of a `parameters` (or lambda parameters) node, with what it binds.
+fn for_each_parameter<'t>(parameters: Node<'t>, mut each: impl FnMut(Node<'t>, BindingKind<'t>)) {
+    let mut cursor = parameters.walk();
+    for parameter in parameters.named_children(&mut cursor) {
+        let (name, annotation) = match parameter.kind() {
+            "identifier" => (Some(parameter), None),
+            "typed_parameter" => {
+                (parameter.named_child(0).filter(|n| n.kind() == "identifier"), parameter.field(&field::TYPE))
+            }
+            "default_parameter" => (parameter.field(&field::NAME), None),
+            "typed_default_parameter" => (parameter.field(&field::NAME), parameter.field(&field::TYPE)),
+            "list_splat_pattern" | "dictionary_splat_pattern" => (parameter.named_child(0), None),
+            _ => (None, None),
+        };
+        let Some(name) = name.filter(|name| name.kind() == "identifier") else { continue };
+        each(name, annotation.map_or(BindingKind::Unknown, |annotation| BindingKind::Annotated { annotation }));
+    }
+}
+
+/// The binding of the parameter `name` of the skipped function whose scope is `scope`, as the
+/// walk would have made it had it entered the function.
+fn parameter_binding<'t>(scope: &Scope<'t>, name: &str, source: &str) -> Option<Binding<'t>> {
+    let parameters = scope.node.field(&field::PARAMETERS)?;
+    let mut found = None;
+    for_each_parameter(parameters, |parameter, kind| {
+        if found.is_none() && source.get(parameter.byte_range()) == Some(name) {
+            found = Some(Binding { position: scope.range.start, kind });
+        }
+    });
+    found
 }
 
 /// Names are counted by a 64-bit hash, not kept as strings (one allocation per name of every
