@@ -342,3 +342,12 @@ fn an_attribute_assigned_from_a_parameter_in_a_skipped_method_is_typed_by_units(
     let how = edit_at(text, &[("        first = 1\n", "        self._client.get()\n"), ("self._client.get()", " ")]);
     assert!(matches!(how, Analysed::Units { changed: 1, .. }), "{how:?}");
 }
+
+#[test]
+fn a_name_bound_by_a_walrus_inside_a_module_level_expression_is_seen_by_units() {
+    // The walk leaves out expressions outside the analysed units, but not one with a `:=`:
+    // `time` in `main` is the walrus's `object()`, not the module, so nothing is reported.
+    let text = "import time\n\nsettings = dict(clock=(time := object()))\n\n\nasync def main():\n    time.sleep(1)\n    return 1\n";
+    let how = edit_at(text, &[("    return 1", "0")]);
+    assert!(matches!(how, Analysed::Units { changed: 1, .. }), "{how:?}");
+}
