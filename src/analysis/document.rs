@@ -1,8 +1,12 @@
 //! An open, editable source text: a rope, its syntax tree, kept in step by incremental edits.
 //!
 //! Owns applying byte-range edits to the text and the tree (`Tree::edit`, then an incremental
-//! reparse that reads the rope's chunks). It speaks byte offsets only: turning editor positions
+//! reparse that reads the rope's chunks). The text is also kept whole, edited in place: the
+//! analysis reads one `&str`, and copying the rope into a new `String` on every keystroke cost
+//! an allocation and a copy of the file (an edit in place moves the bytes after it, no more). It speaks byte offsets only: turning editor positions
 //! into offsets is [`crate::position`]'s job, and nothing here knows the LSP or async runtimes.
+
+use std::sync::Arc;
 
 use ropey::Rope;
 use tree_sitter::{InputEdit, Point, Tree};
@@ -13,6 +17,9 @@ use crate::analysis::source::{self, with_parser};
 #[derive(Debug, Clone)]
 pub struct Document {
     rope: Rope,
+    /// The same text as `rope`, whole. Shared with snapshots: an edit while a snapshot still
+    /// holds it copies it first (`Arc::make_mut`), so a snapshot's text never changes.
+    text: Arc<String>,
     tree: Tree,
     version: i32,
     /// How many `\r`s the text holds that no `\n` follows: while there are none, the rope's
@@ -22,7 +29,13 @@ pub struct Document {
 
 impl Document {
     pub fn new(text: &str, version: i32) -> Self {
-        Self { rope: Rope::from_str(text), tree: source::parse(text), version, lone_crs: lone_crs(text.bytes()) }
+        Self {
+            rope: Rope::from_str(text),
+            text: Arc::new(text.to_string()),
+            tree: source::parse(text),
+            version,
+            lone_crs: lone_crs(text.bytes()),
+        }
     }
 
     pub fn rope(&self) -> &Rope {
@@ -41,8 +54,9 @@ impl Document {
         self.version = version;
     }
 
-    pub fn text(&self) -> String {
-        self.rope.to_string()
+    /// The whole text, shared (cheap to clone).
+    pub fn text(&self) -> &Arc<String> {
+        &self.text
     }
 
     /// Replaces the bytes `[start_byte, old_end_byte)` with `new_text` and tells the tree.
@@ -65,6 +79,7 @@ impl Document {
         let old_end_char = self.rope.byte_to_char(old_end_byte);
         self.rope.remove(start_char..old_end_char);
         self.rope.insert(start_char, new_text);
+        Arc::make_mut(&mut self.text).replace_range(start_byte..old_end_byte, new_text);
         let added = self.lone_crs_from(before, start_byte + new_text.len() - before);
         self.lone_crs = (self.lone_crs + added).saturating_sub(removed);
 
@@ -98,12 +113,13 @@ impl Document {
         });
         // Without a timeout or a cancellation flag the parser always returns a tree; should it
         // ever not, a full parse is correct, only slower.
-        self.tree = tree.unwrap_or_else(|| source::parse(&self.text()));
+        self.tree = tree.unwrap_or_else(|| source::parse(&self.text));
     }
 
     /// Replaces the whole text (a full-document change) and parses it from scratch.
     pub fn replace_all(&mut self, text: &str) {
         self.rope = Rope::from_str(text);
+        self.text = Arc::new(text.to_string());
         self.tree = source::parse(text);
         self.lone_crs = lone_crs(text.bytes());
     }
@@ -229,7 +245,8 @@ mod tests {
                 }
             }
             document.reparse();
-            assert_eq!(document.text(), expected, "seed {seed}");
+            assert_eq!(document.text().as_str(), expected, "seed {seed}");
+            assert_eq!(document.rope().to_string(), expected, "seed {seed}");
             assert_eq!(
                 document.tree().root_node().to_sexp(),
                 source::parse(&expected).root_node().to_sexp(),
@@ -274,12 +291,22 @@ mod tests {
     }
 
     #[test]
+    fn a_text_handed_out_before_an_edit_stays_as_it_was() {
+        let mut document = Document::new("async def f():\n    pass\n", 0);
+        let before = Arc::clone(document.text());
+        document.apply_edit(4, 4, "x");
+        assert_eq!(before.as_str(), "async def f():\n    pass\n");
+        assert_eq!(document.text().as_str(), "asynxc def f():\n    pass\n");
+        assert_eq!(document.rope().to_string(), document.text().as_str());
+    }
+
+    #[test]
     fn edits_off_char_boundaries_or_out_of_range_do_not_corrupt_the_text() {
         let mut document = Document::new("a😀b", 0);
         document.apply_edit(2, 99, "X");
         document.reparse();
-        assert_eq!(document.text(), "aX");
+        assert_eq!(document.text().as_str(), "aX");
         document.apply_edit(5, 1, "Y");
-        assert_eq!(document.text(), "aXY");
+        assert_eq!(document.text().as_str(), "aXY");
     }
 }

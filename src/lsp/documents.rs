@@ -24,6 +24,8 @@ use super::convert;
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub rope: Rope,
+    /// The same text, whole ([`Document::text`]).
+    pub text: Arc<String>,
     pub tree: Tree,
     pub version: i32,
     pub revision: u64,
@@ -143,6 +145,7 @@ impl Documents {
         let entry = self.open.get(uri)?;
         Some(Snapshot {
             rope: entry.document.rope().clone(),
+            text: Arc::clone(entry.document.text()),
             tree: entry.document.tree().clone(),
             version: entry.document.version(),
             revision: entry.revision,
@@ -172,8 +175,8 @@ impl Documents {
         self.open.get(uri).map(|entry| entry.document.version())
     }
 
-    pub fn text(&self, uri: &Uri) -> Option<String> {
-        self.open.get(uri).map(|entry| entry.document.text())
+    pub fn text(&self, uri: &Uri) -> Option<Arc<String>> {
+        self.open.get(uri).map(|entry| Arc::clone(entry.document.text()))
     }
 
     pub fn uris(&self) -> Vec<Uri> {

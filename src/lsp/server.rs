@@ -145,7 +145,7 @@ impl State {
 
     /// The server's copy of an open document's text.
     pub fn document_text(&self, uri: &Uri) -> Option<String> {
-        self.documents.text(uri)
+        self.documents.text(uri).map(|text| text.as_str().to_owned())
     }
 
     pub fn document_version(&self, uri: &Uri) -> Option<i32> {
@@ -249,7 +249,7 @@ impl Backend {
                 state.panic_if_injected(PanicSeam::Analysis);
                 let path = file_path(&uri_for_task);
                 let (settings, error) = settings_for(&session, path.as_deref());
-                let text = snapshot.rope.to_string();
+                let text = snapshot.text.as_str();
                 let module = path.as_deref().and_then(|path| state.workspace.module_of(path));
                 let view = module.as_ref().map(|module| WorkspaceView {
                     modules: &*state.workspace,
@@ -264,7 +264,7 @@ impl Backend {
                         *guard = Incremental::new();
                         guard
                     });
-                    incremental.update(&text, &snapshot.tree, path.as_deref(), &settings, view.as_ref(), generation)
+                    incremental.update(text, &snapshot.tree, path.as_deref(), &settings, view.as_ref(), generation)
                 };
                 // What this document exports may have changed: other open files that import it
                 // lint differently then (a `def` that became `async def`). An analysis by units
@@ -272,14 +272,14 @@ impl Backend {
                 // the exports.
                 let exports_changed = !matches!(how, Analysed::Units { .. })
                     && module.as_ref().is_some_and(|module| {
-                        let summary = summarize(&text, &snapshot.tree, &module.name, module.is_package);
+                        let summary = summarize(text, &snapshot.tree, &module.name, module.is_package);
                         state.workspace.set_document(&module.name, summary)
                     });
                 let root = snapshot.tree.root_node();
                 let diagnostics = found
                     .iter()
                     .map(|diagnostic| {
-                        let suppression = noqa::suppression(&text, root, diagnostic);
+                        let suppression = noqa::suppression(text, root, diagnostic);
                         convert::diagnostic(
                             snapshot.rope.slice(..),
                             diagnostic,
@@ -804,11 +804,11 @@ fn fix_all_edit(state: &State, session: &Session, uri: &Uri, snapshot: &Snapshot
         module: &module.name,
         is_package: module.is_package,
     });
-    let text = snapshot.rope.to_string();
-    let fixed = fixer::fix_until_stable(&text, Applicability::Safe, |text| {
+    let text = snapshot.text.as_str();
+    let fixed = fixer::fix_until_stable(text, Applicability::Safe, |text| {
         analysis::lint_source_in_workspace(text, path.as_deref(), &settings, view.as_ref())
     });
-    (fixed.text != text).then(|| convert::replacement(snapshot.rope.slice(..), &text, &fixed.text, session.encoding))
+    (fixed.text != text).then(|| convert::replacement(snapshot.rope.slice(..), text, &fixed.text, session.encoding))
 }
 
 /// The file a `file://` URI names; other schemes (untitled buffers, remote files) have none.
