@@ -150,14 +150,17 @@ impl Workspace {
     /// Records an open document's summary; returns whether it differs from what was known,
     /// so the caller can re-check the files that may depend on it.
     pub fn set_document(&self, module: &str, summary: ModuleSummary) -> bool {
+        self.set_document_generation(module, summary).is_some()
+    }
+
+    /// [`Workspace::set_document`], returning, when the summary changed, the generation it
+    /// changed from (the new one is the next).
+    pub fn set_document_generation(&self, module: &str, summary: ModuleSummary) -> Option<u64> {
         let previous = self.documents.get(module).map(|known| Arc::clone(&known)).or_else(|| self.summary(module));
         let changed = previous
             .is_none_or(|previous| previous.functions != summary.functions || previous.imports != summary.imports);
         self.documents.insert(module.to_string(), Arc::new(summary));
-        if changed {
-            self.generation.fetch_add(1, Ordering::AcqRel);
-        }
-        changed
+        changed.then(|| self.generation.fetch_add(1, Ordering::AcqRel))
     }
 
     /// Forgets an open document (closed): the disk is the truth again.

@@ -351,3 +351,27 @@ fn a_name_bound_by_a_walrus_inside_a_module_level_expression_is_seen_by_units() 
     let how = edit_at(text, &[("    return 1", "0")]);
     assert!(matches!(how, Analysed::Units { changed: 1, .. }), "{how:?}");
 }
+
+#[test]
+fn the_documents_own_summary_changes_the_generation_but_not_its_findings_unless_it_asked() {
+    // After a whole analysis the server records the document's new summary, which moves the
+    // workspace to a new generation: the findings kept by units still hold there, unless an
+    // analysis behind them asked the workspace about the document's own module.
+    let text = "import time\n\n\nasync def main():\n    time.sleep(1)\n    return 1\n";
+    let settings = Arc::new(LintSettings::default());
+    let path = Path::new("pkg/module.py");
+    for (asked, expected_by_units) in [(vec![], true), (vec!["pkg.module".to_string()], false)] {
+        let mut document = Document::new(text, 0);
+        let mut incremental = Incremental::new();
+        incremental.update(text, document.tree(), Some(path), &settings, None, 0);
+        incremental.note_modules_asked(asked);
+        assert_eq!(incremental.rebase_generation(0, 1, "pkg.module"), expected_by_units);
+        assert!(!incremental.rebase_generation(5, 6, "pkg.module"), "only from the generation it was at");
+        let at = text.find("return 1").expect("the line") + "return 1".len();
+        document.apply_edit(at, at, "0");
+        document.reparse();
+        let edited = document.text().as_str().to_string();
+        let (_, how) = incremental.update(&edited, document.tree(), Some(path), &settings, None, 1);
+        assert_eq!(matches!(how, Analysed::Units { .. }), expected_by_units, "{how:?}");
+    }
+}

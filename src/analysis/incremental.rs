@@ -96,6 +96,9 @@ struct State {
     /// The functions whose bodies some question about other code read: their digests hold
     /// their whole body.
     bodies_asked: HashSet<String>,
+    /// The modules the analyses since the last whole one asked the workspace about, as the
+    /// caller noted them ([`Incremental::note_modules_asked`]).
+    modules_asked: HashSet<String>,
 }
 
 /// A unit as its last analysis saw it.
@@ -199,7 +202,9 @@ impl Incremental {
             never_returns_asked: std::cell::RefCell::default(),
             bodies_asked: std::cell::RefCell::default(),
         };
-        let analysed = previous.and_then(|previous| {
+        let mut modules_asked = HashSet::new();
+        let analysed = previous.and_then(|mut previous| {
+            modules_asked = std::mem::take(&mut previous.modules_asked);
             inputs.never_returns_asked.borrow_mut().clone_from(&previous.never_returns_asked);
             inputs.references_asked.borrow_mut().clone_from(&previous.references_asked);
             inputs.bodies_asked.borrow_mut().clone_from(&previous.bodies_asked);
@@ -211,6 +216,7 @@ impl Incremental {
             inputs.never_returns_asked.borrow_mut().clear();
             inputs.references_asked.borrow_mut().clear();
             inputs.bodies_asked.borrow_mut().clear();
+            modules_asked.clear();
             (inputs.whole(), Analysed::Whole)
         };
         let mut diagnostics: Vec<Diagnostic> =
@@ -226,8 +232,30 @@ impl Incremental {
             never_returns_asked: inputs.never_returns_asked.take(),
             references_asked: inputs.references_asked.take(),
             bodies_asked: inputs.bodies_asked.take(),
+            modules_asked,
         });
         (diagnostics, how)
+    }
+
+    /// Notes the modules the last update's analysis asked the workspace about (the caller
+    /// watches its [`WorkspaceView`]'s source), for [`Incremental::rebase_generation`].
+    pub fn note_modules_asked(&mut self, asked: impl IntoIterator<Item = String>) {
+        if let Some(state) = &mut self.state {
+            state.modules_asked.extend(asked);
+        }
+    }
+
+    /// The workspace went from generation `from` to `to` by a change of `module`'s summary
+    /// alone (the document's own, after its whole analysis): when no analysis behind the kept
+    /// findings asked about `module`, they hold at `to` too, and the next keystroke need not
+    /// analyse everything again. Returns whether they were kept.
+    pub fn rebase_generation(&mut self, from: u64, to: u64, module: &str) -> bool {
+        let Some(state) = &mut self.state else { return false };
+        if state.workspace_generation != from || state.modules_asked.contains(module) {
+            return false;
+        }
+        state.workspace_generation = to;
+        true
     }
 }
 

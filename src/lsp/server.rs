@@ -26,7 +26,7 @@ use tower_lsp_server::ls_types::{
 use tower_lsp_server::{Client, LanguageServer};
 
 use crate::analysis::incremental::{Analysed, Incremental};
-use crate::analysis::index::summarize;
+use crate::analysis::index::{ModuleSource, ModuleSummary, summarize};
 use crate::analysis::{self, Applicability, LintSettings, WorkspaceView, fixer, noqa};
 use crate::config::{ConfigError, Options, Resolver};
 use crate::position::{self, PositionEncoding};
@@ -251,30 +251,43 @@ impl Backend {
                 let (settings, error) = settings_for(&session, path.as_deref());
                 let text = snapshot.text.as_str();
                 let module = path.as_deref().and_then(|path| state.workspace.module_of(path));
+                let noting = NotingModules { modules: &*state.workspace, asked: Mutex::default() };
                 let view = module.as_ref().map(|module| WorkspaceView {
-                    modules: &*state.workspace,
+                    modules: &noting,
                     module: &module.name,
                     is_package: module.is_package,
                 });
                 let generation = state.workspace.generation();
-                let (found, how) = {
+                let ((found, _), exports_changed) = {
                     // A panic while it was held left a cache that may be half updated: start over.
                     let mut incremental = snapshot.incremental.lock().unwrap_or_else(|poisoned| {
                         let mut guard = poisoned.into_inner();
                         *guard = Incremental::new();
                         guard
                     });
-                    incremental.update(text, &snapshot.tree, path.as_deref(), &settings, view.as_ref(), generation)
+                    let found =
+                        incremental.update(text, &snapshot.tree, path.as_deref(), &settings, view.as_ref(), generation);
+                    incremental.note_modules_asked(noting.asked.into_inner().unwrap_or_else(PoisonError::into_inner));
+                    // What this document exports may have changed: other open files that import
+                    // it lint differently then (a `def` that became `async def`). An analysis by
+                    // units found the definitions, imports and bodies' digests unchanged, and
+                    // with them the exports.
+                    let exports_changed = !matches!(found.1, Analysed::Units { .. })
+                        && module.as_ref().is_some_and(|module| {
+                            let summary = summarize(text, &snapshot.tree, &module.name, module.is_package);
+                            let Some(from) = state.workspace.set_document_generation(&module.name, summary) else {
+                                return false;
+                            };
+                            // Its own new summary changes nothing for itself unless it asked
+                            // about its own module: the next keystroke is not a whole analysis
+                            // for that (an unclosed bracket that takes in a method changes it).
+                            if from == generation {
+                                incremental.rebase_generation(from, from + 1, &module.name);
+                            }
+                            true
+                        });
+                    (found, exports_changed)
                 };
-                // What this document exports may have changed: other open files that import it
-                // lint differently then (a `def` that became `async def`). An analysis by units
-                // found the definitions, imports and bodies' digests unchanged, and with them
-                // the exports.
-                let exports_changed = !matches!(how, Analysed::Units { .. })
-                    && module.as_ref().is_some_and(|module| {
-                        let summary = summarize(text, &snapshot.tree, &module.name, module.is_package);
-                        state.workspace.set_document(&module.name, summary)
-                    });
                 let root = snapshot.tree.root_node();
                 let diagnostics = found
                     .iter()
@@ -782,6 +795,20 @@ fn options_from_settings(settings: Option<serde_json::Value>) -> std::result::Re
 
 /// The settings for a document at `path` (the defaults for one without a file), and the
 /// configuration error that made them the defaults.
+/// The workspace as one analysis sees it, noting the modules it asks about: an analysis that
+/// never asked about its own module does not depend on its own summary.
+struct NotingModules<'a> {
+    modules: &'a dyn ModuleSource,
+    asked: Mutex<HashSet<String>>,
+}
+
+impl ModuleSource for NotingModules<'_> {
+    fn summary(&self, module: &str) -> Option<Arc<ModuleSummary>> {
+        self.asked.lock().unwrap_or_else(PoisonError::into_inner).insert(module.to_string());
+        self.modules.summary(module)
+    }
+}
+
 fn settings_for(session: &Session, path: Option<&Path>) -> (Arc<LintSettings>, Option<ConfigError>) {
     let Some(path) = path else {
         return (Arc::new(LintSettings::default()), None);
