@@ -43,9 +43,12 @@ pub fn line_ending(source: &str) -> &'static str {
 /// The step between the first block that starts on its own line and the line of the
 /// statement that opens it.
 fn indent_unit(source: &str, root: Node<'_>) -> Option<String> {
+    // Depth-first in source order with a cursor, which stops at the first block that decides
+    // (the server asks on every keystroke: listing the module's children first cost a walk of
+    // every top-level statement).
     let mut cursor = root.walk();
-    let mut stack = vec![root];
-    while let Some(node) = stack.pop() {
+    loop {
+        let node = cursor.node();
         if node.kind() == "block" && node.named_child_count() > 0 && is_first_on_line(source, node.start_byte()) {
             let opener = node.parent()?;
             let outer = indentation_at(source, opener.start_byte());
@@ -54,11 +57,15 @@ fn indent_unit(source: &str, root: Node<'_>) -> Option<String> {
                 return Some(step.to_string());
             }
         }
-        // Depth-first in source order: the first block in the file decides.
-        let children: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
-        stack.extend(children.into_iter().rev());
+        if cursor.goto_first_child() {
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return None;
+            }
+        }
     }
-    None
 }
 
 /// The offset of the start of the line holding `offset`.

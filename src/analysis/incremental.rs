@@ -275,7 +275,7 @@ impl Incremental {
         if !starts.iter().all(|start| source.is_char_boundary(*start)) {
             return prefilter::scan(source);
         }
-        let mut previous = std::mem::take(&mut self.scans);
+        let mut previous = std::mem::replace(&mut self.scans, HashMap::with_capacity(starts.len()));
         let mut pieces = Vec::with_capacity(starts.len());
         for (index, &start) in starts.iter().enumerate() {
             let end = starts.get(index + 1).copied().unwrap_or(source.len());

@@ -1728,26 +1728,23 @@ impl<'t, 's> Builder<'t, 's> {
     /// A skipped function's definition: its name bound, its scope made, and what the walk
     /// would have taken from its body for the rest of the file.
     fn skip_definition(&mut self, node: Node<'t>, skipped: SkippedBody<'s>, scope: ScopeId) {
-        let function = match node.kind() {
-            "decorated_definition" => node.field(&field::DEFINITION),
-            _ => Some(node),
-        };
-        let Some(function) = function.filter(|function| function.kind() == "function_definition") else { return };
-        let (Some(name), Some(body)) = (function.field(&field::NAME), function_body(function)) else {
+        let function =
+            if node.kind_id() == decorated_definition_kind() { node.field(&field::DEFINITION) } else { Some(node) };
+        let Some(function) = function.filter(|function| function.kind_id() == function_definition_kind()) else {
             return;
         };
-        let is_async = function.child(0).is_some_and(|first| first.kind() == "async");
+        let Some(name) = function.field(&field::NAME) else { return };
+        let is_async = function.child(0).is_some_and(|first| first.kind_id() == async_kind());
         self.bind(scope, name, function.start_byte(), BindingKind::Function { node: function, is_async });
         let decorated = (node.id() != function.id()).then_some(node);
         let receiver = match self.scopes[scope].kind {
             ScopeKind::Class => Receiver::OfSkipped { function, decorated },
             _ => Receiver::None,
         };
-        let function_scope = self.push_function_body_scope(is_async, function, body, scope, receiver);
-        // The walk never enters the body, so its scope is never pushed.
-        while self.pending_bodies.last().is_some_and(|(_, pending)| *pending == function_scope) {
-            self.pending_bodies.pop();
-        }
+        // Its body's range is the one its last analysis saw, moved (the same text gives the
+        // same tree); the walk never enters the body, so its scope is never pushed.
+        let function_scope =
+            self.push_scope_over(ScopeKind::Function { is_async }, function, skipped.body, scope, receiver);
         self.scopes[function_scope].unknown_locals = Some(Arc::clone(skipped.locals));
         let deferred = skipped.receiver_assignments.iter().map(|range| (*range, function_scope));
         self.scopes[scope].deferred_attributes.extend(deferred);
@@ -1803,10 +1800,24 @@ impl<'t, 's> Builder<'t, 's> {
         parent: ScopeId,
         receiver: Receiver<'t>,
     ) -> ScopeId {
+        let id = self.push_scope_over(kind, node, TextRange::of(body), parent, receiver);
+        self.pending_bodies.push((body.id(), id));
+        id
+    }
+
+    /// A scope over `range`, which the walk does not enter (see [`Builder::push_scope`]).
+    fn push_scope_over(
+        &mut self,
+        kind: ScopeKind,
+        node: Node<'t>,
+        range: TextRange,
+        parent: ScopeId,
+        receiver: Receiver<'t>,
+    ) -> ScopeId {
         let id = self.scopes.len();
         self.scopes.push(Scope {
             kind,
-            range: TextRange::of(body),
+            range,
             parent: Some(parent),
             node,
             receiver,
@@ -1816,7 +1827,6 @@ impl<'t, 's> Builder<'t, 's> {
             deferred_attributes: Vec::new(),
             deferred_names: std::cell::OnceCell::new(),
         });
-        self.pending_bodies.push((body.id(), id));
         id
     }
 
@@ -1919,7 +1929,7 @@ impl<'t, 's> Builder<'t, 's> {
 
     fn visit_import(&mut self, node: Node<'t>, scope: ScopeId) {
         let mut cursor = node.walk();
-        for name in node.children_by_field_name("name", &mut cursor) {
+        for name in node.children_by_field_id(field::NAME.field_id(), &mut cursor) {
             match name.kind() {
                 "dotted_name" => {
                     // `import a.b.c` binds `a`, which is the module `a`.
@@ -1943,7 +1953,7 @@ impl<'t, 's> Builder<'t, 's> {
         let Some(module) = node.field(&field::MODULE_NAME) else { return };
         let module_name: String = self.text(module).chars().filter(|c| !c.is_whitespace()).collect();
         let mut cursor = node.walk();
-        for name in node.children_by_field_name("name", &mut cursor) {
+        for name in node.children_by_field_id(field::NAME.field_id(), &mut cursor) {
             let (member, local) = match name.kind() {
                 "dotted_name" => (name, name),
                 "aliased_import" => {
@@ -2062,6 +2072,25 @@ impl<'t, 's> Builder<'t, 's> {
             generators: std::cell::RefCell::default(),
         }
     }
+}
+
+fn kind_id_of(kind: &'static str, named: bool, cell: &'static std::sync::OnceLock<u16>) -> u16 {
+    *cell.get_or_init(|| crate::analysis::source::language().id_for_node_kind(kind, named))
+}
+
+fn decorated_definition_kind() -> u16 {
+    static ID: std::sync::OnceLock<u16> = std::sync::OnceLock::new();
+    kind_id_of("decorated_definition", true, &ID)
+}
+
+fn function_definition_kind() -> u16 {
+    static ID: std::sync::OnceLock<u16> = std::sync::OnceLock::new();
+    kind_id_of("function_definition", true, &ID)
+}
+
+fn async_kind() -> u16 {
+    static ID: std::sync::OnceLock<u16> = std::sync::OnceLock::new();
+    kind_id_of("async", false, &ID)
 }
 
 /// Each parameter's name of a `parameters` (or lambda parameters) node, with what it binds.

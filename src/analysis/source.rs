@@ -26,6 +26,11 @@ impl Field {
         // `child_by_field_name` would.
         *self.id.get_or_init(|| language().field_id_for_name(self.name).map_or(u16::MAX, std::num::NonZero::get))
     }
+
+    /// The id as [`Node::children_by_field_id`] takes it.
+    pub fn field_id(&self) -> std::num::NonZeroU16 {
+        std::num::NonZeroU16::new(self.id()).unwrap_or(std::num::NonZeroU16::MAX)
+    }
 }
 
 /// The fields the analysis asks for.
