@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use loopwise::analysis::document::Document;
 use loopwise::analysis::incremental::{Analysed, Incremental};
+use loopwise::analysis::index::summarize;
 use loopwise::analysis::{LintSettings, lint_in_workspace};
 
 const CODE: &str = "value = await self._request(key, timeout=10)  # x\n";
@@ -44,13 +45,19 @@ fn main() {
     let start = Instant::now();
     let whole = lint_in_workspace(&text, document.tree(), Some(path), &settings, None);
     let linted = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let summary = summarize(&text, document.tree(), "module", false);
+    let summarized = start.elapsed().as_secs_f64();
     println!(
-        "open: parse {:.1} ms, incremental's whole analysis {:.1} ms ({} findings), lint_in_workspace {:.1} ms ({})",
+        "open: parse {:.1} ms, incremental's whole analysis {:.1} ms ({} findings), lint_in_workspace {:.1} ms ({}), \
+         module summary {:.1} ms ({} functions)",
         parsed * 1e3,
         opened * 1e3,
         found.len(),
         linted * 1e3,
-        whole.len()
+        whole.len(),
+        summarized * 1e3,
+        summary.functions.len()
     );
     let Some(line) = text[text.len() / 2..].find("\n        return ").map(|index| index + text.len() / 2 + 1) else {
         eprintln!("no method body to type in");

@@ -94,7 +94,9 @@ pub fn summarize(source: &str, tree: &Tree, module: &str, is_package: bool) -> M
                 match definition.kind() {
                     "function_definition" => {
                         if let Some(name) = definition.field(&field::NAME) {
-                            summary.functions.insert(text(name).to_string(), function_kind(definition, &decorators));
+                            summary
+                                .functions
+                                .insert(text(name).to_string(), function_kind(definition, &decorators, source));
                         }
                     }
                     "class_definition" => summarize_class(definition, source, &mut summary),
@@ -124,7 +126,9 @@ fn summarize_class(class: Node<'_>, source: &str, summary: &mut ModuleSummary) {
             continue;
         }
         let Some(method) = definition.field(&field::NAME) else { continue };
-        summary.functions.insert(format!("{class_name}.{}", text(method)), function_kind(definition, &decorators));
+        summary
+            .functions
+            .insert(format!("{class_name}.{}", text(method)), function_kind(definition, &decorators, source));
     }
 }
 
@@ -149,9 +153,14 @@ fn unwrap_decorated<'t>(node: Node<'t>, source: &str) -> Option<(Node<'t>, Vec<S
     Some((definition, decorators))
 }
 
-fn function_kind(function: Node<'_>, decorators: &[String]) -> FunctionKind {
+fn function_kind(function: Node<'_>, decorators: &[String], source: &str) -> FunctionKind {
     let is_async = function.child(0).is_some_and(|first| first.kind() == "async");
-    let mut kind = match (is_async, is_generator(function)) {
+    // Only an `async def` that spells `yield` needs the walk (walking every function's body
+    // was most of a summary's cost).
+    let generator = is_async
+        && source.get(function.byte_range()).is_some_and(|text| text.contains("yield"))
+        && is_generator(function);
+    let mut kind = match (is_async, generator) {
         (false, _) => FunctionKind::Sync,
         (true, false) => FunctionKind::Coroutine,
         (true, true) => FunctionKind::AsyncGenerator,
