@@ -53,7 +53,8 @@ pub struct Scope<'t> {
     /// For a class: attributes assigned through the receiver in its methods (`self.x = ...`).
     instance_attributes: HashMap<&'t str, Vec<Binding<'t>>>,
     /// For the scope of a skipped body: the hashes of the names bound anywhere in it (sorted),
-    /// which its scopes would bind but do not hold.
+    /// which its scopes would bind but do not hold, each with whether it is bound only as the
+    /// function's parameter (then found in its `parameters` when asked).
     unknown_locals: Option<Arc<[(u64, bool)]>>,
     /// For a class: the `self.name = value` assignments of its skipped methods, with the
     /// method's scope. They are bound on the first question about the class's attributes
