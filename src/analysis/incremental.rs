@@ -336,7 +336,7 @@ impl<'a> Inputs<'a> {
         let changed: Vec<TextRange> =
             self.units.iter().zip(&matched).filter(|(_, old)| old.is_none()).map(|(unit, _)| unit.range).collect();
         let mut kept = vec![false; previous.units.len()];
-        let mut skipped_facts = Vec::new();
+        let mut skipped_facts = Vec::with_capacity(self.units.len());
         for (unit, old) in self.units.iter().zip(&matched) {
             let Some(old) = *old else { continue };
             kept[old] = true;
@@ -579,7 +579,7 @@ impl<'a> Inputs<'a> {
 /// The file's units, in order.
 fn units<'t>(tree: &'t Tree, source: &str) -> Vec<Unit<'t>> {
     let root = tree.root_node();
-    let mut units = Vec::new();
+    let mut units = Vec::with_capacity(usize::try_from(root.child_count()).unwrap_or(0) * 2);
     let mut cursor = root.walk();
     for statement in root.children(&mut cursor) {
         let definition = definition_of(statement);

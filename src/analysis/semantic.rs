@@ -1611,7 +1611,13 @@ impl<'t, 's> Builder<'t, 's> {
             decorated: None,
             skipped_imports: Vec::new(),
             receiver_assignments: Vec::new(),
-            scopes: vec![module],
+            // A skipped definition makes a scope each: growing the vector of large scopes one
+            // doubling at a time was a copy of all of them, several times per keystroke.
+            scopes: {
+                let mut scopes = Vec::with_capacity(skipped.len() + 64);
+                scopes.push(module);
+                scopes
+            },
             imports: Vec::new(),
             comments: Vec::new(),
             pending_bodies: Vec::new(),
