@@ -337,7 +337,8 @@ fn an_unclosed_bracket_typed_in_a_method_body_is_analysed_by_units() {
 #[test]
 fn an_attribute_assigned_from_a_parameter_in_a_skipped_method_is_typed_by_units() {
     // `self._client`'s type is `client`'s annotation, a parameter of `__init__`, whose body
-    // the walk skips: its parameters are still bound, so the question is not in doubt.
+    // the walk skips: the parameter is found in its `parameters` when asked, so the question
+    // is not in doubt.
     let text = "import asyncio\n\n\nclass Client:\n    def __init__(self, client: asyncio.Queue):\n        self._client = client\n\n    async def get(self, key):\n        first = 1\n        return first\n";
     let how = edit_at(text, &[("        first = 1\n", "        self._client.get()\n"), ("self._client.get()", " ")]);
     assert!(matches!(how, Analysed::Units { changed: 1, .. }), "{how:?}");

@@ -25,7 +25,7 @@ use tree_sitter::{Node, Tree};
 use crate::analysis::TextRange;
 use crate::analysis::async_library::AsyncLibrary;
 use crate::analysis::source::named_kind_table;
-use crate::analysis::source::{FunctionBody, NodeFields, field, function_body};
+use crate::analysis::source::{FunctionBody, NodeFields, field, function_body, kind};
 
 pub type ScopeId = usize;
 /// Index of an import's qualified name in the model.
@@ -1735,13 +1735,12 @@ impl<'t, 's> Builder<'t, 's> {
     /// A skipped function's definition: its name bound, its scope made, and what the walk
     /// would have taken from its body for the rest of the file.
     fn skip_definition(&mut self, node: Node<'t>, skipped: SkippedBody<'s>, scope: ScopeId) {
-        let function =
-            if node.kind_id() == decorated_definition_kind() { node.field(&field::DEFINITION) } else { Some(node) };
-        let Some(function) = function.filter(|function| function.kind_id() == function_definition_kind()) else {
+        let function = if kind::DECORATED_DEFINITION.is(node) { node.field(&field::DEFINITION) } else { Some(node) };
+        let Some(function) = function.filter(|function| kind::FUNCTION_DEFINITION.is(*function)) else {
             return;
         };
         let Some(name) = function.field(&field::NAME) else { return };
-        let is_async = function.child(0).is_some_and(|first| first.kind_id() == async_kind());
+        let is_async = function.child(0).is_some_and(|first| kind::ASYNC.is(first));
         self.bind(scope, name, function.start_byte(), BindingKind::Function { node: function, is_async });
         let decorated = (node.id() != function.id()).then_some(node);
         let receiver = match self.scopes[scope].kind {
@@ -1774,24 +1773,10 @@ impl<'t, 's> Builder<'t, 's> {
                 .map_or(Receiver::None, Receiver::Named),
             _ => Receiver::None,
         };
-        self.push_function_body_scope(is_async, node, body, parent, receiver)
-    }
-
-    /// A function's scope over its [`FunctionBody`]: the walk enters it at the block and at the
-    /// `ERROR` node before it, if any.
-    fn push_function_body_scope(
-        &mut self,
-        is_async: bool,
-        node: Node<'t>,
-        body: FunctionBody<'t>,
-        parent: ScopeId,
-        receiver: Receiver<'t>,
-    ) -> ScopeId {
-        let id = self.push_scope(ScopeKind::Function { is_async }, node, body.block, parent, receiver);
-        self.scopes[id].range = body.range;
-        if let Some(error) = body.error {
-            self.pending_bodies.push((error.id(), id));
-        }
+        // Over its whole [`FunctionBody`]: the walk enters it at the block and at the `ERROR`
+        // node before it, if any.
+        let id = self.push_scope_over(ScopeKind::Function { is_async }, node, body.range, parent, receiver);
+        self.pending_bodies.extend(body.error.into_iter().chain([body.block]).map(|entered| (entered.id(), id)));
         id
     }
 
@@ -2079,25 +2064,6 @@ impl<'t, 's> Builder<'t, 's> {
             generators: std::cell::RefCell::default(),
         }
     }
-}
-
-fn kind_id_of(kind: &'static str, named: bool, cell: &'static std::sync::OnceLock<u16>) -> u16 {
-    *cell.get_or_init(|| crate::analysis::source::language().id_for_node_kind(kind, named))
-}
-
-fn decorated_definition_kind() -> u16 {
-    static ID: std::sync::OnceLock<u16> = std::sync::OnceLock::new();
-    kind_id_of("decorated_definition", true, &ID)
-}
-
-fn function_definition_kind() -> u16 {
-    static ID: std::sync::OnceLock<u16> = std::sync::OnceLock::new();
-    kind_id_of("function_definition", true, &ID)
-}
-
-fn async_kind() -> u16 {
-    static ID: std::sync::OnceLock<u16> = std::sync::OnceLock::new();
-    kind_id_of("async", false, &ID)
 }
 
 /// Each parameter's name of a `parameters` (or lambda parameters) node, with what it binds.

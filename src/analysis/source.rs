@@ -33,6 +33,39 @@ impl Field {
     }
 }
 
+/// A node kind of the grammar, its id looked up once (comparing `kind()` strings costs a
+/// `strlen` and a UTF-8 check per call).
+pub struct Kind {
+    name: &'static str,
+    named: bool,
+    id: OnceLock<u16>,
+}
+
+impl Kind {
+    pub const fn new(name: &'static str, named: bool) -> Self {
+        Self { name, named, id: OnceLock::new() }
+    }
+
+    pub fn id(&self) -> u16 {
+        *self.id.get_or_init(|| language().id_for_node_kind(self.name, self.named))
+    }
+
+    /// Whether `node` is of this kind.
+    pub fn is(&self, node: Node<'_>) -> bool {
+        node.kind_id() == self.id()
+    }
+}
+
+/// The kinds compared by id outside kind tables ([`named_kind_table`]).
+pub mod kind {
+    use super::Kind;
+
+    pub static ASYNC: Kind = Kind::new("async", false);
+    pub static COLON: Kind = Kind::new(":", false);
+    pub static DECORATED_DEFINITION: Kind = Kind::new("decorated_definition", true);
+    pub static FUNCTION_DEFINITION: Kind = Kind::new("function_definition", true);
+}
+
 /// The fields the analysis asks for.
 pub mod field {
     use super::Field;
@@ -89,20 +122,14 @@ pub struct FunctionBody<'t> {
 pub fn function_body(function: Node<'_>) -> Option<FunctionBody<'_>> {
     let block = function.field(&field::BODY)?;
     let error = if function.has_error() {
-        block.prev_sibling().filter(|before| {
-            before.is_error() && before.prev_sibling().is_some_and(|colon| colon.kind_id() == colon_kind())
-        })
+        block
+            .prev_sibling()
+            .filter(|before| before.is_error() && before.prev_sibling().is_some_and(|colon| kind::COLON.is(colon)))
     } else {
         None
     };
     let start = error.map_or(block.start_byte(), |error| error.start_byte());
     Some(FunctionBody { range: crate::analysis::TextRange::new(start, block.end_byte().max(start)), error, block })
-}
-
-/// The kind id of the `:` token.
-fn colon_kind() -> u16 {
-    static COLON: OnceLock<u16> = OnceLock::new();
-    *COLON.get_or_init(|| language().id_for_node_kind(":", false))
 }
 
 /// A table from every node kind id of the grammar to what `classify` makes of the kind's name
