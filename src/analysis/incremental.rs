@@ -75,8 +75,14 @@ pub struct Incremental {
     state: Option<State>,
     /// The prefilter's scans of the last text's pieces (a unit and the white space after it),
     /// by their text: only the pieces an edit changed are scanned again.
-    scans: HashMap<u64, SegmentScan>,
+    scans: FastMap<u64, SegmentScan>,
+    /// The map of the scans before the last, emptied: kept to fill it again without allocating.
+    spare_scans: FastMap<u64, SegmentScan>,
 }
+
+/// A map keyed by hashes and small values: the standard library's `SipHash` was a cost on the
+/// keystroke path (a lookup per unit per update).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// What a text's analysis depends on besides the text of its units.
 struct State {
@@ -159,7 +165,7 @@ impl Unit<'_> {
 impl std::fmt::Debug for Incremental {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let units = self.state.as_ref().map_or(0, |state| state.units.len());
-        formatter.debug_struct("Incremental").field("units", &units).field("scans", &self.scans.len()).finish()
+        formatter.debug_struct("Incremental").field("units", &units).field("scans", &self.scans.len()).finish_non_exhaustive()
     }
 }
 
@@ -275,7 +281,8 @@ impl Incremental {
         if !starts.iter().all(|start| source.is_char_boundary(*start)) {
             return prefilter::scan(source);
         }
-        let mut previous = std::mem::replace(&mut self.scans, HashMap::with_capacity(starts.len()));
+        let mut previous = std::mem::replace(&mut self.scans, std::mem::take(&mut self.spare_scans));
+        self.scans.reserve(starts.len());
         let mut pieces = Vec::with_capacity(starts.len());
         for (index, &start) in starts.iter().enumerate() {
             let end = starts.get(index + 1).copied().unwrap_or(source.len());
@@ -290,6 +297,8 @@ impl Incremental {
             });
             pieces.push((start, key));
         }
+        previous.clear();
+        self.spare_scans = previous;
         let scans = &self.scans;
         prefilter::combine(source, pieces.iter().filter_map(|(start, key)| Some((*start, scans.get(key)?))))
     }
@@ -324,15 +333,34 @@ impl<'a> Inputs<'a> {
     /// Analyses only the units whose text changed since `previous`; `None` when the change
     /// may reach other units (then only a whole analysis is right).
     fn changed_units(&self, previous: &State) -> Option<(Vec<UnitState>, Analysed)> {
-        let mut unchanged: HashMap<(u64, u64), Vec<usize>> = HashMap::new();
+        // The previous units by key: `first` holds a key's first unit not matched yet and `next`
+        // the one after it with the same key (a vector per key was an allocation per unit).
+        let mut first: FastMap<(u64, u64), usize> =
+            FastMap::with_capacity_and_hasher(previous.units.len(), foldhash::fast::RandomState::default());
+        let mut next = vec![usize::MAX; previous.units.len()];
         for (index, state) in previous.units.iter().enumerate().rev() {
-            if !state.volatile {
-                unchanged.entry(state.key).or_default().push(index);
+            if !state.volatile
+                && let Some(after) = first.insert(state.key, index)
+            {
+                next[index] = after;
             }
         }
         // For each unit, the previous unit with the same text and place, if any.
-        let matched: Vec<Option<usize>> =
-            self.units.iter().map(|unit| unchanged.get_mut(&unit.key(self.file.source)).and_then(Vec::pop)).collect();
+        let matched: Vec<Option<usize>> = self
+            .units
+            .iter()
+            .map(|unit| {
+                let key = unit.key(self.file.source);
+                let slot = first.get_mut(&key)?;
+                let index = *slot;
+                if next[index] == usize::MAX {
+                    first.remove(&key);
+                } else {
+                    *slot = next[index];
+                }
+                Some(index)
+            })
+            .collect();
         let changed: Vec<TextRange> =
             self.units.iter().zip(&matched).filter(|(_, old)| old.is_none()).map(|(unit, _)| unit.range).collect();
         let mut kept = vec![false; previous.units.len()];
