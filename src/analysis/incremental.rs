@@ -165,7 +165,11 @@ impl Unit<'_> {
 impl std::fmt::Debug for Incremental {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let units = self.state.as_ref().map_or(0, |state| state.units.len());
-        formatter.debug_struct("Incremental").field("units", &units).field("scans", &self.scans.len()).finish_non_exhaustive()
+        formatter
+            .debug_struct("Incremental")
+            .field("units", &units)
+            .field("scans", &self.scans.len())
+            .finish_non_exhaustive()
     }
 }
 
