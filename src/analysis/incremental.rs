@@ -44,7 +44,7 @@
 //! It owns no text and knows nothing of editors: the caller hands it each version's text and
 //! tree, and keeps the [`Incremental`] with the document.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 
@@ -74,15 +74,13 @@ pub enum Analysed {
 pub struct Incremental {
     state: Option<State>,
     /// The prefilter's scans of the last text's pieces (a unit and the white space after it),
-    /// by their text: only the pieces an edit changed are scanned again.
-    scans: FastMap<u64, SegmentScan>,
+    /// by their text: only the pieces an edit changed are scanned again. A `foldhash` map, as
+    /// every map looked up per unit on the keystroke path: the standard library's `SipHash`
+    /// was a cost there.
+    scans: foldhash::HashMap<u64, SegmentScan>,
     /// The map of the scans before the last, emptied: kept to fill it again without allocating.
-    spare_scans: FastMap<u64, SegmentScan>,
+    spare_scans: foldhash::HashMap<u64, SegmentScan>,
 }
-
-/// A map keyed by hashes and small values: the standard library's `SipHash` was a cost on the
-/// keystroke path (a lookup per unit per update).
-type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// What a text's analysis depends on besides the text of its units.
 struct State {
@@ -339,8 +337,7 @@ impl<'a> Inputs<'a> {
     fn changed_units(&self, previous: &State) -> Option<(Vec<UnitState>, Analysed)> {
         // The previous units by key: `first` holds a key's first unit not matched yet and `next`
         // the one after it with the same key (a vector per key was an allocation per unit).
-        let mut first: FastMap<(u64, u64), usize> =
-            FastMap::with_capacity_and_hasher(previous.units.len(), foldhash::fast::RandomState::default());
+        let mut first: foldhash::HashMap<(u64, u64), usize> = foldhash::HashMapExt::with_capacity(previous.units.len());
         let mut next = vec![usize::MAX; previous.units.len()];
         for (index, state) in previous.units.iter().enumerate().rev() {
             if !state.volatile
