@@ -189,6 +189,16 @@ impl Fix {
 }
 
 impl TextRange {
+    /// This range counted from `origin` (which it does not start before) instead of the text's start.
+    pub(crate) fn relative_to(self, origin: usize) -> TextRange {
+        TextRange::new(self.start - origin, self.end - origin)
+    }
+
+    /// A range counted from `origin` ([`TextRange::relative_to`]) counted from the text's start again.
+    pub(crate) fn moved_by(self, origin: usize) -> TextRange {
+        TextRange::new(self.start + origin, self.end + origin)
+    }
+
     /// This range after the text of `part` moved by `delta` bytes: moved when it lies in `part`.
     pub(crate) fn moved_in(self, part: TextRange, delta: isize) -> TextRange {
         if part.start <= self.start && self.end <= part.end {

@@ -77,9 +77,36 @@ pub struct Incremental {
     /// by their text: only the pieces an edit changed are scanned again. A `foldhash` map, as
     /// every map looked up per unit on the keystroke path: the standard library's `SipHash`
     /// was a cost there.
-    scans: foldhash::HashMap<u64, SegmentScan>,
-    /// The map of the scans before the last, emptied: kept to fill it again without allocating.
-    spare_scans: foldhash::HashMap<u64, SegmentScan>,
+    scans: foldhash::HashMap<u64, Kept<SegmentScan>>,
+    /// Where the body of a unit without a syntax error is, from its start, by the unit's text
+    /// and place: the same text gives the same tree there, so an unchanged unit's body is not
+    /// looked for in the tree again (field lookups per unit were a twentieth of a keystroke).
+    bodies: foldhash::HashMap<(u64, u64), Kept<Option<TextRange>>>,
+    /// The number of the update, to tell the entries of `scans` and `bodies` the last one used.
+    round: u64,
+}
+
+/// An entry of a map kept across updates, with the last update that used it: the others are
+/// dropped when the map holds more than twice what one update uses (text typed and deleted
+/// again keeps its entries for a while, and memory stays bounded by the file).
+struct Kept<T> {
+    value: T,
+    used: u64,
+}
+
+impl<T> Kept<T> {
+    fn new(value: T, round: u64) -> Self {
+        Self { value, used: round }
+    }
+}
+
+/// Drops the entries of `map` the update `round` did not use once it holds more than twice
+/// the `used` entries: moving every entry into a new map each update cost more than the
+/// lookups.
+fn forget_unused<K, V>(map: &mut foldhash::HashMap<K, Kept<V>>, used: usize, round: u64) {
+    if map.len() > 2 * used + 64 {
+        map.retain(|_, entry| entry.used == round);
+    }
 }
 
 /// What a text's analysis depends on besides the text of its units.
@@ -111,13 +138,18 @@ struct UnitState {
     range: TextRange,
     diagnostics: Vec<Diagnostic>,
     digest: u64,
-    /// `self.name = value` assignments of the function itself, for a walk that skips its body.
-    receiver_assignments: Vec<TextRange>,
-    imports: Vec<String>,
+    /// `self.name = value` assignments of the function itself, for a walk that skips its body,
+    /// from the unit's start: an unchanged unit keeps them as they are wherever it moves
+    /// (moving and copying them for every unit was an allocation per unit per keystroke).
+    receiver_assignments: Arc<[TextRange]>,
+    /// The modules its body imports, shared for the same reason.
+    imports: Arc<[String]>,
     /// The hashes of the names its body binds, for a walk that skips it.
     locals: Arc<[(u64, bool)]>,
     /// A finding's fix edits outside the unit: analysed again every time.
     volatile: bool,
+    /// For a function: where its name is, from the unit's start, for a walk that skips it.
+    name: Option<TextRange>,
 }
 
 /// A statement the file is analysed by.
@@ -128,8 +160,8 @@ struct Unit<'t> {
     range: TextRange,
     /// For a function (a top-level one or a method): its body.
     body: Option<TextRange>,
-    /// For a function: its definition.
-    function: Option<Node<'t>>,
+    /// The hash of its text (its key's first half, before its shape).
+    text_hash: u64,
     /// The hash of the header of the class it is a member of (0 at the top level).
     context: u64,
     is_comment: bool,
@@ -143,10 +175,15 @@ struct Unit<'t> {
     skeleton_shape: u64,
 }
 
-impl Unit<'_> {
+impl<'t> Unit<'t> {
     /// Its text and its place: units with the same key give the same findings.
-    fn key(&self, source: &str) -> (u64, u64) {
-        (xxh3_64(text(source, self.range).as_bytes()) ^ self.shape, self.context)
+    fn key(&self) -> (u64, u64) {
+        (self.text_hash ^ self.shape, self.context)
+    }
+
+    /// For a function (a top-level one or a method): its definition.
+    fn function(&self) -> Option<Node<'t>> {
+        self.body.and(definition_of(self.node))
     }
 
     /// The part of it that belongs to the skeleton: a function's header, a comment's nothing,
@@ -188,7 +225,8 @@ impl Incremental {
         workspace: Option<&WorkspaceView<'_>>,
         workspace_generation: u64,
     ) -> (Vec<Diagnostic>, Analysed) {
-        let units = units(tree, source);
+        self.round += 1;
+        let units = self.units(tree, source);
         let rules = rules_for_scan(source, path, settings, || self.scan(source, &units));
         if rules.checked.is_empty() {
             self.state = None;
@@ -283,9 +321,8 @@ impl Incremental {
         if !starts.iter().all(|start| source.is_char_boundary(*start)) {
             return prefilter::scan(source);
         }
-        let mut previous = std::mem::replace(&mut self.scans, std::mem::take(&mut self.spare_scans));
-        self.scans.reserve(starts.len());
-        let mut pieces = Vec::with_capacity(starts.len());
+        let round = self.round;
+        let mut keys = Vec::with_capacity(starts.len());
         for (index, &start) in starts.iter().enumerate() {
             let end = starts.get(index + 1).copied().unwrap_or(source.len());
             let mut until = (end + extension).min(source.len());
@@ -294,15 +331,17 @@ impl Incremental {
             }
             let piece = &source[start..until];
             let key = xxh3_64_with_seed(piece.as_bytes(), (end - start) as u64);
-            self.scans.entry(key).or_insert_with(|| {
-                previous.remove(&key).unwrap_or_else(|| prefilter::scan_segment(piece, end - start))
-            });
-            pieces.push((start, key));
+            self.scans
+                .entry(key)
+                .and_modify(|entry| entry.used = round)
+                .or_insert_with(|| Kept::new(prefilter::scan_segment(piece, end - start), round));
+            keys.push(key);
         }
-        previous.clear();
-        self.spare_scans = previous;
+        forget_unused(&mut self.scans, keys.len(), round);
         let scans = &self.scans;
-        prefilter::combine(source, pieces.iter().filter_map(|(start, key)| Some((*start, scans.get(key)?))))
+        let pieces: Vec<(usize, &SegmentScan)> =
+            starts.iter().zip(&keys).filter_map(|(start, key)| Some((*start, &scans.get(key)?.value))).collect();
+        prefilter::combine(source, pieces)
     }
 }
 
@@ -351,7 +390,7 @@ impl<'a> Inputs<'a> {
             .units
             .iter()
             .map(|unit| {
-                let key = unit.key(self.file.source);
+                let key = unit.key();
                 let slot = first.get_mut(&key)?;
                 let index = *slot;
                 if next[index] == usize::MAX {
@@ -365,28 +404,22 @@ impl<'a> Inputs<'a> {
         let changed: Vec<TextRange> =
             self.units.iter().zip(&matched).filter(|(_, old)| old.is_none()).map(|(unit, _)| unit.range).collect();
         let mut kept = vec![false; previous.units.len()];
-        let mut skipped_facts = Vec::with_capacity(self.units.len());
+        let mut skipped = Vec::with_capacity(self.units.len());
         for (unit, old) in self.units.iter().zip(&matched) {
             let Some(old) = *old else { continue };
             kept[old] = true;
             if let Some(body) = unit.body {
                 let old = &previous.units[old];
-                let delta = delta(unit.range.start, old.range.start);
-                let receiver_assignments: Vec<TextRange> =
-                    old.receiver_assignments.iter().map(|range| range.moved_in(old.range, delta)).collect();
-                skipped_facts.push((unit.range, body, receiver_assignments, old.imports.as_slice(), &old.locals));
+                skipped.push(SkippedBody {
+                    definition: unit.range,
+                    body,
+                    receiver_assignments: &old.receiver_assignments,
+                    imports: &old.imports,
+                    locals: &old.locals,
+                    name: old.name,
+                });
             }
         }
-        let skipped: Vec<SkippedBody<'_>> = skipped_facts
-            .iter()
-            .map(|(definition, body, receiver_assignments, imports, locals)| SkippedBody {
-                definition: *definition,
-                body: *body,
-                receiver_assignments,
-                imports,
-                locals,
-            })
-            .collect();
         let (semantic, diagnostics) = lint_parts(&self.file, &skipped, Some(&changed));
         self.close_never_returns_asked(&semantic);
         if semantic.doubted() {
@@ -405,14 +438,11 @@ impl<'a> Inputs<'a> {
                     range: unit.range,
                     diagnostics: old.diagnostics.iter().map(|diagnostic| diagnostic.moved(old.range, delta)).collect(),
                     digest: old.digest,
-                    receiver_assignments: old
-                        .receiver_assignments
-                        .iter()
-                        .map(|range| range.moved_in(old.range, delta))
-                        .collect(),
-                    imports: old.imports.clone(),
+                    receiver_assignments: Arc::clone(&old.receiver_assignments),
+                    imports: Arc::clone(&old.imports),
                     locals: Arc::clone(&old.locals),
                     volatile: false,
+                    name: old.name,
                 });
             } else {
                 let state = self.unit_state(&semantic, unit);
@@ -454,7 +484,7 @@ impl<'a> Inputs<'a> {
             let fresh: Vec<String> = new.into_iter().filter(|name| known.insert(name.clone())).collect();
             drop(known);
             for unit in self.units {
-                let Some(function) = unit.function else { continue };
+                let Some(function) = unit.function() else { continue };
                 let named = function
                     .field(&field::NAME)
                     .is_some_and(|name| fresh.iter().any(|fresh| fresh == text(self.file.source, TextRange::of(name))));
@@ -467,13 +497,14 @@ impl<'a> Inputs<'a> {
 
     /// A unit just analysed with `semantic`, its findings still to come.
     fn unit_state(&self, semantic: &SemanticModel<'_>, unit: &Unit) -> UnitState {
-        let (receiver_assignments, imports): (Vec<TextRange>, Vec<String>) = match unit.body {
+        let (receiver_assignments, imports): (Arc<[TextRange]>, Arc<[String]>) = match unit.body {
             Some(body) => (
                 semantic
                     .receiver_assignments()
                     .iter()
                     .copied()
                     .filter(|range| body.start <= range.start && range.end <= body.end)
+                    .map(|range| range.relative_to(unit.range.start))
                     .collect(),
                 semantic
                     .imports_at()
@@ -481,11 +512,11 @@ impl<'a> Inputs<'a> {
                     .map(|(_, module)| module.to_string())
                     .collect(),
             ),
-            None => (Vec::new(), Vec::new()),
+            None => (Arc::default(), Arc::default()),
         };
         let locals = unit.body.map(|body| semantic.names_bound_within(body)).unwrap_or_default().into();
         UnitState {
-            key: unit.key(self.file.source),
+            key: unit.key(),
             range: unit.range,
             diagnostics: Vec::new(),
             digest: self.digest(semantic, unit, &receiver_assignments, &imports),
@@ -493,6 +524,10 @@ impl<'a> Inputs<'a> {
             imports,
             locals,
             volatile: false,
+            name: unit
+                .function()
+                .and_then(|function| function.field(&field::NAME))
+                .map(|name| TextRange::of(name).relative_to(unit.range.start)),
         }
     }
 
@@ -505,14 +540,14 @@ impl<'a> Inputs<'a> {
         receiver_assignments: &[TextRange],
         imports: &[String],
     ) -> u64 {
-        let (Some(body), Some(definition)) = (unit.body, unit.function) else { return 0 };
+        let (Some(body), Some(definition)) = (unit.body, unit.function()) else { return 0 };
         let mut hasher = Xxh3::new();
         hasher.update(text(self.file.source, TextRange::new(unit.range.start, body.start)).as_bytes());
         for entry in self.references_named(unit, definition) {
             hasher.update(&entry.to_le_bytes());
         }
         for range in receiver_assignments {
-            hasher.update(text(self.file.source, *range).as_bytes());
+            hasher.update(text(self.file.source, range.moved_by(unit.range.start)).as_bytes());
             hasher.update(b"\0");
         }
         for import in imports {
@@ -605,66 +640,77 @@ impl<'a> Inputs<'a> {
     }
 }
 
-/// The file's units, in order.
-fn units<'t>(tree: &'t Tree, source: &str) -> Vec<Unit<'t>> {
-    let root = tree.root_node();
-    let mut units = Vec::with_capacity(usize::try_from(root.child_count()).unwrap_or(0) * 2);
-    let mut cursor = root.walk();
-    for statement in root.children(&mut cursor) {
-        let definition = definition_of(statement);
-        if let Some(class) = definition.filter(|node| unit_kind(*node) == UnitKind::Class)
-            && let Some(body) = class.field(&field::BODY).filter(|body| body.child_count() > 0)
-        {
-            let header = TextRange::new(statement.start_byte(), body.start_byte());
-            let body_range = TextRange::of(body);
-            let header_shape =
-                if header_has_error(statement, body_range) { shape_of(statement, Some(body_range)) } else { 0 };
-            units.push(Unit {
-                node: statement,
-                range: header,
-                body: None,
-                function: None,
-                context: 0,
-                is_comment: false,
-                shape: header_shape,
-                skeleton_shape: header_shape,
-            });
-            let context = xxh3_64(text(source, header).as_bytes()) | 1;
-            let mut members = body.walk();
-            for member in body.children(&mut members) {
-                units.push(unit_of(member, context));
+impl Incremental {
+    /// The file's units, in order.
+    fn units<'t>(&mut self, tree: &'t Tree, source: &str) -> Vec<Unit<'t>> {
+        let root = tree.root_node();
+        let mut units = Vec::with_capacity(usize::try_from(root.child_count()).unwrap_or(0) * 2);
+        let mut cursor = root.walk();
+        for statement in root.children(&mut cursor) {
+            let definition = definition_of(statement);
+            if let Some(class) = definition.filter(|node| unit_kind(*node) == UnitKind::Class)
+                && let Some(body) = class.field(&field::BODY).filter(|body| body.child_count() > 0)
+            {
+                let header = TextRange::new(statement.start_byte(), body.start_byte());
+                let body_range = TextRange::of(body);
+                let header_shape =
+                    if header_has_error(statement, body_range) { shape_of(statement, Some(body_range)) } else { 0 };
+                let header_hash = xxh3_64(text(source, header).as_bytes());
+                let context = header_hash | 1;
+                units.push(Unit {
+                    node: statement,
+                    range: header,
+                    body: None,
+                    text_hash: header_hash,
+                    context: 0,
+                    is_comment: false,
+                    shape: header_shape,
+                    skeleton_shape: header_shape,
+                });
+                let mut members = body.walk();
+                for member in body.children(&mut members) {
+                    units.push(self.unit_of(member, source, context));
+                }
+                continue;
             }
-            continue;
+            units.push(self.unit_of(statement, source, 0));
         }
-        units.push(unit_of(statement, 0));
+        forget_unused(&mut self.bodies, units.len(), self.round);
+        units
     }
-    units
+
+    fn unit_of<'t>(&mut self, statement: Node<'t>, source: &str, context: u64) -> Unit<'t> {
+        let range = TextRange::of(statement);
+        let text_hash = xxh3_64(text(source, range).as_bytes());
+        let is_comment = unit_kind(statement) == UnitKind::Comment;
+        if !statement.has_error() {
+            let round = self.round;
+            let body = self
+                .bodies
+                .entry((text_hash, context))
+                .and_modify(|entry| entry.used = round)
+                .or_insert_with(|| {
+                    Kept::new(function_body_of(statement).map(|body| body.relative_to(range.start)), round)
+                })
+                .value
+                .map(|body| body.moved_by(range.start));
+            return Unit { node: statement, range, body, text_hash, context, is_comment, shape: 0, skeleton_shape: 0 };
+        }
+        let body = function_body_of(statement);
+        let shape = shape_of(statement, None);
+        let skeleton_shape = match body {
+            Some(body) if header_has_error(statement, body) => shape_of(statement, Some(body)),
+            Some(_) => 0,
+            None => shape,
+        };
+        Unit { node: statement, range, body, text_hash, context, is_comment, shape, skeleton_shape }
+    }
 }
 
-fn unit_of(statement: Node<'_>, context: u64) -> Unit<'_> {
-    let function = definition_of(statement).filter(|node| unit_kind(*node) == UnitKind::Function);
-    let body = function.and_then(function_body).map(|body| body.range).filter(|body| body.start < body.end);
-    let shape = if statement.has_error() { shape_of(statement, None) } else { 0 };
-    let skeleton_shape = match body {
-        Some(body) if shape != 0 => {
-            if header_has_error(statement, body) {
-                shape_of(statement, Some(body))
-            } else {
-                0
-            }
-        }
-        _ => shape,
-    };
-    Unit {
-        node: statement,
-        range: TextRange::of(statement),
-        body,
-        function: function.filter(|_| body.is_some()),
-        context,
-        is_comment: unit_kind(statement) == UnitKind::Comment,
-        shape,
-        skeleton_shape,
-    }
+/// The body of the function `statement` defines (through its decorators), if it has one.
+fn function_body_of(statement: Node<'_>) -> Option<TextRange> {
+    let function = definition_of(statement).filter(|node| unit_kind(*node) == UnitKind::Function)?;
+    function_body(function).map(|body| body.range).filter(|body| body.start < body.end)
 }
 
 /// The kinds and places (from the start of `statement`) of the nodes of `statement`'s tree,

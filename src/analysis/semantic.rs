@@ -49,7 +49,9 @@ pub struct Scope<'t> {
     pub node: Node<'t>,
     /// For a method: the name of its first parameter (`self`, `cls`).
     receiver: Receiver<'t>,
-    bindings: HashMap<&'t str, Vec<Binding<'t>>>,
+    /// A name's bindings in place: most names are bound once, and a vector per name was an
+    /// allocation per binding of every keystroke's skeleton walk.
+    bindings: HashMap<&'t str, Bindings<'t>>,
     /// For a class: attributes assigned through the receiver in its methods (`self.x = ...`).
     instance_attributes: HashMap<&'t str, Vec<Binding<'t>>>,
     /// For the scope of a skipped body: the hashes of the names bound anywhere in it (sorted),
@@ -69,6 +71,60 @@ pub struct Scope<'t> {
 impl Scope<'_> {
     pub fn is_async_function(&self) -> bool {
         matches!(self.kind, ScopeKind::Function { is_async: true })
+    }
+}
+
+/// A name's bindings in a scope, in order. One of them is kept in place: most names are bound
+/// once, and a vector per name was an allocation for every binding of every keystroke's walk
+/// of the skeleton. (An enum of covariant parts, so the model stays covariant in `'t`.)
+#[derive(Debug, Clone)]
+enum Bindings<'t> {
+    One(Binding<'t>),
+    Many(Vec<Binding<'t>>),
+}
+
+impl<'t> Bindings<'t> {
+    fn push(&mut self, binding: Binding<'t>) {
+        match self {
+            Bindings::One(first) => *self = Bindings::Many(vec![*first, binding]),
+            Bindings::Many(bindings) => bindings.push(binding),
+        }
+    }
+
+    fn sort_by_position(&mut self) {
+        if let Bindings::Many(bindings) = self {
+            bindings.sort_by_key(|binding| binding.position);
+        }
+    }
+}
+
+impl<'t> std::ops::Deref for Bindings<'t> {
+    type Target = [Binding<'t>];
+
+    fn deref(&self) -> &[Binding<'t>] {
+        match self {
+            Bindings::One(binding) => std::slice::from_ref(binding),
+            Bindings::Many(bindings) => bindings,
+        }
+    }
+}
+
+impl<'a, 't> IntoIterator for &'a Bindings<'t> {
+    type Item = &'a Binding<'t>;
+    type IntoIter = std::slice::Iter<'a, Binding<'t>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// Adds `binding` to the bindings of `name` in `bindings`.
+fn add_binding<'t>(bindings: &mut HashMap<&'t str, Bindings<'t>>, name: &'t str, binding: Binding<'t>) {
+    match bindings.entry(name) {
+        std::collections::hash_map::Entry::Occupied(mut entry) => entry.get_mut().push(binding),
+        std::collections::hash_map::Entry::Vacant(entry) => {
+            entry.insert(Bindings::One(binding));
+        }
     }
 }
 
@@ -177,11 +233,15 @@ pub struct SkippedBody<'a> {
     /// The statement that defines the function (with its decorators).
     pub definition: TextRange,
     pub body: TextRange,
+    /// The `self.name = value` assignments of its body, from the start of `definition`.
     pub receiver_assignments: &'a [TextRange],
     pub imports: &'a [String],
     /// The hashes of the names bound anywhere in the body, each with whether it is bound only
     /// as a parameter ([`SemanticModel::names_bound_within`]).
     pub locals: &'a Arc<[(u64, bool)]>,
+    /// Where the function's name is, from the start of `definition`, as its last analysis
+    /// found it (the same text gives the same tree); `None` to find it in the tree.
+    pub name: Option<TextRange>,
 }
 
 const MAX_INFERENCE_DEPTH: u32 = 12;
@@ -391,7 +451,7 @@ impl<'t> SemanticModel<'t> {
                 self.doubted.set(true);
             }
             if let Some(bindings) = scope.bindings.get(name) {
-                return Some((Cow::Borrowed(bindings.as_slice()), id == origin));
+                return Some((Cow::Borrowed(&**bindings), id == origin));
             }
         }
         None
@@ -1739,9 +1799,19 @@ impl<'t, 's> Builder<'t, 's> {
         let Some(function) = function.filter(|function| kind::FUNCTION_DEFINITION.is(*function)) else {
             return;
         };
-        let Some(name) = function.field(&field::NAME) else { return };
+        let source = self.source;
+        let name = match skipped.name {
+            Some(name) => {
+                let name = name.moved_by(skipped.definition.start);
+                source.get(name.start..name.end)
+            }
+            None => function.field(&field::NAME).and_then(|name| source.get(name.byte_range())),
+        };
+        let Some(name) = name else { return };
         let is_async = function.child(0).is_some_and(|first| kind::ASYNC.is(first));
-        self.bind(scope, name, function.start_byte(), BindingKind::Function { node: function, is_async });
+        let binding =
+            Binding { position: function.start_byte(), kind: BindingKind::Function { node: function, is_async } };
+        add_binding(&mut self.scopes[scope].bindings, name, binding);
         let decorated = (node.id() != function.id()).then_some(node);
         let receiver = match self.scopes[scope].kind {
             ScopeKind::Class => Receiver::OfSkipped { function, decorated },
@@ -1752,7 +1822,8 @@ impl<'t, 's> Builder<'t, 's> {
         let function_scope =
             self.push_scope_over(ScopeKind::Function { is_async }, function, skipped.body, scope, receiver);
         self.scopes[function_scope].unknown_locals = Some(Arc::clone(skipped.locals));
-        let deferred = skipped.receiver_assignments.iter().map(|range| (*range, function_scope));
+        let start = skipped.definition.start;
+        let deferred = skipped.receiver_assignments.iter().map(|range| (range.moved_by(start), function_scope));
         self.scopes[scope].deferred_attributes.extend(deferred);
         self.skipped_imports.extend(skipped.imports.iter().map(String::as_str));
     }
@@ -1824,7 +1895,7 @@ impl<'t, 's> Builder<'t, 's> {
 
     fn bind(&mut self, scope: ScopeId, name: Node<'t>, position: usize, kind: BindingKind<'t>) {
         let name = self.text(name);
-        self.scopes[scope].bindings.entry(name).or_default().push(Binding { position, kind });
+        add_binding(&mut self.scopes[scope].bindings, name, Binding { position, kind });
     }
 
     fn visit(&mut self, node: Node<'t>, scope: ScopeId) {
@@ -1943,7 +2014,13 @@ impl<'t, 's> Builder<'t, 's> {
 
     fn visit_import_from(&mut self, node: Node<'t>, scope: ScopeId) {
         let Some(module) = node.field(&field::MODULE_NAME) else { return };
-        let module_name: String = self.text(module).chars().filter(|c| !c.is_whitespace()).collect();
+        let module_text = self.text(module);
+        // Spelled without white space nearly always: then it is not copied.
+        let module_name: Cow<'t, str> = if module_text.chars().any(char::is_whitespace) {
+            Cow::Owned(module_text.chars().filter(|c| !c.is_whitespace()).collect())
+        } else {
+            Cow::Borrowed(module_text)
+        };
         let mut cursor = node.walk();
         for name in node.children_by_field_id(field::NAME.field_id(), &mut cursor) {
             let (member, local) = match name.kind() {
@@ -1956,8 +2033,13 @@ impl<'t, 's> Builder<'t, 's> {
                 }
                 _ => continue,
             };
-            let separator = if module_name.ends_with('.') { "" } else { "." };
-            let qualified = format!("{module_name}{separator}{}", self.text(member));
+            let member = self.text(member);
+            let mut qualified = String::with_capacity(module_name.len() + 1 + member.len());
+            qualified.push_str(&module_name);
+            if !module_name.ends_with('.') {
+                qualified.push('.');
+            }
+            qualified.push_str(member);
             self.imports.push((scope, self.text(local), node.end_byte(), qualified));
         }
     }
@@ -2035,11 +2117,11 @@ impl<'t, 's> Builder<'t, 's> {
             let kind = BindingKind::Import { import: imports.len() };
             imports.push(qualified);
             import_positions.push(position);
-            self.scopes[scope].bindings.entry(local).or_default().push(Binding { position, kind });
+            add_binding(&mut self.scopes[scope].bindings, local, Binding { position, kind });
         }
         for scope in &mut self.scopes {
             for bindings in scope.bindings.values_mut() {
-                bindings.sort_by_key(|binding| binding.position);
+                bindings.sort_by_position();
             }
         }
         let scopes = self.scopes;
