@@ -270,7 +270,11 @@ impl<'a, 't> Checker<'a, 't> {
     /// What calling `call` creates: what the file shows, else what the workspace index knows
     /// of the imported function it resolves to. The one place rules ask it.
     pub fn callee_kind(&self, call: &Call<'_>) -> CalleeKind {
-        let in_file = self.semantic.callee_kind(call.callee);
+        self.callee_kind_beyond(call, self.semantic.callee_kind(call.callee))
+    }
+
+    /// [`Checker::callee_kind`] when the file alone says `in_file` of the callee.
+    pub fn callee_kind_beyond(&self, call: &Call<'_>, in_file: CalleeKind) -> CalleeKind {
         if in_file != CalleeKind::Unknown {
             return in_file;
         }
@@ -300,6 +304,12 @@ impl<'a, 't> Checker<'a, 't> {
 
     /// What calling the function `qualified` (a name resolved through this file's imports,
     /// possibly relative) gives, when a module of the workspace defines it.
+    /// Whether the workspace index may know more of `call`'s callee than the file: only of a
+    /// name the file's imports resolve, and only with a workspace.
+    pub fn workspace_may_know(&self, call: &Call<'_>) -> bool {
+        self.workspace.is_some() && call.qualified_name.is_some()
+    }
+
     pub fn workspace_function_kind(&self, qualified: &str) -> Option<FunctionKind> {
         let workspace = self.workspace?;
         let absolute = absolute_name(qualified, workspace.module, workspace.is_package)?;

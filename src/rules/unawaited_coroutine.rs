@@ -73,15 +73,18 @@ define_rule! {
 
 pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
     let is_gather = matches!(call.qualified_name.as_deref(), Some("asyncio.gather" | "asyncio.tasks.gather"));
-    // Cheapest question first: what the file itself says of the callee; then whether the
-    // result is dropped; only then the workspace index, which may have to read a module.
-    if !is_gather && checker.semantic.callee_kind(call.callee) == CalleeKind::NotCoroutine {
+    // Cheapest question first: what the file itself says of the callee (a callee it does not
+    // know and no import names is never known: most method calls); then whether the result
+    // is dropped (it may walk the function); only then the workspace index, which may have
+    // to read a module.
+    let in_file = if is_gather { CalleeKind::Coroutine } else { checker.semantic.callee_kind(call.callee) };
+    if in_file == CalleeKind::NotCoroutine || (in_file == CalleeKind::Unknown && !checker.workspace_may_know(call)) {
         return;
     }
     if !checker.semantic.is_result_discarded(call.node, true) {
         return;
     }
-    if !is_gather && checker.callee_kind(call) != CalleeKind::Coroutine {
+    if !is_gather && checker.callee_kind_beyond(call, in_file) != CalleeKind::Coroutine {
         return;
     }
     let callee = checker.text(call.callee);
