@@ -56,20 +56,41 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => cli::check(&args),
-        Command::Server => match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-            Ok(runtime) => {
-                runtime.block_on(loopwise::lsp::run_stdio());
-                // Tokio reads stdin on a blocking thread that no one can interrupt; waiting for
-                // it on drop would keep the process alive after `exit` until the editor closes
-                // the pipe.
-                runtime.shutdown_timeout(std::time::Duration::from_millis(100));
-                ExitCode::SUCCESS
-            }
-            Err(error) => {
-                eprintln!("error: cannot start the language server's runtime: {error}");
-                ExitCode::from(2)
-            }
-        },
+        Command::Server => {
+            limit_malloc_arenas();
+            serve()
+        }
         Command::Rule { code, all, output_format } => cli::rule(code.as_deref(), all, output_format),
+    }
+}
+
+/// The server analyses on whichever of tokio's blocking threads is free, and glibc's malloc
+/// gives each thread its own arena, which keeps what the thread freed: after 1,000 edits of
+/// the 20k-line file the server held 72 MiB with one arena per thread and 42 MiB with one in
+/// all (100k lines: 225 and 146 MiB), at the same latency per keystroke. A document's updates
+/// take its lock one at a time, so the threads seldom contend for the one arena.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: called before the runtime starts, while this is the only thread; `mallopt`
+    // only sets an option of glibc's allocator (a failure leaves the default).
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
+fn serve() -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => {
+            runtime.block_on(loopwise::lsp::run_stdio());
+            // Tokio reads stdin on a blocking thread that no one can interrupt; waiting for
+            // it on drop would keep the process alive after `exit` until the editor closes
+            // the pipe.
+            runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: cannot start the language server's runtime: {error}");
+            ExitCode::from(2)
+        }
     }
 }
