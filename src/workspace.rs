@@ -147,16 +147,29 @@ impl Workspace {
         self.packages.write().unwrap_or_else(PoisonError::into_inner).extend(folders);
     }
 
-    /// Records an open document's summary; returns whether it differs from what was known,
-    /// so the caller can re-check the files that may depend on it.
-    pub fn set_document(&self, module: &str, summary: ModuleSummary) -> bool {
-        self.set_document_generation(module, summary).is_some()
+    /// Records the summary of an open document whose text is `text`; returns whether it
+    /// differs from what was known, so the caller can re-check the files that may depend on it.
+    pub fn set_document(&self, module: &str, summary: ModuleSummary, text: &str) -> bool {
+        self.set_document_generation(module, summary, text).is_some()
     }
 
     /// [`Workspace::set_document`], returning, when the summary changed, the generation it
     /// changed from (the new one is the next).
-    pub fn set_document_generation(&self, module: &str, summary: ModuleSummary) -> Option<u64> {
-        let previous = self.documents.get(module).map(|known| Arc::clone(&known)).or_else(|| self.summary(module));
+    pub fn set_document_generation(&self, module: &str, summary: ModuleSummary, text: &str) -> Option<u64> {
+        let previous = if let Some(known) = self.known_summary(module) {
+            known
+        } else {
+            let file = self.find_file(module);
+            // A document opened as it was saved: its file's summary is its own, and parsing the
+            // file to find that out doubled the time to open a large one.
+            if file.as_deref().is_some_and(|file| std::fs::read(file).is_ok_and(|saved| saved == text.as_bytes())) {
+                let summary = Arc::new(summary);
+                self.on_disk.entry(module.to_string()).or_insert_with(|| Some(Arc::clone(&summary)));
+                self.documents.insert(module.to_string(), summary);
+                return None;
+            }
+            self.summary_in_file(module, file)
+        };
         let changed = previous
             .is_none_or(|previous| previous.functions != summary.functions || previous.imports != summary.imports);
         self.documents.insert(module.to_string(), Arc::new(summary));
@@ -197,7 +210,8 @@ impl Workspace {
     /// Reads and summarizes `path` as module `name` into the cache (for a background warm-up).
     pub fn load_file(&self, path: &Path) {
         let Some(name) = self.module_of(path) else { return };
-        if self.on_disk.contains_key(&name.name) {
+        // An open document's summary comes from its own text.
+        if self.on_disk.contains_key(&name.name) || self.documents.contains_key(&name.name) {
             return;
         }
         let summary = read_summary(path, &name);
@@ -342,10 +356,31 @@ mod tests {
         assert_eq!(workspace.len(), 2, "only the modules asked about were read");
         let edited = "def fetch(): ...\n";
         let name = workspace.module_of(&client).expect("name");
-        assert!(workspace.set_document(&name.name, summarize(edited, &parse(edited), &name.name, false)));
+        assert!(workspace.set_document(&name.name, summarize(edited, &parse(edited), &name.name, false), edited));
         assert_eq!(function_kind_of(&workspace, "pkg.fetch"), Some(FunctionKind::Sync));
-        assert!(!workspace.set_document(&name.name, summarize(edited, &parse(edited), &name.name, false)), "unchanged");
+        assert!(
+            !workspace.set_document(&name.name, summarize(edited, &parse(edited), &name.name, false), edited),
+            "unchanged"
+        );
         workspace.close_document(&name.name);
         assert_eq!(function_kind_of(&workspace, "pkg.fetch"), Some(FunctionKind::Coroutine));
+    }
+
+    #[test]
+    fn a_document_opened_as_saved_changes_nothing_and_an_edited_one_does() {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let root = folder.path();
+        let saved = "async def fetch(): ...\n";
+        let client = write(root, "client.py", saved);
+        let workspace = Workspace::new([root.to_path_buf()]);
+        let name = workspace.module_of(&client).expect("name");
+        let generation = workspace.generation();
+        assert!(!workspace.set_document(&name.name, summarize(saved, &parse(saved), &name.name, false), saved));
+        assert_eq!(workspace.generation(), generation, "nothing that depends on it changed");
+        assert_eq!(function_kind_of(&workspace, "client.fetch"), Some(FunctionKind::Coroutine));
+        workspace.close_document(&name.name);
+        let edited = "def fetch(): ...\n";
+        assert!(workspace.set_document(&name.name, summarize(edited, &parse(edited), &name.name, false), edited));
+        assert_eq!(function_kind_of(&workspace, "client.fetch"), Some(FunctionKind::Sync));
     }
 }

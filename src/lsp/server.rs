@@ -275,7 +275,8 @@ impl Backend {
                     let exports_changed = !matches!(found.1, Analysed::Units { .. })
                         && module.as_ref().is_some_and(|module| {
                             let summary = summarize(text, &snapshot.tree, &module.name, module.is_package);
-                            let Some(from) = state.workspace.set_document_generation(&module.name, summary) else {
+                            let Some(from) = state.workspace.set_document_generation(&module.name, summary, text)
+                            else {
                                 return false;
                             };
                             // Its own new summary changes nothing for itself unless it asked
