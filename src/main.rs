@@ -66,8 +66,8 @@ fn main() -> ExitCode {
 
 /// The server analyses on whichever of tokio's blocking threads is free, and glibc's malloc
 /// gives each thread its own arena, which keeps what the thread freed: after 1,000 edits of
-/// the 20k-line file the server held 72 MiB with one arena per thread and 42 MiB with one in
-/// all (100k lines: 225 and 146 MiB), at the same latency per keystroke. A document's updates
+/// the 20k-line file the server held 72 MiB with one arena per thread and 39 MiB with one in
+/// all (100k lines: 225 and 138 MiB), at the same latency per keystroke. A document's updates
 /// take its lock one at a time, so the threads seldom contend for the one arena.
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -302,14 +302,14 @@ impl<'a, 't> Checker<'a, 't> {
         }
     }
 
-    /// What calling the function `qualified` (a name resolved through this file's imports,
-    /// possibly relative) gives, when a module of the workspace defines it.
     /// Whether the workspace index may know more of `call`'s callee than the file: only of a
     /// name the file's imports resolve, and only with a workspace.
     pub fn workspace_may_know(&self, call: &Call<'_>) -> bool {
         self.workspace.is_some() && call.qualified_name.is_some()
     }
 
+    /// What calling the function `qualified` (a name resolved through this file's imports,
+    /// possibly relative) gives, when a module of the workspace defines it.
     pub fn workspace_function_kind(&self, qualified: &str) -> Option<FunctionKind> {
         let workspace = self.workspace?;
         let absolute = absolute_name(qualified, workspace.module, workspace.is_package)?;
