@@ -94,10 +94,16 @@ struct Kept<T> {
     used: u64,
 }
 
-impl<T> Kept<T> {
-    fn new(value: T, round: u64) -> Self {
-        Self { value, used: round }
-    }
+/// The value of `key` in `map`, made by `make` if it has none, marked as used by `round`.
+fn kept<K: std::hash::Hash + Eq, V>(
+    map: &mut foldhash::HashMap<K, Kept<V>>,
+    key: K,
+    round: u64,
+    make: impl FnOnce() -> V,
+) -> &V {
+    let entry = map.entry(key).or_insert_with(|| Kept { value: make(), used: round });
+    entry.used = round;
+    &entry.value
 }
 
 /// Drops the entries of `map` the update `round` did not use once it holds more than twice
@@ -331,10 +337,7 @@ impl Incremental {
             }
             let piece = &source[start..until];
             let key = xxh3_64_with_seed(piece.as_bytes(), (end - start) as u64);
-            self.scans
-                .entry(key)
-                .and_modify(|entry| entry.used = round)
-                .or_insert_with(|| Kept::new(prefilter::scan_segment(piece, end - start), round));
+            kept(&mut self.scans, key, round, || prefilter::scan_segment(piece, end - start));
             keys.push(key);
         }
         forget_unused(&mut self.scans, keys.len(), round);
@@ -717,16 +720,10 @@ impl Incremental {
         let text_hash = xxh3_64(text(source, range).as_bytes());
         let is_comment = unit_kind(statement) == UnitKind::Comment;
         if !statement.has_error() {
-            let round = self.round;
-            let body = self
-                .bodies
-                .entry((text_hash, context))
-                .and_modify(|entry| entry.used = round)
-                .or_insert_with(|| {
-                    Kept::new(function_body_of(statement).map(|body| body.relative_to(range.start)), round)
-                })
-                .value
-                .map(|body| body.moved_by(range.start));
+            let body = kept(&mut self.bodies, (text_hash, context), self.round, || {
+                function_body_of(statement).map(|body| body.relative_to(range.start))
+            })
+            .map(|body| body.moved_by(range.start));
             return Unit { node: statement, range, body, text_hash, context, is_comment, shape: 0, skeleton_shape: 0 };
         }
         let body = function_body_of(statement);
