@@ -51,7 +51,6 @@ fn sleep_diagnostic(version: i32, start: (usize, usize), end: (usize, usize)) ->
         "range": range(start, end),
         "severity": 2,
         "code": "LW101",
-        "codeDescription": {"href": "https://loopwise.dev/rules/blocking-sleep"},
         "source": "loopwise",
         "message": SLEEP_MESSAGE,
     })

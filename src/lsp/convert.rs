@@ -106,7 +106,7 @@ pub fn diagnostic(
         code: Some(NumberOrString::String(rule.code().to_string())),
         // A rule URL is built from a fixed prefix and a kebab-case name, so it always parses;
         // should it not, the diagnostic is still worth showing without the link.
-        code_description: rule.url().parse::<Uri>().ok().map(|href| CodeDescription { href }),
+        code_description: rule.url().and_then(|url| url.parse::<Uri>().ok()).map(|href| CodeDescription { href }),
         source: Some(SOURCE.to_string()),
         message: diagnostic.message.clone(),
         related_information: None,

@@ -251,9 +251,18 @@ impl Rule {
         matches!(self, Rule::DeprecatedAsyncioApi)
     }
 
-    /// A documentation link for output formats that carry one.
-    pub fn url(self) -> String {
-        format!("https://loopwise.dev/rules/{}", self.name())
+    /// A link to this rule's section of `docs/rules.md` in the repository that the package
+    /// metadata names, for output formats that carry one. `None` while `Cargo.toml` names no
+    /// repository: a link must never lead to a page that does not exist.
+    pub fn url(self) -> Option<String> {
+        let repository = option_env!("CARGO_PKG_REPOSITORY").filter(|repository| !repository.is_empty())?;
+        // GitHub's anchor for the heading `## blocking-sleep (LW101)`.
+        Some(format!(
+            "{}/blob/main/docs/rules.md#{}-{}",
+            repository.trim_end_matches('/'),
+            self.name(),
+            self.code().to_ascii_lowercase()
+        ))
     }
 }
 
