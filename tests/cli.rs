@@ -34,7 +34,7 @@ fn findings_exit_one_in_concise_format() {
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         stdout(&output),
-        "app.py:4:5: LW101 Blocking call to `time.sleep` in async function\nFound 1 error.\n\
+        "app.py:4:5: LW101 [warning] Blocking call to `time.sleep` in async function\nFound 1 warning.\n\
          No fixes available (1 hidden fix can be enabled with the --unsafe-fixes option).\n"
     );
 }
@@ -44,7 +44,10 @@ fn full_format_shows_a_code_frame() {
     let folder = project(&[("app.py", BLOCKING.as_bytes())]);
     let output = loopwise(folder.path(), &["check", "app.py"]);
     let text = stdout(&output);
-    assert!(text.starts_with("LW101 Blocking call to `time.sleep` in async function\n --> app.py:4:5\n"), "{text}");
+    assert!(
+        text.starts_with("warning[LW101]: Blocking call to `time.sleep` in async function\n --> app.py:4:5\n"),
+        "{text}"
+    );
     assert!(text.contains("4 |     time.sleep(1)\n  |     ^^^^^^^^^^^^^\n"), "{text}");
 }
 
@@ -209,7 +212,9 @@ fn walking_honours_gitignore_hidden_folders_and_exclude() {
     std::fs::create_dir(folder.path().join(".git")).expect("mark as repository");
     let text = stdout(&loopwise(folder.path(), &["check", "--output-format", "concise"]));
     assert!(
-        text.starts_with("src/app.py:4:5: LW101 Blocking call to `time.sleep` in async function\nFound 1 error.\n"),
+        text.starts_with(
+            "src/app.py:4:5: LW101 [warning] Blocking call to `time.sleep` in async function\nFound 1 warning.\n"
+        ),
         "{text}"
     );
     let explicit = stdout(&loopwise(folder.path(), &["check", "--output-format", "concise", "legacy/old.py"]));
@@ -227,7 +232,7 @@ fn a_folder_named_on_the_command_line_is_checked_even_when_excluded() {
     ]);
     let whole = stdout(&loopwise(folder.path(), &["check", "--no-cache", "--output-format", "concise"]));
     assert!(
-        whole.starts_with("src/app.py:4:5: LW101") && whole.contains("Found 1 error."),
+        whole.starts_with("src/app.py:4:5: LW101") && whole.contains("Found 1 warning."),
         "build/ is excluded by default: {whole}"
     );
     // As with ruff, the named folder's contents are walked; a folder below it named like an
@@ -235,8 +240,8 @@ fn a_folder_named_on_the_command_line_is_checked_even_when_excluded() {
     let named = stdout(&loopwise(folder.path(), &["check", "--no-cache", "--output-format", "concise", "build"]));
     assert!(
         named.starts_with(
-            "build/a.py:4:5: LW101 Blocking call to `time.sleep` in async function\nbuild/sub/b.py:4:5: LW101"
-        ) && named.contains("Found 2 errors."),
+            "build/a.py:4:5: LW101 [warning] Blocking call to `time.sleep` in async function\nbuild/sub/b.py:4:5: LW101"
+        ) && named.contains("Found 2 warnings."),
         "{named}"
     );
 }
@@ -249,7 +254,7 @@ fn statistics_exit_zero_and_explicit_config() {
     ]);
     let output = loopwise(folder.path(), &["check", "--statistics"]);
     assert!(
-        stdout(&output).starts_with("2\tLW101\tblocking-sleep\n1\tLW105\tblocking-input\nFound 3 errors.\n"),
+        stdout(&output).starts_with("2\tLW101\t[ ] blocking-sleep\n1\tLW105\t[ ] blocking-input\nFound 3 warnings.\n"),
         "{}",
         stdout(&output)
     );
@@ -257,7 +262,8 @@ fn statistics_exit_zero_and_explicit_config() {
     assert_eq!(output.status.code(), Some(0));
     let output = loopwise(folder.path(), &["check", "--config", "conf/strict.toml", "--output-format", "concise"]);
     assert!(
-        stdout(&output).starts_with("a.py:5:5: LW105 Blocking call to `input` in async function\nFound 1 error.\n"),
+        stdout(&output)
+            .starts_with("a.py:5:5: LW105 [warning] Blocking call to `input` in async function\nFound 1 warning.\n"),
         "{}",
         stdout(&output)
     );
@@ -545,7 +551,7 @@ fn read(folder: &tempfile::TempDir, name: &str) -> String {
 fn fix_with_unsafe_fixes_rewrites_blocking_sleep_and_adds_the_import() {
     let folder = project(&[("app.py", BLOCKING.as_bytes())]);
     let output = loopwise(folder.path(), &["check", "--fix", "--unsafe-fixes"]);
-    assert_eq!(stdout(&output), "Found 1 error (1 fixed, 0 remaining).\n");
+    assert_eq!(stdout(&output), "Found 1 finding (1 fixed, 0 remaining).\n");
     assert_eq!(output.status.code(), Some(0), "nothing remains: {}", stderr(&output));
     assert_eq!(
         read(&folder, "app.py"),
@@ -562,14 +568,14 @@ fn fix_applies_only_safe_fixes_unless_unsafe_fixes_is_given() {
     let before = loopwise(folder.path(), &concise);
     assert!(
         stdout(&before).ends_with(
-            "Found 2 errors.\n[*] 1 fixable with the --fix option (1 hidden fix can be enabled with the --unsafe-fixes option).\n"
+            "Found 2 warnings.\n[*] 1 fixable with the --fix option (1 hidden fix can be enabled with the --unsafe-fixes option).\n"
         ),
         "{}",
         stdout(&before)
     );
     let counted = loopwise(folder.path(), &[&concise[..], &["--unsafe-fixes"]].concat());
     assert!(
-        stdout(&counted).ends_with("Found 2 errors.\n[*] 2 fixable with the --fix option.\n"),
+        stdout(&counted).ends_with("Found 2 warnings.\n[*] 2 fixable with the --fix option.\n"),
         "{}",
         stdout(&counted)
     );
@@ -579,15 +585,15 @@ fn fix_applies_only_safe_fixes_unless_unsafe_fixes_is_given() {
     assert_eq!(fixed.status.code(), Some(1), "a finding remains");
     assert_eq!(
         stdout(&fixed),
-        "app.py:7:5: LW101 Blocking call to `time.sleep` in async function\n\
-         Found 2 errors (1 fixed, 1 remaining).\n\
+        "app.py:7:5: LW101 [warning] Blocking call to `time.sleep` in async function\n\
+         Found 2 findings (1 fixed, 1 remaining: 1 warning).\n\
          No fixes available (1 hidden fix can be enabled with the --unsafe-fixes option).\n"
     );
     assert_eq!(read(&folder, "app.py"), MIXED_SAFE_FIXED);
     assert_eq!(loopwise(folder.path(), &["check", "--fix", "--exit-zero"]).status.code(), Some(0));
 
     let all = loopwise(folder.path(), &["check", "--fix", "--unsafe-fixes"]);
-    assert_eq!((all.status.code(), stdout(&all)), (Some(0), "Found 1 error (1 fixed, 0 remaining).\n".to_string()));
+    assert_eq!((all.status.code(), stdout(&all)), (Some(0), "Found 1 finding (1 fixed, 0 remaining).\n".to_string()));
     assert!(read(&folder, "app.py").contains("    await asyncio.sleep(1)\n"));
 }
 
@@ -611,18 +617,18 @@ fn diff_prints_a_patch_and_writes_nothing() {
         "--- a/pkg/app.py\n+++ b/pkg/app.py\n@@ -3,6 +3,6 @@\n \n \n async def handler():\n\
          -    loop = asyncio.get_event_loop()\n+    loop = asyncio.get_running_loop()\n     time.sleep(1)\n     return loop\n"
     );
-    assert_eq!(stderr(&output), "Would fix 1 error (1 additional fix available with --unsafe-fixes).\n");
+    assert_eq!(stderr(&output), "Would fix 1 finding (1 additional fix available with --unsafe-fixes).\n");
     assert_eq!(read(&folder, "pkg/app.py"), MIXED, "byte-identical");
 
     let output = loopwise(folder.path(), &["check", "--diff", "--unsafe-fixes", "--fix"]);
     assert!(stdout(&output).contains("+    await asyncio.sleep(1)\n"), "{}", stdout(&output));
-    assert_eq!(stderr(&output), "Would fix 2 errors.\n");
+    assert_eq!(stderr(&output), "Would fix 2 findings.\n");
     assert_eq!(read(&folder, "pkg/app.py"), MIXED, "--diff wins over --fix");
     assert_eq!(loopwise(folder.path(), &["check", "--diff", "--exit-zero"]).status.code(), Some(0));
 
     let output = loopwise(folder.path(), &["check", "--diff", "clean.py"]);
     assert_eq!((output.status.code(), stdout(&output)), (Some(0), String::new()));
-    assert_eq!(stderr(&output), "No errors would be fixed.\n");
+    assert_eq!(stderr(&output), "No findings would be fixed.\n");
 }
 
 #[test]
@@ -667,7 +673,8 @@ fn a_file_that_cannot_be_written_is_an_error_and_the_others_are_still_fixed() {
     assert_eq!(read(&folder, "b_open.py"), MIXED_SAFE_FIXED);
     let report = stdout(&output);
     assert!(report.contains("a_locked.py:6:12: LW502"), "the unwritten file keeps its finding: {report}");
-    assert!(report.contains("Found 4 errors (1 fixed, 3 remaining).\n"), "{report}");
+    assert!(report.contains("Found 4 findings (1 fixed, 3 remaining: 3 warnings).\n"), "{report}");
+    assert!(report.contains("Checking was incomplete: 1 error above.\n"), "never a clean-looking summary: {report}");
 }
 
 #[cfg(unix)]
@@ -708,7 +715,7 @@ fn stdin_fix_prints_the_fixed_text_and_reports_on_stderr() {
     assert_eq!(stdout(&output), MIXED_SAFE_FIXED);
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).starts_with("service/api.py:7:5: LW101 "), "{}", stderr(&output));
-    assert!(stderr(&output).contains("Found 2 errors (1 fixed, 1 remaining).\n"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("Found 2 findings (1 fixed, 1 remaining: 1 warning).\n"), "{}", stderr(&output));
 
     let output = run_with_stdin(&["check", "-", "--fix"], "x = 1\n");
     assert_eq!((output.status.code(), stdout(&output)), (Some(0), "x = 1\n".to_string()), "a clean text is echoed");
@@ -828,4 +835,152 @@ fn modules_checked_ahead_of_their_turn_report_once_and_the_same() {
             .collect();
         assert_eq!(codes, expected, "{args:?} with {threads} threads: {}", stdout(&output));
     }
+}
+
+#[test]
+fn a_run_with_errors_never_says_that_all_checks_passed() {
+    let typo = project(&[("pyproject.toml", b"[tool.loopwise]\nextend-selct = [\"LW1\"]\n"), ("app.py", b"x = 1\n")]);
+    let output = loopwise(typo.path(), &["check"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("pyproject.toml:2: unknown field `extend-selct`"), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "No file was checked.\nChecking was incomplete: 1 error above.\n");
+
+    let folder = project(&[("app.py", b"x = 1\n"), ("latin.py", b"s = '\xe9'\n")]);
+    for args in [&["check", "missing.py", "app.py"][..], &["check", "latin.py", "app.py"]] {
+        let output = loopwise(folder.path(), args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert_eq!(
+            stdout(&output),
+            "No findings in the 1 file that could be checked.\nChecking was incomplete: 1 error above.\n",
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    let with_findings = project(&[("app.py", BLOCKING.as_bytes()), ("latin.py", b"s = '\xe9'\n")]);
+    let output = loopwise(with_findings.path(), &["check", "--output-format", "concise"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stdout(&output).contains("Found 1 warning.\nChecking was incomplete: 1 error above.\n"),
+        "{}",
+        stdout(&output)
+    );
+    let output = loopwise(with_findings.path(), &["check", "--diff", "--unsafe-fixes"]);
+    assert!(
+        stderr(&output).contains("Checking was incomplete: 1 error above.\nWould fix 1 finding.\n"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn only_target_versions_loopwise_knows_are_accepted() {
+    let folder = project(&[("app.py", BLOCKING.as_bytes())]);
+    for version in ["2.7", "3.99", "py40", "eleven"] {
+        let output = loopwise(folder.path(), &["check", "--target-version", version]);
+        assert_eq!(output.status.code(), Some(2), "{version}");
+        assert!(
+            stderr(&output).starts_with(&format!("error: --target-version: `{version}` is not a Python version")),
+            "{version}: {}",
+            stderr(&output)
+        );
+        assert!(stderr(&output).contains("from 3.7 to 3.14"), "{}", stderr(&output));
+    }
+    for version in ["3.7", "py314", "3.11"] {
+        assert_eq!(
+            loopwise(folder.path(), &["check", "--target-version", version]).status.code(),
+            Some(1),
+            "{version}"
+        );
+    }
+    std::fs::write(folder.path().join("loopwise.toml"), "target-version = \"3.99\"\n").expect("write config");
+    let output = loopwise(folder.path(), &["check"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("loopwise.toml:1: `target-version`: `3.99` is not a Python version loopwise knows"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn severity_is_shown_counted_and_decides_the_exit_code_with_fail_on() {
+    let source = "import time\n\nasync def handler():\n    time.sleep(1)\n    input()\n";
+    let folder = project(&[
+        ("app.py", source.as_bytes()),
+        ("loopwise.toml", b"severity = { LW101 = \"hint\", LW105 = \"error\" }\n"),
+    ]);
+    let output = loopwise(folder.path(), &["check", "--output-format", "concise"]);
+    assert_eq!(
+        stdout(&output),
+        "app.py:4:5: LW101 [hint] Blocking call to `time.sleep` in async function\n\
+         app.py:5:5: LW105 [error] Blocking call to `input` in async function\n\
+         Found 2 findings: 1 error, 1 hint.\n\
+         No fixes available (2 hidden fixes can be enabled with the --unsafe-fixes option).\n"
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let full = stdout(&loopwise(folder.path(), &["check"]));
+    assert!(full.starts_with("hint[LW101]: Blocking call") && full.contains("\nerror[LW105]: Blocking call"), "{full}");
+
+    std::fs::write(folder.path().join("loopwise.toml"), "severity = { LW101 = \"hint\" }\nselect = [\"LW101\"]\n")
+        .expect("write config");
+    let hint_only = loopwise(folder.path(), &["check", "--output-format", "concise"]);
+    assert_eq!(hint_only.status.code(), Some(0), "a hint passes by default: {}", stdout(&hint_only));
+    assert!(stdout(&hint_only).contains("Found 1 hint.\n"), "{}", stdout(&hint_only));
+    assert_eq!(loopwise(folder.path(), &["check", "--fail-on", "hint"]).status.code(), Some(1));
+    std::fs::write(folder.path().join("loopwise.toml"), "select = [\"LW101\"]\n").expect("write config");
+    assert_eq!(
+        loopwise(folder.path(), &["check", "--fail-on", "error"]).status.code(),
+        Some(0),
+        "a warning is below error"
+    );
+    assert_eq!(loopwise(folder.path(), &["check", "--fail-on", "warning"]).status.code(), Some(1));
+    assert_eq!(loopwise(folder.path(), &["check", "--fail-on", "hint", "--exit-zero"]).status.code(), Some(0));
+}
+
+#[test]
+fn colour_follows_the_flag_and_no_color_and_force_color() {
+    let folder = project(&[("app.py", BLOCKING.as_bytes())]);
+    let coloured = |args: &[&str], env: &[(&str, &str)]| {
+        let output = binary::loopwise_with_env(folder.path(), &[&["check"], args].concat(), env);
+        assert_eq!(output.status.code(), Some(1));
+        stdout(&output).contains('\u{1b}')
+    };
+    // Not a terminal here: `auto` is plain unless FORCE_COLOR says otherwise.
+    assert!(!coloured(&[], &[]));
+    assert!(coloured(&["--color", "always"], &[]));
+    assert!(coloured(&["--color", "always", "--output-format", "concise"], &[("NO_COLOR", "1")]), "the flag wins");
+    assert!(!coloured(&["--color", "never"], &[("FORCE_COLOR", "1")]), "the flag wins");
+    assert!(coloured(&[], &[("FORCE_COLOR", "1")]));
+    assert!(!coloured(&[], &[("FORCE_COLOR", "1"), ("NO_COLOR", "1")]));
+    assert!(!coloured(&[], &[("FORCE_COLOR", "")]), "an empty FORCE_COLOR is unset");
+    let json =
+        binary::loopwise_with_env(folder.path(), &["check", "--output-format", "json", "--color", "always"], &[]);
+    assert!(!stdout(&json).contains('\u{1b}'), "machine formats are never coloured");
+    let plain = stdout(&binary::loopwise_with_env(folder.path(), &["check", "--color", "always"], &[]));
+    let stripped: String = anstream::adapter::strip_str(&plain).to_string();
+    assert_eq!(stripped, stdout(&loopwise(folder.path(), &["check"])), "colour adds only escapes");
+}
+
+#[test]
+fn statistics_mark_what_fix_would_fix() {
+    // Two LW502 with a safe fix, one LW101 with an unsafe one.
+    let source = "import asyncio\nimport time\n\nasync def a():\n    asyncio.get_event_loop()\n    asyncio.get_event_loop()\n    time.sleep(1)\n";
+    let folder = project(&[("app.py", source.as_bytes())]);
+    let text = stdout(&loopwise(folder.path(), &["check", "--statistics"]));
+    assert!(text.starts_with("2\tLW502\t[*] get-event-loop-in-coroutine\n1\tLW101\t[ ] blocking-sleep\n"), "{text}");
+    let text = stdout(&loopwise(folder.path(), &["check", "--statistics", "--unsafe-fixes"]));
+    assert!(text.contains("1\tLW101\t[*] blocking-sleep\n"), "{text}");
+    let output = loopwise(folder.path(), &["check", "--statistics", "--output-format", "json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(
+        rows,
+        serde_json::json!([
+            {"code": "LW502", "name": "get-event-loop-in-coroutine", "count": 2, "fixable": true, "fixable_count": 2},
+            {"code": "LW101", "name": "blocking-sleep", "count": 1, "fixable": false, "fixable_count": 0},
+        ])
+    );
+    // An unawaited coroutine in an `async def` gets `await`; in a plain function it cannot.
+    let partial = project(&[("app.py", b"async def g():\n    pass\n\nasync def a():\n    g()\n\ndef s():\n    g()\n")]);
+    let text = stdout(&loopwise(partial.path(), &["check", "--statistics", "--unsafe-fixes"]));
+    assert!(text.starts_with("2\tLW201\t[~] unawaited-coroutine\n"), "{text}");
 }

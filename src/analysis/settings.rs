@@ -19,6 +19,21 @@ pub struct PythonVersion {
 
 impl PythonVersion {
     pub const PY311: PythonVersion = PythonVersion { major: 3, minor: 11 };
+    /// The versions loopwise knows, as ruff's `target-version` does (py37 to py314): a target
+    /// outside them is a typo or a project loopwise cannot judge, never a silent default.
+    pub const OLDEST: PythonVersion = PythonVersion { major: 3, minor: 7 };
+    pub const NEWEST: PythonVersion = PythonVersion { major: 3, minor: 14 };
+
+    /// Parses a `target-version` a user wrote: a version [`parse`](Self::parse) reads, and
+    /// one loopwise knows. The error says what was expected.
+    pub fn parse_target(value: &str) -> Result<Self, String> {
+        let expected = format!("expected a version from {} to {}, e.g. 3.11 or py311", Self::OLDEST, Self::NEWEST);
+        match Self::parse(value) {
+            Some(version) if (Self::OLDEST..=Self::NEWEST).contains(&version) => Ok(version),
+            Some(_) => Err(format!("`{value}` is not a Python version loopwise knows ({expected})")),
+            None => Err(format!("`{value}` is not a Python version ({expected})")),
+        }
+    }
 
     /// Parses `3.11`, `py311`, `py3.11` or `>=3.11` (the lower bound of `requires-python`).
     pub fn parse(value: &str) -> Option<Self> {

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::analysis::index::{ModuleSource, ModuleSummary};
-use crate::analysis::{self, Applicability, Diagnostic, LintSettings, WorkspaceView, fixer};
+use crate::analysis::{self, Applicability, Diagnostic, LintSettings, Severity, WorkspaceView, fixer};
 use crate::config::{ConfigError, Configuration, Options, Resolver};
 use crate::rules::{Rule, parse_selector};
 use crate::workspace::{FolderModules, ModuleName, Workspace};
@@ -56,6 +56,14 @@ pub struct CheckArgs {
     /// Exit with 0 even when there are findings (errors still exit with 2).
     #[arg(long)]
     pub exit_zero: bool,
+    /// The least severe finding that makes the run fail (exit 1): findings below it are shown
+    /// and counted but pass. Hints, which editors show faintly or not at all, pass by default.
+    #[arg(long, value_enum, default_value_t = FailOn::Info)]
+    pub fail_on: FailOn,
+    /// Whether to colour the output: `auto` colours a terminal unless `NO_COLOR` is set, or
+    /// any output when `FORCE_COLOR` is.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
     /// Print counts per rule instead of the findings.
     #[arg(long)]
     pub statistics: bool,
@@ -73,6 +81,54 @@ pub struct CheckArgs {
     pub no_prefilter: bool,
     #[command(flatten)]
     pub cache: CacheArgs,
+}
+
+/// `--fail-on`: a finding's severity from which the run fails.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    #[default]
+    Info,
+    Hint,
+}
+
+impl FailOn {
+    fn fails(self, severity: Severity) -> bool {
+        let least = match self {
+            FailOn::Error => Severity::Error,
+            FailOn::Warning => Severity::Warning,
+            FailOn::Info => Severity::Info,
+            FailOn::Hint => Severity::Hint,
+        };
+        // Severities are ordered from the most severe.
+        severity <= least
+    }
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour what goes to `stream`. `NO_COLOR` and `FORCE_COLOR` count when set to
+    /// anything but the empty string (no-color.org, force-color.org); anstream decides the rest
+    /// (a terminal, `CLICOLOR`, `CLICOLOR_FORCE`, `TERM=dumb`).
+    fn colors(self, stream: &impl anstream::stream::RawStream) -> bool {
+        let set = |name: &str| std::env::var_os(name).is_some_and(|value| !value.is_empty());
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto if set("NO_COLOR") => false,
+            ColorChoice::Auto if set("FORCE_COLOR") => true,
+            ColorChoice::Auto => anstream::AutoStream::choice(stream) != anstream::ColorChoice::Never,
+        }
+    }
 }
 
 /// How `loopwise check` keeps findings between runs.
@@ -199,20 +255,23 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         return show_settings(args, &resolver);
     }
     let (checked, errors) = run(args, &resolver);
-    if let Err(error) = report(args, &checked)
+    // Before the report, whose closing lines count them: a run with errors never ends by
+    // saying that it passed.
+    for error in &errors {
+        eprintln!("error: {error}");
+    }
+    if let Err(error) = report(args, &checked, errors.len())
         && error.kind() != io::ErrorKind::BrokenPipe
     {
         eprintln!("error: cannot write the report: {error}");
         return ExitCode::from(2);
     }
-    for error in &errors {
-        eprintln!("error: {error}");
-    }
-    let remaining: usize = checked.iter().map(|file| file.diagnostics.len()).sum();
     let would_change = checked.iter().any(|file| file.original.is_some());
     let failed = match args.fix_mode() {
         FixMode::Diff => would_change,
-        FixMode::Report | FixMode::Apply => remaining > 0,
+        FixMode::Report | FixMode::Apply => {
+            checked.iter().flat_map(|file| &file.diagnostics).any(|diagnostic| args.fail_on.fails(diagnostic.severity))
+        }
     };
     let code = if !errors.is_empty() {
         ExitCode::from(2)
@@ -267,10 +326,12 @@ fn show_settings(args: &CheckArgs, resolver: &Resolver) -> ExitCode {
 /// Prints what `check` found. With `--diff`, the diffs go to stdout and the count to stderr,
 /// so stdout is a patch; with `--fix` on standard input, the fixed text goes to stdout and the
 /// report to stderr, so stdout can replace the editor's buffer.
-fn report(args: &CheckArgs, checked: &[CheckedFile]) -> io::Result<()> {
-    let summary = output::FixSummary {
+fn report(args: &CheckArgs, checked: &[CheckedFile], errors: usize) -> io::Result<()> {
+    let mut summary = output::FixSummary {
         fixed: checked.iter().map(|file| file.fixed).sum(),
         unsafe_fixes: args.fixes.unsafe_fixes,
+        errors,
+        color: false,
     };
     match args.fix_mode() {
         FixMode::Diff => {
@@ -291,9 +352,13 @@ fn report(args: &CheckArgs, checked: &[CheckedFile]) -> io::Result<()> {
                 out.write_all(file.source.as_bytes())?;
             }
             out.flush()?;
+            summary.color = args.color.colors(&io::stderr());
             write_findings(&mut io::stderr().lock(), args, checked, summary)
         }
-        FixMode::Apply | FixMode::Report => write_findings(&mut io::stdout().lock(), args, checked, summary),
+        FixMode::Apply | FixMode::Report => {
+            summary.color = args.color.colors(&io::stdout());
+            write_findings(&mut io::stdout().lock(), args, checked, summary)
+        }
     }
 }
 
@@ -327,10 +392,8 @@ fn overrides(args: &CheckArgs) -> Result<Options, String> {
         no_prefilter: args.no_prefilter,
         ..Options::default()
     };
-    if let Some(version) = &args.target_version
-        && analysis::PythonVersion::parse(version).is_none()
-    {
-        return Err(format!("--target-version: `{version}` is not a Python version (expected e.g. 3.11 or py311)"));
+    if let Some(version) = &args.target_version {
+        analysis::PythonVersion::parse_target(version).map_err(|message| format!("--target-version: {message}"))?;
     }
     Ok(options)
 }

@@ -2,7 +2,8 @@
 //! (`path:row:col: CODE message`) and `json` (ruff's schema), plus `--statistics` and the
 //! closing summary (found, fixed, remaining, and which fixes `--fix` would apply).
 //!
-//! Rows and columns are 1-based; columns count characters.
+//! Rows and columns are 1-based; columns count characters. Colour (`--color`) is chosen by the
+//! caller and only ever added to the human formats.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -11,7 +12,9 @@ use std::path::Path;
 use ropey::Rope;
 use serde_json::json;
 
-use crate::analysis::{Applicability, Diagnostic};
+use anstyle::{AnsiColor, Style};
+
+use crate::analysis::{Applicability, Diagnostic, Severity};
 use crate::cli::CheckedFile;
 use crate::position::{PositionEncoding, offset_to_position};
 use crate::rules::Rule;
@@ -31,13 +34,90 @@ struct Location {
     column: usize,
 }
 
-/// What the closing lines say about fixes.
+/// What the closing lines say about fixes and about files that could not be checked.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FixSummary {
     /// Fixes applied (`--fix`) or that would be (`--diff`).
     pub fixed: usize,
     /// `--unsafe-fixes`: unsafe fixes count as available.
     pub unsafe_fixes: bool,
+    /// Errors that stopped a file (or every file under a configuration) from being checked,
+    /// already printed: a run with any must never say that all checks passed.
+    pub errors: usize,
+    /// Whether to colour the human formats.
+    pub color: bool,
+}
+
+/// The styles of the human formats; plain text when colour is off.
+#[derive(Debug, Clone, Copy)]
+struct Palette {
+    on: bool,
+}
+
+impl Palette {
+    fn paint(self, style: Style, text: impl std::fmt::Display) -> String {
+        if self.on { format!("{}{text}{}", style.render(), style.render_reset()) } else { text.to_string() }
+    }
+
+    fn severity(severity: Severity) -> Style {
+        let color = match severity {
+            Severity::Error => AnsiColor::Red,
+            Severity::Warning => AnsiColor::Yellow,
+            Severity::Info => AnsiColor::Cyan,
+            Severity::Hint => AnsiColor::Green,
+        };
+        Style::new().bold().fg_color(Some(color.into()))
+    }
+
+    /// `warning[LW101]`, as ty and rustc head a finding.
+    fn heading(self, diagnostic: &Diagnostic) -> String {
+        self.paint(
+            Self::severity(diagnostic.severity),
+            format_args!("{}[{}]", diagnostic.severity.as_str(), diagnostic.rule),
+        )
+    }
+
+    fn frame(self, text: impl std::fmt::Display) -> String {
+        self.paint(Style::new().bold().fg_color(Some(AnsiColor::Blue.into())), text)
+    }
+
+    fn bold(self, text: impl std::fmt::Display) -> String {
+        self.paint(Style::new().bold(), text)
+    }
+}
+
+/// How many findings there are of each severity, most severe first.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts([usize; 4]);
+
+impl Counts {
+    const ORDER: [Severity; 4] = [Severity::Error, Severity::Warning, Severity::Info, Severity::Hint];
+
+    fn of<'a>(diagnostics: impl IntoIterator<Item = &'a Diagnostic>) -> Self {
+        let mut counts = Self::default();
+        for diagnostic in diagnostics {
+            counts.0[diagnostic.severity as usize] += 1;
+        }
+        counts
+    }
+
+    fn total(self) -> usize {
+        self.0.iter().sum()
+    }
+
+    /// `1 warning, 2 hints`.
+    fn breakdown(self) -> String {
+        let parts: Vec<String> = Self::ORDER
+            .iter()
+            .zip(self.0)
+            .filter(|(_, count)| *count > 0)
+            .map(|(severity, count)| {
+                let name = severity.as_str();
+                plural(count, name, &format!("{name}s"))
+            })
+            .collect();
+        parts.join(", ")
+    }
 }
 
 /// The main fixes of the remaining findings, by how sure they are. Alternatives and
@@ -75,43 +155,66 @@ pub fn write(out: &mut impl Write, files: &[CheckedFile], format: OutputFormat, 
     match format {
         OutputFormat::Json => write_json(out, files),
         OutputFormat::Concise | OutputFormat::Full => {
-            let mut total = 0;
+            let palette = Palette { on: summary.color };
             for file in files.iter().filter(|file| !file.diagnostics.is_empty()) {
                 let rope = Rope::from_str(&file.source);
                 for diagnostic in &file.diagnostics {
-                    total += 1;
                     if format == OutputFormat::Full {
-                        write_frame(out, &file.path, &rope, diagnostic)?;
+                        write_frame(out, palette, &file.path, &rope, diagnostic)?;
                     } else {
                         let start = location(&rope, diagnostic.range.start);
+                        // The code right after the location, as flake8 and ruff print it, so
+                        // that their parsers (editors' error formats, reviewdog) still read it.
+                        let severity = diagnostic.severity;
                         writeln!(
                             out,
-                            "{}:{}:{}: {} {}",
-                            file.path.display(),
+                            "{}:{}:{}: {} {} {}",
+                            palette.bold(file.path.display()),
                             start.row,
                             start.column,
-                            diagnostic.rule,
+                            palette.paint(Palette::severity(severity), diagnostic.rule),
+                            palette.paint(Palette::severity(severity), format_args!("[{}]", severity.as_str())),
                             diagnostic.message
                         )?;
                     }
                 }
             }
-            write_summary(out, total, summary, Fixables::of(files))
+            let counts = Counts::of(files.iter().flat_map(|file| &file.diagnostics));
+            write_summary(out, counts, files.len(), summary, Fixables::of(files))
         }
     }
 }
 
-/// ruff's closing lines: `Found 5 errors (3 fixed, 2 remaining).`, then what `--fix` could
-/// still do: `[*] 2 fixable with the --fix option.` or `No fixes available (2 hidden fixes can
-/// be enabled with the --unsafe-fixes option).`
-fn write_summary(out: &mut impl Write, remaining: usize, summary: FixSummary, fixables: Fixables) -> io::Result<()> {
-    let found = summary.fixed + remaining;
-    match (summary.fixed, remaining) {
-        (0, 0) => writeln!(out, "All checks passed!")?,
-        (0, _) => writeln!(out, "Found {}.", plural(remaining, "error", "errors"))?,
-        (fixed, _) => {
-            writeln!(out, "Found {} ({fixed} fixed, {remaining} remaining).", plural(found, "error", "errors"))?;
+/// The closing lines: `Found 2 findings: 1 warning, 1 hint.` (ruff's `Found 5 errors (3
+/// fixed, 2 remaining).`, counted by severity), whether any file could not be checked, then what
+/// `--fix` could still do: `[*] 2 fixable with the --fix option.` or `No fixes available (2
+/// hidden fixes can be enabled with the --unsafe-fixes option).`
+fn write_summary(
+    out: &mut impl Write,
+    remaining: Counts,
+    checked: usize,
+    summary: FixSummary,
+    fixables: Fixables,
+) -> io::Result<()> {
+    let found = summary.fixed + remaining.total();
+    match (summary.fixed, remaining.total()) {
+        (0, 0) if summary.errors == 0 => writeln!(out, "All checks passed!")?,
+        (0, 0) if checked == 0 => writeln!(out, "No file was checked.")?,
+        (0, 0) => writeln!(out, "No findings in the {} that could be checked.", plural(checked, "file", "files"))?,
+        (0, _) if remaining.0.iter().filter(|count| **count > 0).count() == 1 => {
+            writeln!(out, "Found {}.", remaining.breakdown())?;
         }
+        (0, total) => writeln!(out, "Found {}: {}.", plural(total, "finding", "findings"), remaining.breakdown())?,
+        (fixed, 0) => writeln!(out, "Found {} ({fixed} fixed, 0 remaining).", plural(found, "finding", "findings"))?,
+        (fixed, total) => writeln!(
+            out,
+            "Found {} ({fixed} fixed, {total} remaining: {}).",
+            plural(found, "finding", "findings"),
+            remaining.breakdown()
+        )?,
+    }
+    if summary.errors > 0 {
+        writeln!(out, "Checking was incomplete: {} above.", plural(summary.errors, "error", "errors"))?;
     }
     let hidden = plural(fixables.unsafe_, "hidden fix", "hidden fixes");
     if summary.unsafe_fixes {
@@ -133,22 +236,25 @@ fn write_summary(out: &mut impl Write, remaining: usize, summary: FixSummary, fi
     Ok(())
 }
 
-/// The count `--diff` ends with: `Would fix 3 errors.`, and the unsafe fixes it left out.
+/// The count `--diff` ends with: `Would fix 3 findings.`, and the unsafe fixes it left out.
 pub fn write_diff_summary(out: &mut impl Write, files: &[CheckedFile], summary: FixSummary) -> io::Result<()> {
     let fixables = Fixables::of(files);
     // Unsafe fixes still among the remaining findings were left out for want of --unsafe-fixes.
     let hidden = if summary.unsafe_fixes { 0 } else { fixables.unsafe_ };
     let more = plural(hidden, "fix", "fixes");
+    if summary.errors > 0 {
+        writeln!(out, "Checking was incomplete: {} above.", plural(summary.errors, "error", "errors"))?;
+    }
     match (summary.fixed, hidden) {
-        (0, 0) => writeln!(out, "No errors would be fixed."),
-        (0, _) => writeln!(out, "No errors would be fixed ({more} available with --unsafe-fixes)."),
-        (fixed, 0) => writeln!(out, "Would fix {}.", plural(fixed, "error", "errors")),
+        (0, 0) => writeln!(out, "No findings would be fixed."),
+        (0, _) => writeln!(out, "No findings would be fixed ({more} available with --unsafe-fixes)."),
+        (fixed, 0) => writeln!(out, "Would fix {}.", plural(fixed, "finding", "findings")),
         (fixed, _) => {
             let additional = plural(hidden, "additional fix", "additional fixes");
             writeln!(
                 out,
                 "Would fix {} ({additional} available with --unsafe-fixes).",
-                plural(fixed, "error", "errors")
+                plural(fixed, "finding", "findings")
             )
         }
     }
@@ -156,31 +262,40 @@ pub fn write_diff_summary(out: &mut impl Write, files: &[CheckedFile], summary: 
 
 /// ruff's `full` layout: the message, an arrow to the location, and the source lines with
 /// carets under the reported range.
-fn write_frame(out: &mut impl Write, path: &Path, rope: &Rope, diagnostic: &Diagnostic) -> io::Result<()> {
+fn write_frame(
+    out: &mut impl Write,
+    palette: Palette,
+    path: &Path,
+    rope: &Rope,
+    diagnostic: &Diagnostic,
+) -> io::Result<()> {
     let start = location(rope, diagnostic.range.start);
     let end = location(rope, diagnostic.range.end);
-    writeln!(out, "{} {}", diagnostic.rule, diagnostic.message)?;
+    writeln!(out, "{}: {}", palette.heading(diagnostic), palette.bold(&diagnostic.message))?;
     let first = start.row.saturating_sub(2).max(1);
     let last = (start.row + 1).min(rope.len_lines());
     let gutter = last.to_string().len();
-    writeln!(out, "{:gutter$}--> {}:{}:{}", "", path.display(), start.row, start.column)?;
-    writeln!(out, "{:gutter$} |", "")?;
+    let bar = palette.frame("|");
+    writeln!(out, "{:gutter$}{} {}:{}:{}", "", palette.frame("-->"), path.display(), start.row, start.column)?;
+    writeln!(out, "{:gutter$} {bar}", "")?;
     for row in first..=last {
         let line = rope.line(row - 1);
         let text: String = line.chars().filter(|c| *c != '\n' && *c != '\r').collect();
-        writeln!(out, "{row:>gutter$} | {text}")?;
+        writeln!(out, "{} {bar} {text}", palette.frame(format_args!("{row:>gutter$}")))?;
         if row == start.row {
             let line_chars = text.chars().count();
             let caret_end = if end.row == start.row { end.column } else { line_chars + 1 };
             let width = caret_end.saturating_sub(start.column).max(1);
             let indent: String =
                 text.chars().take(start.column - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
-            writeln!(out, "{:gutter$} | {indent}{}", "", "^".repeat(width))?;
+            let carets = palette.paint(Palette::severity(diagnostic.severity), "^".repeat(width));
+            writeln!(out, "{:gutter$} {bar} {indent}{carets}", "")?;
         }
     }
-    writeln!(out, "{:gutter$} |", "")?;
+    writeln!(out, "{:gutter$} {bar}", "")?;
     if let Some(fix) = &diagnostic.fix {
-        writeln!(out, "{:gutter$} = help: {} ({} fix)", "", fix.title(), fix.applicability().as_str())?;
+        let help = palette.paint(Style::new().bold().fg_color(Some(AnsiColor::Cyan.into())), "help");
+        writeln!(out, "{:gutter$} = {help}: {} ({} fix)", "", fix.title(), fix.applicability().as_str())?;
     }
     writeln!(out)
 }
@@ -227,29 +342,51 @@ fn write_json(out: &mut impl Write, files: &[CheckedFile]) -> io::Result<()> {
     writeln!(out)
 }
 
+/// `--statistics`: one row per rule, the most frequent first, with ruff's fixable marker (`[*]`
+/// every finding has a fix `--fix` would apply, `[~]` some have, `[ ]` none has).
 pub fn write_statistics(
     out: &mut impl Write,
     files: &[CheckedFile],
     format: OutputFormat,
     summary: FixSummary,
 ) -> io::Result<()> {
-    let mut counts: BTreeMap<Rule, usize> = BTreeMap::new();
+    // count, fixable count
+    let mut counts: BTreeMap<Rule, (usize, usize)> = BTreeMap::new();
+    let level = if summary.unsafe_fixes { Applicability::Unsafe } else { Applicability::Safe };
     for diagnostic in files.iter().flat_map(|file| &file.diagnostics) {
-        *counts.entry(diagnostic.rule).or_default() += 1;
+        let entry = counts.entry(diagnostic.rule).or_default();
+        entry.0 += 1;
+        if diagnostic.fix.as_ref().is_some_and(|fix| fix.applies(level)) {
+            entry.1 += 1;
+        }
     }
-    let mut rows: Vec<(Rule, usize)> = counts.into_iter().collect();
-    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut rows: Vec<(Rule, (usize, usize))> = counts.into_iter().collect();
+    rows.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
     if format == OutputFormat::Json {
         let rows: Vec<_> = rows
             .iter()
-            .map(|(rule, count)| json!({"code": rule.code(), "name": rule.name(), "count": count}))
+            .map(|(rule, (count, fixable))| {
+                json!({
+                    "code": rule.code(),
+                    "name": rule.name(),
+                    "count": count,
+                    "fixable": *fixable > 0,
+                    "fixable_count": fixable,
+                })
+            })
             .collect();
         serde_json::to_writer_pretty(&mut *out, &rows).map_err(io::Error::other)?;
         return writeln!(out);
     }
-    let width = rows.iter().map(|(_, count)| count.to_string().len()).max().unwrap_or(1);
-    for (rule, count) in &rows {
-        writeln!(out, "{count:>width$}\t{}\t{}", rule.code(), rule.name())?;
+    let width = rows.iter().map(|(_, (count, _))| count.to_string().len()).max().unwrap_or(1);
+    for (rule, (count, fixable)) in &rows {
+        let marker = match *fixable {
+            0 => "[ ]",
+            all if all == *count => "[*]",
+            _ => "[~]",
+        };
+        writeln!(out, "{count:>width$}\t{}\t{marker} {}", rule.code(), rule.name())?;
     }
-    write_summary(out, rows.iter().map(|(_, count)| count).sum(), summary, Fixables::of(files))
+    let counts = Counts::of(files.iter().flat_map(|file| &file.diagnostics));
+    write_summary(out, counts, files.len(), summary, Fixables::of(files))
 }

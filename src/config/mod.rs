@@ -146,12 +146,9 @@ impl Options {
     /// Checks every value, so a typo is an error rather than a silent default.
     fn validate(&self, source: &OptionsSource<'_>) -> Result<(), ConfigError> {
         if let Some(version) = &self.target_version
-            && PythonVersion::parse(version).is_none()
+            && let Err(message) = PythonVersion::parse_target(version)
         {
-            return Err(source.error(
-                "target-version",
-                format!("`target-version`: `{version}` is not a Python version (expected e.g. \"3.11\" or \"py311\")"),
-            ));
+            return Err(source.error("target-version", format!("`target-version`: {message}")));
         }
         let lists = [("select", &self.select), ("extend-select", &self.extend_select), ("ignore", &self.ignore)];
         for (key, codes) in lists {

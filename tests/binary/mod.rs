@@ -5,14 +5,20 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// `loopwise ARGS` in `folder`, with no cache folder inherited from the environment.
+/// `loopwise ARGS` in `folder`, with no cache folder nor colour choice inherited from the
+/// environment (a CI runner may set `FORCE_COLOR`).
 pub fn loopwise(folder: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_loopwise"))
-        .current_dir(folder)
-        .env_remove("LOOPWISE_CACHE_DIR")
-        .args(args)
-        .output()
-        .expect("the loopwise binary runs")
+    loopwise_with_env(folder, args, &[])
+}
+
+/// `loopwise ARGS` in `folder` with the variables `env` set, and otherwise as [`loopwise`].
+pub fn loopwise_with_env(folder: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_loopwise"));
+    command.current_dir(folder);
+    for name in ["LOOPWISE_CACHE_DIR", "NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE", "CLICOLOR"] {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied()).args(args).output().expect("the loopwise binary runs")
 }
 
 pub fn stdout(output: &Output) -> String {
