@@ -984,3 +984,36 @@ fn statistics_mark_what_fix_would_fix() {
     let text = stdout(&loopwise(partial.path(), &["check", "--statistics", "--unsafe-fixes"]));
     assert!(text.starts_with("2\tLW201\t[~] unawaited-coroutine\n"), "{text}");
 }
+
+/// A whole `time.sleep`, one in a list with a stray `2`, and one in a function whose `(`
+/// lacks its `)`.
+const BROKEN: &str = "import time\nasync def f():\n    time.sleep(1)\n\nasync def g():\n    x = [time.sleep(2) 2]  # noqa\n\nasync def h(:\n    time.sleep(3)\n";
+
+#[test]
+fn syntax_errors_are_reported_and_no_fix_is_applied_in_a_broken_construct() {
+    let folder = project(&[("app.py", BROKEN.as_bytes())]);
+    let concise = ["check", "--output-format", "concise"];
+    let expected = "app.py:3:5: LW101 [warning] Blocking call to `time.sleep` in async function\n\
+                    app.py:6:24: invalid-syntax [error] Invalid syntax: unexpected `2`\n\
+                    app.py:8:13: invalid-syntax [error] Expected `)`\n\
+                    app.py:9:5: LW101 [warning] Blocking call to `time.sleep` in async function\n\
+                    Found 4 findings: 2 errors, 2 warnings.\n";
+    for _ in 0..2 {
+        // The second run reads the cache.
+        let output = loopwise(folder.path(), &concise);
+        assert_eq!(output.status.code(), Some(1));
+        assert!(stdout(&output).starts_with(expected), "`# noqa` does not silence a syntax error: {}", stdout(&output));
+    }
+    let output = loopwise(folder.path(), &["check", "--output-format", "json"]);
+    let messages: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(messages[1]["code"], "invalid-syntax");
+    assert_eq!(messages[1]["name"], "invalid-syntax");
+    assert_eq!(messages[1]["severity"], "error");
+    assert_eq!(messages[1]["fix"], serde_json::Value::Null);
+
+    let broken_list = "import time\nasync def g():\n    x = [time.sleep(2) 2]\n";
+    let folder = project(&[("app.py", broken_list.as_bytes())]);
+    let output = loopwise(folder.path(), &["check", "--fix", "--unsafe-fixes"]);
+    assert_eq!(read(&folder, "app.py"), broken_list, "no fix inside the broken list: {}", stdout(&output));
+    assert_eq!(output.status.code(), Some(1));
+}

@@ -581,3 +581,57 @@ async fn a_function_turning_async_re_diagnoses_its_open_callers() {
         .await;
     assert_eq!(published["params"]["diagnostics"], json!([]), "{published}");
 }
+
+/// The first `time.sleep` is whole; the second is in a list with a stray `2`, a broken
+/// construct; the `(` of `h` lacks its `)`, which breaks only its parameters.
+const BROKEN: &str = "import time\nasync def f():\n    time.sleep(1)\n\nasync def g():\n    x = [time.sleep(2) 2]\n\nasync def h(:\n    time.sleep(3)\n";
+
+#[tokio::test]
+async fn syntax_errors_are_shown_only_with_show_syntax_errors_and_no_fix_is_offered_in_a_broken_region() {
+    let (mut client, _) = TestClient::initialized(json!({}), Value::Null).await;
+    client.open(URI, 1, BROKEN).await;
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
+    let diagnostics = published["diagnostics"].as_array().expect("an array");
+    let codes: Vec<&str> = diagnostics.iter().filter_map(|d| d["code"].as_str()).collect();
+    assert_eq!(codes, ["LW101", "LW101", "LW101"], "hidden by default: {diagnostics:?}");
+    let fixed: Vec<bool> = diagnostics.iter().map(|d| d["data"]["fix"].is_object()).collect();
+    assert_eq!(fixed, [true, false, true], "no fix inside the broken list: {diagnostics:?}");
+
+    let settings = json!({"loopwise": {"showSyntaxErrors": true}});
+    client.notify("workspace/didChangeConfiguration", json!({"settings": settings})).await;
+    let (published, _) = client
+        .recv_until(|message| {
+            message["method"] == "textDocument/publishDiagnostics"
+                && message["params"]["diagnostics"].as_array().is_some_and(|d| d.len() == 5)
+        })
+        .await;
+    let diagnostics = &published["params"]["diagnostics"];
+    let summary: Vec<(&str, &str, i64)> = diagnostics
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|d| {
+            (d["code"].as_str().unwrap_or(""), d["message"].as_str().unwrap_or(""), d["severity"].as_i64().unwrap_or(0))
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("LW101", SLEEP_MESSAGE, 2),
+            ("LW101", SLEEP_MESSAGE, 2),
+            ("invalid-syntax", "Invalid syntax: unexpected `2`", 1),
+            ("invalid-syntax", "Expected `)`", 1),
+            ("LW101", SLEEP_MESSAGE, 2),
+        ]
+    );
+    assert_eq!(diagnostics[3]["range"], range((7, 12), (7, 12)));
+    assert_eq!(diagnostics[3]["data"]["noqa"], Value::Null, "a syntax error cannot be silenced");
+}
+
+#[tokio::test]
+async fn a_show_syntax_errors_that_is_not_a_boolean_is_a_settings_error() {
+    let (mut client, _) = TestClient::initialized(json!({}), json!({"showSyntaxErrors": "yes"})).await;
+    let (message, _) = client.recv_until(|message| message["method"] == "window/showMessage").await;
+    let text = message["params"]["message"].as_str().unwrap_or_default();
+    assert!(text.contains("`showSyntaxErrors` must be true or false"), "{text}");
+}

@@ -707,5 +707,7 @@ fn concepts_of(rule: Rule) -> &'static [Concept] {
         Rule::BusyWait => &[WhileLoop],
         Rule::YieldInTaskgroupOrTimeout => &[Yield],
         Rule::ExceptionGroupSubclassWithoutDerive => &[Class],
+        // Found by `analysis::syntax`, not by a walk.
+        Rule::InvalidSyntax => &[],
     }
 }

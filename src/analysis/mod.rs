@@ -19,6 +19,7 @@ pub mod queries;
 pub mod semantic;
 pub mod settings;
 pub mod source;
+pub mod syntax;
 mod walk;
 
 use std::path::Path;
@@ -83,7 +84,54 @@ pub fn lint_source_in_workspace(
     lint_tree(source, &tree, path, settings, workspace, rules)
 }
 
-/// [`lint_source_in_workspace`], also summarizing the text as the module `summary_of` (its
+/// What a caller does with syntax errors, besides never offering a fix inside one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyntaxErrors {
+    /// Report each as an `invalid-syntax` finding (the command line).
+    Report,
+    /// Leave them to another tool (the language server, by default).
+    Hide,
+}
+
+/// What a user is shown for a text: [`lint_source_in_workspace`]'s findings, with no fix inside
+/// a broken region, and with `syntax` its syntax errors among them, in text order. A text no
+/// enabled rule can report in is skipped unparsed, so its syntax is not checked either.
+pub fn check_source_in_workspace(
+    source: &str,
+    path: Option<&Path>,
+    settings: &LintSettings,
+    workspace: Option<&WorkspaceView<'_>>,
+    syntax: SyntaxErrors,
+) -> Vec<Diagnostic> {
+    let rules = rules_for_text(source, path, settings);
+    if rules.checked.is_empty() {
+        return Vec::new();
+    }
+    let tree = source::parse(source);
+    with_syntax_errors(source, &tree, lint_tree(source, &tree, path, settings, workspace, rules), syntax)
+}
+
+/// `diagnostics` of the text parsed into `tree` without the fixes in its broken regions, and
+/// with its syntax errors when `syntax` says so. Costs nothing on a tree without errors.
+pub fn with_syntax_errors(
+    source: &str,
+    tree: &Tree,
+    mut diagnostics: Vec<Diagnostic>,
+    syntax: SyntaxErrors,
+) -> Vec<Diagnostic> {
+    let errors = syntax::errors(source, tree);
+    if errors.is_empty() {
+        return diagnostics;
+    }
+    syntax::drop_fixes_in_broken_regions(&mut diagnostics, &errors);
+    if syntax == SyntaxErrors::Report {
+        diagnostics.extend(syntax::diagnostics(&errors));
+        diagnostics.sort_by_key(|diagnostic| diagnostic.range.start);
+    }
+    diagnostics
+}
+
+/// [`check_source_in_workspace`] reporting syntax errors, also summarizing the text as the module `summary_of` (its
 /// dotted name, whether it is a package) from the same parse: a module that other files import
 /// need not be parsed a second time for them.
 pub fn lint_source_and_summarize(
@@ -96,10 +144,9 @@ pub fn lint_source_and_summarize(
     let tree = source::parse(source);
     let summary = index::summarize(source, &tree, module, is_package);
     let rules = rules_for_text(source, path, settings);
-    if rules.checked.is_empty() {
-        return (Vec::new(), summary);
-    }
-    (lint_tree(source, &tree, path, settings, workspace, rules), summary)
+    let diagnostics =
+        if rules.checked.is_empty() { Vec::new() } else { lint_tree(source, &tree, path, settings, workspace, rules) };
+    (with_syntax_errors(source, &tree, diagnostics, SyntaxErrors::Report), summary)
 }
 
 /// The rules of one file: those enabled for its path, and those of them that may report in

@@ -602,7 +602,7 @@ fn store(diagnostic: &Diagnostic) -> StoredDiagnostic {
 
 fn restore(diagnostic: &StoredDiagnostic) -> Option<Diagnostic> {
     Some(Diagnostic {
-        rule: Rule::from_code(&diagnostic.rule)?,
+        rule: Rule::from_written_code(&diagnostic.rule)?,
         range: TextRange::new(diagnostic.range.0, diagnostic.range.1),
         message: diagnostic.message.clone(),
         severity: severity_of(diagnostic.severity)?,

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::analysis::index::{ModuleSource, ModuleSummary};
-use crate::analysis::{self, Applicability, Diagnostic, LintSettings, Severity, WorkspaceView, fixer};
+use crate::analysis::{self, Applicability, Diagnostic, LintSettings, Severity, SyntaxErrors, WorkspaceView, fixer};
 use crate::config::{ConfigError, Configuration, Options, Resolver};
 use crate::rules::{Rule, parse_selector};
 use crate::workspace::{FolderModules, ModuleName, Workspace};
@@ -775,7 +775,9 @@ fn check_text_and_summarize(
     let lookup = if path.as_os_str() == "-" { Path::new("stdin.py") } else { path };
     let view = module.map(|module| WorkspaceView { modules, module: &module.name, is_package: module.is_package });
     let absolute_path = absolute(lookup);
-    let lint = |text: &str| analysis::lint_source_in_workspace(text, Some(&absolute_path), settings, view.as_ref());
+    let lint = |text: &str| {
+        analysis::check_source_in_workspace(text, Some(&absolute_path), settings, view.as_ref(), SyntaxErrors::Report)
+    };
     let mut summary = None;
     let (source, diagnostics, fixed, original) = match (fixing, summarize_as) {
         (None, Some(summarize_as)) => {

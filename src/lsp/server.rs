@@ -27,7 +27,7 @@ use tower_lsp_server::{Client, LanguageServer};
 
 use crate::analysis::incremental::{Analysed, Incremental};
 use crate::analysis::index::{ModuleSource, ModuleSummary, summarize};
-use crate::analysis::{self, Applicability, LintSettings, WorkspaceView, fixer, noqa};
+use crate::analysis::{self, Applicability, LintSettings, SyntaxErrors, WorkspaceView, fixer, noqa};
 use crate::config::{ConfigError, Options, Resolver};
 use crate::position::{self, PositionEncoding};
 use crate::workspace::Workspace;
@@ -88,6 +88,9 @@ struct Session {
     resolve_edits: bool,
     /// The format of hover text the client prefers.
     hover_kind: MarkupKind,
+    /// The `showSyntaxErrors` setting: publish `invalid-syntax` findings (off by default, as
+    /// another Python server usually shows them).
+    show_syntax_errors: bool,
 }
 
 impl Default for Session {
@@ -104,6 +107,7 @@ impl Default for Session {
             document_changes: false,
             resolve_edits: false,
             hover_kind: MarkupKind::Markdown,
+            show_syntax_errors: false,
         }
     }
 }
@@ -289,11 +293,17 @@ impl Backend {
                         });
                     (found, exports_changed)
                 };
+                // No fix is offered inside a broken construct; its syntax errors are shown
+                // when the user asked for them.
+                let syntax = if session.show_syntax_errors { SyntaxErrors::Report } else { SyntaxErrors::Hide };
+                let found = analysis::with_syntax_errors(text, &snapshot.tree, found, syntax);
                 let root = snapshot.tree.root_node();
                 let diagnostics = found
                     .iter()
                     .map(|diagnostic| {
-                        let suppression = noqa::suppression(text, root, diagnostic);
+                        // A syntax error cannot be silenced: no `# noqa` action for it.
+                        let suppression =
+                            (!diagnostic.rule.is_pseudo()).then(|| noqa::suppression(text, root, diagnostic)).flatten();
                         convert::diagnostic(
                             snapshot.rope.slice(..),
                             diagnostic,
@@ -587,7 +597,8 @@ impl LanguageServer for Backend {
                 (None, Some(root)) => file_path(root).into_iter().collect(),
                 (None, None) => Vec::new(),
             };
-            let (options, settings_error) = match options_from_settings(params.initialization_options.clone()) {
+            let (options, show_syntax_errors) = options_from_settings(params.initialization_options.clone());
+            let (options, settings_error) = match options {
                 Ok(options) => (options, None),
                 Err(error) => (Options::default(), Some(error)),
             };
@@ -604,6 +615,7 @@ impl LanguageServer for Backend {
                     document_changes,
                     resolve_edits,
                     hover_kind,
+                    show_syntax_errors,
                 };
             });
 
@@ -746,14 +758,18 @@ impl LanguageServer for Backend {
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
         self.guard_notification("workspace/didChangeConfiguration", async {
-            let options = match options_from_settings(Some(params.settings)) {
+            let (options, show_syntax_errors) = options_from_settings(Some(params.settings));
+            let options = match options {
                 Ok(options) => options,
                 Err(error) => {
                     self.show_config_error(&error).await;
                     Options::default()
                 }
             };
-            self.state.update_session(|session| session.resolver = Arc::new(Resolver::new(options)));
+            self.state.update_session(|session| {
+                session.resolver = Arc::new(Resolver::new(options));
+                session.show_syntax_errors = show_syntax_errors;
+            });
             self.rediagnose_all().await;
         })
         .await;
@@ -779,19 +795,47 @@ pub(super) struct InvalidMessage {
 }
 
 /// Editor settings: the configuration keys, either at the top level or under `"loopwise"`.
-fn options_from_settings(settings: Option<serde_json::Value>) -> std::result::Result<Options, ConfigError> {
-    let settings = match settings {
-        None | Some(serde_json::Value::Null) => return Ok(Options::default()),
+/// The editor's settings (`initializationOptions`, `didChangeConfiguration`, optionally under
+/// a `loopwise` key): the options they share with configuration files, and `showSyntaxErrors`,
+/// which only the server has. A `showSyntaxErrors` that is not a boolean is an error of the
+/// settings and leaves it off.
+fn options_from_settings(settings: Option<serde_json::Value>) -> (std::result::Result<Options, ConfigError>, bool) {
+    let mut settings = match settings {
+        None | Some(serde_json::Value::Null) => return (Ok(Options::default()), false),
         Some(serde_json::Value::Object(mut map)) if map.contains_key("loopwise") => {
             map.remove("loopwise").unwrap_or_default()
         }
         Some(settings) => settings,
     };
-    // Neovim encodes an empty Lua table (`init_options = {}`) as `[]`: no settings either.
-    if settings.is_null() || settings.as_array().is_some_and(Vec::is_empty) {
-        return Ok(Options::default());
+    let mut show_syntax_errors = Ok(false);
+    if let Some(map) = settings.as_object_mut() {
+        for key in ["showSyntaxErrors", "show-syntax-errors"] {
+            match map.remove(key) {
+                None => {}
+                Some(serde_json::Value::Bool(value)) => show_syntax_errors = Ok(value),
+                Some(other) => {
+                    show_syntax_errors = Err(ConfigError {
+                        path: None,
+                        line: None,
+                        message: format!("invalid loopwise settings: `{key}` must be true or false, not {other}"),
+                    });
+                }
+            }
+        }
     }
-    Options::from_json(settings)
+    // Neovim encodes an empty Lua table (`init_options = {}`) as `[]`: no settings either.
+    let options = if settings.is_null()
+        || settings.as_array().is_some_and(Vec::is_empty)
+        || settings.as_object().is_some_and(serde_json::Map::is_empty)
+    {
+        Ok(Options::default())
+    } else {
+        Options::from_json(settings)
+    };
+    match (options, show_syntax_errors) {
+        (Ok(_), Err(error)) => (Err(error), false),
+        (options, show) => (options, show.unwrap_or(false)),
+    }
 }
 
 /// The settings for a document at `path` (the defaults for one without a file), and the
@@ -834,7 +878,7 @@ fn fix_all_edit(state: &State, session: &Session, uri: &Uri, snapshot: &Snapshot
     });
     let text = snapshot.text.as_str();
     let fixed = fixer::fix_until_stable(text, Applicability::Safe, |text| {
-        analysis::lint_source_in_workspace(text, path.as_deref(), &settings, view.as_ref())
+        analysis::check_source_in_workspace(text, path.as_deref(), &settings, view.as_ref(), SyntaxErrors::Hide)
     });
     (fixed.text != text).then(|| convert::replacement(snapshot.rope.slice(..), text, &fixed.text, session.encoding))
 }

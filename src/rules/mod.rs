@@ -37,6 +37,7 @@ pub mod exception_silenced;
 pub mod gather_exceptions_unchecked;
 pub mod gather_instead_of_taskgroup;
 pub mod get_event_loop_in_coroutine;
+pub mod invalid_syntax;
 pub mod manual_event_loop;
 pub mod missing_async_keyword;
 pub mod missing_timeout;
@@ -150,19 +151,25 @@ pub fn ignored_in_tests_by_default(code: &str) -> bool {
 }
 
 macro_rules! rules {
-    ($($variant:ident => $module:ident),* $(,)?) => {
-        /// Every rule loopwise knows, in code order.
+    ($($variant:ident => $module:ident),* $(,)?; pseudo: $($pseudo:ident => $pseudo_module:ident),* $(,)?) => {
+        /// Every rule loopwise knows, in code order, then the pseudo-rules: findings that no
+        /// rule makes and no setting selects (syntax errors), outside [`Rule::ALL`].
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Rule {
-            $($variant),*
+            $($variant,)*
+            $($pseudo,)*
         }
 
         impl Rule {
+            /// The rules: what selectors, the catalog and the documentation know.
             pub const ALL: &'static [Rule] = &[$(Rule::$variant),*];
+            /// The pseudo-rules: a cache or a client may hand back their codes.
+            pub const PSEUDO: &'static [Rule] = &[$(Rule::$pseudo),*];
 
             pub fn meta(self) -> &'static RuleMeta {
                 match self {
-                    $(Rule::$variant => &$module::META),*
+                    $(Rule::$variant => &$module::META,)*
+                    $(Rule::$pseudo => &$pseudo_module::META,)*
                 }
             }
         }
@@ -218,7 +225,9 @@ rules! {
     ExceptionGroupSubclassWithoutDerive => exception_group_subclass_without_derive,
     ExceptStarInvalidAttribute => except_star_invalid_attribute,
     UnsafeAsyncGenerator => unsafe_async_generator,
-    PytestRaisesExceptionGroup => pytest_raises_exception_group,
+    PytestRaisesExceptionGroup => pytest_raises_exception_group;
+    pseudo:
+    InvalidSyntax => invalid_syntax,
 }
 
 impl Rule {
@@ -244,6 +253,16 @@ impl Rule {
     pub fn is_named_by(self, code: &str) -> bool {
         let meta = self.meta();
         meta.code.eq_ignore_ascii_case(code) || meta.aliases.iter().any(|alias| alias.eq_ignore_ascii_case(code))
+    }
+
+    /// The rule or pseudo-rule with exactly this code, as loopwise wrote it (a cache entry).
+    pub fn from_written_code(code: &str) -> Option<Rule> {
+        Rule::ALL.iter().chain(Rule::PSEUDO).copied().find(|rule| rule.code() == code)
+    }
+
+    /// Whether this is a pseudo-rule (see [`Rule::PSEUDO`]).
+    pub fn is_pseudo(self) -> bool {
+        Rule::PSEUDO.contains(&self)
     }
 
     /// Whether every finding of the rule is a deprecated API (editors show it struck through).
