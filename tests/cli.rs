@@ -72,7 +72,7 @@ fn json_format_follows_ruffs_schema_with_character_columns() {
     assert_eq!(
         message["fix"]["edits"],
         serde_json::json!([
-            {"content": "import asyncio\n", "location": {"row": 2, "column": 1}, "end_location": {"row": 2, "column": 1}},
+            {"content": "import asyncio\n", "location": {"row": 1, "column": 1}, "end_location": {"row": 1, "column": 1}},
             {"content": "await ", "location": {"row": 4, "column": 14}, "end_location": {"row": 4, "column": 14}},
             {"content": "asyncio.sleep", "location": {"row": 4, "column": 14}, "end_location": {"row": 4, "column": 24}},
         ])
@@ -555,7 +555,7 @@ fn fix_with_unsafe_fixes_rewrites_blocking_sleep_and_adds_the_import() {
     assert_eq!(output.status.code(), Some(0), "nothing remains: {}", stderr(&output));
     assert_eq!(
         read(&folder, "app.py"),
-        "import time\nimport asyncio\n\nasync def handler():\n    await asyncio.sleep(1)\n"
+        "import asyncio\nimport time\n\nasync def handler():\n    await asyncio.sleep(1)\n"
     );
     let again = loopwise(folder.path(), &["check"]);
     assert_eq!((again.status.code(), stdout(&again)), (Some(0), "All checks passed!\n".to_string()));
@@ -639,7 +639,7 @@ fn fix_keeps_crlf_line_endings() {
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     assert_eq!(
         std::fs::read(folder.path().join("app.py")).expect("read"),
-        b"import time\r\nimport asyncio\r\n\r\nasync def handler():\r\n    await asyncio.sleep(1)\r\n"
+        b"import asyncio\r\nimport time\r\n\r\nasync def handler():\r\n    await asyncio.sleep(1)\r\n"
     );
 }
 

@@ -38,7 +38,7 @@ fn sleep_diagnostic(version: i32, start: (usize, usize), end: (usize, usize)) ->
                 "title": "Replace with `await asyncio.sleep(...)`",
                 "applicability": "unsafe",
                 "edits": [
-                    {"range": range((1, 0), (1, 0)), "newText": "import asyncio\n"},
+                    {"range": range((0, 0), (0, 0)), "newText": "import asyncio\n"},
                     {"range": range(start, start), "newText": "await "},
                     {"range": range(start, callee_end), "newText": "asyncio.sleep"},
                 ],

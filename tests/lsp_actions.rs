@@ -97,7 +97,7 @@ async fn lw101_quick_fix_and_noqa_land_after_the_emoji_in_both_encodings() {
         assert_eq!(diagnostic["range"], range((2, start), (2, end)));
         let actions = code_actions(&mut client, &diagnostics, None).await;
         let fix_edits = json!([
-            {"range": range((1, 0), (1, 0)), "newText": "import asyncio\n"},
+            {"range": range((0, 0), (0, 0)), "newText": "import asyncio\n"},
             {"range": range((2, start), (2, start)), "newText": "await "},
             {"range": range((2, start), (2, start + 10)), "newText": "asyncio.sleep"},
         ]);
@@ -123,7 +123,7 @@ async fn lw101_quick_fix_and_noqa_land_after_the_emoji_in_both_encodings() {
         );
         assert_eq!(
             apply_edits(EMOJI_LINE, &fix_edits, utf8),
-            "import time\nimport asyncio\nasync def f():\n    x = \"😀\"; await asyncio.sleep(1)\n"
+            "import asyncio\nimport time\nasync def f():\n    x = \"😀\"; await asyncio.sleep(1)\n"
         );
         assert_eq!(
             apply_edits(EMOJI_LINE, &noqa_edits, utf8),

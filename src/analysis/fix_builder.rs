@@ -257,11 +257,112 @@ pub fn merge_imports(imports: Vec<Edit>) -> Vec<Edit> {
     merged
 }
 
-/// The edit that adds `import module` after the module docstring, the `from __future__`
-/// imports and the file's leading import block.
+/// The edit that adds `import module`, in the file's line endings, where isort would put it
+/// in the leading import block: among its first run of plain `import` statements, in
+/// alphabetical order when that run is sorted (else at its end), or before the first `from`
+/// import when the block has no plain one; after the module docstring and the `from
+/// __future__` imports when there is no import block.
 pub fn import_statement(source: &str, root: Node<'_>, module: &str) -> Edit {
+    let newline = line_ending(source);
+    if let Some(position) = among_imports(source, &leading_statements(root), module) {
+        return Edit::insertion(format!("import {module}{newline}"), position);
+    }
     let (position, separator) = after_imports(source, root);
-    Edit::insertion(format!("{separator}import {module}\n"), position)
+    let separator = if separator.is_empty() { "" } else { newline };
+    Edit::insertion(format!("{separator}import {module}{newline}"), position)
+}
+
+/// The edit that makes `name` importable from `module` at module level: `, name` added to the
+/// leading `from module import ...` when there is one (a fix that swaps a from-imported name
+/// for its sibling), else a new `from module import name` line after the leading imports.
+/// The caller checks that `name` is free where the fix uses it.
+pub fn from_import(source: &str, root: Node<'_>, module: &str, name: &str) -> Edit {
+    for statement in leading_statements(root) {
+        if statement.kind() != "import_from_statement"
+            || statement.field(&field::MODULE_NAME).is_none_or(|imported| &source[imported.byte_range()] != module)
+        {
+            continue;
+        }
+        let mut cursor = statement.walk();
+        let last = statement.children_by_field_id(field::NAME.field_id(), &mut cursor).last();
+        if let Some(last) = last {
+            return Edit::insertion(format!(", {name}"), last.end_byte());
+        }
+    }
+    let newline = line_ending(source);
+    let (position, separator) = after_imports(source, root);
+    let separator = if separator.is_empty() { "" } else { newline };
+    Edit::insertion(format!("{separator}from {module} import {name}{newline}"), position)
+}
+
+/// The module docstring and the imports that follow it (comments skipped), up to the first
+/// other statement. A cursor stops there: the server asks on a keystroke, and listing every
+/// statement of the module first cost a walk of all of them.
+fn leading_statements(root: Node<'_>) -> Vec<Node<'_>> {
+    let mut statements = Vec::new();
+    let mut cursor = root.walk();
+    if !cursor.goto_first_child() {
+        return statements;
+    }
+    loop {
+        let statement = cursor.node();
+        if statement.is_named() && statement.kind() != "comment" {
+            let is_docstring = statements.is_empty()
+                && statement.kind() == "expression_statement"
+                && statement.named_child(0).is_some_and(|value| value.kind() == "string");
+            let is_import =
+                matches!(statement.kind(), "future_import_statement" | "import_statement" | "import_from_statement");
+            if !(is_docstring || is_import) {
+                // The first other statement closes the block; it is kept as the place to put
+                // code when there is no block at all.
+                statements.push(statement);
+                return statements;
+            }
+            statements.push(statement);
+        }
+        if !cursor.goto_next_sibling() {
+            return statements;
+        }
+    }
+}
+
+/// Where `import module` goes among the leading imports (see [`import_statement`]), when
+/// there is a place at the start of a line: `None` to put it after the whole block.
+fn among_imports(source: &str, statements: &[Node<'_>], module: &str) -> Option<usize> {
+    let imports = statements.iter().take_while(|statement| {
+        matches!(
+            statement.kind(),
+            "expression_statement" | "future_import_statement" | "import_statement" | "import_from_statement"
+        )
+    });
+    let imports: Vec<Node<'_>> =
+        imports.filter(|statement| statement.kind() != "expression_statement").copied().collect();
+    let first_plain = imports.iter().position(|statement| statement.kind() == "import_statement");
+    let Some(first_plain) = first_plain else {
+        // Only `from` imports: plain imports come first in a section.
+        let first_from = imports.iter().find(|statement| statement.kind() == "import_from_statement")?;
+        return is_first_on_line(source, first_from.start_byte()).then(|| line_start(source, first_from.start_byte()));
+    };
+    let run: Vec<Node<'_>> =
+        imports[first_plain..].iter().take_while(|statement| statement.kind() == "import_statement").copied().collect();
+    let names: Vec<String> = run
+        .iter()
+        .map(|statement| {
+            let name = statement.named_child(0).map_or("", |name| &source[name.byte_range()]);
+            name.split_whitespace().next().unwrap_or(name).to_ascii_lowercase()
+        })
+        .collect();
+    let sorted = names.windows(2).all(|pair| pair[0] <= pair[1]);
+    let before = if sorted { names.iter().position(|name| name.as_str() > module) } else { None };
+    if let Some(index) = before {
+        let statement = run[index];
+        return is_first_on_line(source, statement.start_byte()).then(|| line_start(source, statement.start_byte()));
+    }
+    // After the run's last statement, when a line break ends it; else after the block.
+    let last = run.last()?;
+    let end = line_end(source, last.end_byte());
+    let rest = source[last.end_byte()..end].trim_start_matches([' ', '\t']);
+    (end < source.len() && (rest.is_empty() || rest.starts_with('#'))).then(|| next_line_start(source, last.end_byte()))
 }
 
 /// Where module-level code added by a fix goes: the start of the line after the module
@@ -269,21 +370,14 @@ pub fn import_statement(source: &str, root: Node<'_>, module: &str) -> Edit {
 /// comments when there is none), with the line break to write first when that last
 /// statement ends the file without one.
 pub fn after_imports(source: &str, root: Node<'_>) -> (usize, &'static str) {
-    let mut cursor = root.walk();
-    let statements: Vec<Node<'_>> = root.named_children(&mut cursor).filter(|node| node.kind() != "comment").collect();
-    let mut after = None;
-    for (index, statement) in statements.iter().enumerate() {
-        let is_docstring = index == 0
-            && statement.kind() == "expression_statement"
-            && statement.named_child(0).is_some_and(|value| value.kind() == "string");
-        let is_import =
-            matches!(statement.kind(), "future_import_statement" | "import_statement" | "import_from_statement");
-        if !(is_docstring || is_import) {
-            break;
-        }
-        after = Some(*statement);
-    }
-    let Some(statement) = after else {
+    let statements = leading_statements(root);
+    let block = statements.iter().take_while(|statement| {
+        matches!(statement.kind(), "future_import_statement" | "import_statement" | "import_from_statement")
+            || (statement.kind() == "expression_statement"
+                && statement.named_child(0).is_some_and(|value| value.kind() == "string")
+                && statement.id() == statements[0].id())
+    });
+    let Some(statement) = block.last() else {
         return (statements.first().map_or(0, |first| line_start(source, first.start_byte())), "");
     };
     let position = next_line_start(source, statement.end_byte());
@@ -383,10 +477,42 @@ mod tests {
             insert(
                 "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\n\nimport os\nfrom x import (\n    y,\n)\n\nz = 1\n"
             ),
-            "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\n\nimport os\nfrom x import (\n    y,\n)\nimport asyncio\n\nz = 1\n"
+            "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\n\nimport asyncio\nimport os\nfrom x import (\n    y,\n)\n\nz = 1\n"
         );
         assert_eq!(insert("\"\"\"Doc.\"\"\""), "\"\"\"Doc.\"\"\"\nimport asyncio\n");
-        assert_eq!(insert("import os  # why\r\nx = 1\r\n"), "import os  # why\r\nimport asyncio\nx = 1\r\n");
+        assert_eq!(insert("\"\"\"Doc.\"\"\"\r\nx = 1\r\n"), "\"\"\"Doc.\"\"\"\r\nimport asyncio\r\nx = 1\r\n");
+        assert_eq!(insert("import abc  # why\r\nx = 1\r\n"), "import abc  # why\r\nimport asyncio\r\nx = 1\r\n");
+    }
+
+    #[test]
+    fn a_plain_import_goes_among_the_plain_imports_as_isort_would() {
+        let insert = |source: &str| {
+            let edit = import_statement(source, parse(source).root_node(), "asyncio");
+            format!("{}{}{}", &source[..edit.range.start], edit.content, &source[edit.range.end..])
+        };
+        // Sorted: in its place; after `from` imports it never goes (sanic's directory.py).
+        assert_eq!(
+            insert("import abc\nimport os  # why\nimport sys\n\nfrom sanic import x\n\ny = 1\n"),
+            "import abc\nimport asyncio\nimport os  # why\nimport sys\n\nfrom sanic import x\n\ny = 1\n"
+        );
+        assert_eq!(
+            insert("import abc\nimport base64\nfrom x import y\n"),
+            "import abc\nimport asyncio\nimport base64\nfrom x import y\n"
+        );
+        assert_eq!(insert("import abc\nfrom x import y\n"), "import abc\nimport asyncio\nfrom x import y\n");
+        // Unsorted: at the end of the run.
+        assert_eq!(
+            insert("import sys\nimport os\nfrom x import y\n"),
+            "import sys\nimport os\nimport asyncio\nfrom x import y\n"
+        );
+        // `from` imports only: before the first one that is not `__future__`.
+        assert_eq!(
+            insert("from __future__ import annotations\nfrom x import y\n\nz = 1\n"),
+            "from __future__ import annotations\nimport asyncio\nfrom x import y\n\nz = 1\n"
+        );
+        assert_eq!(insert("import os.path as p, sys\n"), "import asyncio\nimport os.path as p, sys\n");
+        // The last line of the file without its line break: after the block, with one first.
+        assert_eq!(insert("import abc"), "import abc\nimport asyncio\n");
     }
 
     #[test]
@@ -407,7 +533,7 @@ mod tests {
 
     #[test]
     fn imports_at_one_place_merge_into_one_edit() {
-        let source = "import os";
+        let source = "import abc";
         let tree = parse(source);
         let root = tree.root_node();
         let merged =

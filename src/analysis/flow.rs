@@ -131,6 +131,14 @@ impl SemanticModel<'_> {
     pub fn block_falls_through(&self, block: Node<'_>) -> bool {
         Analyzer::new(self, None).block_flow(block, false).falls_through
     }
+
+    /// Whether every path through `block` that ends without raising falls off its end: none
+    /// returns, nor leaves it by `break` or `continue`. A statement appended to it then runs
+    /// on every such path.
+    pub fn block_only_falls_through(&self, block: Node<'_>) -> bool {
+        let flow = Analyzer::new(self, None).block_flow(block, false);
+        flow.falls_through && !flow.leaves()
+    }
 }
 
 /// What a handler's path knows about a name after the handler.

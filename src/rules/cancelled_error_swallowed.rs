@@ -3,7 +3,7 @@ use tree_sitter::Node;
 use crate::analysis::async_library::cancellation_library;
 use crate::analysis::semantic::{SemanticModel, nodes_in_same_scope, suspends};
 use crate::analysis::source::{NodeFields, field};
-use crate::analysis::{AsyncLibrary, Checker, Edit, Fix};
+use crate::analysis::{AsyncLibrary, Checker, Edit, Fix, TextRange};
 use crate::rules::Rule;
 
 define_rule! {
@@ -51,10 +51,12 @@ define_rule! {
     /// ```
     ///
     /// ## Fix safety
-    /// The fix appends `raise` to a handler that falls through at its end. It is unsafe: the
-    /// code after the `try` no longer runs on cancellation. It is offered only when the clause
-    /// catches `CancelledError` alone (in a tuple, `raise` would re-raise the other exceptions
-    /// too) and the handler's body starts on its own line.
+    /// The fix appends `raise` to a handler that falls through at its end, or replaces a body
+    /// that is only `pass` or `...` with `raise`. It is unsafe: the code after the `try` no
+    /// longer runs on cancellation. It is offered only when the clause catches `CancelledError`
+    /// alone (in a tuple, `raise` would re-raise the other exceptions too), when no path of the
+    /// handler returns or leaves it by `break` or `continue` (that path would still swallow the
+    /// cancellation), and, to append, when the handler's body starts on its own line.
     ///
     /// ## Known problems
     /// Not reported: the documented idiom of awaiting a task the same function just cancelled
@@ -272,9 +274,11 @@ fn cancelled_loop_iterable<'s>(checker: &Checker<'_, 's>, cancel: Node<'_>, rece
 }
 
 /// `raise` appended after the handler's last statement, at the body's indentation, when the
-/// clause catches `CancelledError` alone and the body falls through at its end.
+/// clause catches `CancelledError` alone and every path of the body that does not raise falls
+/// through at its end (a path that returns would still swallow the cancellation: the finding
+/// would stay after the fix). A body that is only `pass` or `...` becomes `raise`.
 fn raise_fix(checker: &Checker<'_, '_>, clause: Node<'_>, body: Node<'_>, library: AsyncLibrary) -> Option<Fix> {
-    if caught_types(clause).len() != 1 || !checker.semantic.block_falls_through(body) {
+    if caught_types(clause).len() != 1 || !checker.semantic.block_only_falls_through(body) {
         return None;
     }
     let source = checker.semantic.source();
@@ -282,6 +286,16 @@ fn raise_fix(checker: &Checker<'_, '_>, clause: Node<'_>, body: Node<'_>, librar
     let statements: Vec<Node<'_>> =
         body.named_children(&mut cursor).filter(|statement| statement.kind() != "comment").collect();
     let (first, last) = (statements.first()?, statements.last()?);
+    let title = match library {
+        AsyncLibrary::Asyncio => "Re-raise the `CancelledError`",
+        AsyncLibrary::Trio => "Re-raise the `Cancelled`",
+        AsyncLibrary::Anyio => "Re-raise the cancellation exception",
+    };
+    if let [only] = statements.as_slice()
+        && is_placeholder(*only, source)
+    {
+        return Some(Fix::unsafe_edit(title, Edit::replacement("raise", TextRange::of(*only))));
+    }
     let line_start = source[..first.start_byte()].rfind('\n').map_or(0, |index| index + 1);
     let indent = &source[line_start..first.start_byte()];
     if !indent.chars().all(|c| c == ' ' || c == '\t') {
@@ -293,12 +307,16 @@ fn raise_fix(checker: &Checker<'_, '_>, clause: Node<'_>, body: Node<'_>, librar
         return None;
     }
     let (at, newline) = if source[..line_end].ends_with('\r') { (line_end - 1, "\r\n") } else { (line_end, "\n") };
-    let title = match library {
-        AsyncLibrary::Asyncio => "Re-raise the `CancelledError`",
-        AsyncLibrary::Trio => "Re-raise the `Cancelled`",
-        AsyncLibrary::Anyio => "Re-raise the cancellation exception",
-    };
     Some(Fix::unsafe_edit(title, Edit::insertion(format!("{newline}{indent}raise"), at)))
+}
+
+/// `pass` or `...` alone: a statement that only stands for an empty body.
+fn is_placeholder(statement: Node<'_>, source: &str) -> bool {
+    match statement.kind() {
+        "pass_statement" => true,
+        "expression_statement" => source[statement.byte_range()].trim() == "...",
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -326,15 +344,43 @@ mod tests {
     #[test]
     fn crlf_files_keep_crlf() {
         let source = "import asyncio\r\nasync def f(q):\r\n    try:\r\n        await q.get()\r\n    except asyncio.CancelledError:\r\n        pass\r\n";
-        let expected = "import asyncio\r\nasync def f(q):\r\n    try:\r\n        await q.get()\r\n    except asyncio.CancelledError:\r\n        pass\r\n        raise\r\n";
-        assert_eq!(fixed(source).as_deref(), Some(expected));
+        let expected = "import asyncio\r\nasync def f(q):\r\n    try:\r\n        await q.get()\r\n    except asyncio.CancelledError:\r\n        log(q)\r\n        raise\r\n";
+        assert_eq!(fixed(&source.replace("pass", "log(q)")).as_deref(), Some(expected));
     }
 
     #[test]
-    fn no_fix_for_tuples_one_line_bodies_or_bodies_that_return() {
+    fn a_body_that_is_only_pass_or_an_ellipsis_becomes_raise() {
+        let head =
+            "import asyncio\nasync def f(q):\n    try:\n        await q.get()\n    except asyncio.CancelledError:\n";
+        for placeholder in ["pass", "...", "pass  # ignore"] {
+            let source = format!("{head}        {placeholder}\n    done()\n");
+            let expected = format!(
+                "{head}        {}\n    done()\n",
+                placeholder.replacen("pass", "raise", 1).replace("...", "raise")
+            );
+            assert_eq!(fixed(&source), Some(expected), "{placeholder}");
+        }
+    }
+
+    #[test]
+    fn no_fix_when_another_path_would_still_swallow_the_cancellation() {
+        // sanic's http1.py: `raise` appended at the end would leave the `return` path.
+        let source = "import asyncio\nasync def f(q):\n    try:\n        await q.get()\n    except asyncio.CancelledError:\n        if not q:\n            return\n        log(q)\n";
+        assert_eq!(fixed(source), None);
+        let source = "import asyncio\nasync def f(q):\n    while q:\n        try:\n            await q.get()\n        except asyncio.CancelledError:\n            if q:\n                continue\n            log(q)\n";
+        assert_eq!(fixed(source), None);
+    }
+
+    #[test]
+    fn no_fix_for_tuples_one_line_statements_or_bodies_that_return() {
         let head = "import asyncio\nasync def f(q):\n    try:\n        await q.get()\n";
         assert_eq!(fixed(&format!("{head}    except (OSError, asyncio.CancelledError):\n        pass\n")), None);
-        assert_eq!(fixed(&format!("{head}    except asyncio.CancelledError: pass\n")), None);
+        assert_eq!(fixed(&format!("{head}    except asyncio.CancelledError: log(q)\n")), None);
+        assert_eq!(
+            fixed(&format!("{head}    except asyncio.CancelledError: pass\n")),
+            Some(format!("{head}    except asyncio.CancelledError: raise\n")),
+            "a lone `pass` is replaced wherever it is"
+        );
         assert_eq!(fixed(&format!("{head}    except asyncio.CancelledError:\n        return 1\n")), None);
     }
 }

@@ -1,7 +1,7 @@
 use tree_sitter::Node;
 
 use crate::analysis::source::{NodeFields, field};
-use crate::analysis::{Checker, Edit, Fix, TextRange};
+use crate::analysis::{Checker, Edit, Fix, TextRange, fix_builder};
 use crate::rules::Rule;
 
 define_rule! {
@@ -40,8 +40,9 @@ define_rule! {
     /// The fix (swap the decorator) is safe: the code cannot work as written, and the other
     /// decorator is the one the function's kind requires. It replaces the decorator's name and
     /// keeps its module prefix (`contextlib.contextmanager` becomes
-    /// `contextlib.asynccontextmanager`); for a from-import it is offered only when the other
-    /// name is already imported from `contextlib`. Callers still need `async with` (or `with`).
+    /// `contextlib.asynccontextmanager`); for a from-import the other name is added to the
+    /// `from contextlib import ...` statement (or imported on its own line), unless the name is
+    /// bound to something else. Callers still need `async with` (or `with`).
     ///
     /// ## Known problems
     /// Only decorators the file resolves to `contextlib` count.
@@ -85,12 +86,24 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, decorator: Node<'_>) {
     } else {
         ("contextmanager", "asynccontextmanager", "an `async def`")
     };
-    let name = match expression.kind() {
-        "attribute" => expression.field(&field::ATTRIBUTE),
+    // The name to replace, and the import the replacement needs: none for
+    // `contextlib.contextmanager` or when `wanted` is already imported; `from contextlib import
+    // wanted` when the name is free; no fix when it is bound to something else.
+    let position = decorator.start_byte();
+    let replaced = match expression.kind() {
+        "attribute" => expression.field(&field::ATTRIBUTE).map(|name| (name, None)),
+        "identifier" if checker.semantic.name_resolves_to(wanted, position, &format!("contextlib.{wanted}")) => {
+            Some((expression, None))
+        }
         "identifier"
-            if checker.semantic.name_resolves_to(wanted, decorator.start_byte(), &format!("contextlib.{wanted}")) =>
+            if checker.semantic.qualified_name_of_name(wanted, position).as_deref()
+                == Some(&format!("builtins.{wanted}")) =>
         {
-            Some(expression)
+            let source = checker.semantic.source();
+            Some((
+                expression,
+                Some(fix_builder::from_import(source, checker.semantic.scope(0).node, "contextlib", wanted)),
+            ))
         }
         _ => None,
     };
@@ -101,8 +114,65 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, decorator: Node<'_>) {
         TextRange::new(decorator.start_byte(), expression.end_byte()),
         format!("`@{used}` on {kind}; use `@{wanted}`"),
     );
-    if let Some(name) = name {
-        diagnostic.fix =
-            Some(Fix::safe_edit(format!("Replace with `@{wanted}`"), Edit::replacement(wanted, TextRange::of(name))));
+    if let Some((name, import)) = replaced {
+        let title = format!("Replace with `@{wanted}`");
+        let swap = Edit::replacement(wanted, TextRange::of(name));
+        diagnostic.fix = Some(match import {
+            None => Fix::safe_edit(title, swap),
+            Some(import) => Fix::safe_edits(title, import, vec![swap]),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::{LintSettings, lint_source};
+    use crate::rules::Rule;
+
+    fn fixed(source: &str) -> Option<String> {
+        let settings = LintSettings {
+            rules: [Rule::ContextmanagerOnAsyncFunction].into_iter().collect(),
+            ..LintSettings::default()
+        };
+        let diagnostics = lint_source(source, None, &settings);
+        let [diagnostic] = diagnostics.as_slice() else { panic!("one finding expected: {diagnostics:?}") };
+        Some(diagnostic.fix.as_ref()?.apply_to(source))
+    }
+
+    #[test]
+    fn a_from_import_gains_the_other_name() {
+        let body = "\n@contextmanager\nasync def f():\n    yield\n";
+        assert_eq!(
+            fixed(&format!("from contextlib import contextmanager\n{body}")),
+            Some(format!(
+                "from contextlib import contextmanager, asynccontextmanager\n{}",
+                body.replace("@contextmanager", "@asynccontextmanager")
+            ))
+        );
+        assert_eq!(
+            fixed(&format!(
+                "from contextlib import contextmanager as cm\nimport os\n{}",
+                body.replace("@contextmanager", "@cm")
+            )),
+            Some(format!(
+                "from contextlib import contextmanager as cm, asynccontextmanager\nimport os\n{}",
+                body.replace("@contextmanager", "@asynccontextmanager")
+            )),
+        );
+        // No leading `from contextlib import`: a line of its own.
+        let guarded = "try:\n    from contextlib import contextmanager\nexcept ImportError:\n    raise\n";
+        assert_eq!(
+            fixed(&format!("import os\n{guarded}{body}")),
+            Some(format!(
+                "import os\nfrom contextlib import asynccontextmanager\n{guarded}{}",
+                body.replace("@contextmanager", "@asynccontextmanager")
+            )),
+        );
+    }
+
+    #[test]
+    fn no_fix_when_the_other_name_is_bound_to_something_else() {
+        let source = "from contextlib import contextmanager\nasynccontextmanager = 1\n@contextmanager\nasync def f():\n    yield\n";
+        assert_eq!(fixed(source), None);
     }
 }

@@ -804,7 +804,7 @@ mod tests {
     fn missing_import_goes_after_docstring_and_future_imports() {
         assert_fix(
             "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\n\nfrom asyncio import gather\n\n\nasync def f(a, b):\n    await gather(a(), b())\n",
-            "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\n\nfrom asyncio import gather\nimport asyncio\n\n\nasync def f(a, b):\n    async with asyncio.TaskGroup() as tg:\n        tg.create_task(a())\n        tg.create_task(b())\n",
+            "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\n\nimport asyncio\nfrom asyncio import gather\n\n\nasync def f(a, b):\n    async with asyncio.TaskGroup() as tg:\n        tg.create_task(a())\n        tg.create_task(b())\n",
         );
     }
 
@@ -880,7 +880,7 @@ mod tests {
         let fixed = fix_until_stable(source, Applicability::Unsafe, |text| lint_source(text, None, &settings));
         assert_eq!(
             fixed.text,
-            "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\n\nfrom asyncio import gather\nimport asyncio\n\n\nasync def f(a, b):\n    async with asyncio.TaskGroup() as tg:\n        tg.create_task(a())\n        tg.create_task(b())\n    async with asyncio.TaskGroup() as tg_2:\n        a_task = tg_2.create_task(a())\n        b_task = tg_2.create_task(b())\n    return [a_task.result(), b_task.result()]\n"
+            "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\n\nimport asyncio\nfrom asyncio import gather\n\n\nasync def f(a, b):\n    async with asyncio.TaskGroup() as tg:\n        tg.create_task(a())\n        tg.create_task(b())\n    async with asyncio.TaskGroup() as tg_2:\n        a_task = tg_2.create_task(a())\n        b_task = tg_2.create_task(b())\n    return [a_task.result(), b_task.result()]\n"
         );
         assert_eq!(fixed.applied, 2);
         assert!(fixed.remaining.is_empty(), "{:?}", fixed.remaining);

@@ -565,7 +565,7 @@ mod tests {
         assert_eq!(
             alternatives,
             [
-                "import asyncio\nfrom aiohttp import ClientSession\nimport aiohttp\nasync def f(url):\n    async with ClientSession() as s:\n        await s.get(url, timeout=aiohttp.ClientTimeout(total=10))\n"
+                "import aiohttp\nimport asyncio\nfrom aiohttp import ClientSession\nasync def f(url):\n    async with ClientSession() as s:\n        await s.get(url, timeout=aiohttp.ClientTimeout(total=10))\n"
             ]
         );
     }

@@ -141,7 +141,7 @@ mod tests {
         assert_eq!(
             fixed(Rule::BlockingSubprocess, source).as_deref(),
             Some(
-                "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\n\nimport subprocess\nimport asyncio\n\n\nasync def f(cmd):\n\tawait asyncio.to_thread(subprocess.run, cmd, check=True)\n"
+                "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\n\nimport asyncio\nimport subprocess\n\n\nasync def f(cmd):\n\tawait asyncio.to_thread(subprocess.run, cmd, check=True)\n"
             )
         );
     }
@@ -153,7 +153,7 @@ mod tests {
         assert_eq!(
             fixed(Rule::BlockingFileIo, source).as_deref(),
             Some(
-                "from pathlib import Path\r\nimport asyncio\r\n\r\nasync def f(p: Path):\r\n    await asyncio.to_thread(p.write_text,\r\n        'x',\r\n    )\r\n"
+                "import asyncio\r\nfrom pathlib import Path\r\n\r\nasync def f(p: Path):\r\n    await asyncio.to_thread(p.write_text,\r\n        'x',\r\n    )\r\n"
             )
         );
     }
@@ -172,7 +172,7 @@ mod tests {
         assert_eq!(
             fixed(Rule::BlockingNetworkCall, source).as_deref(),
             Some(
-                "from anyio import sleep\nimport requests\nimport functools\nimport anyio\n\n\nasync def f(url):\n    await anyio.to_thread.run_sync(functools.partial(requests.get,\n        url,\n        timeout=5,\n    ))\n"
+                "from anyio import sleep\nimport functools\nimport anyio\nimport requests\n\n\nasync def f(url):\n    await anyio.to_thread.run_sync(functools.partial(requests.get,\n        url,\n        timeout=5,\n    ))\n"
             )
         );
         // trio has `to_thread` on every target; `functools` shadowed: no fix.

@@ -263,7 +263,7 @@ mod tests {
         assert_eq!(
             fixed(source).as_deref(),
             Some(
-                "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\n\nfrom asyncio import wait_for\nimport asyncio\n\n\nasync def f(r):\n    async with asyncio.timeout(1):\n        await r.read()\n"
+                "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\n\nimport asyncio\nfrom asyncio import wait_for\n\n\nasync def f(r):\n    async with asyncio.timeout(1):\n        await r.read()\n"
             ),
         );
     }
