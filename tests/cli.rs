@@ -1010,6 +1010,8 @@ fn syntax_errors_are_reported_and_no_fix_is_applied_in_a_broken_construct() {
     assert_eq!(messages[1]["name"], "invalid-syntax");
     assert_eq!(messages[1]["severity"], "error");
     assert_eq!(messages[1]["fix"], serde_json::Value::Null);
+    assert_eq!(messages[1]["noqa_row"], serde_json::Value::Null, "a syntax error cannot be silenced");
+    assert_eq!(messages[0]["noqa_row"], 3);
 
     let broken_list = "import time\nasync def g():\n    x = [time.sleep(2) 2]\n";
     let folder = project(&[("app.py", broken_list.as_bytes())]);

@@ -333,7 +333,8 @@ fn write_json(out: &mut impl Write, files: &[CheckedFile]) -> io::Result<()> {
                 "location": {"row": start.row, "column": start.column},
                 "end_location": {"row": end.row, "column": end.column},
                 "fix": fix,
-                "noqa_row": start.row,
+                // A syntax error cannot be silenced, as in ruff's schema.
+                "noqa_row": (!diagnostic.rule.is_pseudo()).then_some(start.row),
                 "url": diagnostic.rule.url(),
             }));
         }
