@@ -11,10 +11,12 @@
 //! `.ci/run` sees to all three. Without them the tests are skipped with a loud line on stderr,
 //! except under `CI=true`, where that is a failure.
 //!
-//! The builds reuse what `cargo test` built: maturin builds the `dev` profile into the target
-//! folder of this test's own `loopwise`, so the wheel packs the binary under test with nothing
-//! to compile, and pre-commit's build of its clone of the repository recompiles only the
-//! loopwise crate (its sources are new files there) instead of a release build of every crate.
+//! The builds reuse what `cargo test` built: maturin builds the `dev` profile with the target
+//! folder of this test's own `loopwise` as cargo's build folder, so only the loopwise crate is
+//! compiled (without the features that dev-dependencies add to shared crates), not a release
+//! build of every crate; pre-commit's build of its clone of the repository shares the same
+//! artifacts. Their binaries land in `distribution/cargo` of the target folder, never on the
+//! `debug/loopwise` that the other tests run.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -161,9 +163,15 @@ fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
 }
 
-/// Held by whatever makes cargo write into the target folder, and by the wheel's build until
-/// maturin has packed the binary: pre-commit's build of its clone relinks `debug/loopwise`
-/// while maturin might be reading it.
+/// cargo's build folder is the target folder `cargo test` built, its output folder one of
+/// these tests' own (see the top of the file).
+fn with_cargo_folders(command: &mut Command) -> &mut Command {
+    command.env("CARGO_BUILD_BUILD_DIR", target_dir()).env("CARGO_TARGET_DIR", target_dir().join("distribution/cargo"))
+}
+
+/// Held by whatever builds with cargo, and by the wheel's build until maturin has packed the
+/// binary: pre-commit's build of its clone writes the same artifact as the wheel's build, while
+/// maturin might be reading it.
 static CARGO_BUILDS: Mutex<()> = Mutex::new(());
 
 fn cargo_builds() -> std::sync::MutexGuard<'static, ()> {
@@ -180,11 +188,12 @@ fn wheel() -> &'static Path {
         let _ = std::fs::remove_dir_all(&out);
         let _building = cargo_builds();
         let started = Instant::now();
-        let output = run(Command::new(python())
-            .args(["-m", "maturin", "build", "--frozen", "--profile", "dev", "--out"])
-            .arg(&out)
-            .current_dir(repository())
-            .env("CARGO_TARGET_DIR", target_dir()));
+        let output = run(with_cargo_folders(
+            Command::new(python())
+                .args(["-m", "maturin", "build", "--frozen", "--profile", "dev", "--out"])
+                .arg(&out)
+                .current_dir(repository()),
+        ));
         assert!(output.status.success(), "maturin build failed:\n{}", report(&output));
         let _ = writeln!(std::io::stderr(), "maturin build --profile dev: {:.1} s", started.elapsed().as_secs_f64());
         let wheels: Vec<PathBuf> = std::fs::read_dir(&out)
@@ -395,29 +404,30 @@ fn snapshot_of_the_working_tree(folder: &Path) -> String {
 }
 
 /// `python -m pre_commit ARGS` in `project`, offline: pip finds only maturin's wheel, cargo
-/// builds into the target folder of this test binary.
+/// reuses what `cargo test` built.
 fn pre_commit(scratch: &Path, project: &Path, args: &[&str]) -> Output {
     let _building = cargo_builds();
     let started = Instant::now();
-    let output = run(Command::new(python())
-        .args(["-m", "pre_commit"])
-        .args(args)
-        .current_dir(project)
-        .env("PRE_COMMIT_HOME", scratch.join("pre-commit-home"))
-        .env("PIP_NO_INDEX", "1")
-        .env("PIP_FIND_LINKS", wheelhouse())
-        .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-        .env("PIP_CACHE_DIR", scratch.join("pip-cache"))
-        // pre-commit makes its environments with virtualenv, which would look for newer pip
-        // wheels online and keep its seeds in the user's folders.
-        .env("VIRTUALENV_NO_PERIODIC_UPDATE", "1")
-        .env("VIRTUALENV_OVERRIDE_APP_DATA", scratch.join("virtualenv"))
-        .env("CARGO_TARGET_DIR", target_dir())
-        .env("MATURIN_PEP517_ARGS", "--profile dev --frozen")
-        .env_remove("LOOPWISE_CACHE_DIR")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_INDEX_FILE")
-        .env_remove("GIT_WORK_TREE"));
+    let output = run(with_cargo_folders(
+        Command::new(python())
+            .args(["-m", "pre_commit"])
+            .args(args)
+            .current_dir(project)
+            .env("PRE_COMMIT_HOME", scratch.join("pre-commit-home"))
+            .env("PIP_NO_INDEX", "1")
+            .env("PIP_FIND_LINKS", wheelhouse())
+            .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+            .env("PIP_CACHE_DIR", scratch.join("pip-cache"))
+            // pre-commit makes its environments with virtualenv, which would look for newer pip
+            // wheels online and keep its seeds in the user's folders.
+            .env("VIRTUALENV_NO_PERIODIC_UPDATE", "1")
+            .env("VIRTUALENV_OVERRIDE_APP_DATA", scratch.join("virtualenv"))
+            .env("MATURIN_PEP517_ARGS", "--profile dev --frozen")
+            .env_remove("LOOPWISE_CACHE_DIR")
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_INDEX_FILE")
+            .env_remove("GIT_WORK_TREE"),
+    ));
     let _ = writeln!(std::io::stderr(), "pre-commit {}: {:.1} s", args.join(" "), started.elapsed().as_secs_f64());
     output
 }
