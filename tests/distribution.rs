@@ -16,7 +16,8 @@
 //! compiled (without the features that dev-dependencies add to shared crates), not a release
 //! build of every crate; pre-commit's build of its clone of the repository shares the same
 //! artifacts. Their binaries land in `distribution/cargo` of the target folder, never on the
-//! `debug/loopwise` that the other tests run.
+//! `debug/loopwise` that the other tests run. `--strip`, as a release wheel is: it costs a
+//! relink of the small binary crate and makes the wheel 7 instead of 130 MB.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -190,12 +191,12 @@ fn wheel() -> &'static Path {
         let started = Instant::now();
         let output = run(with_cargo_folders(
             Command::new(python())
-                .args(["-m", "maturin", "build", "--frozen", "--profile", "dev", "--out"])
+                .args(["-m", "maturin", "build", "--frozen", "--profile", "dev", "--strip", "--out"])
                 .arg(&out)
                 .current_dir(repository()),
         ));
         assert!(output.status.success(), "maturin build failed:\n{}", report(&output));
-        let _ = writeln!(std::io::stderr(), "maturin build --profile dev: {:.1} s", started.elapsed().as_secs_f64());
+        let _ = writeln!(std::io::stderr(), "maturin build: {:.1} s", started.elapsed().as_secs_f64());
         let wheels: Vec<PathBuf> = std::fs::read_dir(&out)
             .expect("maturin's output folder")
             .flatten()
@@ -422,7 +423,7 @@ fn pre_commit(scratch: &Path, project: &Path, args: &[&str]) -> Output {
             // wheels online and keep its seeds in the user's folders.
             .env("VIRTUALENV_NO_PERIODIC_UPDATE", "1")
             .env("VIRTUALENV_OVERRIDE_APP_DATA", scratch.join("virtualenv"))
-            .env("MATURIN_PEP517_ARGS", "--profile dev --frozen")
+            .env("MATURIN_PEP517_ARGS", "--profile dev --strip --frozen")
             .env_remove("LOOPWISE_CACHE_DIR")
             .env_remove("GIT_DIR")
             .env_remove("GIT_INDEX_FILE")
@@ -452,11 +453,13 @@ fn pre_commit_hooks_fail_on_a_pitfall_fix_it_and_pass() {
     assert!(stdout(&tried).contains("loopwise check") && stdout(&tried).contains("Failed"), "{text}");
     assert!(stdout(&tried).contains("LW101"), "the hook prints the finding:\n{text}");
 
-    // The configuration a project writes, with the fix hook first, as pre-commit advises for
-    // fixers; its `args` add to the hook's entry.
-    let config = format!(
-        "repos:\n  - repo: {hooks_path}\n    rev: {rev}\n    hooks:\n      - id: loopwise-fix\n        args: [--unsafe-fixes]\n      - id: loopwise-check\n"
-    );
+    // The user fixes that one by hand; the fix hook fixes the next (a safe fix), through the
+    // README's `.pre-commit-config.yaml` pointed at the snapshot.
+    write(&project.join("app.py"), SAFELY_FIXABLE);
+    let config = readme_pre_commit_config()
+        .replace("https://github.com/OWNER/loopwise", hooks_path)
+        .replace(&format!("rev: v{VERSION}"), &format!("rev: {rev}"));
+    assert!(config.contains(hooks_path) && config.contains(&rev), "the README's snippet changed shape:\n{config}");
     write(&project.join(".pre-commit-config.yaml"), &config);
     let fixed = pre_commit(scratch.path(), &project, &["run", "--all-files"]);
     let text = report(&fixed);
@@ -464,11 +467,23 @@ fn pre_commit_hooks_fail_on_a_pitfall_fix_it_and_pass() {
     assert_eq!(fixed.status.code(), Some(1), "{text}");
     assert!(stdout(&fixed).contains("files were modified by this hook"), "{text}");
     let app = std::fs::read_to_string(project.join("app.py")).expect("app.py");
-    assert!(app.contains("await asyncio.sleep(1)") && app.contains("import asyncio"), "not fixed:\n{app}\n{text}");
+    assert_eq!(app, SAFELY_FIXABLE.replace("get_event_loop", "get_running_loop"), "{text}");
     let passed = pre_commit(scratch.path(), &project, &["run", "--all-files"]);
     let text = report(&passed);
     assert_eq!(passed.status.code(), Some(0), "the fixed file passes both hooks:\n{text}");
     assert_eq!(stdout(&passed).matches("Passed").count(), 2, "{text}");
+}
+
+/// LW502, whose fix is safe: the fix hook applies it without options.
+const SAFELY_FIXABLE: &str =
+    "import asyncio\n\n\nasync def f():\n    await asyncio.sleep(1)\n    return asyncio.get_event_loop()\n";
+
+/// The `.pre-commit-config.yaml` the README shows.
+fn readme_pre_commit_config() -> String {
+    let readme = std::fs::read_to_string(repository().join("README.md")).expect("README.md");
+    let start = readme.find("\n### pre-commit\n").expect("README has `### pre-commit`");
+    let block = readme[start..].split("```yaml\n").nth(1).and_then(|block| block.split("```").next());
+    block.expect("a yaml block under `### pre-commit`").to_string()
 }
 
 // ---------------------------------------------------------------------------------------------
