@@ -1,6 +1,7 @@
 //! The editor integrations in `editors/`: the Helix `languages.toml` against Helix's documented
-//! schema, the VS Code extension's settings against the server's configuration keys, and the
-//! extension's own checks (`npm test`, offline packaging, what the `.vsix` holds).
+//! schema (and the README's copy of it), the VS Code extension's settings against the server's
+//! configuration keys, and the extension's own checks (`npm test`, offline packaging under the
+//! names the README gives, what the `.vsix` holds, where `copy-binary` takes the binary from).
 //!
 //! The VS Code checks need node and `npm ci` in `editors/vscode`; `.ci/run` installs them. On a
 //! machine with only Rust they are skipped with a loud line on stderr, except under `CI=true`,

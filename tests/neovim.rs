@@ -3,7 +3,8 @@
 //! `editors/neovim` on the runtimepath, waits for diagnostics, applies a quick fix and fix-all
 //! through `vim.lsp.buf.code_action`, hovers a finding and stops the server. The README's Neovim
 //! snippets and the example in `lsp/loopwise.lua` run in the same Neovim, and the settings they
-//! make are checked against the server's configuration keys.
+//! make are checked against the server's configuration keys. Without `loopwise` on PATH, the
+//! configuration warns through `vim.notify` (Neovim itself would skip the server silently).
 //!
 //! Neovim is `$LOOPWISE_NVIM`, else `nvim` on PATH (`.ci/run` installs it in a virtualenv and
 //! sets the variable). Without it the tests are skipped with a loud line on stderr, except
