@@ -551,3 +551,24 @@ fn output_file_is_refused_with_diff() {
     assert!(stderr(&output).contains("cannot be used with"), "{}", stderr(&output));
     assert!(!folder.path().join("report.txt").exists());
 }
+
+// --- the cache ---
+
+#[test]
+fn cached_runs_print_every_format_as_uncached_runs_do() {
+    let folder = project(&[("app.py", SERVICE), ("süd/b.py", BLOCKING)]);
+    for format in ["json-lines", "github", "gitlab", "sarif", "junit", "pylint", "grouped"] {
+        let base = ["check", "--output-format", format, "--target-version", "3.12", "--extend-select", "LW205"];
+        let uncached = loopwise(folder.path(), &[&base[..], &["--no-cache"]].concat());
+        // The first run fills the cache (the first format's, at least), the second reads every
+        // file from it.
+        for run in 0..2 {
+            let cached = loopwise(folder.path(), &[&base[..], &["--cache-dir", ".cache", "-v"]].concat());
+            assert_eq!(stdout(&cached), stdout(&uncached), "{format}");
+            assert_eq!(cached.status.code(), Some(1), "{format}: {}", stderr(&cached));
+            if run == 1 {
+                assert!(stderr(&cached).contains("2 files, 2 of them from the cache"), "{}", stderr(&cached));
+            }
+        }
+    }
+}
