@@ -481,7 +481,8 @@ fn grouped_lists_findings_under_their_file_with_aligned_locations() {
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert_eq!(
         stdout(&output),
-        "app.py:\n   \
+        format!(
+            "app.py:\n   \
          9:11 LW205 Async function `idle` has no `await`, `async for` or `async with`\n  \
          14:15 LW101 Blocking call to `time.sleep` in async function\n  \
          15:5  LW201 [*] The coroutine created by `work(...)` is never awaited\n  \
@@ -490,15 +491,24 @@ fn grouped_lists_findings_under_their_file_with_aligned_locations() {
          \n\
          b.py:\n  \
          5:5 LW101 Blocking call to `time.sleep` in async function\n\
-         \n\
-         Found 6 errors.\n\
-         [*] 2 fixable with the --fix option (2 hidden fixes can be enabled with the --unsafe-fixes option).\n"
+         \n{}",
+            closing_lines(folder.path(), &[])
+        )
     );
     // With --unsafe-fixes, the unsafe fixes are marked too.
     let unsafe_ = stdout(&check(folder.path(), "grouped", &["--unsafe-fixes"]));
     assert!(unsafe_.contains("  14:15 LW101 [*] Blocking call"), "{unsafe_}");
     let clean = project(&[("app.py", CLEAN)]);
-    assert_eq!(stdout(&check(clean.path(), "grouped", &[])), "All checks passed!\n");
+    assert_eq!(stdout(&check(clean.path(), "grouped", &[])), closing_lines(clean.path(), &[]));
+    assert_eq!(closing_lines(clean.path(), &[]), "All checks passed!\n");
+}
+
+/// The summary the `concise` format ends with (`cli::output` writes it for `grouped` too):
+/// its lines after the findings.
+fn closing_lines(folder: &Path, extra: &[&str]) -> String {
+    let findings = json_locations(folder, extra).len();
+    let concise = stdout(&check(folder, "concise", extra));
+    concise.split_inclusive('\n').skip(findings).collect()
 }
 
 // --- --output-file ---

@@ -358,21 +358,19 @@ fn report(args: &CheckArgs, checked: &[CheckedFile], errors: usize) -> io::Resul
                 out.write_all(file.source.as_bytes())?;
             }
             out.flush()?;
-            match &args.output_file {
-                Some(file) => report_to_file(file, args, checked, summary),
-                None => {
-                    summary.color = args.color.colors(&io::stderr());
-                    write_findings(&mut io::stderr().lock(), args, checked, summary)
-                }
+            if let Some(file) = &args.output_file {
+                return report_to_file(file, args, checked, summary);
             }
+            summary.color = args.color.colors(&io::stderr());
+            write_findings(&mut io::stderr().lock(), args, checked, summary)
         }
-        FixMode::Apply | FixMode::Report => match &args.output_file {
-            Some(file) => report_to_file(file, args, checked, summary),
-            None => {
-                summary.color = args.color.colors(&io::stdout());
-                write_findings(&mut io::stdout().lock(), args, checked, summary)
+        FixMode::Apply | FixMode::Report => {
+            if let Some(file) = &args.output_file {
+                return report_to_file(file, args, checked, summary);
             }
-        },
+            summary.color = args.color.colors(&io::stdout());
+            write_findings(&mut io::stdout().lock(), args, checked, summary)
+        }
     }
 }
 
