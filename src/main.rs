@@ -15,7 +15,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Check files or folders (default: the current folder); `-` reads standard input.
-    Check(CheckArgs),
+    // Boxed: the check's many flags would make every `Command` as large as they are.
+    Check(Box<CheckArgs>),
     /// Run the language server on standard input and output.
     Server,
     /// Explain a rule, or list every rule.

@@ -1,6 +1,7 @@
 //! The editor integrations in `editors/`: the Helix `languages.toml` against Helix's documented
-//! schema, the VS Code extension's settings against the server's configuration keys, and the
-//! extension's own checks (`npm test`, offline packaging, what the `.vsix` holds).
+//! schema (and the README's copy of it), the VS Code extension's settings against the server's
+//! configuration keys, and the extension's own checks (`npm test`, offline packaging under the
+//! names the README gives, what the `.vsix` holds, where `copy-binary` takes the binary from).
 //!
 //! The VS Code checks need node and `npm ci` in `editors/vscode`; `.ci/run` installs them. On a
 //! machine with only Rust they are skipped with a loud line on stderr, except under `CI=true`,
@@ -263,8 +264,9 @@ fn helix_languages_toml_follows_the_helix_schema() {
         .iter()
         .filter_map(|entry| entry.as_str().or_else(|| entry.get("name")?.as_str()))
         .collect();
-    assert!(names.contains(&"loopwise"), "python's language-servers must list loopwise: {names:?}");
-    assert!(names.len() > 1, "loopwise goes beside the user's other Python servers: {names:?}");
+    // The list replaces Helix's own: which other servers run is the user's to write, so the
+    // file names none that a copy would impose.
+    assert_eq!(names, ["loopwise"], "python's language-servers lists loopwise alone");
 }
 
 /// The commented-out lines of `[language-server.loopwise.config]`, uncommented: a user who
@@ -496,25 +498,118 @@ fn vscode_extension_checks_and_packages() {
     let tests = npm(&["test"]);
     assert!(tests.contains("# fail 0"), "{tests}");
 
+    // Into folders, where vsce names the packages as it does by default, for the README's
+    // names to be checked against.
     let out = tempfile::tempdir().expect("a temporary folder");
-    let universal = out.path().join("loopwise.vsix");
-    let universal = universal.to_str().expect("a UTF-8 path");
-    npm(&["run", "package", "--", "--universal", "--out", universal]);
-    npm(&["run", "check-package", "--", universal, "--no-binary"]);
+    let universal_dir = out.path().join("universal");
+    std::fs::create_dir(&universal_dir).expect("a folder for the universal package");
+    npm(&["run", "package", "--", "--universal", "--out", universal_dir.to_str().expect("a UTF-8 path")]);
+    let universal = only_file(&universal_dir);
+    npm(&["run", "check-package", "--", universal.to_str().expect("a UTF-8 path"), "--no-binary"]);
 
     // The platform-specific variant, with a stand-in for the binary: what is checked is that
     // vsce ships it, executable, in a package marked for this platform.
     let name = if cfg!(windows) { "loopwise.exe" } else { "loopwise" };
-    let bundled = out.path().join("loopwise-platform.vsix");
-    let bundled = bundled.to_str().expect("a UTF-8 path");
+    let bundled_dir = out.path().join("platform");
+    std::fs::create_dir(&bundled_dir).expect("a folder for the platform package");
+    let bundled_dir_arg = bundled_dir.to_str().expect("a UTF-8 path");
     if vscode_dir().join("bin").join(name).exists() {
-        npm(&["run", "package", "--", "--out", bundled]);
+        npm(&["run", "package", "--", "--out", bundled_dir_arg]);
     } else {
         let stand_in = out.path().join(name);
         std::fs::write(&stand_in, "#!/bin/sh\necho loopwise\n").expect("write the stand-in binary");
-        npm(&["run", "package", "--", "--binary", stand_in.to_str().expect("a UTF-8 path"), "--out", bundled]);
+        npm(&["run", "package", "--", "--binary", stand_in.to_str().expect("a UTF-8 path"), "--out", bundled_dir_arg]);
     }
-    npm(&["run", "check-package", "--", bundled, "--binary", name]);
+    let bundled = only_file(&bundled_dir);
+    npm(&["run", "check-package", "--", bundled.to_str().expect("a UTF-8 path"), "--binary", name]);
+
+    // The README names the files `npm run package` makes.
+    let version = read_json(&vscode_dir().join("package.json"))["version"].as_str().expect("a version").to_string();
+    let universal_name = universal.file_name().and_then(|name| name.to_str()).expect("a file name");
+    assert_eq!(universal_name, format!("loopwise-{version}.vsix"));
+    let bundled_name = bundled.file_name().and_then(|name| name.to_str()).expect("a file name");
+    let host = bundled_name
+        .strip_prefix("loopwise-")
+        .and_then(|rest| rest.strip_suffix(&format!("-{version}.vsix")))
+        .unwrap_or_else(|| panic!("{bundled_name} is not loopwise-<target>-{version}.vsix"));
+    let readme = readme_subsection("VS Code");
+    let install = format!("code --install-extension {universal_name}\n");
+    assert!(readme.contains(&install), "the README installs `{universal_name}`:\n{readme}");
+    // The README's example is Linux on x64; on another machine the target in the name differs.
+    let documented = bundled_name.replace(host, "linux-x64");
+    assert!(readme.contains(&format!("`{documented}`")), "the README names `{documented}`:\n{readme}");
+    assert!(!readme.contains(&format!("{version}-linux-x64")), "vsce puts the target before the version:\n{readme}");
+}
+
+fn only_file(folder: &Path) -> PathBuf {
+    let files: Vec<PathBuf> =
+        std::fs::read_dir(folder).expect("a folder").flatten().map(|entry| entry.path()).collect();
+    assert_eq!(files.len(), 1, "one package in {}: {files:?}", folder.display());
+    files.into_iter().next().expect("one file")
+}
+
+/// The README's `### TITLE` subsection, up to the next heading of level 2 or 3.
+fn readme_subsection(title: &str) -> String {
+    let readme = read(&repository().join("README.md"));
+    let heading = format!("\n### {title}\n");
+    let start = readme.find(&heading).unwrap_or_else(|| panic!("README has a `### {title}` subsection"));
+    let section = &readme[start + heading.len()..];
+    let end = [section.find("\n## "), section.find("\n### ")].into_iter().flatten().min();
+    section[..end.map_or(section.len(), |end| end + 1)].to_string()
+}
+
+fn node_is_ready(check: &str) -> bool {
+    let missing = match Command::new("node").arg("--version").output() {
+        Ok(output) if output.status.success() => return true,
+        Ok(output) => format!("`node --version` failed: {}", String::from_utf8_lossy(&output.stderr)),
+        Err(error) => format!("node is not installed ({error})"),
+    };
+    let advice = "install Node.js 20+";
+    assert!(!on_ci(), "{check}: {missing}; {advice} (.ci/run does)");
+    // Straight to stderr: the test harness captures `eprintln!`, and this must be seen.
+    let _ = writeln!(std::io::stderr(), "\n!!!!! SKIPPED: {check}: {missing} ({advice})\n");
+    false
+}
+
+/// `npm run copy-binary` takes release/loopwise from cargo's target folder: `CARGO_TARGET_DIR`
+/// when set (relative to the folder npm started in), else `target/` of the repository. Run on a
+/// copy of the script in a scratch repository, so the real `bin/` stays as it is.
+#[test]
+fn vscode_copy_binary_honours_cargo_target_dir() {
+    if !node_is_ready("the VS Code copy-binary script") {
+        return;
+    }
+    let scratch = tempfile::tempdir().expect("a temporary folder");
+    let checkout = scratch.path().join("loopwise");
+    let extension = checkout.join("editors/vscode");
+    std::fs::create_dir_all(extension.join("scripts")).expect("the scripts folder");
+    std::fs::copy(vscode_dir().join("scripts/copy-binary.mjs"), extension.join("scripts/copy-binary.mjs"))
+        .expect("copy the script");
+    let name = if cfg!(windows) { "loopwise.exe" } else { "loopwise" };
+    let builds = [
+        (checkout.join("target/release").join(name), "the default target folder"),
+        (scratch.path().join("elsewhere/release").join(name), "an absolute CARGO_TARGET_DIR"),
+        (checkout.join("relative/release").join(name), "a relative CARGO_TARGET_DIR"),
+    ];
+    for (binary, build) in &builds {
+        std::fs::create_dir_all(binary.parent().expect("a folder")).expect("a release folder");
+        std::fs::write(binary, build).expect("a stand-in binary");
+    }
+    let copy = |target_dir: Option<&Path>| {
+        let mut command = Command::new("node");
+        command.arg("scripts/copy-binary.mjs").current_dir(&extension).env_remove("CARGO_TARGET_DIR");
+        // npm sets INIT_CWD to the folder `npm run` was started in.
+        command.env("INIT_CWD", &checkout);
+        if let Some(target_dir) = target_dir {
+            command.env("CARGO_TARGET_DIR", target_dir);
+        }
+        let output = command.output().expect("node runs");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        read(&extension.join("bin").join(name))
+    };
+    assert_eq!(copy(None), builds[0].1);
+    assert_eq!(copy(Some(&scratch.path().join("elsewhere"))), builds[1].1);
+    assert_eq!(copy(Some(Path::new("relative"))), builds[2].1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -528,6 +623,14 @@ fn editor_setup_blocks(language: &str) -> Vec<String> {
     let section = section.find("\n## ").map_or(section, |end| &section[..end]);
     let fence = format!("```{language}\n");
     section.split(&fence).skip(1).filter_map(|block| block.split("```").next()).map(str::to_string).collect()
+}
+
+/// A copy of the README's Helix setup is a copy of the file, comments and all.
+#[test]
+fn readme_helix_setup_is_the_languages_toml_file() {
+    let section = readme_subsection("Helix");
+    let blocks: Vec<&str> = section.split("```toml\n").skip(1).filter_map(|block| block.split("```").next()).collect();
+    assert_eq!(blocks, [helix_languages().as_str()], "the README's Helix block is editors/helix/languages.toml");
 }
 
 #[test]

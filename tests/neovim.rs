@@ -3,7 +3,8 @@
 //! `editors/neovim` on the runtimepath, waits for diagnostics, applies a quick fix and fix-all
 //! through `vim.lsp.buf.code_action`, hovers a finding and stops the server. The README's Neovim
 //! snippets and the example in `lsp/loopwise.lua` run in the same Neovim, and the settings they
-//! make are checked against the server's configuration keys.
+//! make are checked against the server's configuration keys. Without `loopwise` on PATH, the
+//! configuration warns through `vim.notify` (Neovim itself would skip the server silently).
 //!
 //! Neovim is `$LOOPWISE_NVIM`, else `nvim` on PATH (`.ci/run` installs it in a virtualenv and
 //! sets the variable). Without it the tests are skipped with a loud line on stderr, except
@@ -77,12 +78,19 @@ fn path_with_loopwise() -> std::ffi::OsString {
 /// Runs `nvim --headless --clean -u NONE` with `editors/neovim` on the runtimepath, a private
 /// home (no user state is read or written) and `args` after; kills it after PATIENCE.
 fn run_nvim(home: &Path, args: &[&str]) -> Output {
+    run_nvim_with_path(home, args, &path_with_loopwise())
+}
+
+/// [`run_nvim`] with `path` as PATH.
+fn run_nvim_with_path(home: &Path, args: &[&str], path: &std::ffi::OsStr) -> Output {
     let runtimepath = format!("set rtp^={}", neovim_dir().display());
-    let mut command = Command::new(nvim());
+    // Found on the caller's PATH: the child's may not hold it.
+    let program = if nvim().components().count() > 1 { nvim() } else { which(&nvim()).unwrap_or_else(nvim) };
+    let mut command = Command::new(program);
     command
         .args(["--headless", "--clean", "-u", "NONE", "--cmd", &runtimepath])
         .args(args)
-        .env("PATH", path_with_loopwise())
+        .env("PATH", path)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -119,6 +127,12 @@ fn run_nvim(home: &Path, args: &[&str]) -> Output {
         std::thread::sleep(Duration::from_millis(50));
     };
     Output { status, stdout: stdout.join().unwrap_or_default(), stderr: stderr.join().unwrap_or_default() }
+}
+
+/// `name` in a folder of this process's PATH.
+fn which(name: &Path) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|folder| folder.join(name)).find(|candidate| candidate.is_file())
 }
 
 fn text(output: &Output) -> String {
@@ -256,4 +270,60 @@ fn lua_config_example_settings_are_accepted() {
     assert!(resolved["init_options"].as_object().is_some_and(|options| options.len() >= 3), "{resolved}");
     // The default sends `{}`, not `[]` (an empty Lua table).
     assert_eq!(resolved_config("")["init_options"], serde_json::json!({}));
+}
+
+/// Records what `vim.notify` is told while `lsp/loopwise.lua` is enabled and a Python file opens
+/// (`cmd` first set to `arg[2]` when given), and prints it as JSON.
+const NOTIFICATIONS: &str = r"local seen = {}
+vim.notify = function(message, level)
+  table.insert(seen, { message = message, level = level })
+end
+if arg[2] then
+  vim.lsp.config('loopwise', { cmd = { arg[2], 'server' } })
+end
+vim.lsp.enable('loopwise')
+vim.cmd.edit(arg[1])
+vim.wait(1000, function() return #seen > 0 end, 20)
+io.stdout:write(vim.json.encode(seen))
+";
+
+fn notifications(home: &Path, args: &[&str], path: &std::ffi::OsStr) -> Vec<Value> {
+    let output = run_nvim_with_path(home, args, path);
+    assert!(output.status.success(), "{}", text(&output));
+    let seen: Value =
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|error| panic!("{error}\n{}", text(&output)));
+    seen.as_array().cloned().unwrap_or_default()
+}
+
+/// Neovim skips a server whose command is not executable without a word: the shipped
+/// configuration warns, once, when the command that would run is missing, and only then.
+#[test]
+fn neovim_warns_when_loopwise_is_not_on_path() {
+    if !nvim_is_ready("the Neovim warning for a missing loopwise") {
+        return;
+    }
+    let scratch = tempfile::tempdir().expect("a temporary folder");
+    let script = scratch.path().join("notifications.lua");
+    write(&script, NOTIFICATIONS);
+    let app = scratch.path().join("project/app.py");
+    std::fs::create_dir_all(app.parent().expect("a folder")).expect("the project folder");
+    write(&app, APP);
+    let empty = scratch.path().join("empty");
+    std::fs::create_dir(&empty).expect("a folder with no loopwise");
+    let (script, app) = (script.to_str().expect("a UTF-8 path"), app.to_str().expect("a UTF-8 path"));
+    let home = scratch.path().join("nvim");
+
+    let missing = notifications(&home, &["-l", script, app], empty.as_os_str());
+    assert_eq!(missing.len(), 1, "one warning: {missing:?}");
+    assert_eq!(missing[0]["level"], 3, "at vim.log.levels.WARN: {missing:?}");
+    let message = missing[0]["message"].as_str().unwrap_or_default();
+    for words in ["`loopwise` is not an executable on PATH", "pip install loopwise", "cargo install --path . --locked"]
+    {
+        assert!(message.contains(words), "the warning says `{words}`: {message}");
+    }
+
+    assert_eq!(notifications(&home, &["-l", script, app], &path_with_loopwise()), Vec::<Value>::new());
+    // A `cmd` naming the binary by its path needs nothing on PATH.
+    let binary = env!("CARGO_BIN_EXE_loopwise");
+    assert_eq!(notifications(&home, &["-l", script, app, binary], empty.as_os_str()), Vec::<Value>::new());
 }

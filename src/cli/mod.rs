@@ -8,6 +8,7 @@
 mod cache;
 mod docs;
 mod fix;
+mod formats;
 mod output;
 
 use std::ffi::OsStr;
@@ -38,6 +39,10 @@ pub struct CheckArgs {
     /// How to print findings.
     #[arg(long, value_enum, default_value_t = OutputFormat::Full)]
     pub output_format: OutputFormat,
+    /// Write the report to this file instead of standard output (not with `--diff`, whose
+    /// patch is the output; with `--fix` on `-`, the fixed text still goes to stdout).
+    #[arg(short, long, conflicts_with = "diff")]
+    pub output_file: Option<PathBuf>,
     /// Rules to enable instead of the configured ones: codes, prefixes, names or aliases.
     #[arg(long, value_delimiter = ',')]
     pub select: Option<Vec<String>>,
@@ -325,7 +330,8 @@ fn show_settings(args: &CheckArgs, resolver: &Resolver) -> ExitCode {
 
 /// Prints what `check` found. With `--diff`, the diffs go to stdout and the count to stderr,
 /// so stdout is a patch; with `--fix` on standard input, the fixed text goes to stdout and the
-/// report to stderr, so stdout can replace the editor's buffer.
+/// report to stderr, so stdout can replace the editor's buffer. `--output-file` takes the
+/// report's place, wherever it would go.
 fn report(args: &CheckArgs, checked: &[CheckedFile], errors: usize) -> io::Result<()> {
     let mut summary = output::FixSummary {
         fixed: checked.iter().map(|file| file.fixed).sum(),
@@ -352,14 +358,33 @@ fn report(args: &CheckArgs, checked: &[CheckedFile], errors: usize) -> io::Resul
                 out.write_all(file.source.as_bytes())?;
             }
             out.flush()?;
+            if let Some(file) = &args.output_file {
+                return report_to_file(file, args, checked, summary);
+            }
             summary.color = args.color.colors(&io::stderr());
             write_findings(&mut io::stderr().lock(), args, checked, summary)
         }
         FixMode::Apply | FixMode::Report => {
+            if let Some(file) = &args.output_file {
+                return report_to_file(file, args, checked, summary);
+            }
             summary.color = args.color.colors(&io::stdout());
             write_findings(&mut io::stdout().lock(), args, checked, summary)
         }
     }
+}
+
+/// `--output-file`: the report, coloured only as `--color` would colour a file.
+fn report_to_file(
+    file: &Path,
+    args: &CheckArgs,
+    checked: &[CheckedFile],
+    summary: output::FixSummary,
+) -> io::Result<()> {
+    formats::write_to_file(file, |out| {
+        let summary = output::FixSummary { color: args.color.colors(&*out), ..summary };
+        write_findings(out, args, checked, summary)
+    })
 }
 
 fn write_findings(

@@ -16,6 +16,7 @@ use anstyle::{AnsiColor, Style};
 
 use crate::analysis::{Applicability, Diagnostic, Severity};
 use crate::cli::CheckedFile;
+use crate::cli::formats;
 use crate::position::{PositionEncoding, offset_to_position};
 use crate::rules::Rule;
 
@@ -25,6 +26,14 @@ pub enum OutputFormat {
     Full,
     Concise,
     Json,
+    // The formats CI tools read, written by `cli::formats`.
+    JsonLines,
+    Github,
+    Gitlab,
+    Sarif,
+    Junit,
+    Pylint,
+    Grouped,
 }
 
 /// A 1-based row and character column.
@@ -154,6 +163,17 @@ fn location(rope: &Rope, offset: usize) -> Location {
 pub fn write(out: &mut impl Write, files: &[CheckedFile], format: OutputFormat, summary: FixSummary) -> io::Result<()> {
     match format {
         OutputFormat::Json => write_json(out, files),
+        OutputFormat::JsonLines => formats::json_lines::write(out, &json_messages(files)),
+        OutputFormat::Github => formats::github::write(out, files),
+        OutputFormat::Gitlab => formats::gitlab::write(out, files),
+        OutputFormat::Sarif => formats::sarif::write(out, files),
+        OutputFormat::Junit => formats::junit::write(out, files),
+        OutputFormat::Pylint => formats::pylint::write(out, files),
+        OutputFormat::Grouped => {
+            formats::grouped::write(out, files, summary.unsafe_fixes)?;
+            let counts = Counts::of(files.iter().flat_map(|file| &file.diagnostics));
+            write_summary(out, counts, files.len(), summary, Fixables::of(files))
+        }
         OutputFormat::Concise | OutputFormat::Full => {
             let palette = Palette { on: summary.color };
             for file in files.iter().filter(|file| !file.diagnostics.is_empty()) {
@@ -301,6 +321,12 @@ fn write_frame(
 }
 
 fn write_json(out: &mut impl Write, files: &[CheckedFile]) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &json_messages(files)).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+/// The `json` format's objects, one per finding (`json-lines` writes the same).
+fn json_messages(files: &[CheckedFile]) -> Vec<serde_json::Value> {
     let mut messages = Vec::new();
     for file in files.iter().filter(|file| !file.diagnostics.is_empty()) {
         let rope = Rope::from_str(&file.source);
@@ -339,8 +365,7 @@ fn write_json(out: &mut impl Write, files: &[CheckedFile]) -> io::Result<()> {
             }));
         }
     }
-    serde_json::to_writer_pretty(&mut *out, &messages).map_err(io::Error::other)?;
-    writeln!(out)
+    messages
 }
 
 /// `--statistics`: one row per rule, the most frequent first, with ruff's fixable marker (`[*]`

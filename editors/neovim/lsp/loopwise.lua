@@ -1,9 +1,30 @@
 -- loopwise for Neovim 0.11+: with this folder on the runtimepath (or this file copied to
 -- ~/.config/nvim/lsp/loopwise.lua), `vim.lsp.enable('loopwise')` is the whole setup.
--- `loopwise` must be on PATH: `cargo install --path .` in a loopwise checkout.
+-- `loopwise` must be on PATH: `pip install loopwise`, or `cargo install --path . --locked` in a
+-- loopwise checkout; without it this file says so (a warning through `vim.notify`).
 --
 -- Override any field with `vim.lsp.config('loopwise', { ... })` before `vim.lsp.enable`; the
 -- tables are merged, so only the changed fields need to be named.
+
+-- Neovim skips a server whose command is not executable without a word, so a missing binary
+-- would look like a file without findings. The check waits for the end of the current event, so
+-- that it sees the merged configuration (a `cmd` set with `vim.lsp.config` counts), and runs once
+-- a session: Neovim reads this file again each time it resolves the configuration.
+vim.schedule(function()
+  if vim.g.loopwise_checked_cmd then
+    return
+  end
+  vim.g.loopwise_checked_cmd = true
+  local cmd = vim.lsp.config.loopwise.cmd
+  if type(cmd) == 'table' and vim.fn.executable(cmd[1]) == 0 then
+    vim.notify(
+      ('loopwise: `%s` is not an executable on PATH, so Neovim does not start the loopwise server. '):format(cmd[1])
+        .. 'Install it with `pip install loopwise` (or `cargo install --path . --locked` in a loopwise checkout), '
+        .. "or name the binary: vim.lsp.config('loopwise', { cmd = { '/path/to/loopwise', 'server' } })",
+      vim.log.levels.WARN
+    )
+  end
+end)
 
 ---@type vim.lsp.Config
 return {

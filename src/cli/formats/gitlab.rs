@@ -1,0 +1,53 @@
+//! `--output-format gitlab`: a GitLab Code Quality report (a JSON array; `artifacts: reports:
+//! codequality:` in `.gitlab-ci.yml`), in ruff's shape: `check_name` is the rule's code,
+//! `description` is `CODE: message`, and `location` has the path from the project root
+//! ([`super::project_root`]) with the begin and end positions (1-based rows, character
+//! columns).
+//!
+//! Severities: error `critical`, warning `major`, information `minor`, hint `info` (GitLab
+//! knows `info`, `minor`, `major`, `critical` and `blocker`; ruff writes `major` for all). The
+//! fingerprint stays the same when lines above a finding move, and no two findings share one
+//! ([`super::Findings::fingerprints`]), which GitLab needs to tell new findings from old.
+
+use std::io::{self, Write};
+
+use serde_json::json;
+
+use super::{Findings, project_root, relative_path};
+use crate::analysis::Severity;
+use crate::cli::CheckedFile;
+
+pub fn write(out: &mut impl Write, files: &[CheckedFile]) -> io::Result<()> {
+    let findings = Findings::of(files);
+    let root = project_root();
+    let fingerprints = findings.fingerprints(&root);
+    let issues: Vec<_> = findings
+        .findings
+        .iter()
+        .zip(fingerprints)
+        .map(|(finding, fingerprint)| {
+            let diagnostic = finding.diagnostic;
+            let severity = match diagnostic.severity {
+                Severity::Error => "critical",
+                Severity::Warning => "major",
+                Severity::Info => "minor",
+                Severity::Hint => "info",
+            };
+            json!({
+                "check_name": diagnostic.rule.code(),
+                "description": format!("{}: {}", diagnostic.rule.code(), diagnostic.message),
+                "severity": severity,
+                "fingerprint": fingerprint,
+                "location": {
+                    "path": relative_path(&finding.file.path, &root),
+                    "positions": {
+                        "begin": {"line": finding.start.row, "column": finding.start.column},
+                        "end": {"line": finding.end.row, "column": finding.end.column},
+                    },
+                },
+            })
+        })
+        .collect();
+    serde_json::to_writer_pretty(&mut *out, &issues).map_err(io::Error::other)?;
+    writeln!(out)
+}

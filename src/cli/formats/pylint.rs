@@ -1,0 +1,21 @@
+//! `--output-format pylint`: `path:row: [CODE] message`, one line per finding, which editors
+//! and CI parsers that read pylint's parseable output understand.
+
+use std::io::{self, Write};
+
+use super::Findings;
+use crate::cli::CheckedFile;
+
+pub fn write(out: &mut impl Write, files: &[CheckedFile]) -> io::Result<()> {
+    for finding in Findings::of(files).findings {
+        writeln!(
+            out,
+            "{}:{}: [{}] {}",
+            finding.file.path.display(),
+            finding.start.row,
+            finding.diagnostic.rule.code(),
+            finding.diagnostic.message
+        )?;
+    }
+    Ok(())
+}
