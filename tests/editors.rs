@@ -15,6 +15,7 @@ use std::process::Command;
 
 use common::TestClient;
 use loopwise::config::Options;
+use loopwise::lsp::EditorSettings;
 use serde_json::{Value, json};
 
 fn repository() -> &'static Path {
@@ -34,8 +35,9 @@ fn read_json(path: &Path) -> Value {
 }
 
 /// Editor settings as the server reads them (`initializationOptions`, Helix's `config`).
-fn server_accepts(settings: Value) -> Result<Options, String> {
-    Options::from_json(settings).map_err(|error| error.to_string())
+/// The settings as the server reads them (`initializationOptions`, `didChangeConfiguration`).
+fn server_accepts(settings: Value) -> Result<EditorSettings, String> {
+    loopwise::lsp::editor_settings(Some(settings)).map_err(|error| error.to_string())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -290,7 +292,7 @@ fn helix_config_examples_are_accepted_by_the_server() {
     assert!(config.len() >= 3, "the config table shows a few keys: {examples}");
     let options =
         server_accepts(serde_json::to_value(&config).expect("JSON")).expect("the server accepts the examples");
-    assert_ne!(options, Options::default());
+    assert_ne!(options.options, Options::default());
     let with_examples = format!(
         "{}\n[language-server.loopwise-examples]\ncommand = \"loopwise\"\nconfig = {{ {} }}\n",
         helix_languages(),
@@ -381,8 +383,10 @@ fn vscode_settings_are_the_server_configuration_keys() {
 fn vscode_initialization_options_are_accepted_by_the_server() {
     let options = read_json(&vscode_dir().join("test/fixtures/full-initialization-options.json"));
     let parsed = server_accepts(options).expect("the server accepts what the extension sends");
-    // Naming every field: a key added to `Options` fails to compile here until the extension
-    // offers it as a setting (package.json, src/settings.ts, the test fixtures).
+    // Naming every field: a key added to `Options` or to the server's own settings fails to
+    // compile here until the extension offers it (package.json, src/settings.ts, the fixtures).
+    let EditorSettings { options: parsed, show_syntax_errors } = parsed;
+    assert!(show_syntax_errors, "the fixture turns showSyntaxErrors on");
     let Options {
         target_version,
         select,

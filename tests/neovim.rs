@@ -317,8 +317,7 @@ fn neovim_warns_when_loopwise_is_not_on_path() {
     assert_eq!(missing.len(), 1, "one warning: {missing:?}");
     assert_eq!(missing[0]["level"], 3, "at vim.log.levels.WARN: {missing:?}");
     let message = missing[0]["message"].as_str().unwrap_or_default();
-    for words in ["`loopwise` is not an executable on PATH", "pip install loopwise", "cargo install --path . --locked"]
-    {
+    for words in ["`loopwise` is not an executable on PATH", "pip install .", "cargo install --path . --locked"] {
         assert!(message.contains(words), "the warning says `{words}`: {message}");
     }
 

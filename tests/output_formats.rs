@@ -6,8 +6,8 @@
 //!
 //! Python is `$LOOPWISE_PYTHON` (`.ci/run` makes it from `tests/pytest_lsp/requirements.txt`),
 //! else `python3`. Without it, or without `jsonschema`, those checks fail under `CI=true` and
-//! are skipped with a loud `SKIPPED:` line otherwise. The schema comes from the shared folder
-//! beside the repository (`../shared/schemas/`), and its absence is a failure.
+//! are skipped with a loud `SKIPPED:` line otherwise. The schema is `tests/schemas/`'s copy of
+//! the shared folder's (`../shared/schemas/`), checked against it where that folder is present.
 
 mod binary;
 
@@ -148,14 +148,22 @@ fn run_python(script: &str, args: &[&Path], input: &[u8]) -> Result<(), String> 
     if output.status.success() { Ok(()) } else { Err(format!("{}{}", stdout(&output), stderr(&output))) }
 }
 
+/// The SARIF 2.1.0 schema: the copy in `tests/schemas/`, so that a clone checks SARIF without
+/// the shared folder; where the shared folder sits beside the repository (`../shared/schemas/`,
+/// where the project's schemas are kept), the copy must be byte for byte the same.
 fn sarif_schema() -> PathBuf {
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/schemas/sarif-schema-2.1.0.json");
-    assert!(
-        schema.is_file(),
-        "the SARIF 2.1.0 schema is missing at {}: the shared folder (with schemas/sarif-schema-2.1.0.json) must \
-         sit beside the repository",
-        schema.display()
-    );
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let schema = root.join("tests/schemas/sarif-schema-2.1.0.json");
+    let copy = std::fs::read(&schema).unwrap_or_else(|error| panic!("{}: {error}", schema.display()));
+    let shared = root.join("../shared/schemas/sarif-schema-2.1.0.json");
+    if let Ok(original) = std::fs::read(&shared) {
+        assert!(
+            copy == original,
+            "{} differs from {}: copy the shared schema again",
+            schema.display(),
+            shared.display()
+        );
+    }
     schema
 }
 

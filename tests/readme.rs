@@ -90,7 +90,9 @@ fn install_section_says_how_and_with_which_rust() {
     let text = readme();
     let install = section(&text, "## Install");
     let commands = blocks(install, "console").concat();
-    assert!(commands.contains("pip install loopwise"), "{install}");
+    assert!(commands.contains("pip install ."), "{install}");
+    // Not published: the README must not send a user to PyPI for a package that is not there.
+    assert!(!commands.contains("pip install loopwise"), "{install}");
     assert!(commands.contains("cargo install --path . --locked"), "{install}");
     let rust = env!("CARGO_PKG_RUST_VERSION");
     assert!(
@@ -115,7 +117,7 @@ fn install_section_says_how_and_with_which_rust() {
     }
 }
 
-/// `pip install loopwise` installs what pyproject.toml describes: the package loopwise, built by
+/// `pip install .` installs what pyproject.toml describes: the package loopwise, built by
 /// maturin as a binary, at Cargo.toml's version (tests/distribution.rs builds and installs it).
 #[test]
 fn pyproject_builds_the_binary_with_cargo_metadata() {

@@ -27,7 +27,7 @@ use tower_lsp_server::{ClientSocket, LspService, Server};
 
 #[doc(hidden)]
 pub use server::PanicSeam;
-pub use server::{Backend, State};
+pub use server::{Backend, EditorSettings, State, editor_settings};
 
 /// The service and its client socket, plus the state the backend shares (for tests: the
 /// server's copy of each document, and the panic seam).

@@ -597,11 +597,11 @@ impl LanguageServer for Backend {
                 (None, Some(root)) => file_path(root).into_iter().collect(),
                 (None, None) => Vec::new(),
             };
-            let (options, show_syntax_errors) = options_from_settings(params.initialization_options.clone());
-            let (options, settings_error) = match options {
-                Ok(options) => (options, None),
-                Err(error) => (Options::default(), Some(error)),
-            };
+            let (EditorSettings { options, show_syntax_errors }, settings_error) =
+                match editor_settings(params.initialization_options.clone()) {
+                    Ok(settings) => (settings, None),
+                    Err(error) => (EditorSettings::default(), Some(error)),
+                };
             self.state.update_session(|session| {
                 *session = Session {
                     encoding,
@@ -758,12 +758,11 @@ impl LanguageServer for Backend {
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
         self.guard_notification("workspace/didChangeConfiguration", async {
-            let (options, show_syntax_errors) = options_from_settings(Some(params.settings));
-            let options = match options {
-                Ok(options) => options,
+            let EditorSettings { options, show_syntax_errors } = match editor_settings(Some(params.settings)) {
+                Ok(settings) => settings,
                 Err(error) => {
                     self.show_config_error(&error).await;
-                    Options::default()
+                    EditorSettings::default()
                 }
             };
             self.state.update_session(|session| {
@@ -795,26 +794,34 @@ pub(super) struct InvalidMessage {
 }
 
 /// Editor settings: the configuration keys, either at the top level or under `"loopwise"`.
-/// The editor's settings (`initializationOptions`, `didChangeConfiguration`, optionally under
-/// a `loopwise` key): the options they share with configuration files, and `showSyntaxErrors`,
-/// which only the server has. A `showSyntaxErrors` that is not a boolean is an error of the
-/// settings and leaves it off.
-fn options_from_settings(settings: Option<serde_json::Value>) -> (std::result::Result<Options, ConfigError>, bool) {
+/// What the editor's settings say (`initializationOptions`, `didChangeConfiguration`).
+#[derive(Debug, Clone, Default)]
+pub struct EditorSettings {
+    /// The options they share with configuration files.
+    pub options: Options,
+    /// `showSyntaxErrors`, which only the server has.
+    pub show_syntax_errors: bool,
+}
+
+/// The editor's settings, optionally under a `loopwise` key: the configuration keys and
+/// `showSyntaxErrors` (also `show-syntax-errors`), which must be a boolean. Any invalid value
+/// is an error for the whole, as for a configuration file.
+pub fn editor_settings(settings: Option<serde_json::Value>) -> std::result::Result<EditorSettings, ConfigError> {
     let mut settings = match settings {
-        None | Some(serde_json::Value::Null) => return (Ok(Options::default()), false),
+        None | Some(serde_json::Value::Null) => return Ok(EditorSettings::default()),
         Some(serde_json::Value::Object(mut map)) if map.contains_key("loopwise") => {
             map.remove("loopwise").unwrap_or_default()
         }
         Some(settings) => settings,
     };
-    let mut show_syntax_errors = Ok(false);
+    let mut show_syntax_errors = false;
     if let Some(map) = settings.as_object_mut() {
         for key in ["showSyntaxErrors", "show-syntax-errors"] {
             match map.remove(key) {
                 None => {}
-                Some(serde_json::Value::Bool(value)) => show_syntax_errors = Ok(value),
+                Some(serde_json::Value::Bool(value)) => show_syntax_errors = value,
                 Some(other) => {
-                    show_syntax_errors = Err(ConfigError {
+                    return Err(ConfigError {
                         path: None,
                         line: None,
                         message: format!("invalid loopwise settings: `{key}` must be true or false, not {other}"),
@@ -828,14 +835,11 @@ fn options_from_settings(settings: Option<serde_json::Value>) -> (std::result::R
         || settings.as_array().is_some_and(Vec::is_empty)
         || settings.as_object().is_some_and(serde_json::Map::is_empty)
     {
-        Ok(Options::default())
+        Options::default()
     } else {
-        Options::from_json(settings)
+        Options::from_json(settings)?
     };
-    match (options, show_syntax_errors) {
-        (Ok(_), Err(error)) => (Err(error), false),
-        (options, show) => (options, show.unwrap_or(false)),
-    }
+    Ok(EditorSettings { options, show_syntax_errors })
 }
 
 /// The settings for a document at `path` (the defaults for one without a file), and the

@@ -1,6 +1,6 @@
 -- loopwise for Neovim 0.11+: with this folder on the runtimepath (or this file copied to
 -- ~/.config/nvim/lsp/loopwise.lua), `vim.lsp.enable('loopwise')` is the whole setup.
--- `loopwise` must be on PATH: `pip install loopwise`, or `cargo install --path . --locked` in a
+-- `loopwise` must be on PATH: `cargo install --path . --locked` or `pip install .` in a
 -- loopwise checkout; without it this file says so (a warning through `vim.notify`).
 --
 -- Override any field with `vim.lsp.config('loopwise', { ... })` before `vim.lsp.enable`; the
@@ -19,7 +19,7 @@ vim.schedule(function()
   if type(cmd) == 'table' and vim.fn.executable(cmd[1]) == 0 then
     vim.notify(
       ('loopwise: `%s` is not an executable on PATH, so Neovim does not start the loopwise server. '):format(cmd[1])
-        .. 'Install it with `pip install loopwise` (or `cargo install --path . --locked` in a loopwise checkout), '
+        .. 'Install it with `cargo install --path . --locked` (or `pip install .`) in a loopwise checkout, '
         .. "or name the binary: vim.lsp.config('loopwise', { cmd = { '/path/to/loopwise', 'server' } })",
       vim.log.levels.WARN
     )

@@ -104,7 +104,7 @@ export function findBinary(context: DiscoveryContext): Binary {
   }
   throw new BinaryNotFound(
     'loopwise: no `loopwise` binary found: this extension has none bundled and there is none on PATH. ' +
-      'Install it (`pip install loopwise`, or `cargo install --path . --locked` in a loopwise checkout) so that `loopwise` is on PATH, ' +
+      'Install it (`cargo install --path . --locked`, or `pip install .`, in a loopwise checkout) so that `loopwise` is on PATH, ' +
       'or set `loopwise.path` to the binary, then run "loopwise: Restart Server".',
   );
 }

@@ -19,6 +19,8 @@ export const SERVER_SETTINGS: ReadonlyArray<readonly [setting: string, key: stri
   ['severity', 'severity'],
   ['testPaths', 'test-paths'],
   ['testIgnore', 'test-ignore'],
+  // The server's own setting, not a configuration key: off unless set.
+  ['showSyntaxErrors', 'show-syntax-errors'],
 ];
 
 /** Settings of the extension itself, never sent to the server. */

@@ -101,7 +101,7 @@ test('no binary anywhere is an error that says how to install one or set loopwis
     () => findBinary(context({})),
     (error: unknown) =>
       error instanceof BinaryNotFound &&
-      error.message.includes('pip install loopwise') &&
+      error.message.includes('pip install .') &&
       error.message.includes('cargo install --path . --locked') &&
       error.message.includes('`loopwise.path`') &&
       error.message.includes('PATH'),
