@@ -635,3 +635,21 @@ async fn a_show_syntax_errors_that_is_not_a_boolean_is_a_settings_error() {
     let text = message["params"]["message"].as_str().unwrap_or_default();
     assert!(text.contains("`showSyntaxErrors` must be true or false"), "{text}");
 }
+
+#[tokio::test]
+async fn ids_the_decoder_cannot_hold_are_answered_with_the_clients_id_and_the_server_lives_on() {
+    let (mut client, _) = TestClient::initialized(pull_client(), Value::Null).await;
+    client.open(URI, 1, SLEEPY).await;
+    for id in ["1.5", "1.0", "1e3", "9223372036854775808", "-1.5e300"] {
+        let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"textDocument/hover","params":{{}}}}"#);
+        client.send_raw(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes()).await;
+        let expected: Value = serde_json::from_str(id).expect("a JSON number");
+        let (answer, _) = client.recv_until(|message| message.get("id") == Some(&expected)).await;
+        assert_eq!(answer["error"]["code"], -32600, "{id}: {answer}");
+    }
+    // A response with such an id answers nothing: it is dropped, and the stream goes on.
+    let body = r#"{"jsonrpc":"2.0","id":2.5,"result":null}"#;
+    client.send_raw(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes()).await;
+    let report = client.request_ok("textDocument/diagnostic", json!({"textDocument": {"uri": URI}})).await;
+    assert_eq!(report["items"].as_array().map(Vec::len), Some(1), "the server still answers");
+}

@@ -48,10 +48,15 @@ pub fn new_service() -> (LspService<Backend>, ClientSocket, Arc<State>) {
 pub async fn serve<I, O>(input: I, output: O, service: LspService<Backend>, socket: ClientSocket, state: Arc<State>)
 where
     I: AsyncRead + Unpin + Send + 'static,
-    O: AsyncWrite,
+    O: AsyncWrite + Unpin,
 {
-    let input = transport::guard(input, state);
-    Server::new(input, output, socket).serve(service).await;
+    let stand_ins = Arc::new(transport::StandIns::default());
+    let input = transport::guard(input, state, Arc::clone(&stand_ins));
+    // The server writes into a pipe whose other end gives answers to stand-in ids their
+    // client's id back; it ends when the server drops its end.
+    let (server_output, client_output) = tokio::io::duplex(64 * 1024);
+    let serving = async move { Server::new(input, server_output, socket).serve(service).await };
+    tokio::join!(serving, transport::restore_ids(client_output, output, stand_ins));
 }
 
 /// Serves on stdin and stdout: `loopwise server`.

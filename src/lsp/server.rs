@@ -793,7 +793,6 @@ pub(super) struct InvalidMessage {
     error: String,
 }
 
-/// Editor settings: the configuration keys, either at the top level or under `"loopwise"`.
 /// What the editor's settings say (`initializationOptions`, `didChangeConfiguration`).
 #[derive(Debug, Clone, Default)]
 pub struct EditorSettings {

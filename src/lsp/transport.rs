@@ -10,12 +10,18 @@
 //! - a body that is not JSON is dropped and logged;
 //! - a JSON body that is not a request or response but carries an `id` is turned into a
 //!   request to `$/loopwise/invalidMessage` with the same id, which the server answers with an
-//!   "invalid request" error, so the client is not left waiting for a reply.
+//!   "invalid request" error, so the client is not left waiting for a reply;
+//! - an id the decoder cannot hold (`1.5`, `1e3`, `2^63`: it takes an i64 or a string) travels
+//!   through the server as a stand-in string, which [`restore_ids`] swaps back for the
+//!   client's own id on the way out, so the answer still reaches the request it is for;
+//! - a response from the client that the decoder would reject is dropped and logged (no one
+//!   waits for an answer to a response).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader, DuplexStream};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream};
 use tower_lsp_server::jsonrpc::{Request, Response};
 use tower_lsp_server::ls_types::MessageType;
 
@@ -23,17 +29,77 @@ use super::server::State;
 
 pub const INVALID_MESSAGE_METHOD: &str = "$/loopwise/invalidMessage";
 
+/// The start of every stand-in id: no client sends ids like it (they are numbers or UUIDs), and
+/// a response holding it is the only one [`restore_ids`] parses.
+const STAND_IN: &str = "$loopwise/id:";
+
+/// The clients' ids the decoder cannot hold, by the stand-in string that replaced each until
+/// the server answers it.
+#[derive(Default)]
+pub struct StandIns {
+    ids: Mutex<(u64, HashMap<String, Value>)>,
+}
+
+impl StandIns {
+    fn stand_in(&self, id: Value) -> String {
+        let mut ids = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
+        ids.0 += 1;
+        let stand_in = format!("{STAND_IN}{}", ids.0);
+        ids.1.insert(stand_in.clone(), id);
+        stand_in
+    }
+
+    fn take(&self, stand_in: &str) -> Option<Value> {
+        self.ids.lock().unwrap_or_else(PoisonError::into_inner).1.remove(stand_in)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ids.lock().unwrap_or_else(PoisonError::into_inner).1.is_empty()
+    }
+}
+
 /// Starts the guard on `input`; the server reads the returned stream instead.
-pub fn guard<R>(input: R, state: Arc<State>) -> DuplexStream
+pub fn guard<R>(input: R, state: Arc<State>, stand_ins: Arc<StandIns>) -> DuplexStream
 where
     R: AsyncRead + Unpin + Send + 'static,
 {
     let (server_side, guard_side) = tokio::io::duplex(64 * 1024);
-    tokio::spawn(forward_valid_frames(input, guard_side, state));
+    tokio::spawn(forward_valid_frames(input, guard_side, state, stand_ins));
     server_side
 }
 
-async fn forward_valid_frames<R: AsyncRead + Unpin>(input: R, mut output: DuplexStream, state: Arc<State>) {
+/// Copies the server's output (`from`) to the client (`to`) frame by frame, giving each answer
+/// to a stand-in id the client's own id back. Ends when the server closes `from`.
+pub async fn restore_ids<W: AsyncWrite + Unpin>(from: DuplexStream, mut to: W, stand_ins: Arc<StandIns>) {
+    let mut from = BufReader::new(from);
+    let finder = memchr::memmem::Finder::new(STAND_IN.as_bytes());
+    while let Some(mut body) = read_frame_quietly(&mut from).await {
+        // Only the rare answer to a stand-in is parsed; everything else is copied as it is.
+        if !stand_ins.is_empty()
+            && finder.find(&body).is_some()
+            && let Ok(mut message) = serde_json::from_slice::<Value>(&body)
+            && let Some(original) = message.get("id").and_then(Value::as_str).and_then(|id| stand_ins.take(id))
+        {
+            message["id"] = original;
+            body = message.to_string().into_bytes();
+        }
+        let header = format!("Content-Length: {}\r\n\r\n", body.len());
+        if to.write_all(header.as_bytes()).await.is_err()
+            || to.write_all(&body).await.is_err()
+            || to.flush().await.is_err()
+        {
+            return;
+        }
+    }
+    let _ = to.flush().await;
+}
+
+async fn forward_valid_frames<R: AsyncRead + Unpin>(
+    input: R,
+    mut output: DuplexStream,
+    state: Arc<State>,
+    stand_ins: Arc<StandIns>,
+) {
     let mut input = BufReader::new(input);
     // Ends on end of input or a broken pipe; dropping `output` then ends the server's input as
     // the end of stdin would.
@@ -41,6 +107,8 @@ async fn forward_valid_frames<R: AsyncRead + Unpin>(input: R, mut output: Duplex
         let body = match check(&frame) {
             Ok(()) => frame,
             Err(Invalid { error, id: Some(id) }) => {
+                // The decoder takes an i64 or a string; anything else would end the stream.
+                let id = if id.is_string() || id.as_i64().is_some() { id } else { Value::from(stand_ins.stand_in(id)) };
                 let request =
                     json!({"jsonrpc": "2.0", "id": id, "method": INVALID_MESSAGE_METHOD, "params": {"error": error}});
                 request.to_string().into_bytes()
@@ -55,6 +123,32 @@ async fn forward_valid_frames<R: AsyncRead + Unpin>(input: R, mut output: Duplex
             return;
         }
     }
+}
+
+/// The next frame's body from the server, which frames every message correctly.
+async fn read_frame_quietly<R: AsyncRead + Unpin>(input: &mut BufReader<R>) -> Option<Vec<u8>> {
+    let mut content_length = None;
+    loop {
+        let mut line = Vec::new();
+        if input.read_until(b'\n', &mut line).await.ok()? == 0 {
+            return None;
+        }
+        let header = line.strip_suffix(b"\n").unwrap_or(&line);
+        let header = header.strip_suffix(b"\r").unwrap_or(header);
+        if header.is_empty() {
+            if content_length.is_some() {
+                break;
+            }
+            continue;
+        }
+        if let Some(Ok(length)) = parse_content_length(header) {
+            content_length = Some(length);
+        }
+    }
+    let length = u64::try_from(content_length?).ok()?;
+    let mut body = Vec::new();
+    let read = input.take(length).read_to_end(&mut body).await.ok()?;
+    (read as u64 == length).then_some(body)
 }
 
 /// The next frame's body, or `None` at the end of the input.
@@ -125,7 +219,10 @@ fn check(body: &[u8]) -> Result<(), Invalid> {
     {
         return Ok(());
     }
-    let id = value.get("id").filter(|id| id.is_number() || id.is_string()).cloned();
+    // A response nobody waits for an answer to (a client's reply with an id the decoder cannot
+    // hold) is only dropped; a request gets its "invalid request" answer.
+    let is_response = value.get("method").is_none() && (value.get("result").is_some() || value.get("error").is_some());
+    let id = value.get("id").filter(|id| !is_response && (id.is_number() || id.is_string())).cloned();
     Err(Invalid { error: format!("not a JSON-RPC 2.0 request or response: {}", truncate(&value.to_string())), id })
 }
 
