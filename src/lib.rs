@@ -9,6 +9,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod config;
+pub mod files;
 pub mod lsp;
 pub mod position;
 pub mod rules;

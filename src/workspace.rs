@@ -162,7 +162,10 @@ impl Workspace {
             let file = self.find_file(module);
             // A document opened as it was saved: its file's summary is its own, and parsing the
             // file to find that out doubled the time to open a large one.
-            if file.as_deref().is_some_and(|file| std::fs::read(file).is_ok_and(|saved| saved == text.as_bytes())) {
+            if file
+                .as_deref()
+                .is_some_and(|file| crate::files::read_regular(file, None).is_ok_and(|saved| saved == text.as_bytes()))
+            {
                 let summary = Arc::new(summary);
                 self.on_disk.entry(module.to_string()).or_insert_with(|| Some(Arc::clone(&summary)));
                 self.documents.insert(module.to_string(), summary);
@@ -256,7 +259,9 @@ impl Workspace {
 }
 
 fn read_summary(path: &Path, name: &ModuleName) -> Option<Arc<ModuleSummary>> {
-    let source = std::fs::read_to_string(path).ok()?;
+    // Only a regular file: a FIFO in the workspace would stop the index for good, and a link to
+    // `/dev/zero` would fill the memory.
+    let source = String::from_utf8(crate::files::read_regular(path, None).ok()?).ok()?;
     // Only definitions at the top of the module matter; a file without `def` has none.
     let tree = parse(&source);
     Some(Arc::new(summarize(&source, &tree, &name.name, name.is_package)))

@@ -1019,3 +1019,97 @@ fn syntax_errors_are_reported_and_no_fix_is_applied_in_a_broken_construct() {
     assert_eq!(read(&folder, "app.py"), broken_list, "no fix inside the broken list: {}", stdout(&output));
     assert_eq!(output.status.code(), Some(1));
 }
+
+/// `loopwise ARGS` in `folder`, killed after 20 s: a run that waits on a FIFO fails the test
+/// instead of hanging it.
+#[cfg(unix)]
+fn loopwise_within_20_s(folder: &Path, args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_loopwise"))
+        .current_dir(folder)
+        .env_remove("LOOPWISE_CACHE_DIR")
+        .env_remove("FORCE_COLOR")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().expect("poll").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("`loopwise {}` did not finish within 20 s", args.join(" "));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("wait")
+}
+
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().expect("mkfifo runs");
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+#[cfg(unix)]
+#[test]
+fn special_files_are_refused_naming_them_and_never_block_the_run() {
+    let folder = project(&[("app.py", BLOCKING.as_bytes()), ("sub/b.py", BLOCKING.as_bytes())]);
+    mkfifo(&folder.path().join("named.py"));
+    mkfifo(&folder.path().join("sub/.gitignore"));
+    std::os::unix::fs::symlink("/dev/zero", folder.path().join("zero.py")).expect("symlink");
+
+    let output =
+        loopwise_within_20_s(folder.path(), &["check", "--no-cache", "--output-format", "concise", "named.py"]);
+    assert_eq!(output.status.code(), Some(2), "a FIFO named on the command line is an error");
+    assert!(
+        stderr(&output).contains("error: named.py: not a regular file or a folder (a FIFO): not checked"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = loopwise_within_20_s(folder.path(), &["check", "--no-cache", "--output-format", "concise"]);
+    let (out, err) = (stdout(&output), stderr(&output));
+    assert!(out.starts_with("app.py:4:5: LW101"), "the regular files are still checked: {out}{err}");
+    assert!(err.contains("warning: ./named.py: not a regular file (a FIFO): not checked"), "{err}");
+    assert!(err.contains("warning: ./sub/.gitignore: not a regular file, so the folder ./sub is not checked"), "{err}");
+    assert!(!out.contains("sub/b.py"), "{out}");
+
+    std::fs::remove_file(folder.path().join("sub/.gitignore")).expect("remove");
+    mkfifo(&folder.path().join("loopwise.toml"));
+    let output = loopwise_within_20_s(folder.path(), &["check", "--no-cache", "app.py"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("loopwise.toml: cannot read configuration file: not a regular file (a FIFO)"),
+        "{}",
+        stderr(&output)
+    );
+    std::fs::remove_file(folder.path().join("loopwise.toml")).expect("remove");
+    std::os::unix::fs::symlink("/dev/zero", folder.path().join("loopwise.toml")).expect("symlink");
+    let output = loopwise_within_20_s(folder.path(), &["check", "--no-cache", "app.py"]);
+    assert!(
+        stderr(&output).contains("loopwise.toml: cannot read configuration file: not a regular file (a device)"),
+        "{}",
+        stderr(&output)
+    );
+    std::fs::remove_file(folder.path().join("loopwise.toml")).expect("remove");
+
+    // Project facts are read the same way: a FIFO named pytest.ini is passed over, not waited on.
+    mkfifo(&folder.path().join("pytest.ini"));
+    let output = loopwise_within_20_s(folder.path(), &["check", "--no-cache", "--output-format", "concise", "app.py"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+}
+
+#[test]
+fn a_pyproject_with_a_loopwise_table_that_is_not_utf8_is_an_error_naming_it() {
+    let folder = project(&[
+        ("pyproject.toml", b"[tool.loopwise]\nselect = [\"LW1\"]\n# \xff\n"),
+        ("app.py", BLOCKING.as_bytes()),
+    ]);
+    let output = loopwise(folder.path(), &["check", "--no-cache"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("pyproject.toml: cannot read configuration file: not valid UTF-8"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -653,3 +653,49 @@ async fn ids_the_decoder_cannot_hold_are_answered_with_the_clients_id_and_the_se
     let report = client.request_ok("textDocument/diagnostic", json!({"textDocument": {"uri": URI}})).await;
     assert_eq!(report["items"].as_array().map(Vec::len), Some(1), "the server still answers");
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn special_files_in_the_workspace_do_not_stop_indexing_or_diagnostics() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let root = folder.path();
+    std::fs::write(root.join("helpers.py"), "async def fetch(): ...\n").expect("write");
+    std::fs::create_dir(root.join("sub")).expect("folder");
+    for fifo in [root.join("z.py"), root.join("sub/.gitignore")] {
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
+    }
+    std::os::unix::fs::symlink("/dev/zero", root.join("zero.py")).expect("symlink");
+    let folder_uri = format!("file://{}", root.display());
+    let (mut client, _) = TestClient::initialized_with(json!({
+        "processId": null,
+        "capabilities": {},
+        "workspaceFolders": [{"uri": folder_uri, "name": "project"}],
+    }))
+    .await;
+    let (warning, _) = client
+        .recv_until(|message| {
+            message["method"] == "window/logMessage"
+                && message["params"]["message"].as_str().is_some_and(|text| text.contains(".gitignore"))
+        })
+        .await;
+    assert!(
+        warning["params"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not a regular file, so its folder is not indexed"),
+        "{warning}"
+    );
+    // A document importing the FIFO's and the device's modules, and a real one, still gets its
+    // diagnostics: nothing waits on them.
+    let text = "import z\nimport zero\nfrom helpers import fetch\n\nasync def main():\n    fetch()\n";
+    let uri = format!("file://{}/app.py", root.display());
+    client.open(&uri, 1, text).await;
+    let (published, _) = client.recv_until(|message| message["method"] == "textDocument/publishDiagnostics").await;
+    let codes: Vec<&str> = published["params"]["diagnostics"]
+        .as_array()
+        .expect("an array")
+        .iter()
+        .filter_map(|d| d["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["LW201"], "{published}");
+}

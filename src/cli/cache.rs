@@ -353,7 +353,7 @@ impl Cache {
         let trusted_stamp = entry.stamp == stamp && stamp.modified < self.loaded_started;
         let mut bytes = None;
         if !trusted_stamp || !entry.diagnostics.is_empty() {
-            let Ok(read) = std::fs::read(path) else { return Lookup::Miss { bytes: None } };
+            let Ok(read) = crate::files::read_regular(path, None) else { return Lookup::Miss { bytes: None } };
             if xxh3_64(&read) != entry.content {
                 return Lookup::Miss { bytes: Some(read) };
             }

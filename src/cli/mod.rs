@@ -590,7 +590,9 @@ fn check_file(
     cache: Option<&Cache>,
     summarize_as: Option<(&str, bool)>,
 ) -> Result<(CheckedFile, Option<ModuleSummary>), FileError> {
-    let read = |path: &Path| std::fs::read(path).map_err(|error| FileError::new(path, format!("cannot read: {error}")));
+    let read = |path: &Path| {
+        crate::files::read_regular(path, None).map_err(|error| FileError::new(path, format!("cannot read: {error}")))
+    };
     let settings = settings.map_err(|error| config_error(path, &error))?;
     let Some(cache) = cache else {
         return check_text_and_summarize(path, read(path)?, &settings, module.as_ref(), modules, fixing, summarize_as);
@@ -861,13 +863,27 @@ fn is_python(path: &Path) -> bool {
 fn collect_files(roots: &[PathBuf], resolver: &Arc<Resolver>) -> (Vec<(PathBuf, Option<Stamp>)>, Vec<FileError>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
+    let skipped = Arc::new(std::sync::Mutex::new(Vec::new()));
     for root in roots {
         if root.is_file() {
             files.push((root.clone(), None));
             continue;
         }
-        if !root.exists() {
+        let Ok(metadata) = std::fs::metadata(root) else {
             errors.push(FileError::new(root, "no such file or folder"));
+            continue;
+        };
+        if !metadata.is_dir() {
+            // Reading a FIFO or a device would wait forever or never end.
+            let kind = crate::files::special_kind(&metadata.file_type());
+            errors.push(FileError::new(root, format!("not a regular file or a folder ({kind}): not checked")));
+            continue;
+        }
+        if let Some(ignore_file) = crate::files::special_ignore_file(root) {
+            errors.push(FileError::new(
+                &ignore_file,
+                "not a regular file: the walk would wait on it forever, so this folder is not checked",
+            ));
             continue;
         }
         let found = std::sync::Mutex::new((Vec::new(), Vec::new()));
@@ -875,9 +891,30 @@ fn collect_files(roots: &[PathBuf], resolver: &Arc<Resolver>) -> (Vec<(PathBuf, 
         // a worker that finds the queue empty sleeps for a millisecond, and with one per core
         // a core idled for much of a walk (HA, cached: 62.5 -> 56.9 ms).
         let workers = std::thread::available_parallelism().map_or(2, |cores| cores.get().saturating_mul(2).min(24));
-        ignore::WalkBuilder::new(root).threads(workers).build_parallel().run(|| {
+        let skipped_ref = Arc::clone(&skipped);
+        let mut walk = ignore::WalkBuilder::new(root);
+        // The walk reads each folder's `.gitignore` and `.ignore` as it enters the folder: a FIFO
+        // there would block it forever, so such a folder is left out, and said so.
+        walk.filter_entry(move |entry| {
+            if entry.depth() == 0 || !entry.file_type().is_some_and(|kind| kind.is_dir()) {
+                return true;
+            }
+            match crate::files::special_ignore_file(entry.path()) {
+                Some(ignore_file) => {
+                    lock(&skipped_ref).push(format!(
+                        "{}: not a regular file, so the folder {} is not checked",
+                        ignore_file.display(),
+                        entry.path().display()
+                    ));
+                    false
+                }
+                None => true,
+            }
+        });
+        walk.threads(workers).build_parallel().run(|| {
             let resolver = Arc::clone(resolver);
             let found = &found;
+            let skipped = &skipped;
             // Each worker visits a folder's entries one after the other: the configuration of
             // the last folder answers for its files without a lookup.
             let mut last: Option<(PathBuf, Option<Arc<Configuration>>)> = None;
@@ -890,7 +927,18 @@ fn collect_files(roots: &[PathBuf], resolver: &Arc<Resolver>) -> (Vec<(PathBuf, 
                     }
                 };
                 let is_folder = entry.file_type().is_some_and(|kind| kind.is_dir());
-                if !(is_folder || entry.file_type().is_some_and(|kind| kind.is_file()) && is_python(entry.path())) {
+                let is_file = entry.file_type().is_some_and(|kind| kind.is_file());
+                if !(is_folder || is_file && is_python(entry.path())) {
+                    // A Python name on a FIFO, socket or device: said, never read. (Links are
+                    // not followed by the walk, as ruff's is not.)
+                    if let Some(kind) =
+                        entry.file_type().filter(|kind| !kind.is_symlink() && !kind.is_dir() && !kind.is_file())
+                        && is_python(entry.path())
+                    {
+                        let kind = crate::files::special_kind(&kind);
+                        lock(skipped)
+                            .push(format!("{}: not a regular file ({kind}): not checked", entry.path().display()));
+                    }
                     return ignore::WalkState::Continue;
                 }
                 // A folder named on the command line is checked even when excluded.
@@ -925,6 +973,12 @@ fn collect_files(roots: &[PathBuf], resolver: &Arc<Resolver>) -> (Vec<(PathBuf, 
         let (walked, failed) = found.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
         files.extend(walked);
         errors.extend(failed);
+    }
+    let mut skipped = std::mem::take(&mut *lock(&skipped));
+    skipped.sort();
+    skipped.dedup();
+    for notice in skipped {
+        eprintln!("warning: {notice}");
     }
     // Sorted as paths compare (by component), but through byte keys: comparing the paths
     // themselves was a twelfth of a cached run, all of it on one core.

@@ -693,10 +693,10 @@ impl Resolver {
             return cached.clone();
         }
         let result = (|| {
-            let text = std::fs::read_to_string(file).map_err(|error| ConfigError {
+            let text = read_config_text(file).map_err(|message| ConfigError {
                 path: Some(file.to_path_buf()),
                 line: None,
-                message: format!("cannot read configuration file: {error}"),
+                message,
             })?;
             let options = Options::from_file(file, &text)?.unwrap_or_default();
             let root = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
@@ -747,19 +747,34 @@ pub fn current_folder() -> Option<&'static Path> {
     CURRENT.get_or_init(|| std::env::current_dir().ok()).as_deref()
 }
 
+/// A configuration file's text: only from a regular file (after links), and at most 4 MiB; a
+/// FIFO would block the run forever and a link to `/dev/zero` would fill the memory.
+fn read_config_text(file: &Path) -> Result<String, String> {
+    const LIMIT: u64 = 4 << 20;
+    let bytes = crate::files::read_regular(file, Some(LIMIT))
+        .map_err(|error| format!("cannot read configuration file: {error}"))?;
+    String::from_utf8(bytes).map_err(|_| "cannot read configuration file: not valid UTF-8".to_string())
+}
+
 /// The configuration file in `folder` itself, if any: `.loopwise.toml`, `loopwise.toml`, or a
 /// pyproject.toml with a `[tool.loopwise]` table (`Resolver::config_file_in` looks upwards).
 fn config_file_of(folder: &Path) -> Option<PathBuf> {
     for name in CONFIG_FILES {
         let candidate = folder.join(name);
-        if !candidate.is_file() {
-            continue;
+        match std::fs::metadata(&candidate) {
+            Ok(metadata) if metadata.is_file() => {}
+            // A FIFO or a device under a configuration file's name is that folder's
+            // configuration, which `load` refuses to read (naming it) rather than wait on it.
+            Ok(_) => return Some(candidate),
+            Err(_) => continue,
         }
         if *name != "pyproject.toml" {
             return Some(candidate);
         }
-        let has_table = std::fs::read_to_string(&candidate).is_ok_and(|text| {
-            text.lines().any(|line| {
+        // Read as bytes: a pyproject.toml with a `[tool.loopwise]` table and bytes that are not
+        // UTF-8 is this folder's configuration, which `load` then reports, not one to skip.
+        let has_table = crate::files::read_regular(&candidate, Some(4 << 20)).is_ok_and(|bytes| {
+            String::from_utf8_lossy(&bytes).lines().any(|line| {
                 let line = line.trim();
                 line.starts_with("[tool.loopwise") || line.starts_with("[tool.\"loopwise\"")
             })

@@ -120,11 +120,7 @@ fn read_small(path: &Path) -> Option<String> {
     // A configuration file larger than this is not one a person wrote; reading it whole would
     // let a stray huge file stall every run.
     const LIMIT: u64 = 4 << 20;
-    let metadata = std::fs::metadata(path).ok()?;
-    if !metadata.is_file() || metadata.len() > LIMIT {
-        return None;
-    }
-    std::fs::read_to_string(path).ok()
+    String::from_utf8(crate::files::read_regular(path, Some(LIMIT)).ok()?).ok()
 }
 
 impl ProjectFacts {

@@ -915,12 +915,29 @@ async fn index_workspace(state: Arc<State>) {
     }
     let resolver = Arc::clone(&session.resolver);
     let folders = session.folders.clone();
-    let files = tokio::task::spawn_blocking(move || {
+    let (files, skipped) = tokio::task::spawn_blocking(move || {
         let mut files = Vec::new();
+        // Folders whose `.gitignore` or `.ignore` is a FIFO or a device: the walk would wait
+        // on it forever (see `files`), so they are not indexed, and the log says so; their
+        // modules are then unknown, as outside the workspace.
+        let skipped = Arc::new(Mutex::new(Vec::new()));
         for folder in &folders {
+            if let Some(ignore_file) = crate::files::special_ignore_file(folder) {
+                skipped.lock().unwrap_or_else(PoisonError::into_inner).push(ignore_file);
+                continue;
+            }
             let resolver = Arc::clone(&resolver);
+            let skipped = Arc::clone(&skipped);
             let walker = ignore::WalkBuilder::new(folder)
                 .filter_entry(move |entry| {
+                    let is_folder = entry.file_type().is_some_and(|kind| kind.is_dir());
+                    if is_folder
+                        && entry.depth() > 0
+                        && let Some(ignore_file) = crate::files::special_ignore_file(entry.path())
+                    {
+                        skipped.lock().unwrap_or_else(PoisonError::into_inner).push(ignore_file);
+                        return false;
+                    }
                     resolver
                         .configuration_for(entry.path())
                         .map_or(true, |configuration| !configuration.is_excluded(entry.path()))
@@ -933,10 +950,15 @@ async fn index_workspace(state: Arc<State>) {
                     .filter(|path| path.extension().is_some_and(|extension| extension == "py" || extension == "pyi")),
             );
         }
-        files
+        let skipped = std::mem::take(&mut *skipped.lock().unwrap_or_else(PoisonError::into_inner));
+        (files, skipped)
     })
     .await
     .unwrap_or_default();
+    for ignore_file in skipped {
+        let message = format!("{}: not a regular file, so its folder is not indexed", ignore_file.display());
+        state.client.log_message(MessageType::WARNING, message).await;
+    }
     let token = ProgressToken::String("loopwise/index".to_string());
     let progress = if session.work_done_progress
         && state
