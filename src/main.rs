@@ -82,12 +82,13 @@ fn limit_malloc_arenas() {
 fn serve() -> ExitCode {
     match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => {
-            runtime.block_on(loopwise::lsp::run_stdio());
+            let shut_down = runtime.block_on(loopwise::lsp::run_stdio());
             // Tokio reads stdin on a blocking thread that no one can interrupt; waiting for
             // it on drop would keep the process alive after `exit` until the editor closes
             // the pipe.
             runtime.shutdown_timeout(std::time::Duration::from_millis(100));
-            ExitCode::SUCCESS
+            // LSP: `exit` without a `shutdown` first (or the input ending) exits with 1.
+            if shut_down { ExitCode::SUCCESS } else { ExitCode::from(1) }
         }
         Err(error) => {
             eprintln!("error: cannot start the language server's runtime: {error}");

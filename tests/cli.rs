@@ -371,6 +371,38 @@ fn server_binary_answers_and_exits_on_exit() {
 }
 
 #[test]
+fn server_binary_exits_with_one_on_exit_without_shutdown() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_loopwise"))
+        .arg("server")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn the server");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut send = |message: &str| {
+        write!(stdin, "Content-Length: {}\r\n\r\n{message}", message.len()).expect("write a message");
+        stdin.flush().expect("flush");
+    };
+    send(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}"#);
+    read_message(&mut stdout);
+    send(r#"{"jsonrpc":"2.0","method":"exit"}"#);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("poll the server") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server did not exit within 10 s of `exit`");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(1), "LSP: exit without shutdown is an error");
+}
+
+#[test]
 fn configured_severity_reaches_the_output() {
     let folder =
         project(&[("loopwise.toml", b"severity = { ASYNC251 = \"error\" }\n"), ("app.py", BLOCKING.as_bytes())]);

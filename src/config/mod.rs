@@ -92,6 +92,14 @@ pub enum BlockingCalls {
     List(Vec<String>),
 }
 
+/// `module.function` or `module.Class.method`: identifiers joined by dots.
+fn is_qualified_name(name: &str) -> bool {
+    name.split('.').all(|part| {
+        part.chars().next().is_some_and(|first| first.is_alphabetic() || first == '_')
+            && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+    })
+}
+
 /// A configuration problem, with the file and line it is on when known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -173,6 +181,19 @@ impl Options {
         for pattern in self.exclude.iter().chain(self.extend_exclude.iter()).chain(self.test_paths.iter()).flatten() {
             Glob::new(pattern)
                 .map_err(|error| source.error(pattern, format!("bad exclude glob `{pattern}`: {error}")))?;
+        }
+        let blocking_names: Vec<&String> = match &self.blocking_calls {
+            Some(BlockingCalls::Table(table)) => table.keys().collect(),
+            Some(BlockingCalls::List(list)) => list.iter().collect(),
+            None => Vec::new(),
+        };
+        // A TOML date or time arrives as a one-entry table with a private key: only a dotted
+        // name of identifiers is a call loopwise can match.
+        if let Some(name) = blocking_names.into_iter().find(|name| !is_qualified_name(name)) {
+            return Err(source.error(
+                "blocking-calls",
+                format!("`blocking-calls`: `{name}` is not a qualified name (expected e.g. \"legacy.client.fetch\")"),
+            ));
         }
         if let Some(timeout) = self.default_timeout
             && !(timeout.is_finite() && timeout > 0.0)
@@ -837,6 +858,21 @@ mod tests {
         let overrides = Options { select: Some(vec!["LW101".into()]), ..Options::default() };
         let rules = resolve_rules(&file, &overrides);
         assert_eq!(rules.iter().collect::<Vec<_>>(), [Rule::BlockingSleep]);
+    }
+
+    #[test]
+    fn blocking_calls_must_be_qualified_names() {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let file = folder.path().join("loopwise.toml");
+        for text in [
+            "blocking-calls = 1979-05-27T07:32:00Z\n",
+            "blocking-calls = [\"not a name\"]\n",
+            "[blocking-calls]\n\"x..y\" = \"z\"\n",
+        ] {
+            let error = Options::from_file(&file, text).expect_err(text);
+            assert!(error.message.contains("is not a qualified name"), "{text}: {error}");
+        }
+        assert!(Options::from_file(&file, "blocking-calls = [\"legacy.Client.fetch\", \"_x.y2\"]\n").is_ok());
     }
 
     #[test]

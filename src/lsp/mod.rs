@@ -59,8 +59,10 @@ where
     tokio::join!(serving, transport::restore_ids(client_output, output, stand_ins));
 }
 
-/// Serves on stdin and stdout: `loopwise server`.
-pub async fn run_stdio() {
+/// Serves on stdin and stdout: `loopwise server`. Returns whether the client asked for
+/// `shutdown` before the session ended: LSP's `exit` asks for exit code 0 then, else 1.
+pub async fn run_stdio() -> bool {
     let (service, socket, state) = new_service();
-    serve(tokio::io::stdin(), tokio::io::stdout(), service, socket, state).await;
+    serve(tokio::io::stdin(), tokio::io::stdout(), service, socket, Arc::clone(&state)).await;
+    state.was_shut_down()
 }

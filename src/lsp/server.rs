@@ -127,6 +127,8 @@ pub struct State {
     dependents_stale: AtomicBool,
     /// Module summaries of the workspace, from disk and from open documents.
     workspace: Arc<Workspace>,
+    /// The client asked for `shutdown`: the exit code is then 0, else 1 (LSP's `exit`).
+    shut_down: AtomicBool,
 }
 
 impl State {
@@ -140,7 +142,13 @@ impl State {
             panic_seam: Mutex::new(None),
             dependents_stale: AtomicBool::new(false),
             workspace: Arc::new(Workspace::default()),
+            shut_down: AtomicBool::new(false),
         }
+    }
+
+    /// Whether the client asked for `shutdown` before the session ended.
+    pub fn was_shut_down(&self) -> bool {
+        self.shut_down.load(Ordering::Acquire)
     }
 
     pub fn client(&self) -> &Client {
@@ -683,6 +691,7 @@ impl LanguageServer for Backend {
     }
 
     async fn shutdown(&self) -> Result<()> {
+        self.state.shut_down.store(true, Ordering::Release);
         Ok(())
     }
 
