@@ -208,14 +208,15 @@ fn lint_parts<'a>(
     let (source, rules) = (file.source, file.rules);
     // The walk looks for the concepts of the rules enabled here, not only those the prefilter
     // left, so that what it finds does not depend on the prefilter.
-    let (concepts, whole_file) = Checker::walk_plan(rules.checked, rules.enabled);
+    let (concepts, whole_file) = Checker::walk_plan(rules.checked, rules.enabled, file.settings.top_level_await);
     // A whole-file walk is done during the semantic model's: one walk of the tree, not two.
     let mut matcher = whole_file.then(|| walk::Matcher::new(source, concepts, TextRange::new(0, source.len())));
-    let semantic = semantic::SemanticModel::build_skipping(file.tree, source, skipped, units, |node| {
+    let mut semantic = semantic::SemanticModel::build_skipping(file.tree, source, skipped, units, |node| {
         if let Some(matcher) = &mut matcher {
             matcher.visit(node);
         }
     });
+    semantic.set_top_level_await(file.settings.top_level_await);
     let diagnostics = Checker::new(&semantic, file.settings, rules.checked)
         .with_query_rules(rules.enabled)
         .with_path(file.path)

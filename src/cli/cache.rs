@@ -212,12 +212,13 @@ fn fingerprint(settings: &LintSettings) -> u64 {
         blocking_calls,
         test_runners,
         prefilter,
+        top_level_await,
     } = settings;
     let severity: BTreeMap<&str, &str> =
         severity.iter().map(|(rule, severity)| (rule.meta().code, severity.as_str())).collect();
     let blocking: BTreeMap<&String, &Option<String>> = blocking_calls.iter().collect();
     let text = format!(
-        "{}|{target_version}|{severity:?}|{}|{blocking:?}|{test_runners:?}|{prefilter}",
+        "{}|{target_version}|{severity:?}|{}|{blocking:?}|{test_runners:?}|{prefilter}|{top_level_await}",
         build_id(),
         default_timeout.to_bits(),
     );
