@@ -244,4 +244,21 @@ mod tests {
         assert!(lint_source("import time\ndef f():\n    time.sleep(1)\n", None, &settings).is_empty());
         assert_eq!(lint_source("import time\nasync def f():\n    time.sleep(1)\n", None, &settings).len(), 1);
     }
+
+    #[test]
+    fn a_top_level_that_awaits_runs_on_the_loop() {
+        let source = "import asyncio, time\nawait asyncio.sleep(1)\ntime.sleep(1)\nasyncio.run(main())\n\
+                      def f():\n    await g()\n    time.sleep(1)\nclass C:\n    time.sleep(1)\n";
+        let codes = |settings: &LintSettings| -> Vec<(usize, &'static str)> {
+            let mut codes: Vec<_> = lint_source(source, None, settings)
+                .iter()
+                .map(|d| (source[..d.range.start].matches('\n').count() + 1, d.rule.code()))
+                .collect();
+            codes.sort_unstable();
+            codes
+        };
+        let notebook = LintSettings { top_level_await: true, ..LintSettings::default() };
+        assert_eq!(codes(&notebook), [(3, "LW101"), (4, "LW204"), (6, "LW203")]);
+        assert_eq!(codes(&LintSettings::default()), [(2, "LW203"), (6, "LW203")]);
+    }
 }
