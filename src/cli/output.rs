@@ -304,11 +304,10 @@ fn write_frame(
             let next = file.notebook.as_ref().and_then(|notebook| {
                 notebook.notebook.separators().into_iter().find(|separator| *separator >= diagnostic.range.start)
             });
-            // A cell that ends with a line break ends on the row before its separator's.
-            let last = next.map_or(rope.len_lines(), |separator| {
-                let row = location(rope, separator).row;
-                if file.source.as_bytes().get(separator.wrapping_sub(1)) == Some(&b'\n') { row - 1 } else { row }
-            });
+            // A cell that ends with a line break ends on the row before its end's.
+            let end = next.unwrap_or(file.source.len());
+            let row = location(rope, end).row;
+            let last = if file.source.as_bytes().get(end.wrapping_sub(1)) == Some(&b'\n') { row - 1 } else { row };
             (Some(cell.number), (location(rope, cell.offset).row, last))
         }
         None => (None, (1, rope.len_lines())),
