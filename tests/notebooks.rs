@@ -283,3 +283,25 @@ fn extend_exclude_drops_notebooks() {
          No fixes available (1 hidden fix can be enabled with the --unsafe-fixes option).\n"
     );
 }
+
+#[test]
+fn standard_input_named_as_a_notebook_is_one_and_fix_prints_its_json() {
+    use std::io::Write as _;
+    let folder = project();
+    let run = |args: &[&str]| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_loopwise"))
+            .current_dir(folder.path())
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child.stdin.take().expect("stdin").write_all(&fixture("demo.ipynb")).expect("write stdin");
+        child.wait_with_output().expect("wait")
+    };
+    let checked = run(&["check", "-", "--stdin-filename", "demo.ipynb", "--output-format", "concise"]);
+    assert!(stdout(&checked).starts_with("demo.ipynb:cell 3:2:5: LW101 "), "{}", stdout(&checked));
+    let fixed = run(&["check", "-", "--stdin-filename", "demo.ipynb", "--fix"]);
+    assert_eq!(String::from_utf8_lossy(&fixed.stdout), String::from_utf8_lossy(&fixture("demo.fixed.ipynb")));
+}

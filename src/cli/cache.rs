@@ -615,3 +615,16 @@ fn restore(diagnostic: &StoredDiagnostic) -> Option<Diagnostic> {
         statement_start: diagnostic.statement_start,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_notebooks_top_level_await_is_part_of_the_key() {
+        let plain = LintSettings::default();
+        let notebook = LintSettings { top_level_await: true, ..LintSettings::default() };
+        assert_ne!(fingerprint(&plain), fingerprint(&notebook));
+        assert_eq!(fingerprint(&plain), fingerprint(&LintSettings::default()));
+    }
+}

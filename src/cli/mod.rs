@@ -388,7 +388,9 @@ fn report(args: &CheckArgs, checked: &[CheckedFile], errors: usize) -> io::Resul
         FixMode::Apply if args.reads_stdin() => {
             let mut out = io::stdout().lock();
             for file in checked {
-                out.write_all(file.source.as_bytes())?;
+                // A notebook's text is its JSON, not the joined source its findings are in.
+                let text = file.notebook.as_ref().map_or(file.source.as_str(), |notebook| notebook.notebook.raw());
+                out.write_all(text.as_bytes())?;
             }
             out.flush()?;
             if let Some(file) = &args.output_file {
