@@ -272,10 +272,10 @@ fn encode(text: &str, form: &SourceForm) -> String {
     }
 }
 
-/// `cell`'s text with its blanked lines (magics, shell escapes, help) as spaces, byte for byte,
-/// and the indexes of those lines. A cell magic (`%%bash`) blanks the whole cell, as its body
-/// is not Python; `%%time`, `%%timeit` and `%%capture` run their body as Python, so only their
-/// first line is blanked.
+/// `cell`'s text with its blanked lines (magics, shell escapes, help) as spaces, byte for byte
+/// (`...` when the line is a block's only body), and the indexes of those lines. A cell magic
+/// (`%%bash`) blanks the whole cell, as its body is not Python; `%%time`, `%%timeit` and
+/// `%%capture` run their body as Python, so only their first line is blanked.
 fn blank_magics(cell: &str) -> (String, Vec<usize>) {
     let lines: Vec<&str> = cell.split_inclusive('\n').collect();
     let first_code = lines.iter().position(|line| !line.trim().is_empty());
@@ -298,13 +298,31 @@ fn blank_magics(cell: &str) -> (String, Vec<usize>) {
         }
     }
     let mut text = String::with_capacity(cell.len());
+    // Whether the last Python line opened a block (`for x in y:`): a magic that is the block's
+    // whole body becomes `...` at its indentation, as blanks would leave the block empty, a
+    // syntax error the cell does not have.
+    let mut opens_block = false;
     for (index, line) in lines.iter().enumerate() {
+        let content = line.trim_end_matches(['\n', '\r']);
         if blanked.binary_search(&index).is_ok() {
-            let content = line.trim_end_matches(['\n', '\r']);
-            text.extend(std::iter::repeat_n(' ', content.len()));
+            let code = content.trim_start();
+            let indentation = content.len() - code.len();
+            let single_line = cell_magic.is_none() && (index == 0 || blanked.binary_search(&(index - 1)).is_err());
+            if opens_block && single_line && indentation > 0 && code.len() >= 3 {
+                text.push_str(&content[..indentation]);
+                text.push_str("...");
+                text.extend(std::iter::repeat_n(' ', code.len() - 3));
+                opens_block = false;
+            } else {
+                text.extend(std::iter::repeat_n(' ', content.len()));
+            }
             text.push_str(&line[content.len()..]);
         } else {
             text.push_str(line);
+            let code = content.split('#').next().unwrap_or("").trim_end();
+            if !code.trim().is_empty() {
+                opens_block = code.ends_with(':');
+            }
         }
     }
     (text, blanked)
@@ -415,7 +433,10 @@ mod tests {
         let (text, _) = blank_magics("%%time\nx = 1\n");
         assert_eq!(text, "      \nx = 1\n");
         let (text, _) = blank_magics("if x:\n    !ls \\\n  -l\r\nlen?\nfiles = !ls\ny = a % b\n");
-        assert_eq!(text, "if x:\n         \n    \r\n    \n           \ny = a % b\n");
+        assert_eq!(text, "if x:\n    ...  \n    \r\n    \n           \ny = a % b\n");
+        // A magic that is a block's whole body keeps the block valid Python.
+        let (text, _) = blank_magics("for i in x:\n    %time f(i)\nif y:\n    g()\n    !ls\n");
+        assert_eq!(text, "for i in x:\n    ...       \nif y:\n    g()\n       \n");
         let (text, _) = blank_magics("é = %time f()\n");
         assert_eq!(text.len(), "é = %time f()\n".len());
     }
