@@ -49,6 +49,25 @@ fn engine_imports_nothing_from_the_outer_layers() {
 }
 
 #[test]
+fn the_notebook_model_knows_no_engine_and_no_layer() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/notebook.rs");
+    let text = std::fs::read_to_string(&path).expect("src/notebook.rs");
+    let forbidden = ["crate::analysis", "crate::rules", "crate::lsp", "crate::cli", "crate::config", "tree_sitter"];
+    let violations: Vec<String> = text
+        .lines()
+        .enumerate()
+        .flat_map(|(number, line)| {
+            let code = line.split("//").next().unwrap_or_default().to_string();
+            forbidden
+                .iter()
+                .filter(move |name| code.contains(*name))
+                .map(move |name| format!("{}: uses `{name}`", number + 1))
+        })
+        .collect();
+    assert!(violations.is_empty(), "src/notebook.rs must stay engine-independent:\n{}", violations.join("\n"));
+}
+
+#[test]
 fn dashmap_guards_across_await_are_linted() {
     let config =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("clippy.toml")).expect("clippy.toml");

@@ -354,15 +354,17 @@ impl<'a, 't> Checker<'a, 't> {
     /// The concepts the walk looks for with `rules` checked and `query_rules` enabled, and
     /// whether it walks the whole file (else only the bodies of `async def`s): a whole-file
     /// walk can be done by the semantic model's ([`Checker::run_with`]).
-    pub fn walk_plan(rules: RuleSet, query_rules: RuleSet) -> (ConceptSet, bool) {
+    /// With `top_level_await` the module's top level counts as async code too, so the walk
+    /// must cover it.
+    pub fn walk_plan(rules: RuleSet, query_rules: RuleSet, top_level_await: bool) -> (ConceptSet, bool) {
         let concepts = rules.union(query_rules).iter().flat_map(|rule| concepts_of(rule).iter().copied()).collect();
-        (concepts, !rules.only_in_async_functions())
+        (concepts, top_level_await || !rules.only_in_async_functions())
     }
 
     /// [`Checker::run`], with what a whole-file walk for [`Checker::walk_plan`]'s concepts
     /// found when another walk found it.
     pub fn run_with(mut self, tree: &'t Tree, found: Option<Vec<Match<'t>>>) -> Vec<Diagnostic> {
-        let (concepts, whole_file) = Self::walk_plan(self.rules, self.query_rules);
+        let (concepts, whole_file) = Self::walk_plan(self.rules, self.query_rules, self.settings.top_level_await);
         match found {
             Some(found) if whole_file => {
                 for found in found {

@@ -30,7 +30,22 @@ pub fn apply_fixes<'d>(
     fixes: impl IntoIterator<Item = &'d Fix>,
     level: Applicability,
 ) -> (String, usize) {
-    let mut fixes: Vec<&Fix> = fixes.into_iter().filter(|fix| fix.applies(level)).collect();
+    let mut marks = Vec::new();
+    apply_fixes_keeping(source, fixes, level, &mut marks)
+}
+
+/// [`apply_fixes`] around `marks`, the offsets of characters no fix may touch (the line breaks
+/// that join a notebook's cells): a fix with an edit covering one is skipped, and each mark is
+/// moved to where its character is in the fixed text. An insertion at a mark goes before it.
+pub fn apply_fixes_keeping<'d>(
+    source: &str,
+    fixes: impl IntoIterator<Item = &'d Fix>,
+    level: Applicability,
+    marks: &mut [usize],
+) -> (String, usize) {
+    let covers = |edit: &Edit| marks.iter().any(|&mark| edit.range.start <= mark && mark < edit.range.end);
+    let mut fixes: Vec<&Fix> =
+        fixes.into_iter().filter(|fix| fix.applies(level) && !fix.edits().iter().any(covers)).collect();
     fixes.sort_by_key(|fix| fix.edits().first().map(|edit| (edit.range.start, edit.range.end)));
     let mut taken: Vec<&Edit> = Vec::new();
     let mut applied = 0;
@@ -42,6 +57,12 @@ pub fn apply_fixes<'d>(
         applied += 1;
     }
     taken.sort_by_key(|edit| (edit.range.start, edit.range.end));
+    for mark in marks.iter_mut() {
+        let before = taken.iter().filter(|edit| edit.range.end <= *mark);
+        let grown: usize = before.clone().map(|edit| edit.content.len()).sum();
+        let removed: usize = before.map(|edit| edit.range.end - edit.range.start).sum();
+        *mark = *mark + grown - removed;
+    }
     let mut text = source.to_string();
     for edit in taken.iter().rev() {
         text.replace_range(edit.range.start..edit.range.end, &edit.content);
@@ -56,10 +77,17 @@ fn conflict(a: &Edit, b: &Edit) -> bool {
 }
 
 /// Lints and fixes `source` until no fix applies at `level` (at most [`MAX_ROUNDS`] rounds).
-pub fn fix_until_stable(
+pub fn fix_until_stable(source: &str, level: Applicability, lint: impl FnMut(&str) -> Vec<Diagnostic>) -> FixedText {
+    fix_until_stable_keeping(source, level, lint, &mut [])
+}
+
+/// [`fix_until_stable`] around `marks` ([`apply_fixes_keeping`]), which end as offsets in
+/// the fixed text.
+pub fn fix_until_stable_keeping(
     source: &str,
     level: Applicability,
     mut lint: impl FnMut(&str) -> Vec<Diagnostic>,
+    marks: &mut [usize],
 ) -> FixedText {
     let mut text = source.to_string();
     let mut applied = 0;
@@ -67,8 +95,13 @@ pub fn fix_until_stable(
     // Parsing is most of the cost of a file: only files that get a fix pay for this check.
     let mut had_errors = None;
     for _ in 0..MAX_ROUNDS {
-        let (fixed, count) =
-            apply_fixes(&text, diagnostics.iter().filter_map(|diagnostic| diagnostic.fix.as_ref()), level);
+        let mut moved = marks.to_vec();
+        let (fixed, count) = apply_fixes_keeping(
+            &text,
+            diagnostics.iter().filter_map(|diagnostic| diagnostic.fix.as_ref()),
+            level,
+            &mut moved,
+        );
         if count == 0 || fixed == text {
             break;
         }
@@ -79,6 +112,7 @@ pub fn fix_until_stable(
             break;
         }
         text = fixed;
+        marks.copy_from_slice(&moved);
         applied += count;
         diagnostics = lint(&text);
     }
@@ -103,6 +137,18 @@ mod tests {
         assert_eq!(apply_fixes("abcde", &fixes, Applicability::Safe), ("xabCdE".to_string(), 2));
         let fixes = [fix(&[(0, 1, "A")]), fix(&[(1, 3, "BC")])];
         assert_eq!(apply_fixes("abcde", &fixes, Applicability::Safe), ("ABCde".to_string(), 2));
+    }
+
+    #[test]
+    fn marks_move_with_the_edits_and_no_fix_covers_one() {
+        // Marks at the two line breaks of "ab\ncd\nef".
+        let fixes = [fix(&[(0, 1, "AA")]), fix(&[(2, 3, "")]), fix(&[(3, 3, "x")]), fix(&[(5, 5, "y")])];
+        let mut marks = [2, 5];
+        let (text, applied) = apply_fixes_keeping("ab\ncd\nef", &fixes, Applicability::Safe, &mut marks);
+        // The deletion of the first break is skipped; the insertion at the second goes before it.
+        assert_eq!((text.as_str(), applied), ("AAb\nxcdy\nef", 3));
+        assert_eq!(marks, [3, 8]);
+        assert!(marks.iter().all(|&mark| text.as_bytes()[mark] == b'\n'));
     }
 
     #[test]

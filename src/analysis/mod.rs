@@ -208,14 +208,15 @@ fn lint_parts<'a>(
     let (source, rules) = (file.source, file.rules);
     // The walk looks for the concepts of the rules enabled here, not only those the prefilter
     // left, so that what it finds does not depend on the prefilter.
-    let (concepts, whole_file) = Checker::walk_plan(rules.checked, rules.enabled);
+    let (concepts, whole_file) = Checker::walk_plan(rules.checked, rules.enabled, file.settings.top_level_await);
     // A whole-file walk is done during the semantic model's: one walk of the tree, not two.
     let mut matcher = whole_file.then(|| walk::Matcher::new(source, concepts, TextRange::new(0, source.len())));
-    let semantic = semantic::SemanticModel::build_skipping(file.tree, source, skipped, units, |node| {
+    let mut semantic = semantic::SemanticModel::build_skipping(file.tree, source, skipped, units, |node| {
         if let Some(matcher) = &mut matcher {
             matcher.visit(node);
         }
     });
+    semantic.set_top_level_await(file.settings.top_level_await);
     let diagnostics = Checker::new(&semantic, file.settings, rules.checked)
         .with_query_rules(rules.enabled)
         .with_path(file.path)
@@ -242,5 +243,22 @@ mod tests {
         let settings = LintSettings::default();
         assert!(lint_source("import time\ndef f():\n    time.sleep(1)\n", None, &settings).is_empty());
         assert_eq!(lint_source("import time\nasync def f():\n    time.sleep(1)\n", None, &settings).len(), 1);
+    }
+
+    #[test]
+    fn a_top_level_that_awaits_runs_on_the_loop() {
+        let source = "import asyncio, time\nawait asyncio.sleep(1)\ntime.sleep(1)\nasyncio.run(main())\n\
+                      def f():\n    await g()\n    time.sleep(1)\nclass C:\n    time.sleep(1)\n";
+        let codes = |settings: &LintSettings| -> Vec<(usize, &'static str)> {
+            let mut codes: Vec<_> = lint_source(source, None, settings)
+                .iter()
+                .map(|d| (source[..d.range.start].matches('\n').count() + 1, d.rule.code()))
+                .collect();
+            codes.sort_unstable();
+            codes
+        };
+        let notebook = LintSettings { top_level_await: true, ..LintSettings::default() };
+        assert_eq!(codes(&notebook), [(3, "LW101"), (4, "LW204"), (6, "LW203")]);
+        assert_eq!(codes(&LintSettings::default()), [(2, "LW203"), (6, "LW203")]);
     }
 }

@@ -184,7 +184,7 @@ pub fn applicable_rules_with(
     rules
         .iter()
         .filter(|rule| {
-            (found.async_def || !rule.meta().only_in_async_functions)
+            (found.async_def || settings.top_level_await || !rule.meta().only_in_async_functions)
                 && found.has_trigger_of(*rule)
                 && (*rule != Rule::BlockingConfiguredCall || configured_call_may_occur(source, settings))
         })

@@ -223,6 +223,8 @@ pub struct SemanticModel<'t> {
     /// Whether a function (by node id) is a generator, found on the first question: callers of
     /// a coroutine function ask it for every call.
     generators: std::cell::RefCell<HashMap<usize, bool>>,
+    /// The module's top level is async code ([`crate::analysis::LintSettings::top_level_await`]).
+    top_level_await: bool,
 }
 
 /// The body of a function that a walk does not enter (its text is known not to have changed
@@ -420,9 +422,20 @@ impl<'t> SemanticModel<'t> {
         }
     }
 
-    /// Whether the nearest enclosing function scope of `position` is an `async def`.
+    /// Whether the nearest enclosing function scope of `position` is an `async def`, or, when
+    /// the top level is async code (a notebook), whether `position` is at the top level.
     pub fn in_async_function(&self, position: usize) -> bool {
-        self.enclosing_function(position).is_some_and(|id| self.scopes[id].is_async_function())
+        let id = self.scope_at(position);
+        match self.scopes[id].kind {
+            ScopeKind::Function { .. } | ScopeKind::Lambda => self.scopes[id].is_async_function(),
+            ScopeKind::Module => self.top_level_await,
+            ScopeKind::Class => false,
+        }
+    }
+
+    /// Makes the top level async code (a notebook's cells run on a running loop) or not.
+    pub fn set_top_level_await(&mut self, top_level_await: bool) {
+        self.top_level_await = top_level_await;
     }
 
     /// The scope that binds `name` as seen from `position` (class bodies are not visible from
@@ -2144,6 +2157,7 @@ impl<'t, 's> Builder<'t, 's> {
             bodies_asked: std::cell::RefCell::default(),
             doubted: std::cell::Cell::new(false),
             generators: std::cell::RefCell::default(),
+            top_level_await: false,
         }
     }
 }

@@ -86,6 +86,10 @@ pub struct LintSettings {
     /// Skip the rules (and the parse of files no rule is left for) whose trigger texts a file
     /// lacks (`analysis::prefilter`). Off only to check that skipping changes no finding.
     pub prefilter: bool,
+    /// The module's top level runs on a running event loop, where `await`, `async for` and
+    /// `async with` are allowed: a notebook's cells (`IPython`'s autoawait). Blocking calls there
+    /// block the loop, and the loop cannot be started again (`asyncio.run` is LW204, not LW503).
+    pub top_level_await: bool,
 }
 
 /// Test code: paths below `root` that `matcher` matches (relative to `root`) do not run `rules`.
@@ -121,6 +125,7 @@ impl Default for LintSettings {
             test_runners: TestRunners::default(),
             test_code: None,
             prefilter: true,
+            top_level_await: false,
         }
     }
 }

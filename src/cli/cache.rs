@@ -212,12 +212,13 @@ fn fingerprint(settings: &LintSettings) -> u64 {
         blocking_calls,
         test_runners,
         prefilter,
+        top_level_await,
     } = settings;
     let severity: BTreeMap<&str, &str> =
         severity.iter().map(|(rule, severity)| (rule.meta().code, severity.as_str())).collect();
     let blocking: BTreeMap<&String, &Option<String>> = blocking_calls.iter().collect();
     let text = format!(
-        "{}|{target_version}|{severity:?}|{}|{blocking:?}|{test_runners:?}|{prefilter}",
+        "{}|{target_version}|{severity:?}|{}|{blocking:?}|{test_runners:?}|{prefilter}|{top_level_await}",
         build_id(),
         default_timeout.to_bits(),
     );
@@ -268,8 +269,10 @@ impl Cache {
         let name = format!("{:016x}", xxh3_64(root.as_os_str().as_encoded_bytes()));
         let file = folder.join(env!("CARGO_PKG_VERSION")).join(name);
         let readable = std::fs::metadata(&file).is_ok_and(|metadata| metadata.len() <= SIZE_LIMIT);
-        let stored =
-            readable.then(|| std::fs::read(&file).ok().and_then(|bytes| decode(&bytes))).flatten().unwrap_or_default();
+        let stored = readable
+            .then(|| crate::files::read_regular(&file, None).ok().and_then(|bytes| decode(&bytes)))
+            .flatten()
+            .unwrap_or_default();
         let modules = stored.modules.len();
         let mut loaded =
             foldhash::HashMap::with_capacity_and_hasher(stored.files.len(), foldhash::fast::RandomState::default());
@@ -613,4 +616,17 @@ fn restore(diagnostic: &StoredDiagnostic) -> Option<Diagnostic> {
         alternatives: diagnostic.alternatives.iter().map(restore_fix).collect::<Option<_>>()?,
         statement_start: diagnostic.statement_start,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_notebooks_top_level_await_is_part_of_the_key() {
+        let plain = LintSettings::default();
+        let notebook = LintSettings { top_level_await: true, ..LintSettings::default() };
+        assert_ne!(fingerprint(&plain), fingerprint(&notebook));
+        assert_eq!(fingerprint(&plain), fingerprint(&LintSettings::default()));
+    }
 }

@@ -41,6 +41,48 @@ pub(crate) fn unified_diff(path: &Path, original: &str, fixed: &str) -> Option<S
     Some(diff.unified_diff().context_radius(3).header(&format!("a/{name}"), &format!("b/{name}")).to_string())
 }
 
+/// The diff of one notebook cell a fix changed, headed as ruff heads it (`--- path:cell 2` /
+/// `+++ path:cell 2`): a patch of the cell's source, not of the notebook's JSON.
+pub(crate) fn cell_diff(path: &Path, cell: &crate::notebook::ChangedCell) -> String {
+    use std::fmt::Write as _;
+    let name = format!("{}:cell {}", path.display(), cell.number);
+    let diff = similar::TextDiff::from_lines(&cell.before, &cell.after);
+    let mut text = format!("--- {name}\n+++ {name}\n");
+    // The hunk headers are computed here from every op of the hunk: `similar` can give a
+    // deletion the new index after an insertion that follows it (and its unified diff then
+    // heads the hunk `@@ -1 +3 @@`).
+    for group in diff.grouped_ops(3) {
+        let span = |ranges: Vec<std::ops::Range<usize>>| {
+            let start = ranges.iter().map(|range| range.start).min().unwrap_or(0);
+            start..ranges.iter().map(|range| range.end).max().unwrap_or(start)
+        };
+        let old = span(group.iter().map(similar::DiffOp::old_range).collect());
+        let new = span(group.iter().map(similar::DiffOp::new_range).collect());
+        let range = |range: std::ops::Range<usize>| match range.len() {
+            1 => format!("{}", range.start + 1),
+            0 => format!("{},0", range.start),
+            len => format!("{},{len}", range.start + 1),
+        };
+        let _ = writeln!(text, "@@ -{} +{} @@", range(old), range(new));
+        for op in &group {
+            for change in diff.iter_changes(op) {
+                let sign = match change.tag() {
+                    similar::ChangeTag::Equal => ' ',
+                    similar::ChangeTag::Delete => '-',
+                    similar::ChangeTag::Insert => '+',
+                };
+                let line = change.value();
+                text.push(sign);
+                text.push_str(line);
+                if !line.ends_with('\n') {
+                    text.push_str("\n\\ No newline at end of file\n");
+                }
+            }
+        }
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,6 +92,20 @@ mod tests {
         let diff = unified_diff(Path::new("pkg/app.py"), "a\nb\nc\n", "a\nB\nc\n").expect("a change");
         assert_eq!(diff, "--- a/pkg/app.py\n+++ b/pkg/app.py\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n");
         assert_eq!(unified_diff(Path::new("app.py"), "same\n", "same\n"), None);
+    }
+
+    #[test]
+    fn a_cell_diff_is_headed_by_the_cell() {
+        let cell = crate::notebook::ChangedCell {
+            number: 3,
+            before: "fetch()\ntime.sleep(2)\nawait fetch()\n".to_string(),
+            after: "await fetch()\nawait asyncio.sleep(2)\nawait fetch()\n".to_string(),
+        };
+        let diff = cell_diff(Path::new("demo.ipynb"), &cell);
+        assert_eq!(
+            diff,
+            "--- demo.ipynb:cell 3\n+++ demo.ipynb:cell 3\n@@ -1,3 +1,3 @@\n-fetch()\n-time.sleep(2)\n await fetch()\n+await asyncio.sleep(2)\n+await fetch()\n"
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ use rayon::prelude::*;
 use crate::analysis::index::{ModuleSource, ModuleSummary};
 use crate::analysis::{self, Applicability, Diagnostic, LintSettings, Severity, SyntaxErrors, WorkspaceView, fixer};
 use crate::config::{ConfigError, Configuration, Options, Resolver};
+use crate::notebook::{self, CellStart, ChangedCell, Notebook};
 use crate::rules::{Rule, parse_selector};
 use crate::workspace::{FolderModules, ModuleName, Workspace};
 use cache::{Cache, Lookup, Recorder, Stamp};
@@ -213,6 +214,34 @@ pub struct CheckedFile {
     pub fixed: usize,
     /// The text before fixing, when the fixes changed it.
     pub original: Option<String>,
+    /// For a notebook: `source` is its joined source, and findings are located in its cells.
+    pub notebook: Option<Box<NotebookFile>>,
+}
+
+/// A checked notebook: as it is after the fixes, and the cells they changed.
+pub struct NotebookFile {
+    /// `notebook.joined_source()` is the `source` of its [`CheckedFile`]; after fixing,
+    /// `notebook.raw()` is the text to write.
+    pub notebook: Notebook,
+    pub changed: Vec<ChangedCell>,
+    /// After fixing, the notebook's text before the fixes (to check it again should writing
+    /// fail); else empty.
+    pub original_raw: String,
+}
+
+impl CheckedFile {
+    /// The cell holding `offset` of `source`, for a notebook.
+    pub fn cell_at(&self, offset: usize) -> Option<CellStart> {
+        self.notebook.as_ref()?.notebook.cell_at(offset)
+    }
+}
+
+/// `settings` for the file at `path`: a notebook's top level runs on the event loop.
+fn settings_for_file(path: &Path, settings: Arc<LintSettings>) -> Arc<LintSettings> {
+    if notebook::is_notebook(path) && !settings.top_level_await {
+        return Arc::new(LintSettings { top_level_await: true, ..(*settings).clone() });
+    }
+    settings
 }
 
 /// A problem that stopped one file from being checked; every other file still is.
@@ -343,7 +372,11 @@ fn report(args: &CheckArgs, checked: &[CheckedFile], errors: usize) -> io::Resul
         FixMode::Diff => {
             let mut out = io::stdout().lock();
             for file in checked {
-                if let Some(diff) =
+                if let Some(notebook) = &file.notebook {
+                    for cell in &notebook.changed {
+                        out.write_all(fix::cell_diff(&file.path, cell).as_bytes())?;
+                    }
+                } else if let Some(diff) =
                     file.original.as_deref().and_then(|original| fix::unified_diff(&file.path, original, &file.source))
                 {
                     out.write_all(diff.as_bytes())?;
@@ -355,7 +388,9 @@ fn report(args: &CheckArgs, checked: &[CheckedFile], errors: usize) -> io::Resul
         FixMode::Apply if args.reads_stdin() => {
             let mut out = io::stdout().lock();
             for file in checked {
-                out.write_all(file.source.as_bytes())?;
+                // A notebook's text is its JSON, not the joined source its findings are in.
+                let text = file.notebook.as_ref().map_or(file.source.as_str(), |notebook| notebook.notebook.raw());
+                out.write_all(text.as_bytes())?;
             }
             out.flush()?;
             if let Some(file) = &args.output_file {
@@ -445,6 +480,7 @@ pub fn run(args: &CheckArgs, resolver: &Arc<Resolver>) -> (Vec<CheckedFile>, Vec
                     diagnostics: Vec::new(),
                     fixed: 0,
                     original: None,
+                    notebook: None,
                 });
                 (unchanged.into_iter().collect(), vec![error])
             }
@@ -507,11 +543,16 @@ fn write_fixed(file: &mut CheckedFile, resolver: &Resolver, workspace: &Workspac
     let Some(original) = file.original.take() else {
         return Ok(());
     };
-    let Err(error) = fix::write_atomically(&file.path, &file.source) else {
+    let written = file.notebook.as_ref().map_or(file.source.as_str(), |notebook| notebook.notebook.raw());
+    let Err(error) = fix::write_atomically(&file.path, written) else {
         file.original = Some(original);
         return Ok(());
     };
     let failure = FileError::new(&file.path, format!("cannot write the fixes: {error}"));
+    let original = match &file.notebook {
+        Some(notebook) => notebook.original_raw.clone(),
+        None => original,
+    };
     if let Ok(unfixed) = check_bytes(&file.path, original.into_bytes(), resolver, workspace, None) {
         *file = unfixed;
     }
@@ -593,7 +634,7 @@ fn check_file(
     let read = |path: &Path| {
         crate::files::read_regular(path, None).map_err(|error| FileError::new(path, format!("cannot read: {error}")))
     };
-    let settings = settings.map_err(|error| config_error(path, &error))?;
+    let settings = settings_for_file(path, settings.map_err(|error| config_error(path, &error))?);
     let Some(cache) = cache else {
         return check_text_and_summarize(path, read(path)?, &settings, module.as_ref(), modules, fixing, summarize_as);
     };
@@ -610,7 +651,16 @@ fn check_file(
     let bytes = match lookup {
         Some(Lookup::Hit { diagnostics, source }) => {
             let source = source.unwrap_or_default();
-            return Ok((CheckedFile { path: path.to_path_buf(), source, diagnostics, fixed: 0, original: None }, None));
+            let mut file =
+                CheckedFile { path: path.to_path_buf(), source, diagnostics, fixed: 0, original: None, notebook: None };
+            // The cache keeps a notebook's own text: its findings are in the joined source.
+            if notebook::is_notebook(path) && !file.diagnostics.is_empty() {
+                let notebook = read_notebook(path, std::mem::take(&mut file.source))?;
+                file.source = notebook.joined_source().to_string();
+                file.notebook =
+                    Some(Box::new(NotebookFile { notebook, changed: Vec::new(), original_raw: String::new() }));
+            }
+            return Ok((file, None));
         }
         Some(Lookup::Miss { bytes: Some(bytes) }) => bytes,
         Some(Lookup::Miss { bytes: None }) | None => read(path)?,
@@ -761,7 +811,8 @@ fn check_bytes(
     fixing: Option<Applicability>,
 ) -> Result<CheckedFile, FileError> {
     let lookup = if path.as_os_str() == "-" { Path::new("stdin.py") } else { path };
-    let settings = resolver.settings_for(lookup).map_err(|error| config_error(path, &error))?;
+    let settings =
+        settings_for_file(lookup, resolver.settings_for(lookup).map_err(|error| config_error(path, &error))?);
     let module = workspace.module_of(lookup);
     check_text(path, bytes, &settings, module.as_ref(), workspace, fixing)
 }
@@ -800,6 +851,10 @@ fn check_text_and_summarize(
         }
     })?;
     let lookup = if path.as_os_str() == "-" { Path::new("stdin.py") } else { path };
+    if notebook::is_notebook(lookup) {
+        let notebook = read_notebook(path, source)?;
+        return check_notebook(path, notebook, settings, module, modules, fixing).map(|file| (file, None));
+    }
     let view = module.map(|module| WorkspaceView { modules, module: &module.name, is_package: module.is_package });
     let absolute_path = absolute(lookup);
     let lint = |text: &str| {
@@ -831,7 +886,74 @@ fn check_text_and_summarize(
             }
         }
     };
-    Ok((CheckedFile { path: path.to_path_buf(), source, diagnostics, fixed, original }, summary))
+    Ok((CheckedFile { path: path.to_path_buf(), source, diagnostics, fixed, original, notebook: None }, summary))
+}
+
+/// Reads the notebook at `path` from its text; an invalid one is an error naming the file.
+fn read_notebook(path: &Path, text: String) -> Result<Notebook, FileError> {
+    Notebook::parse(text).map_err(|error| FileError {
+        path: path.to_path_buf(),
+        line: error.line,
+        message: error.message,
+    })
+}
+
+/// [`check_text`] for a notebook: its joined source is linted (and fixed, keeping the line
+/// breaks between cells), and fixes are written back into the cells they changed. Notebooks are
+/// nobody's module, so no summary is made.
+fn check_notebook(
+    path: &Path,
+    notebook: Notebook,
+    settings: &LintSettings,
+    module: Option<&ModuleName>,
+    modules: &dyn ModuleSource,
+    fixing: Option<Applicability>,
+) -> Result<CheckedFile, FileError> {
+    let view = module.map(|module| WorkspaceView { modules, module: &module.name, is_package: module.is_package });
+    let absolute_path = absolute(path);
+    let lint = |text: &str| {
+        analysis::check_source_in_workspace(text, Some(&absolute_path), settings, view.as_ref(), SyntaxErrors::Report)
+    };
+    let source = notebook.joined_source().to_string();
+    let unfixed = |diagnostics, notebook| CheckedFile {
+        path: path.to_path_buf(),
+        source: source.clone(),
+        diagnostics,
+        fixed: 0,
+        original: None,
+        notebook: Some(Box::new(NotebookFile { notebook, changed: Vec::new(), original_raw: String::new() })),
+    };
+    let Some(level) = fixing else {
+        return Ok(unfixed(lint(&source), notebook));
+    };
+    let mut separators = notebook.separators();
+    let result = fixer::fix_until_stable_keeping(&source, level, lint, &mut separators);
+    if result.text == source {
+        return Ok(unfixed(result.remaining, notebook));
+    }
+    let failure =
+        |message: String| FileError::new(path, format!("cannot write the fixes into the notebook: {message}"));
+    let written = notebook.write_back(&result.text, &separators).map_err(|error| failure(error.message))?;
+    if written.changed.is_empty() {
+        // The fixes only rewrote blanked lines as they were: the notebook is unchanged.
+        return Ok(unfixed(lint(&source), notebook));
+    }
+    let fixed = Notebook::parse(written.text).map_err(|error| failure(error.message))?;
+    // Blanking the fixed cells again gives the fixed text, unless a fix wrote a line that
+    // reads as a magic: then the findings are those of what the notebook now holds.
+    let remaining = if fixed.joined_source() == result.text { result.remaining } else { lint(fixed.joined_source()) };
+    Ok(CheckedFile {
+        path: path.to_path_buf(),
+        source: fixed.joined_source().to_string(),
+        diagnostics: remaining,
+        fixed: result.applied,
+        original: Some(source),
+        notebook: Some(Box::new(NotebookFile {
+            notebook: fixed,
+            changed: written.changed,
+            original_raw: notebook.raw().to_string(),
+        })),
+    })
 }
 
 fn config_error(path: &Path, error: &ConfigError) -> FileError {
@@ -854,8 +976,9 @@ fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The files a walk checks: Python modules, stubs and notebooks.
 fn is_python(path: &Path) -> bool {
-    path.extension().is_some_and(|extension| extension == "py" || extension == "pyi")
+    path.extension().is_some_and(|extension| extension == "py" || extension == "pyi" || extension == "ipynb")
 }
 
 /// The Python files below `roots`, honouring .gitignore, hidden files and `exclude`. A file

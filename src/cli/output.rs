@@ -2,12 +2,12 @@
 //! (`path:row:col: CODE message`) and `json` (ruff's schema), plus `--statistics` and the
 //! closing summary (found, fixed, remaining, and which fixes `--fix` would apply).
 //!
-//! Rows and columns are 1-based; columns count characters. Colour (`--color`) is chosen by the
+//! Rows and columns are 1-based; columns count characters. In a notebook, rows are those of
+//! the finding's cell, and the cell is named (`demo.ipynb:cell 2:1:8`, JSON's `"cell": 2`). Colour (`--color`) is chosen by the
 //! caller and only ever added to the human formats.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::path::Path;
 
 use ropey::Rope;
 use serde_json::json;
@@ -160,6 +160,12 @@ fn location(rope: &Rope, offset: usize) -> Location {
     Location { row: position.line + 1, column: position.column + 1 }
 }
 
+/// [`formats::place`], in this module's `Location`.
+fn place(file: &CheckedFile, rope: &Rope, offset: usize) -> (Option<usize>, Location) {
+    let (cell, at) = formats::place(file, rope, offset);
+    (cell, Location { row: at.row, column: at.column })
+}
+
 pub fn write(out: &mut impl Write, files: &[CheckedFile], format: OutputFormat, summary: FixSummary) -> io::Result<()> {
     match format {
         OutputFormat::Json => write_json(out, files),
@@ -180,16 +186,16 @@ pub fn write(out: &mut impl Write, files: &[CheckedFile], format: OutputFormat, 
                 let rope = Rope::from_str(&file.source);
                 for diagnostic in &file.diagnostics {
                     if format == OutputFormat::Full {
-                        write_frame(out, palette, &file.path, &rope, diagnostic)?;
+                        write_frame(out, palette, file, &rope, diagnostic)?;
                     } else {
-                        let start = location(&rope, diagnostic.range.start);
+                        let (cell, start) = place(file, &rope, diagnostic.range.start);
                         // The code right after the location, as flake8 and ruff print it, so
                         // that their parsers (editors' error formats, reviewdog) still read it.
                         let severity = diagnostic.severity;
                         writeln!(
                             out,
                             "{}:{}:{}: {} {} {}",
-                            palette.bold(file.path.display()),
+                            palette.bold(formats::path_in_cell(&file.path, cell)),
                             start.row,
                             start.column,
                             palette.paint(Palette::severity(severity), diagnostic.rule),
@@ -282,26 +288,51 @@ pub fn write_diff_summary(out: &mut impl Write, files: &[CheckedFile], summary: 
 
 /// ruff's `full` layout: the message, an arrow to the location, and the source lines with
 /// carets under the reported range.
+/// In a notebook the frame shows the lines of the finding's cell, numbered as in the cell.
 fn write_frame(
     out: &mut impl Write,
     palette: Palette,
-    path: &Path,
+    file: &CheckedFile,
     rope: &Rope,
     diagnostic: &Diagnostic,
 ) -> io::Result<()> {
     let start = location(rope, diagnostic.range.start);
     let end = location(rope, diagnostic.range.end);
+    // Rows of the file that the frame may show, and what the first of them is numbered.
+    let (cell, shown) = match file.cell_at(diagnostic.range.start) {
+        Some(cell) => {
+            let next = file.notebook.as_ref().and_then(|notebook| {
+                notebook.notebook.separators().into_iter().find(|separator| *separator >= diagnostic.range.start)
+            });
+            // A cell that ends with a line break ends on the row before its end's.
+            let end = next.unwrap_or(file.source.len());
+            let row = location(rope, end).row;
+            let last = if file.source.as_bytes().get(end.wrapping_sub(1)) == Some(&b'\n') { row - 1 } else { row };
+            (Some(cell.number), (location(rope, cell.offset).row, last))
+        }
+        None => (None, (1, rope.len_lines())),
+    };
+    let number = |row: usize| row + 1 - shown.0;
     writeln!(out, "{}: {}", palette.heading(diagnostic), palette.bold(&diagnostic.message))?;
-    let first = start.row.saturating_sub(2).max(1);
-    let last = (start.row + 1).min(rope.len_lines());
-    let gutter = last.to_string().len();
+    let first = start.row.saturating_sub(2).max(shown.0);
+    let last = (start.row + 1).min(shown.1).max(start.row);
+    let gutter = number(last).to_string().len();
     let bar = palette.frame("|");
-    writeln!(out, "{:gutter$}{} {}:{}:{}", "", palette.frame("-->"), path.display(), start.row, start.column)?;
+    writeln!(
+        out,
+        "{:gutter$}{} {}:{}:{}",
+        "",
+        palette.frame("-->"),
+        formats::path_in_cell(&file.path, cell),
+        number(start.row),
+        start.column
+    )?;
     writeln!(out, "{:gutter$} {bar}", "")?;
     for row in first..=last {
-        let line = rope.line(row - 1);
+        let Some(line) = rope.get_line(row - 1) else { break };
         let text: String = line.chars().filter(|c| *c != '\n' && *c != '\r').collect();
-        writeln!(out, "{} {bar} {text}", palette.frame(format_args!("{row:>gutter$}")))?;
+        let shown_row = number(row);
+        writeln!(out, "{} {bar} {text}", palette.frame(format_args!("{shown_row:>gutter$}")))?;
         if row == start.row {
             let line_chars = text.chars().count();
             let caret_end = if end.row == start.row { end.column } else { line_chars + 1 };
@@ -332,15 +363,16 @@ fn json_messages(files: &[CheckedFile]) -> Vec<serde_json::Value> {
         let rope = Rope::from_str(&file.source);
         let filename = std::path::absolute(&file.path).unwrap_or_else(|_| file.path.clone());
         for diagnostic in &file.diagnostics {
-            let start = location(&rope, diagnostic.range.start);
-            let end = location(&rope, diagnostic.range.end);
+            let (cell, start) = place(file, &rope, diagnostic.range.start);
+            let (end_cell, end) = place(file, &rope, diagnostic.range.end);
+            let end = if end_cell == cell { end } else { start };
             let fix = diagnostic.fix.as_ref().map(|fix| {
                 let edits: Vec<_> = fix
                     .edits()
                     .iter()
                     .map(|edit| {
-                        let from = location(&rope, edit.range.start);
-                        let to = location(&rope, edit.range.end);
+                        let (_, from) = place(file, &rope, edit.range.start);
+                        let (_, to) = place(file, &rope, edit.range.end);
                         json!({
                             "content": edit.content,
                             "location": {"row": from.row, "column": from.column},
@@ -351,6 +383,8 @@ fn json_messages(files: &[CheckedFile]) -> Vec<serde_json::Value> {
                 json!({"applicability": fix.applicability().as_str(), "message": fix.title(), "edits": edits})
             });
             messages.push(json!({
+                // ruff's field: the notebook cell the rows are rows of, null in other files.
+                "cell": cell,
                 "code": diagnostic.rule.code(),
                 "name": diagnostic.rule.name(),
                 "message": diagnostic.message,

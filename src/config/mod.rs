@@ -409,6 +409,8 @@ impl Configuration {
             test_runners: TestRunners::default(),
             test_code,
             prefilter: !merged.no_prefilter,
+            // Set per file by the command line for notebooks, never by a configuration file.
+            top_level_await: false,
         };
         let excludes: Vec<&str> = match &merged.exclude {
             Some(exclude) => exclude.iter().map(String::as_str).collect(),

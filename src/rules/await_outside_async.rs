@@ -37,7 +37,8 @@ define_rule! {
     /// ## Known problems
     /// An `await` or `async for` inside a generator expression is fine anywhere (since Python
     /// 3.7 it makes an async generator expression), except in the first iterable, which runs in
-    /// the enclosing scope. Top-level `await` in notebooks and the asyncio REPL is reported too.
+    /// the enclosing scope. Top-level `await` in the asyncio REPL is reported too; in a notebook
+    /// (`.ipynb`) a cell's top level may await, and only a plain `def` or a lambda is reported.
     ///
     /// ## References
     /// - [Python docs: Await expression](https://docs.python.org/3/reference/expressions.html#await)

@@ -8,7 +8,7 @@
 
 use std::io::{self, Write};
 
-use super::{Findings, Level, absolute};
+use super::{Findings, Level, absolute, path_in_cell};
 use crate::cli::CheckedFile;
 
 pub fn write(out: &mut impl Write, files: &[CheckedFile]) -> io::Result<()> {
@@ -22,7 +22,7 @@ pub fn write(out: &mut impl Write, files: &[CheckedFile]) -> io::Result<()> {
         let code = diagnostic.rule.code();
         let mut message = format!(
             "{}:{}:{}: {code} {}",
-            finding.file.path.display(),
+            path_in_cell(&finding.file.path, finding.cell),
             finding.start.row,
             finding.start.column,
             diagnostic.message

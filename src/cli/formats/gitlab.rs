@@ -35,7 +35,10 @@ pub fn write(out: &mut impl Write, files: &[CheckedFile]) -> io::Result<()> {
             };
             json!({
                 "check_name": diagnostic.rule.code(),
-                "description": format!("{}: {}", diagnostic.rule.code(), diagnostic.message),
+                "description": match finding.cell {
+                    Some(cell) => format!("{}: cell {cell}: {}", diagnostic.rule.code(), diagnostic.message),
+                    None => format!("{}: {}", diagnostic.rule.code(), diagnostic.message),
+                },
                 "severity": severity,
                 "fingerprint": fingerprint,
                 "location": {

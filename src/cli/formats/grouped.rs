@@ -21,9 +21,11 @@ pub fn write(out: &mut impl Write, files: &[CheckedFile], unsafe_fixes: bool) ->
         let (row_width, column_width) = (width(|f| f.start.row), width(|f| f.start.column));
         for finding in group {
             let fixable = finding.diagnostic.fix.as_ref().is_some_and(|fix| fix.applies(level));
+            // As ruff groups a notebook's findings: `cell 2:1:8`.
+            let cell = finding.cell.map(|number| format!("cell {number}:")).unwrap_or_default();
             writeln!(
                 out,
-                "  {:>row_width$}:{:<column_width$} {} {}{}",
+                "  {cell}{:>row_width$}:{:<column_width$} {} {}{}",
                 finding.start.row,
                 finding.start.column,
                 finding.diagnostic.rule.code(),

@@ -48,9 +48,10 @@ pub fn write(out: &mut impl Write, files: &[CheckedFile]) -> io::Result<()> {
             writeln!(out, "            <properties>")?;
             writeln!(out, r#"                <property name="severity" value="{}"/>"#, diagnostic.severity.as_str())?;
             writeln!(out, "            </properties>")?;
+            let cell = finding.cell.map(|number| format!("cell {number}, ")).unwrap_or_default();
             writeln!(
                 out,
-                r#"            <failure message="{message}">line {}, col {}, {message}</failure>"#,
+                r#"            <failure message="{message}">{cell}line {}, col {}, {message}</failure>"#,
                 finding.start.row, finding.start.column
             )?;
             writeln!(out, "        </testcase>")?;

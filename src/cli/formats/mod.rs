@@ -3,7 +3,8 @@
 //! `json-lines` and `grouped`, one module each; and `--output-file`.
 //!
 //! Owns what these formats share: each finding's 1-based row and character column (the same
-//! conversion as the `json` format), the project root that `sarif` and `gitlab` write paths
+//! conversion as the `json` format; in a notebook, the row within the finding's cell, and the
+//! cell), the project root that `sarif` and `gitlab` write paths
 //! relative to, those paths, and the fingerprints that follow a finding across runs. Knows
 //! nothing of how findings are made; `cli::output` chooses the format.
 
@@ -40,12 +41,34 @@ pub fn location(rope: &Rope, offset: usize) -> Location {
     Location { row: position.line + 1, column: position.column + 1 }
 }
 
+/// Where `offset` of `file` (whose text is `rope`) is for a reader: in a notebook, the number
+/// of the cell that holds it (as ruff numbers cells) and the row within that cell; in any other
+/// file, no cell and the row of the file.
+pub fn place(file: &CheckedFile, rope: &Rope, offset: usize) -> (Option<usize>, Location) {
+    let at = location(rope, offset);
+    let Some(cell) = file.cell_at(offset) else { return (None, at) };
+    // A cell starts at a line start, so its first row is row 1 and columns are unchanged.
+    let first = location(rope, cell.offset).row;
+    (Some(cell.number), Location { row: at.row + 1 - first.min(at.row), column: at.column })
+}
+
+/// `path`, or `path:cell N` for a finding in a notebook's cell N, as ruff writes locations.
+pub fn path_in_cell(path: &Path, cell: Option<usize>) -> String {
+    match cell {
+        Some(number) => format!("{}:cell {number}", path.display()),
+        None => path.display().to_string(),
+    }
+}
+
 /// One finding with what every format prints of it.
 pub struct Finding<'a> {
     pub file: &'a CheckedFile,
     pub diagnostic: &'a Diagnostic,
     pub start: Location,
     pub end: Location,
+    /// The notebook cell `start` and `end` are rows of (a finding ending in a later cell is
+    /// cut at the end of its first: no range spans two cells in the file).
+    pub cell: Option<usize>,
     /// The text of the finding's first line, without its line break.
     pub line_text: String,
     /// The file's text, to locate the finding's fix.
@@ -63,13 +86,16 @@ impl<'a> Findings<'a> {
         for file in files.iter().filter(|file| !file.diagnostics.is_empty()) {
             let rope = Rc::new(Rope::from_str(&file.source));
             for diagnostic in &file.diagnostics {
-                let start = location(&rope, diagnostic.range.start);
-                let end = location(&rope, diagnostic.range.end);
+                let (cell, start) = place(file, &rope, diagnostic.range.start);
+                let (end_cell, mut end) = place(file, &rope, diagnostic.range.end);
+                if end_cell != cell {
+                    end = start;
+                }
                 let line_text = rope
-                    .get_line(start.row - 1)
+                    .get_line(location(&rope, diagnostic.range.start).row - 1)
                     .map(|line| line.chars().filter(|c| *c != '\n' && *c != '\r').collect())
                     .unwrap_or_default();
-                findings.push(Finding { file, diagnostic, start, end, line_text, rope: Rc::clone(&rope) });
+                findings.push(Finding { file, diagnostic, start, end, cell, line_text, rope: Rc::clone(&rope) });
             }
         }
         Self { findings }

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::Findings;
+use super::{Findings, path_in_cell};
 use crate::cli::CheckedFile;
 
 pub fn write(out: &mut impl Write, files: &[CheckedFile]) -> io::Result<()> {
@@ -11,7 +11,7 @@ pub fn write(out: &mut impl Write, files: &[CheckedFile]) -> io::Result<()> {
         writeln!(
             out,
             "{}:{}: [{}] {}",
-            finding.file.path.display(),
+            path_in_cell(&finding.file.path, finding.cell),
             finding.start.row,
             finding.diagnostic.rule.code(),
             finding.diagnostic.message

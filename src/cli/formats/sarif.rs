@@ -64,7 +64,11 @@ fn log(files: &[CheckedFile], root: &Path) -> Value {
                 }],
                 "partialFingerprints": {FINGERPRINT: fingerprint},
             });
-            if let Some(fix) = fix(finding, &artifact) {
+            // A notebook's rows are rows of a cell: the cell goes with them. Its fixes are
+            // not offered, since SARIF edits the file's own text, the notebook's JSON.
+            if let Some(cell) = finding.cell {
+                result["properties"] = json!({"cell": cell});
+            } else if let Some(fix) = fix(finding, &artifact) {
                 result["fixes"] = json!([fix]);
             }
             result
