@@ -43,9 +43,10 @@ struct CodeCell {
 enum SourceForm {
     /// One JSON string.
     String,
-    /// A list of strings split after each `\n`; the white space after `[` and each `,`
-    /// (the elements' indentation) and before `]`.
-    Lines { element: String, close: String },
+    /// A list of strings split after each `\n`; the white space after `[` (the elements'
+    /// indentation), after each `,` (the same on separate lines; a space or none in a list on
+    /// one line) and before `]`.
+    Lines { element: String, between: String, close: String },
 }
 
 /// Why a text is not a notebook loopwise can read, with the line of the JSON text when known.
@@ -250,11 +251,20 @@ fn list_form(raw: &str, span: std::ops::Range<usize>) -> SourceForm {
     if inner.trim().is_empty() {
         let line_start = raw[..span.start].rfind('\n').map_or(0, |newline| newline + 1);
         let indent: String = raw[line_start..span.start].chars().take_while(|c| *c == ' ' || *c == '\t').collect();
-        return SourceForm::Lines { element: format!("\n{indent} "), close: format!("\n{indent}") };
+        let element = format!("\n{indent} ");
+        return SourceForm::Lines { between: element.clone(), element, close: format!("\n{indent}") };
     }
     let element = &inner[..inner.len() - inner.trim_start().len()];
     let close = &inner[inner.trim_end().len()..];
-    SourceForm::Lines { element: element.to_string(), close: close.to_string() }
+    // A list on one line (`["a\n", "b"]`) keeps its own spacing after commas.
+    let between = if element.contains('\n') {
+        element.to_string()
+    } else if inner.contains("\", \"") {
+        " ".to_string()
+    } else {
+        String::new()
+    };
+    SourceForm::Lines { element: element.to_string(), between, close: close.to_string() }
 }
 
 /// `text` as a JSON `source` value in `form`.
@@ -262,12 +272,12 @@ fn encode(text: &str, form: &SourceForm) -> String {
     let quote = |part: &str| serde_json::to_string(part).unwrap_or_else(|_| String::from("\"\""));
     match form {
         SourceForm::String => quote(text),
-        SourceForm::Lines { element, close } => {
+        SourceForm::Lines { element, between, close } => {
             if text.is_empty() {
                 return "[]".to_string();
             }
             let parts: Vec<String> = text.split_inclusive('\n').map(quote).collect();
-            format!("[{element}{}{close}]", parts.join(&format!(",{element}")))
+            format!("[{element}{}{close}]", parts.join(&format!(",{between}")))
         }
     }
 }
@@ -487,6 +497,18 @@ mod tests {
                 &format!("\"x = 1\\n\",{element}\"y\""),
                 &format!("\"x = 1\\n\",{element}\"z = 2\\n\",{element}\"y\""),
             );
+            assert_eq!(written.text, expected);
+        }
+    }
+
+    #[test]
+    fn a_list_on_one_line_keeps_its_spacing_after_commas() {
+        for (comma, between) in [(", ", " "), (",", "")] {
+            let raw = format!("{{\"cells\": [{{\"cell_type\": \"code\", \"source\": [\"a\\n\"{comma}\"b\"]}}]}}");
+            let notebook = Notebook::parse(raw).expect("a notebook");
+            let written = notebook.write_back("a\nc", &[]).expect("written back");
+            let expected =
+                format!("{{\"cells\": [{{\"cell_type\": \"code\", \"source\": [\"a\\n\",{between}\"c\"]}}]}}");
             assert_eq!(written.text, expected);
         }
     }

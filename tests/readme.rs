@@ -165,7 +165,7 @@ fn pre_commit_hooks_run_loopwise_with_its_own_flags() {
         }
     }
     let text = read(".pre-commit-hooks.yaml");
-    for key in ["language: python", "types_or: [python, pyi]", "require_serial: true"] {
+    for key in ["language: python", "types_or: [python, pyi, jupyter]", "require_serial: true"] {
         assert_eq!(text.matches(&format!("  {key}\n")).count(), hooks.len(), "every hook has `{key}`");
     }
 }
