@@ -37,20 +37,24 @@ pub(crate) fn unified_diff(path: &Path, original: &str, fixed: &str) -> Option<S
         return None;
     }
     let name = path.display().to_string();
-    let diff = similar::TextDiff::from_lines(original, fixed);
-    Some(diff.unified_diff().context_radius(3).header(&format!("a/{name}"), &format!("b/{name}")).to_string())
+    Some(format!("--- a/{name}\n+++ b/{name}\n{}", hunks(original, fixed)))
 }
 
 /// The diff of one notebook cell a fix changed, headed as ruff heads it (`--- path:cell 2` /
 /// `+++ path:cell 2`): a patch of the cell's source, not of the notebook's JSON.
 pub(crate) fn cell_diff(path: &Path, cell: &crate::notebook::ChangedCell) -> String {
-    use std::fmt::Write as _;
     let name = format!("{}:cell {}", path.display(), cell.number);
-    let diff = similar::TextDiff::from_lines(&cell.before, &cell.after);
-    let mut text = format!("--- {name}\n+++ {name}\n");
-    // The hunk headers are computed here from every op of the hunk: `similar` can give a
-    // deletion the new index after an insertion that follows it (and its unified diff then
-    // heads the hunk `@@ -1 +3 @@`).
+    format!("--- {name}\n+++ {name}\n{}", hunks(&cell.before, &cell.after))
+}
+
+/// The hunks of a unified diff from `before` to `after`, with three lines of context. The
+/// headers are computed here from every op of a hunk: `similar` can give a deletion the new
+/// index after an insertion that follows it, and its own unified diff then heads the hunk
+/// `@@ -1 +3 @@`.
+fn hunks(before: &str, after: &str) -> String {
+    use std::fmt::Write as _;
+    let diff = similar::TextDiff::from_lines(before, after);
+    let mut text = String::new();
     for group in diff.grouped_ops(3) {
         let span = |ranges: Vec<std::ops::Range<usize>>| {
             let start = ranges.iter().map(|range| range.start).min().unwrap_or(0);
@@ -86,6 +90,46 @@ pub(crate) fn cell_diff(path: &Path, cell: &crate::notebook::ChangedCell) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every hunk header counts the lines that follow it: old = context + removed, new =
+    /// context + added, starting where the previous hunks leave off.
+    #[test]
+    fn hunk_headers_count_the_lines_they_cover() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let words = ["a\n", "b\n", "c\n", "d\n", "await x\n", "import asyncio\n"];
+        for _ in 0..2000 {
+            let mut text = || {
+                let count = rng.random_range(0..12);
+                (0..count).map(|_| words[rng.random_range(0..words.len())]).collect::<String>()
+            };
+            let (before, after) = (text(), text());
+            let Some(diff) = unified_diff(Path::new("x.py"), &before, &after) else { continue };
+            let mut lines = diff.lines().skip(2).peekable();
+            while let Some(header) = lines.next() {
+                let counts: Vec<(usize, usize)> = header
+                    .trim_start_matches("@@ ")
+                    .trim_end_matches(" @@")
+                    .split(' ')
+                    .map(|range| {
+                        let range = range.trim_start_matches(['-', '+']);
+                        let (start, count) = range.split_once(',').unwrap_or((range, "1"));
+                        (start.parse().expect("a start"), count.parse().expect("a count"))
+                    })
+                    .collect();
+                let (mut old, mut new) = (0, 0);
+                while let Some(line) = lines.next_if(|line| !line.starts_with("@@")) {
+                    match line.chars().next() {
+                        Some(' ') => (old, new) = (old + 1, new + 1),
+                        Some('-') => old += 1,
+                        Some('+') => new += 1,
+                        _ => {}
+                    }
+                }
+                assert_eq!((counts[0].1, counts[1].1), (old, new), "{before:?} -> {after:?}\n{diff}");
+            }
+        }
+    }
 
     #[test]
     fn diff_has_git_style_headers_and_hunks() {
