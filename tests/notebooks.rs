@@ -27,7 +27,7 @@ const CONCISE: &str = "\
 app.py:4:5: LW101 [warning] Blocking call to `time.sleep` in async function
 demo.ipynb:cell 3:2:5: LW101 [warning] Blocking call to `time.sleep` in async function
 demo.ipynb:cell 5:1:1: LW201 [error] The coroutine created by `fetch(...)` is never awaited
-demo.ipynb:cell 5:3:1: LW101 [warning] Blocking call to `time.sleep` in async function
+demo.ipynb:cell 5:3:1: LW101 [warning] Blocking call to `time.sleep` at a notebook cell's top level
 demo.ipynb:cell 8:2:5: LW203 [error] `await` in a non-async function
 Found 5 findings: 2 errors, 3 warnings.
 [*] 1 fixable with the --fix option (4 hidden fixes can be enabled with the --unsafe-fixes option).
@@ -90,6 +90,7 @@ fn json_names_the_cell_and_counts_rows_in_it() {
         })
     };
     let sleep = "Blocking call to `time.sleep` in async function";
+    let top_level_sleep = "Blocking call to `time.sleep` at a notebook cell's top level".to_string();
     let expected = serde_json::json!([
         finding(None, "LW101", "blocking-sleep", sleep, [4, 5, 4, 18], "app.py"),
         finding(Some(3), "LW101", "blocking-sleep", sleep, [2, 5, 2, 18], "demo.ipynb"),
@@ -101,7 +102,7 @@ fn json_names_the_cell_and_counts_rows_in_it() {
             [1, 1, 1, 15],
             "demo.ipynb"
         ),
-        finding(Some(5), "LW101", "blocking-sleep", sleep, [3, 1, 3, 14], "demo.ipynb"),
+        finding(Some(5), "LW101", "blocking-sleep", &top_level_sleep, [3, 1, 3, 14], "demo.ipynb"),
         finding(
             Some(8),
             "LW203",
@@ -141,7 +142,7 @@ fn the_full_frame_shows_the_cells_own_lines() {
     let folder = project();
     let output = loopwise(folder.path(), &["check", "--no-cache", "demo.ipynb"]);
     let text = stdout(&output);
-    let frame = "warning[LW101]: Blocking call to `time.sleep` in async function\n \
+    let frame = "warning[LW101]: Blocking call to `time.sleep` at a notebook cell's top level\n \
                  --> demo.ipynb:cell 5:3:1\n  |\n\
                  1 | fetch(\"paris\")\n\
                  2 | print(await fetch(\"berlin\"))\n\
@@ -202,7 +203,7 @@ fn fix_rewrites_only_the_changed_cell() {
     assert_eq!(
         stdout(&output),
         "demo.ipynb:cell 3:2:5: LW101 [warning] Blocking call to `time.sleep` in async function\n\
-         demo.ipynb:cell 5:3:1: LW101 [warning] Blocking call to `time.sleep` in async function\n\
+         demo.ipynb:cell 5:3:1: LW101 [warning] Blocking call to `time.sleep` at a notebook cell's top level\n\
          demo.ipynb:cell 8:2:5: LW203 [error] `await` in a non-async function\n\
          Found 4 findings (1 fixed, 3 remaining: 1 error, 2 warnings).\n\
          No fixes available (3 hidden fixes can be enabled with the --unsafe-fixes option).\n"

@@ -433,6 +433,16 @@ impl<'t> SemanticModel<'t> {
         }
     }
 
+    /// Where async code at `position` runs, for messages: `in async function`, or `at a
+    /// notebook cell's top level` when the top level is async code there.
+    pub fn async_place(&self, position: usize) -> &'static str {
+        if self.top_level_await && matches!(self.scopes[self.scope_at(position)].kind, ScopeKind::Module) {
+            "at a notebook cell's top level"
+        } else {
+            "in async function"
+        }
+    }
+
     /// Makes the top level async code (a notebook's cells run on a running loop) or not.
     pub fn set_top_level_await(&mut self, top_level_await: bool) {
         self.top_level_await = top_level_await;

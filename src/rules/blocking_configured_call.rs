@@ -59,9 +59,10 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
     }
     let Some(qualified) = call.qualified_name.as_deref() else { return };
     let Some(suggestion) = checker.settings.blocking_calls.get(qualified) else { return };
+    let place = checker.semantic.async_place(call.node.start_byte());
     let message = match suggestion {
-        Some(suggestion) => format!("Blocking call to `{qualified}` in async function: {suggestion}"),
-        None => format!("Blocking call to `{qualified}` in async function"),
+        Some(suggestion) => format!("Blocking call to `{qualified}` {place}: {suggestion}"),
+        None => format!("Blocking call to `{qualified}` {place}"),
     };
     checker.report(Rule::BlockingConfiguredCall, call.node, message);
 }

@@ -83,7 +83,10 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
         checker.report(
             Rule::BlockingDbClient,
             call.node,
-            format!("Synchronous client `{qualified}` created in async function"),
+            format!(
+                "Synchronous client `{qualified}` created {}",
+                checker.semantic.async_place(call.node.start_byte())
+            ),
         );
     }
 }

@@ -298,7 +298,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
         let diagnostic = checker.report(
             Rule::BlockingFileIo,
             call.node,
-            format!("Blocking file-system call `{shown}` in async function"),
+            format!("Blocking file-system call `{shown}` {}", checker.semantic.async_place(call.node.start_byte())),
         );
         diagnostic.fix = fix;
         return;
@@ -315,7 +315,10 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
         let diagnostic = checker.report(
             Rule::BlockingFileIo,
             call.node,
-            format!("Blocking file-system call `Path.{method}` in async function"),
+            format!(
+                "Blocking file-system call `Path.{method}` {}",
+                checker.semantic.async_place(call.node.start_byte())
+            ),
         );
         diagnostic.fix = fix;
     }

@@ -60,7 +60,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
         return;
     }
     let fix = to_thread_fix(checker, call);
-    let diagnostic =
-        checker.report(Rule::BlockingInput, call.node, "Blocking call to `input` in async function".to_string());
+    let place = checker.semantic.async_place(call.node.start_byte());
+    let diagnostic = checker.report(Rule::BlockingInput, call.node, format!("Blocking call to `input` {place}"));
     diagnostic.fix = fix;
 }

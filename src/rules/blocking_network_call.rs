@@ -126,7 +126,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
             let diagnostic = checker.report(
                 Rule::BlockingNetworkCall,
                 call.node,
-                format!("Blocking network call `{qualified}` in async function"),
+                format!("Blocking network call `{qualified}` {}", checker.semantic.async_place(call.node.start_byte())),
             );
             diagnostic.fix = fix;
             return;
@@ -139,7 +139,10 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
         let diagnostic = checker.report(
             Rule::BlockingNetworkCall,
             call.node,
-            format!("Blocking network call `{method}` on a `{receiver_type}` in async function"),
+            format!(
+                "Blocking network call `{method}` on a `{receiver_type}` {}",
+                checker.semantic.async_place(call.node.start_byte())
+            ),
         );
         diagnostic.fix = fix;
     }

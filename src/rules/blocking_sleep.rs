@@ -67,7 +67,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
         let diagnostic = checker.report(
             Rule::BlockingSleep,
             call.node,
-            "Blocking call to `time.sleep` in async function".to_string(),
+            format!("Blocking call to `time.sleep` {}", checker.semantic.async_place(call.node.start_byte())),
         );
         diagnostic.fix = fix;
     }

@@ -97,7 +97,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
     let diagnostic = checker.report(
         Rule::BlockingSubprocess,
         call.node,
-        format!("Blocking call to `{qualified}` in async function"),
+        format!("Blocking call to `{qualified}` {}", checker.semantic.async_place(call.node.start_byte())),
     );
     diagnostic.fix = fix;
 }

@@ -216,7 +216,10 @@ pub(crate) fn check_call(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
     checker.report(
         Rule::BlockingThreadSync,
         call.node,
-        format!("Blocking `{method}()` on a `{receiver_type}` in async function"),
+        format!(
+            "Blocking `{method}()` on a `{receiver_type}` {}",
+            checker.semantic.async_place(call.node.start_byte())
+        ),
     );
 }
 
@@ -282,7 +285,7 @@ pub(crate) fn check_with(checker: &mut Checker<'_, '_>, manager: Node<'_>) {
         checker.report(
             Rule::BlockingThreadSync,
             manager,
-            format!("Blocking `with` on a `{manager_type}` in async function"),
+            format!("Blocking `with` on a `{manager_type}` {}", checker.semantic.async_place(manager.start_byte())),
         );
     }
 }
