@@ -699,3 +699,24 @@ async fn special_files_in_the_workspace_do_not_stop_indexing_or_diagnostics() {
         .collect();
     assert_eq!(codes, ["LW201"], "{published}");
 }
+
+#[tokio::test]
+async fn a_lone_surrogate_is_replaced_and_positions_stay_those_of_the_client() {
+    let (mut client, _) = TestClient::initialized(json!({}), Value::Null).await;
+    // A JavaScript client can hold a lone surrogate, one UTF-16 unit, as U+FFFD is.
+    let text = r"import time\nasync def f():\n    x = '\ud800'; time.sleep(1)\n";
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{{"textDocument":{{"uri":"{URI}","languageId":"python","version":1,"text":"{text}"}}}}}}"#
+    );
+    client.send_raw(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes()).await;
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
+    assert_eq!(published["diagnostics"][0]["range"], range((2, 13), (2, 26)), "{published}");
+    // A change holding one is applied too: the sleep moves one unit to the right.
+    let change = format!(
+        r#"{{"jsonrpc":"2.0","method":"textDocument/didChange","params":{{"textDocument":{{"uri":"{URI}","version":2}},"contentChanges":[{{"range":{{"start":{{"line":2,"character":4}},"end":{{"line":2,"character":4}}}},"text":"\udc00"}}]}}}}"#
+    );
+    client.send_raw(format!("Content-Length: {}\r\n\r\n{change}", change.len()).as_bytes()).await;
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
+    assert_eq!(published["version"], 2, "{published}");
+    assert_eq!(published["diagnostics"][0]["range"], range((2, 14), (2, 27)), "{published}");
+}

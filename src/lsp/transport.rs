@@ -15,7 +15,10 @@
 //!   through the server as a stand-in string, which [`restore_ids`] swaps back for the
 //!   client's own id on the way out, so the answer still reaches the request it is for;
 //! - a response from the client that the decoder would reject is dropped and logged (no one
-//!   waits for an answer to a response).
+//!   waits for an answer to a response);
+//! - a lone UTF-16 surrogate escaped in a string (`\ud800`, which a JavaScript client can
+//!   send and JSON parsers refuse) becomes U+FFFD, one UTF-16 unit as the surrogate was, so the
+//!   message is kept and the client's positions still match the text.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -103,8 +106,16 @@ async fn forward_valid_frames<R: AsyncRead + Unpin>(
     let mut input = BufReader::new(input);
     // Ends on end of input or a broken pipe; dropping `output` then ends the server's input as
     // the end of stdin would.
-    while let Some(frame) = read_frame(&mut input, &state).await {
-        let body = match check(&frame) {
+    while let Some(mut frame) = read_frame(&mut input, &state).await {
+        let mut checked = check(&frame);
+        // Only a message that failed is scanned for lone surrogates.
+        if matches!(checked, Err(Invalid { id: None, .. }))
+            && let Some(replaced) = replace_lone_surrogates(&frame)
+        {
+            frame = replaced;
+            checked = check(&frame);
+        }
+        let body = match checked {
             Ok(()) => frame,
             Err(Invalid { error, id: Some(id) }) => {
                 // The decoder takes an i64 or a string; anything else would end the stream.
@@ -226,10 +237,63 @@ fn check(body: &[u8]) -> Result<(), Invalid> {
     Err(Invalid { error: format!("not a JSON-RPC 2.0 request or response: {}", truncate(&value.to_string())), id })
 }
 
+/// `body` with each escaped lone surrogate (`\ud800` without its low half, or a low half
+/// alone) replaced by `\ufffd`; `None` when there is none. Other escapes, `\\` among them,
+/// are stepped over whole, so `\\ud800` (a backslash, then text) is left alone.
+fn replace_lone_surrogates(body: &[u8]) -> Option<Vec<u8>> {
+    let unit = |at: usize| -> Option<u16> {
+        let digits = body.get(at..at + 6)?.strip_prefix(b"\\u")?;
+        u16::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+    };
+    let mut fixed = Vec::with_capacity(body.len());
+    let (mut at, mut changed) = (0, false);
+    while at < body.len() {
+        if body[at] != b'\\' {
+            fixed.push(body[at]);
+            at += 1;
+            continue;
+        }
+        match unit(at) {
+            Some(0xD800..=0xDBFF) if unit(at + 6).is_some_and(|low| (0xDC00..=0xDFFF).contains(&low)) => {
+                fixed.extend_from_slice(&body[at..at + 12]);
+                at += 12;
+            }
+            Some(0xD800..=0xDFFF) => {
+                fixed.extend_from_slice(b"\\ufffd");
+                at += 6;
+                changed = true;
+            }
+            Some(_) => {
+                fixed.extend_from_slice(&body[at..at + 6]);
+                at += 6;
+            }
+            None => {
+                fixed.extend_from_slice(&body[at..(at + 2).min(body.len())]);
+                at += 2;
+            }
+        }
+    }
+    changed.then_some(fixed)
+}
+
 fn truncate(text: &str) -> String {
     const LIMIT: usize = 200;
     match text.char_indices().nth(LIMIT) {
         Some((end, _)) => format!("{}...", &text[..end]),
         None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lone_surrogates_become_the_replacement_character_and_pairs_stay() {
+        let fixed =
+            |text: &str| replace_lone_surrogates(text.as_bytes()).map(|bytes| String::from_utf8(bytes).expect("UTF-8"));
+        assert_eq!(fixed(r#"{"t":"a\ud800b"}"#).as_deref(), Some(r#"{"t":"a\ufffdb"}"#));
+        assert_eq!(fixed(r#"{"t":"\udc00\ud83d"}"#).as_deref(), Some(r#"{"t":"\ufffd\ufffd"}"#));
+        assert_eq!(fixed(r#"{"t":"\ud83d\ude00 \\ud800 \u0041"}"#), None, "a pair, an escaped backslash, a letter");
     }
 }
