@@ -9,10 +9,14 @@ use std::path::Path;
 
 /// Replaces the content of `path` with `text` so that no reader ever sees half a file: the text
 /// goes to a temporary file in the same folder, which then takes the file's place. The file's
-/// permissions are kept; a symbolic link stays a link to the rewritten file.
+/// permissions, owner and group are kept; a symbolic link stays a link to the rewritten file.
+/// A file with hard links, or one whose owner or group the new file could not be given, is
+/// written in place instead: a new file would leave the other links with the old text, or
+/// give the file to whoever ran the fix.
 pub(crate) fn write_atomically(path: &Path, text: &str) -> io::Result<()> {
     let target = fs::canonicalize(path)?;
-    let permissions = fs::metadata(&target)?.permissions();
+    let metadata = fs::metadata(&target)?;
+    let permissions = metadata.permissions();
     // Renaming over a file needs only the folder's permission: without these two checks a
     // read-only file, or another user's, would be replaced.
     if permissions.readonly() {
@@ -24,10 +28,28 @@ pub(crate) fn write_atomically(path: &Path, text: &str) -> io::Result<()> {
     let mut temporary = tempfile::NamedTempFile::new_in(folder).map_err(|error| {
         io::Error::new(error.kind(), format!("cannot create a file in {}: {}", folder.display(), error.kind()))
     })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if metadata.nlink() > 1
+            || std::os::unix::fs::fchown(temporary.as_file(), Some(metadata.uid()), Some(metadata.gid())).is_err()
+        {
+            drop(temporary);
+            return write_in_place(&target, text);
+        }
+    }
     temporary.write_all(text.as_bytes())?;
     temporary.as_file().set_permissions(permissions)?;
     temporary.persist(&target).map_err(|error| error.error)?;
     Ok(())
+}
+
+/// Writes `text` over the file itself: the same inode, so its links, owner and group stay.
+#[cfg(unix)]
+fn write_in_place(target: &Path, text: &str) -> io::Result<()> {
+    let mut file = OpenOptions::new().write(true).truncate(true).open(target)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
 }
 
 /// A unified diff from `original` to `fixed` with `--- a/path` and `+++ b/path` headers (the
@@ -129,6 +151,38 @@ mod tests {
                 assert_eq!((counts[0].1, counts[1].1), (old, new), "{before:?} -> {after:?}\n{diff}");
             }
         }
+    }
+
+    /// As root (CI), a file of `nobody` stays `nobody`'s; otherwise the file is one's own and
+    /// stays so.
+    #[cfg(unix)]
+    #[test]
+    fn the_owner_and_group_are_kept() {
+        use std::os::unix::fs::MetadataExt;
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let path = folder.path().join("a.py");
+        fs::write(&path, "x = 1\n").expect("write");
+        let _ = std::os::unix::fs::chown(&path, Some(65534), Some(65534));
+        let before = fs::metadata(&path).expect("metadata");
+        write_atomically(&path, "x = 2\n").expect("written");
+        let after = fs::metadata(&path).expect("metadata");
+        assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
+        assert_eq!(fs::read_to_string(&path).expect("read"), "x = 2\n");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn hard_links_keep_sharing_the_fixed_text() {
+        use std::os::unix::fs::MetadataExt;
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let path = folder.path().join("a.py");
+        fs::write(&path, "x = 1\n").expect("write");
+        let link = folder.path().join("b.py");
+        fs::hard_link(&path, &link).expect("hard link");
+        let inode = fs::metadata(&path).expect("metadata").ino();
+        write_atomically(&path, "x = 2\n").expect("written");
+        assert_eq!(fs::read_to_string(&link).expect("read"), "x = 2\n");
+        assert_eq!(fs::metadata(&path).expect("metadata").ino(), inode);
     }
 
     #[test]
