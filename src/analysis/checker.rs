@@ -326,7 +326,7 @@ impl<'a, 't> Checker<'a, 't> {
 
     /// Records a finding of `rule` on `node`; the returned diagnostic can still take a fix.
     pub fn report(&mut self, rule: Rule, node: Node<'_>, message: String) -> &mut Diagnostic {
-        let statement_start = enclosing_statement(node).map_or(node.start_byte(), |statement| statement.start_byte());
+        let statement_start = enclosing_statement(self.semantic.scope(0).node, node).unwrap_or(node.start_byte());
         self.diagnostics.push(Diagnostic {
             rule,
             range: TextRange::of(node),
@@ -638,18 +638,19 @@ impl<'a, 't> Checker<'a, 't> {
 
 /// The statement holding `node` (for a node in a compound statement's header, the compound
 /// statement itself): its first line is where a `# noqa` for a multi-line statement goes.
-fn enclosing_statement(node: Node<'_>) -> Option<Node<'_>> {
-    let mut current = Some(node);
-    while let Some(candidate) = current {
-        let kind = candidate.kind();
+fn enclosing_statement(root: Node<'_>, node: Node<'_>) -> Option<usize> {
+    let mut found = None;
+    // The innermost statement on the way down from the module is the nearest one above.
+    crate::analysis::source::descend_to(root, node, |current, _| {
+        let kind = current.kind();
         if kind.ends_with("_statement")
             || matches!(kind, "function_definition" | "class_definition" | "decorated_definition")
         {
-            return Some(candidate);
+            found = Some(current.start_byte());
         }
-        current = candidate.parent();
-    }
-    None
+        true
+    });
+    found
 }
 
 /// The concepts whose nodes a rule is handed (see `dispatch` and the `visit_*` methods): the

@@ -214,6 +214,10 @@ pub struct SemanticModel<'t> {
     never_returns_asked: std::cell::RefCell<Vec<String>>,
     /// The names of the functions whose references anywhere in the file some question read.
     references_asked: std::cell::RefCell<Vec<String>>,
+    /// [`SemanticModel::runs_on_worker_thread_loop`]'s answers by function node: each reads
+    /// every reference in the file, and a function with a thousand `time.sleep` calls asked a
+    /// thousand times.
+    worker_loop_answers: std::cell::RefCell<foldhash::HashMap<usize, bool>>,
     /// The names of the functions whose bodies a question about other code read
     /// ([`SemanticModel::helper_definition`]).
     bodies_asked: std::cell::RefCell<Vec<String>>,
@@ -1206,6 +1210,15 @@ impl<'t> SemanticModel<'t> {
     /// `executor.submit(main)`, `run` of a `threading.Thread` subclass). Blocking that loop
     /// holds up no other code's tasks.
     pub fn runs_on_worker_thread_loop(&self, function: Node<'t>) -> bool {
+        if let Some(known) = self.worker_loop_answers.borrow().get(&function.id()) {
+            return *known;
+        }
+        let answer = self.runs_on_worker_thread_loop_uncached(function);
+        self.worker_loop_answers.borrow_mut().insert(function.id(), answer);
+        answer
+    }
+
+    fn runs_on_worker_thread_loop_uncached(&self, function: Node<'t>) -> bool {
         let references = self.references_to_function(function);
         !references.is_empty()
             && references.into_iter().all(|reference| {
@@ -2164,6 +2177,7 @@ impl<'t, 's> Builder<'t, 's> {
             receiver_assignments: self.receiver_assignments,
             never_returns_asked: std::cell::RefCell::default(),
             references_asked: std::cell::RefCell::default(),
+            worker_loop_answers: std::cell::RefCell::default(),
             bodies_asked: std::cell::RefCell::default(),
             doubted: std::cell::Cell::new(false),
             generators: std::cell::RefCell::default(),

@@ -178,3 +178,35 @@ pub fn parse(source: &str) -> Tree {
     })
     .expect("parsing without a timeout or cancellation flag always returns a tree")
 }
+
+/// The nodes from `from` down to `target` (a node inside it), each with the child the path
+/// takes next (`None` for `target` itself), outermost first; `visit` returns `false` to stop.
+/// A cursor's descent costs the depth once, where climbing with `Node::parent` costs a descent
+/// from the root at every step: a chain of a thousand `await`s in one expression took seconds
+/// per finding that way.
+pub fn descend_to<'t>(from: Node<'t>, target: Node<'_>, mut visit: impl FnMut(Node<'t>, Option<Node<'t>>) -> bool) {
+    let (start, end) = (target.start_byte(), target.end_byte());
+    let mut cursor = from.walk();
+    loop {
+        let current = cursor.node();
+        if current.id() == target.id() {
+            visit(current, None);
+            return;
+        }
+        if cursor.goto_first_child_for_byte(start).is_none() {
+            visit(current, None);
+            return;
+        }
+        // The first child that ends after `start` may still not hold all of `target` (an
+        // empty node at its start): step on to the one that does.
+        while cursor.node().end_byte() < end || cursor.node().start_byte() > start {
+            if !cursor.goto_next_sibling() {
+                visit(current, None);
+                return;
+            }
+        }
+        if !visit(current, Some(cursor.node())) {
+            return;
+        }
+    }
+}

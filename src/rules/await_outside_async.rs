@@ -1,6 +1,7 @@
 use tree_sitter::Node;
 
 use crate::analysis::semantic::ScopeKind;
+use crate::analysis::source::descend_to;
 use crate::analysis::{Checker, Edit, Fix};
 use crate::rules::Rule;
 
@@ -56,7 +57,13 @@ define_rule! {
 
 /// `node` is an `await`, or an `async for`/`async with` statement or async comprehension clause.
 pub(crate) fn check(checker: &mut Checker<'_, '_>, node: Node<'_>) {
-    if in_async_generator_expression(node) || checker.semantic.in_async_function(node.start_byte()) {
+    // The scope lookup first: it is a binary search, and in an `async def` (nearly every
+    // `await`) it settles the question.
+    if checker.semantic.in_async_function(node.start_byte()) {
+        return;
+    }
+    let scope = checker.semantic.scope(checker.semantic.scope_at(node.start_byte())).node;
+    if in_async_generator_expression(scope, node) {
         return;
     }
     let (reported, what) = match node.kind() {
@@ -87,24 +94,22 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, node: Node<'_>) {
 
 /// Whether `node` runs inside a generator expression (its own async scope since Python 3.7)
 /// rather than in the enclosing function: anywhere in the generator but its first iterable.
-fn in_async_generator_expression(node: Node<'_>) -> bool {
-    let mut child = node;
-    while let Some(parent) = child.parent() {
-        match parent.kind() {
-            "generator_expression" => {
-                let mut cursor = parent.walk();
-                let first_clause = parent.named_children(&mut cursor).find(|clause| clause.kind() == "for_in_clause");
-                // The first clause's iterable is evaluated outside; `async for` of that clause is not.
-                let in_first_iterable =
-                    first_clause.is_some_and(|clause| clause.id() == child.id()) && child.id() != node.id();
-                if !in_first_iterable {
-                    return true;
-                }
-            }
-            "function_definition" | "lambda" | "class_definition" | "module" => return false,
-            _ => {}
+/// `scope` is the node of the innermost scope that holds `node`, so no other scope boundary
+/// lies between them.
+fn in_async_generator_expression(scope: Node<'_>, node: Node<'_>) -> bool {
+    let mut inside = false;
+    descend_to(scope, node, |current, child| {
+        if current.kind() == "generator_expression"
+            && let Some(child) = child
+        {
+            let mut walk = current.walk();
+            let first_clause = current.named_children(&mut walk).find(|clause| clause.kind() == "for_in_clause");
+            // The first clause's iterable is evaluated outside; `async for` of that clause is not.
+            let in_first_iterable =
+                first_clause.is_some_and(|clause| clause.id() == child.id()) && child.id() != node.id();
+            inside |= !in_first_iterable;
         }
-        child = parent;
-    }
-    false
+        !inside
+    });
+    inside
 }

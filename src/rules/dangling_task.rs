@@ -96,7 +96,9 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
 
 /// `await ` before the call, in an async function where it takes the call alone.
 fn await_fix(checker: &Checker<'_, '_>, call: &Call<'_>) -> Option<Fix> {
-    if !checker.semantic.in_async_function(call.node.start_byte()) || !fix_builder::can_prefix_await(call.node) {
+    if !checker.semantic.in_async_function(call.node.start_byte())
+        || !fix_builder::can_prefix_await(checker.semantic.scope(0).node, call.node)
+    {
         return None;
     }
     Some(Fix::unsafe_edit("Await the task", Edit::insertion("await ", call.node.start_byte())))
