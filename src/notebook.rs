@@ -6,8 +6,9 @@
 //! numbers them: every cell counts, markdown too, from 1), and the write-back that replaces only
 //! the `source` values of the cells a fix changed, keeping every other byte of the file.
 //!
-//! It must not know the engine, files or output formats: the command line (and later the
-//! language server) hands it the text and the fixed joined source.
+//! It must not know the engine, files or output formats: the command line hands it the text
+//! and the fixed joined source; the language server hands it the cells' texts
+//! ([`Notebook::from_cells`]) and asks which cell a range is in ([`Notebook::cell_of_range`]).
 
 use serde::Deserialize;
 use serde_json::value::RawValue;

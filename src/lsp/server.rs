@@ -389,6 +389,10 @@ impl Backend {
         for other in self.state.documents.uris().into_iter().filter(|other| *other != uri) {
             self.publish_document(&other).await;
         }
+        // Notebooks import modules too; their own exports are never the workspace's.
+        for notebook in self.state.notebooks.uris() {
+            self.publish_notebook(&notebook).await;
+        }
     }
 
     /// After a settings or configuration-file change: every open document may lint differently.
