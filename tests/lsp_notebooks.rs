@@ -7,6 +7,7 @@ mod common;
 use std::collections::HashMap;
 
 use common::{TestClient, range};
+use loopwise::lsp::PanicSeam;
 use loopwise::rules::Rule;
 use serde_json::{Value, json};
 
@@ -349,4 +350,72 @@ async fn a_client_that_pulls_gets_each_cells_diagnostics() {
         .map(|diagnostic| (&diagnostic["code"], &diagnostic["range"]))
         .collect();
     assert_eq!(codes, [(&json!("LW201"), &range((4, 0), (4, 3)))]);
+}
+
+#[tokio::test]
+async fn a_panicking_notebook_analysis_is_logged_and_later_changes_still_publish() {
+    let (mut client, _) = TestClient::initialized(json!({}), Value::Null).await;
+    open_notebook(&client).await;
+    published(&mut client, 3).await;
+    client.state.inject_panic(PanicSeam::Analysis);
+    let add_line = |version: i32| {
+        json!({"textContent": [
+            {"document": {"uri": CELL_1, "version": version}, "changes": [{"range": range((0, 0), (0, 0)), "text": "\n"}]},
+        ]})
+    };
+    change_notebook(&client, 2, add_line(2)).await;
+    let logged = client.expect_notification("window/logMessage").await;
+    assert!(logged["message"].as_str().unwrap_or("").contains("panic"), "{logged}");
+    change_notebook(&client, 3, add_line(3)).await;
+    let by_cell = published(&mut client, 3).await;
+    assert_eq!(by_cell[CELL_1], (json!(3), vec![finding("LW101", (4, 4), (4, 17))]));
+}
+
+#[tokio::test]
+async fn magics_are_skipped_and_cells_of_other_languages_are_not_python() {
+    let (mut client, _) = TestClient::initialized(json!({}), Value::Null).await;
+    client
+        .notify(
+            "notebookDocument/didOpen",
+            json!({
+                "notebookDocument": {
+                    "uri": NOTEBOOK, "notebookType": "jupyter-notebook", "version": 1,
+                    "cells": [cell(CODE, CELL_1), cell(CODE, CELL_2), cell(CODE, CELL_3)],
+                },
+                "cellTextDocuments": [
+                    cell_text(CELL_1, "python", 1, "%load_ext autoreload\n!pip install x\nimport time\n"),
+                    // Not Python: left out of the module, so its `time.sleep` is not reported.
+                    cell_text(CELL_2, "r", 1, "async def f():\n    time.sleep(1)\n"),
+                    cell_text(CELL_3, "python", 1, "%%time\ntime.sleep(1)\n"),
+                ],
+            }),
+        )
+        .await;
+    let by_cell = published(&mut client, 3).await;
+    assert_eq!(by_cell[CELL_1].1, vec![]);
+    assert_eq!(by_cell[CELL_2].1, vec![]);
+    // `%%time` runs its body as Python on the loop: a blocking call at a cell's top level.
+    assert_eq!(by_cell[CELL_3].1, vec![finding("LW101", (1, 0), (1, 13))]);
+}
+
+#[tokio::test]
+async fn a_structure_change_out_of_range_and_changes_to_unknown_cells_do_not_stop_the_server() {
+    let (mut client, _) = TestClient::initialized(json!({}), Value::Null).await;
+    open_notebook(&client).await;
+    published(&mut client, 3).await;
+    change_notebook(
+        &client,
+        2,
+        json!({
+            "structure": {"array": {"start": 99, "deleteCount": 4_000_000_000_u32, "cells": [cell(CODE, CELL_4)]}},
+            "textContent": [{"document": {"uri": "vscode-notebook-cell:/elsewhere#x", "version": 1}, "changes": [{"text": "x"}]}],
+        }),
+    )
+    .await;
+    let logged = client.expect_notification("window/logMessage").await;
+    assert!(logged["message"].as_str().unwrap_or("").contains("not open"), "{logged}");
+    // The new cell went to the end; it has no text yet, so it is empty.
+    let by_cell = published(&mut client, 4).await;
+    assert_eq!(by_cell[CELL_4], (json!(0), vec![]));
+    assert_eq!(by_cell[CELL_1].1, sleep_in_cell());
 }
