@@ -419,3 +419,45 @@ async fn a_structure_change_out_of_range_and_changes_to_unknown_cells_do_not_sto
     assert_eq!(by_cell[CELL_4], (json!(0), vec![]));
     assert_eq!(by_cell[CELL_1].1, sleep_in_cell());
 }
+
+#[tokio::test]
+async fn notebook_fix_all_applies_the_safe_fixes_of_every_cell() {
+    let (mut client, _) = TestClient::initialized(json!({}), Value::Null).await;
+    client
+        .notify(
+            "notebookDocument/didOpen",
+            json!({
+                "notebookDocument": {
+                    "uri": NOTEBOOK, "notebookType": "jupyter-notebook", "version": 1,
+                    "cells": [cell(CODE, CELL_1), cell(MARKUP, CELL_2), cell(CODE, CELL_3)],
+                },
+                "cellTextDocuments": [
+                    cell_text(CELL_1, "python", 1, "%load_ext x\nasync def g():\n    pass\n"),
+                    cell_text(CELL_2, "markdown", 1, NOTES),
+                    cell_text(CELL_3, "python", 3, "%time x = 1\ng()\n"),
+                ],
+            }),
+        )
+        .await;
+    published(&mut client, 3).await;
+    let request = |only: &str| {
+        json!({
+            "textDocument": {"uri": CELL_1},
+            "range": range((0, 0), (0, 0)),
+            "context": {"diagnostics": [], "only": [only]},
+        })
+    };
+    let actions = client.request_ok("textDocument/codeAction", request("notebook.source.fixAll")).await;
+    assert_eq!(
+        actions,
+        json!([{
+            "title": "Fix all safe loopwise findings",
+            "kind": "notebook.source.fixAll.loopwise",
+            // One edit in the cell that changed; the magic lines stay as they are.
+            "edit": {"changes": {CELL_3: [{"range": range((1, 0), (1, 0)), "newText": "await "}]}},
+        }])
+    );
+    // A file's fix-all kind is not a notebook's.
+    let actions = client.request_ok("textDocument/codeAction", request("source.fixAll")).await;
+    assert_eq!(actions, json!([]));
+}

@@ -24,6 +24,21 @@ pub const FIX_ALL: CodeActionKind = CodeActionKind::new("source.fixAll.loopwise"
 
 pub const FIX_ALL_TITLE: &str = "Fix all safe loopwise findings";
 
+/// The kind of the fix-all of a whole notebook, which VS Code asks for on a notebook's save
+/// (`notebook.codeActionsOnSave`).
+pub const NOTEBOOK_FIX_ALL: CodeActionKind = CodeActionKind::new("notebook.source.fixAll.loopwise");
+
+/// The notebook fix-all action with its edits: one per changed cell, at the cell's version.
+pub fn notebook_fix_all(edits: Vec<(Uri, i32, TextEdit)>, document_changes: bool) -> CodeAction {
+    let documents = edits.into_iter().map(|(uri, version, edit)| (uri, version, vec![edit])).collect();
+    CodeAction {
+        title: FIX_ALL_TITLE.to_string(),
+        kind: Some(NOTEBOOK_FIX_ALL),
+        edit: Some(workspace_edit_of(documents, document_changes)),
+        ..CodeAction::default()
+    }
+}
+
 /// What a lazily resolved fix-all carries until `codeAction/resolve` computes its edit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FixAllData {

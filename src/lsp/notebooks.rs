@@ -359,3 +359,24 @@ pub fn cell_reports(
         })
         .collect()
 }
+
+/// Which cells a fixed joined source changed, as one edit each in the cell's own text (magics
+/// restored, through [`Notebook::write_back`]); `None` when the fixes do not fit the cells.
+pub fn fixed_cells(
+    snapshot: &NotebookSnapshot,
+    notebook: &Notebook,
+    analysed: &[usize],
+    fixed: &str,
+    separators: &[usize],
+    encoding: PositionEncoding,
+) -> Option<Vec<(Uri, i32, TextEdit)>> {
+    let written = notebook.write_back(fixed, separators).ok()?;
+    let mut edits = Vec::new();
+    for changed in written.changed {
+        // `from_cells` numbers the cells it was given from 1.
+        let cell = &snapshot.cells[*analysed.get(changed.number.checked_sub(1)?)?];
+        let edit = convert::replacement(cell.rope.slice(..), &changed.before, &changed.after, encoding);
+        edits.push((cell.uri.clone(), cell.version, edit));
+    }
+    Some(edits)
+}

@@ -558,6 +558,58 @@ impl Backend {
         Ok(self.cell_report(cell).await?.map(|(rope, _, findings)| (rope, findings)))
     }
 
+    /// The fix-all of the notebook that holds `cell`, when one of its cells has a safe fix:
+    /// every safe fix of the notebook as one module, an edit per changed cell.
+    async fn notebook_fix_all_action(&self, cell: &Uri, session: &Session) -> Result<Option<CodeAction>> {
+        let Some(owner) = self.state.notebooks.owner(cell) else {
+            return Ok(None);
+        };
+        let has_safe_fix = |findings: &notebooks::CellFindings| {
+            findings.values().any(|cell| cell.iter().any(|finding| finding.safe_fix))
+        };
+        let Some(snapshot) = self.state.notebooks.snapshot(&owner) else {
+            return Ok(None);
+        };
+        let worth_fixing = if let Some(findings) = snapshot.findings.as_ref() {
+            has_safe_fix(findings)
+        } else {
+            // Analyses the notebook, which remembers its findings.
+            self.cell_report(cell).await?;
+            self.state.notebooks.snapshot(&owner).and_then(|now| now.findings).as_ref().is_some_and(has_safe_fix)
+        };
+        if !worth_fixing {
+            return Ok(None);
+        }
+        let state = Arc::clone(&self.state);
+        let session_for_task = session.clone();
+        let owner_for_task = owner.clone();
+        let revision = snapshot.revision;
+        let task = tokio::task::spawn_blocking(move || {
+            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                notebook_fix_all_edits(&state, &session_for_task, &owner_for_task, &snapshot)
+            }))
+        });
+        let edits = match task.await {
+            Ok(Ok(edits)) => edits,
+            Ok(Err(payload)) => {
+                let message = panic_message(payload.as_ref());
+                self.log(MessageType::ERROR, format!("fixing {} failed: {message}", owner.as_str())).await;
+                return Err(internal_error(format!("fix-all failed: {message}")));
+            }
+            Err(error) => {
+                self.log(MessageType::ERROR, format!("fixing {} failed: {error}", owner.as_str())).await;
+                return Err(internal_error(format!("fix-all failed: {error}")));
+            }
+        };
+        // Edits for an older text would land in the wrong places.
+        if self.state.notebooks.revision(&owner) != Some(revision) {
+            return Ok(None);
+        }
+        Ok(edits
+            .filter(|edits| !edits.is_empty())
+            .map(|edits| actions::notebook_fix_all(edits, session.document_changes)))
+    }
+
     async fn show_config_error(&self, error: &ConfigError) {
         let message = format!("loopwise: {error}; linting with the default settings until it is fixed");
         if self.state.first_time(&message) {
@@ -680,6 +732,11 @@ impl Backend {
                         &version_of,
                     ));
                 }
+            }
+            if actions::requested(only, &actions::NOTEBOOK_FIX_ALL)
+                && let Some(action) = self.notebook_fix_all_action(&uri, &session).await?
+            {
+                found.push(action);
             }
             return Ok(Some(found.into_iter().map(CodeActionOrCommand::CodeAction).collect()));
         };
@@ -827,7 +884,11 @@ impl LanguageServer for Backend {
                         })
                     }),
                     code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
-                        code_action_kinds: Some(vec![CodeActionKind::QUICKFIX, actions::FIX_ALL]),
+                        code_action_kinds: Some(vec![
+                            CodeActionKind::QUICKFIX,
+                            actions::FIX_ALL,
+                            actions::NOTEBOOK_FIX_ALL,
+                        ]),
                         resolve_provider: Some(true),
                         ..CodeActionOptions::default()
                     })),
@@ -1137,6 +1198,40 @@ fn fix_all_edit(state: &State, session: &Session, uri: &Uri, snapshot: &Snapshot
         analysis::check_source_in_workspace(text, path.as_deref(), &settings, view.as_ref(), SyntaxErrors::Hide)
     });
     (fixed.text != text).then(|| convert::replacement(snapshot.rope.slice(..), text, &fixed.text, session.encoding))
+}
+
+/// Every safe fix of the notebook `uri` (as `snapshot` holds it), linted as its diagnostics
+/// are, as one edit per changed cell; `None` when the fixes do not fit the cells.
+fn notebook_fix_all_edits(
+    state: &State,
+    session: &Session,
+    uri: &Uri,
+    snapshot: &NotebookSnapshot,
+) -> Option<Vec<(Uri, i32, TextEdit)>> {
+    state.panic_if_injected(PanicSeam::Analysis);
+    let path = file_path(uri);
+    let (settings, _) = settings_for(session, path.as_deref());
+    let settings = LintSettings { top_level_await: true, ..(*settings).clone() };
+    let module = path.as_deref().and_then(|path| state.workspace.module_of(path));
+    let view = module.as_ref().map(|module| WorkspaceView {
+        modules: &*state.workspace,
+        module: &module.name,
+        is_package: module.is_package,
+    });
+    let (notebook, analysed) = notebooks::joined(snapshot);
+    let text = notebook.joined_source();
+    let mut separators = notebook.separators();
+    // The line breaks between cells are marks no fix may move, as on the command line.
+    let fixed = fixer::fix_until_stable_keeping(
+        text,
+        Applicability::Safe,
+        |text| analysis::check_source_in_workspace(text, path.as_deref(), &settings, view.as_ref(), SyntaxErrors::Hide),
+        &mut separators,
+    );
+    if fixed.text == text {
+        return Some(Vec::new());
+    }
+    notebooks::fixed_cells(snapshot, &notebook, &analysed, &fixed.text, &separators, session.encoding)
 }
 
 /// The file a `file://` URI names; other schemes (untitled buffers, remote files) have none.
