@@ -188,12 +188,9 @@ impl Notebook {
     /// a line break between cells or touches a blanked line (an edit there would rewrite a
     /// magic). A range may end at its cell's last byte, before the line break.
     pub fn cell_of_range(&self, start: usize, end: usize) -> Option<(usize, usize)> {
-        let index = self.cells.partition_point(|cell| cell.start <= start).checked_sub(1)?;
+        let (index, cell_start) = self.cell_holding(start, end)?;
         let cell = &self.cells[index];
         let cell_end = self.cells.get(index + 1).map_or(self.joined.len(), |next| next.start - 1);
-        if end < start || end > cell_end {
-            return None;
-        }
         let mut line_start = cell.start;
         for (line, text) in self.joined[cell.start..cell_end].split_inclusive('\n').enumerate() {
             let content_end = line_start + text.trim_end_matches(['\n', '\r']).len();
@@ -207,7 +204,16 @@ impl Notebook {
             }
             line_start += text.len();
         }
-        Some((index, cell.start))
+        Some((index, cell_start))
+    }
+
+    /// Like [`Notebook::cell_of_range`], blanked lines allowed: where a finding is (a
+    /// statement it reports may hold a magic line).
+    pub fn cell_holding(&self, start: usize, end: usize) -> Option<(usize, usize)> {
+        let index = self.cells.partition_point(|cell| cell.start <= start).checked_sub(1)?;
+        let cell = &self.cells[index];
+        let cell_end = self.cells.get(index + 1).map_or(self.joined.len(), |next| next.start - 1);
+        (start <= end && end <= cell_end).then_some((index, cell.start))
     }
 
     /// The code cells' sources joined by `\n`, with magics and shell escapes blanked.
@@ -584,6 +590,8 @@ mod tests {
         assert_eq!(notebook.cell_of_range(0, 6), Some((0, 0)));
         assert_eq!(notebook.cell_of_range(12, 12), Some((0, 0)), "an insertion before a magic line");
         assert_eq!(notebook.cell_of_range(12, 14), None, "an edit of a magic line");
+        assert_eq!(notebook.cell_holding(0, 19), Some((0, 0)), "a finding over a magic line");
+        assert_eq!(notebook.cell_holding(19, 21), None);
         assert_eq!(notebook.cell_of_range(20, 20), Some((0, 0)), "the end of the first cell");
         assert_eq!(notebook.cell_of_range(19, 21), None, "across cells");
         assert_eq!(notebook.cell_of_range(21, 21), Some((1, 21)));

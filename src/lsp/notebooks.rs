@@ -272,14 +272,17 @@ pub fn cell_reports(
 ) -> Vec<CellReport> {
     let mut diagnostics: Vec<Vec<ls_types::Diagnostic>> = vec![Vec::new(); snapshot.cells.len()];
     let mut findings: Vec<Vec<Finding>> = vec![Vec::new(); snapshot.cells.len()];
-    // Where each joined-source range lands: the cell (in `snapshot.cells`) and its start.
+    // Where each joined-source edit lands: the cell (in `snapshot.cells`) and its start.
     let locate = |start: usize, end: usize| {
         let (code_index, offset) = notebook.cell_of_range(start, end)?;
         Some((*analysed.get(code_index)?, offset))
     };
     for (diagnostic, suppression) in found {
         // A finding is one node: it cannot span two cells, which are never one statement.
-        let Some((cell, offset)) = locate(diagnostic.range.start, diagnostic.range.end) else {
+        let Some((cell, offset)) = notebook
+            .cell_holding(diagnostic.range.start, diagnostic.range.end)
+            .and_then(|(code_index, offset)| Some((*analysed.get(code_index)?, offset)))
+        else {
             continue;
         };
         let here = &snapshot.cells[cell];
