@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use futures::FutureExt;
+use ropey::Rope;
 use serde::Deserialize;
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tower_lsp_server::ls_types::{
@@ -33,7 +34,6 @@ use crate::analysis::{self, Applicability, LintSettings, SyntaxErrors, Workspace
 use crate::config::{ConfigError, Options, Resolver};
 use crate::position::{self, PositionEncoding};
 use crate::workspace::Workspace;
-use ropey::Rope;
 
 use super::actions::{self, FixAllData};
 use super::convert;
