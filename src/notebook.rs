@@ -6,8 +6,9 @@
 //! numbers them: every cell counts, markdown too, from 1), and the write-back that replaces only
 //! the `source` values of the cells a fix changed, keeping every other byte of the file.
 //!
-//! It must not know the engine, files or output formats: the command line (and later the
-//! language server) hands it the text and the fixed joined source.
+//! It must not know the engine, files or output formats: the command line hands it the text
+//! and the fixed joined source; the language server hands it the cells' texts
+//! ([`Notebook::from_cells`]) and asks which cell a range is in ([`Notebook::cell_of_range`]).
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -156,6 +157,63 @@ impl Notebook {
             joined.push_str(&text);
         }
         Ok(Self { raw, cells, joined })
+    }
+
+    /// The notebook of the code cells `sources`, in order, as an editor holds them (the
+    /// language server's cells): no JSON, so [`Notebook::write_back`] has nothing to rewrite.
+    /// A cell's number is its place in `sources`, from 1.
+    pub fn from_cells<'a>(sources: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut cells = Vec::new();
+        let mut joined = String::new();
+        for (index, original) in sources.into_iter().enumerate() {
+            let (text, blanked) = blank_magics(original);
+            if !cells.is_empty() {
+                joined.push('\n');
+            }
+            cells.push(CodeCell {
+                number: index + 1,
+                start: joined.len(),
+                original: original.to_string(),
+                blanked,
+                span: 0..0,
+                form: SourceForm::String,
+            });
+            joined.push_str(&text);
+        }
+        Self { raw: String::new(), cells, joined }
+    }
+
+    /// The index (among the code cells) of the one cell that holds all of joined-source
+    /// `start..end`, and the offset of that cell's first byte; `None` when the range crosses
+    /// a line break between cells or touches a blanked line (an edit there would rewrite a
+    /// magic). A range may end at its cell's last byte, before the line break.
+    pub fn cell_of_range(&self, start: usize, end: usize) -> Option<(usize, usize)> {
+        let (index, cell_start) = self.cell_holding(start, end)?;
+        let cell = &self.cells[index];
+        let cell_end = self.cells.get(index + 1).map_or(self.joined.len(), |next| next.start - 1);
+        let mut line_start = cell.start;
+        for (line, text) in self.joined[cell.start..cell_end].split_inclusive('\n').enumerate() {
+            let content_end = line_start + text.trim_end_matches(['\n', '\r']).len();
+            let touches = if start == end {
+                line_start < start && start <= content_end
+            } else {
+                start < content_end.max(line_start + 1) && end > line_start
+            };
+            if touches && cell.blanked.binary_search(&line).is_ok() {
+                return None;
+            }
+            line_start += text.len();
+        }
+        Some((index, cell_start))
+    }
+
+    /// Like [`Notebook::cell_of_range`], blanked lines allowed: where a finding is (a
+    /// statement it reports may hold a magic line).
+    pub fn cell_holding(&self, start: usize, end: usize) -> Option<(usize, usize)> {
+        let index = self.cells.partition_point(|cell| cell.start <= start).checked_sub(1)?;
+        let cell = &self.cells[index];
+        let cell_end = self.cells.get(index + 1).map_or(self.joined.len(), |next| next.start - 1);
+        (start <= end && end <= cell_end).then_some((index, cell.start))
     }
 
     /// The code cells' sources joined by `\n`, with magics and shell escapes blanked.
@@ -522,6 +580,24 @@ mod tests {
         assert!(notebook.write_back("       \nprint(1)\ny\n", &[17]).is_err());
         let written = notebook.write_back("       \nprint(2)\n\ny\n", &[17]).expect("written back");
         assert_eq!(written.changed[0].after, "%time x\nprint(2)\n");
+    }
+
+    #[test]
+    fn cells_from_an_editor_are_joined_and_ranges_stay_in_one_cell() {
+        let notebook = Notebook::from_cells(["import time\n%time x\n", "", "y = 1"]);
+        assert_eq!(notebook.joined_source(), "import time\n       \n\n\ny = 1");
+        assert_eq!(notebook.separators(), [20, 21]);
+        assert_eq!(notebook.cell_of_range(0, 6), Some((0, 0)));
+        assert_eq!(notebook.cell_of_range(12, 12), Some((0, 0)), "an insertion before a magic line");
+        assert_eq!(notebook.cell_of_range(12, 14), None, "an edit of a magic line");
+        assert_eq!(notebook.cell_holding(0, 19), Some((0, 0)), "a finding over a magic line");
+        assert_eq!(notebook.cell_holding(19, 21), None);
+        assert_eq!(notebook.cell_of_range(20, 20), Some((0, 0)), "the end of the first cell");
+        assert_eq!(notebook.cell_of_range(19, 21), None, "across cells");
+        assert_eq!(notebook.cell_of_range(21, 21), Some((1, 21)));
+        assert_eq!(notebook.cell_of_range(22, 27), Some((2, 22)));
+        assert_eq!(notebook.cell_of_range(22, 28), None, "past the end");
+        assert_eq!(Notebook::from_cells([]).cell_of_range(0, 0), None);
     }
 
     #[test]

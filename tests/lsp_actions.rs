@@ -83,7 +83,10 @@ async fn initialize_advertises_code_actions_and_hover() {
     let (_, result) = TestClient::initialized(json!({}), Value::Null).await;
     assert_eq!(
         result["capabilities"]["codeActionProvider"],
-        json!({"codeActionKinds": ["quickfix", "source.fixAll.loopwise"], "resolveProvider": true})
+        json!({
+            "codeActionKinds": ["quickfix", "source.fixAll.loopwise", "notebook.source.fixAll.loopwise"],
+            "resolveProvider": true,
+        })
     );
     assert_eq!(result["capabilities"]["hoverProvider"], true);
 }

@@ -24,6 +24,21 @@ pub const FIX_ALL: CodeActionKind = CodeActionKind::new("source.fixAll.loopwise"
 
 pub const FIX_ALL_TITLE: &str = "Fix all safe loopwise findings";
 
+/// The kind of the fix-all of a whole notebook, which VS Code asks for on a notebook's save
+/// (`notebook.codeActionsOnSave`).
+pub const NOTEBOOK_FIX_ALL: CodeActionKind = CodeActionKind::new("notebook.source.fixAll.loopwise");
+
+/// The notebook fix-all action with its edits: one per changed cell, at the cell's version.
+pub fn notebook_fix_all(edits: Vec<(Uri, i32, TextEdit)>, document_changes: bool) -> CodeAction {
+    let documents = edits.into_iter().map(|(uri, version, edit)| (uri, version, vec![edit])).collect();
+    CodeAction {
+        title: FIX_ALL_TITLE.to_string(),
+        kind: Some(NOTEBOOK_FIX_ALL),
+        edit: Some(workspace_edit_of(documents, document_changes)),
+        ..CodeAction::default()
+    }
+}
+
 /// What a lazily resolved fix-all carries until `codeAction/resolve` computes its edit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FixAllData {
@@ -44,7 +59,16 @@ pub fn requested(only: Option<&[CodeActionKind]>, kind: &CodeActionKind) -> bool
 /// The quick fixes of one loopwise diagnostic from the client's context: its main fix
 /// (preferred), its alternatives and its `# noqa` suppression. None when the diagnostic is not
 /// loopwise's or its edits were computed for another version than `version`, the current one.
-pub fn quick_fixes(uri: &Uri, diagnostic: &Diagnostic, version: i32, document_changes: bool) -> Vec<CodeAction> {
+///
+/// `version_of` gives the current version of a notebook's other cells: a fix that also edits
+/// one of them is offered only while every cell it edits is as it was analysed.
+pub fn quick_fixes(
+    uri: &Uri,
+    diagnostic: &Diagnostic,
+    version: i32,
+    document_changes: bool,
+    version_of: &dyn Fn(&Uri) -> Option<i32>,
+) -> Vec<CodeAction> {
     if diagnostic.source.as_deref() != Some(convert::SOURCE) {
         return Vec::new();
     }
@@ -55,23 +79,32 @@ pub fn quick_fixes(uri: &Uri, diagnostic: &Diagnostic, version: i32, document_ch
     if data.version != version {
         return Vec::new();
     }
-    let quick_fix = |title: String, edits: Vec<TextEdit>, preferred: bool| CodeAction {
+    let quick_fix = |title: String, documents: Vec<(Uri, i32, Vec<TextEdit>)>, preferred: bool| CodeAction {
         title,
         kind: Some(CodeActionKind::QUICKFIX),
         diagnostics: Some(vec![diagnostic.clone()]),
-        edit: Some(workspace_edit(uri, version, edits, document_changes)),
+        edit: Some(workspace_edit_of(documents, document_changes)),
         is_preferred: preferred.then_some(true),
         ..CodeAction::default()
     };
+    let fix_action = |fix: FixData, preferred: bool| {
+        if fix.elsewhere.iter().any(|cell| version_of(&cell.uri) != Some(cell.version)) {
+            return None;
+        }
+        let title = fix_title(&fix);
+        let mut documents = vec![(uri.clone(), version, fix.edits)];
+        documents.extend(fix.elsewhere.into_iter().map(|cell| (cell.uri, cell.version, cell.edits)));
+        Some(quick_fix(title, documents, preferred))
+    };
     let mut actions = Vec::new();
     if let Some(fix) = data.fix {
-        actions.push(quick_fix(fix_title(&fix), fix.edits, true));
+        actions.extend(fix_action(fix, true));
     }
     for fix in data.alternatives {
-        actions.push(quick_fix(fix_title(&fix), fix.edits, false));
+        actions.extend(fix_action(fix, false));
     }
     if let Some(noqa) = data.noqa {
-        actions.push(quick_fix(noqa.title, vec![noqa.edit], false));
+        actions.push(quick_fix(noqa.title, vec![(uri.clone(), version, vec![noqa.edit])], false));
     }
     actions
 }
@@ -89,16 +122,26 @@ fn fix_title(fix: &FixData) -> String {
 /// Edits of one document, versioned when the client checks versions (`documentChanges`), so a
 /// client whose document moved on refuses them rather than applying them in the wrong place.
 pub fn workspace_edit(uri: &Uri, version: i32, edits: Vec<TextEdit>, document_changes: bool) -> WorkspaceEdit {
+    workspace_edit_of(vec![(uri.clone(), version, edits)], document_changes)
+}
+
+/// Edits of several documents (the cells of one notebook), each at its version.
+pub fn workspace_edit_of(documents: Vec<(Uri, i32, Vec<TextEdit>)>, document_changes: bool) -> WorkspaceEdit {
     if document_changes {
-        return WorkspaceEdit {
-            document_changes: Some(DocumentChanges::Edits(vec![TextDocumentEdit {
-                text_document: OptionalVersionedTextDocumentIdentifier::new(uri.clone(), version),
+        let edits = documents
+            .into_iter()
+            .map(|(uri, version, edits)| TextDocumentEdit {
+                text_document: OptionalVersionedTextDocumentIdentifier::new(uri, version),
                 edits: edits.into_iter().map(OneOf::Left).collect(),
-            }])),
-            ..WorkspaceEdit::default()
-        };
+            })
+            .collect();
+        return WorkspaceEdit { document_changes: Some(DocumentChanges::Edits(edits)), ..WorkspaceEdit::default() };
     }
-    WorkspaceEdit { changes: Some(HashMap::from([(uri.clone(), edits)])), ..WorkspaceEdit::default() }
+    let mut changes: HashMap<Uri, Vec<TextEdit>> = HashMap::new();
+    for (uri, _, edits) in documents {
+        changes.entry(uri).or_default().extend(edits);
+    }
+    WorkspaceEdit { changes: Some(changes), ..WorkspaceEdit::default() }
 }
 
 /// The fix-all action with its edit.
@@ -205,7 +248,7 @@ mod tests {
             })),
             ..Diagnostic::default()
         };
-        let actions = quick_fixes(&uri, &diagnostic, 2, false);
+        let actions = quick_fixes(&uri, &diagnostic, 2, false, &|_| None);
         let summary: Vec<(&str, Option<bool>, &str)> = actions
             .iter()
             .map(|action| {
@@ -223,7 +266,7 @@ mod tests {
             ]
         );
         assert!(actions.iter().all(|action| action.diagnostics.as_deref() == Some(std::slice::from_ref(&diagnostic))));
-        assert!(quick_fixes(&uri, &diagnostic, 3, false).is_empty(), "edits of version 2 are stale at 3");
+        assert!(quick_fixes(&uri, &diagnostic, 3, false, &|_| None).is_empty(), "edits of version 2 are stale at 3");
     }
 
     #[test]

@@ -38,6 +38,19 @@ pub struct FixData {
     /// `safe`, `unsafe` or `display-only`.
     pub applicability: String,
     pub edits: Vec<TextEdit>,
+    /// A notebook cell's fix may edit other cells too (an `import asyncio` in the first
+    /// cell): their edits, each cell with the version they were computed for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub elsewhere: Vec<CellEdits>,
+}
+
+/// The edits of a fix in another cell of the same notebook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CellEdits {
+    pub uri: Uri,
+    pub version: i32,
+    pub edits: Vec<TextEdit>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,10 +135,11 @@ fn fix_data(text: RopeSlice<'_>, fix: &Fix, encoding: PositionEncoding) -> FixDa
         title: fix.title().to_string(),
         applicability: fix.applicability().as_str().to_string(),
         edits: fix.edits().iter().map(|edit| text_edit(text, edit, encoding)).collect(),
+        elsewhere: Vec::new(),
     }
 }
 
-fn text_edit(text: RopeSlice<'_>, edit: &Edit, encoding: PositionEncoding) -> TextEdit {
+pub fn text_edit(text: RopeSlice<'_>, edit: &Edit, encoding: PositionEncoding) -> TextEdit {
     TextEdit::new(lsp_range(text, edit.range.start, edit.range.end, encoding), edit.content.clone())
 }
 

@@ -66,6 +66,44 @@ pub enum ChangeProblem {
     },
 }
 
+/// The byte range of `text` a ranged change replaces, and whether its range had to be clamped
+/// into the text (it was outside, or ended before it started); `None` for a whole-text change.
+pub fn change_offsets(
+    text: ropey::RopeSlice<'_>,
+    change: &TextDocumentContentChangeEvent,
+    encoding: PositionEncoding,
+) -> Option<(usize, usize, bool)> {
+    let range = change.range?;
+    let start = position::position_to_offset(text, convert::line_column(range.start), encoding);
+    let end = position::position_to_offset(text, convert::line_column(range.end), encoding);
+    let clamped = start.clamped || end.clamped || end.value < start.value;
+    Some((start.value, end.value.max(start.value), clamped))
+}
+
+/// Applies LSP content changes to a plain rope (a notebook cell's text), in order; returns the
+/// indexes of the changes whose range was clamped.
+pub fn apply_changes(
+    rope: &mut Rope,
+    changes: &[TextDocumentContentChangeEvent],
+    encoding: PositionEncoding,
+) -> Vec<usize> {
+    let mut clamped_changes = Vec::new();
+    for (index, change) in changes.iter().enumerate() {
+        let Some((start, end, clamped)) = change_offsets(rope.slice(..), change, encoding) else {
+            *rope = Rope::from_str(&change.text);
+            continue;
+        };
+        if clamped {
+            clamped_changes.push(index);
+        }
+        // Offsets from `position_to_offset` are character boundaries within the rope.
+        let (start, end) = (rope.byte_to_char(start), rope.byte_to_char(end));
+        rope.remove(start..end);
+        rope.insert(start, &change.text);
+    }
+    clamped_changes
+}
+
 /// A document and the server's own count of its changes.
 ///
 /// The client's version cannot tell two texts apart when a client repeats or reuses version
@@ -123,18 +161,14 @@ impl Documents {
         let document = &mut entry.document;
         let mut problems = Vec::new();
         for (index, change) in changes.iter().enumerate() {
-            let Some(range) = change.range else {
+            let Some((start, end, clamped)) = change_offsets(document.rope().slice(..), change, encoding) else {
                 document.replace_all(&change.text);
                 continue;
             };
-            let start =
-                position::position_to_offset(document.rope().slice(..), convert::line_column(range.start), encoding);
-            let end =
-                position::position_to_offset(document.rope().slice(..), convert::line_column(range.end), encoding);
-            if start.clamped || end.clamped || end.value < start.value {
+            if clamped {
                 problems.push(ChangeProblem::ClampedRange { change: index });
             }
-            document.apply_edit(start.value, end.value.max(start.value), &change.text);
+            document.apply_edit(start, end, &change.text);
         }
         document.reparse();
         document.set_version(version);

@@ -17,6 +17,7 @@
 mod actions;
 mod convert;
 mod documents;
+mod notebooks;
 mod server;
 mod transport;
 

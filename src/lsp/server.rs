@@ -10,15 +10,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use futures::FutureExt;
+use ropey::Rope;
 use serde::Deserialize;
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tower_lsp_server::ls_types::{
     CodeAction, CodeActionKind, CodeActionOptions, CodeActionOrCommand, CodeActionParams, CodeActionProviderCapability,
     CodeActionResponse, DiagnosticOptions, DiagnosticServerCapabilities, DidChangeConfigurationParams,
-    DidChangeTextDocumentParams, DidChangeWatchedFilesParams, DidChangeWatchedFilesRegistrationOptions,
-    DidCloseTextDocumentParams, DidOpenTextDocumentParams, DocumentDiagnosticParams, DocumentDiagnosticReport,
-    DocumentDiagnosticReportResult, FileSystemWatcher, FullDocumentDiagnosticReport, GlobPattern, Hover, HoverParams,
-    HoverProviderCapability, InitializeParams, InitializeResult, InitializedParams, MarkupKind, MessageType,
+    DidChangeNotebookDocumentParams, DidChangeTextDocumentParams, DidChangeWatchedFilesParams,
+    DidChangeWatchedFilesRegistrationOptions, DidCloseNotebookDocumentParams, DidCloseTextDocumentParams,
+    DidOpenNotebookDocumentParams, DidOpenTextDocumentParams, DidSaveNotebookDocumentParams, DocumentDiagnosticParams,
+    DocumentDiagnosticReport, DocumentDiagnosticReportResult, FileSystemWatcher, FullDocumentDiagnosticReport,
+    GlobPattern, Hover, HoverParams, HoverProviderCapability, InitializeParams, InitializeResult, InitializedParams,
+    MarkupKind, MessageType, NotebookCellSelector, NotebookDocumentSyncOptions, NotebookSelector, OneOf,
     PositionEncodingKind, ProgressToken, Registration, RelatedFullDocumentDiagnosticReport, ServerCapabilities,
     ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions, TextEdit, Uri,
     WorkDoneProgressCreateParams, request::WorkDoneProgressCreate,
@@ -35,6 +38,7 @@ use crate::workspace::Workspace;
 use super::actions::{self, FixAllData};
 use super::convert;
 use super::documents::{ChangeProblem, Documents, Finding, Snapshot};
+use super::notebooks::{self, CellReport, NotebookSnapshot, Notebooks};
 
 /// Files whose change may change the settings of any open document.
 /// Configuration files, and Python files whose summaries the workspace index caches.
@@ -116,6 +120,7 @@ impl Default for Session {
 pub struct State {
     client: Client,
     documents: Documents,
+    notebooks: Notebooks,
     session: RwLock<Session>,
     /// Held from the "is this still the latest text?" check until the notification is queued,
     /// so an older analysis can never be published after a newer one.
@@ -136,6 +141,7 @@ impl State {
         Self {
             client,
             documents: Documents::default(),
+            notebooks: Notebooks::default(),
             session: RwLock::new(Session::default()),
             publish: tokio::sync::Mutex::new(()),
             shown_errors: Mutex::new(HashSet::new()),
@@ -383,6 +389,10 @@ impl Backend {
         for other in self.state.documents.uris().into_iter().filter(|other| *other != uri) {
             self.publish_document(&other).await;
         }
+        // Notebooks import modules too; their own exports are never the workspace's.
+        for notebook in self.state.notebooks.uris() {
+            self.publish_notebook(&notebook).await;
+        }
     }
 
     /// After a settings or configuration-file change: every open document may lint differently.
@@ -399,6 +409,205 @@ impl Backend {
         for uri in self.state.documents.uris() {
             self.publish_document(&uri).await;
         }
+        for uri in self.state.notebooks.uris() {
+            self.publish_notebook(&uri).await;
+        }
+    }
+
+    /// Lints a notebook's code cells as one module off the async threads, as [`Self::analyze`]
+    /// lints a document; `None` when `skip_if_stale` and the notebook changed before it started.
+    async fn analyze_notebook(
+        &self,
+        uri: &Uri,
+        snapshot: NotebookSnapshot,
+        skip_if_stale: bool,
+    ) -> Option<std::result::Result<Vec<CellReport>, String>> {
+        let session = self.state.session();
+        let state = Arc::clone(&self.state);
+        let uri_for_task = uri.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                if skip_if_stale && state.notebooks.revision(&uri_for_task) != Some(snapshot.revision) {
+                    return None;
+                }
+                state.panic_if_injected(PanicSeam::Analysis);
+                let path = file_path(&uri_for_task);
+                let (settings, error) = settings_for(&session, path.as_deref());
+                // A cell's top level runs on the event loop, as the command line checks notebooks.
+                let settings = LintSettings { top_level_await: true, ..(*settings).clone() };
+                let module = path.as_deref().and_then(|path| state.workspace.module_of(path));
+                let view = module.as_ref().map(|module| WorkspaceView {
+                    modules: &*state.workspace,
+                    module: &module.name,
+                    is_package: module.is_package,
+                });
+                let (notebook, analysed) = notebooks::joined(&snapshot);
+                let text = notebook.joined_source();
+                let tree = analysis::source::parse(text);
+                let found = analysis::lint_in_workspace(text, &tree, path.as_deref(), &settings, view.as_ref());
+                let syntax = if session.show_syntax_errors { SyntaxErrors::Report } else { SyntaxErrors::Hide };
+                let found = analysis::with_syntax_errors(text, &tree, found, syntax);
+                let root = tree.root_node();
+                let found: Vec<_> = found
+                    .into_iter()
+                    .map(|diagnostic| {
+                        let suppression = (!diagnostic.rule.is_pseudo())
+                            .then(|| noqa::suppression(text, root, &diagnostic))
+                            .flatten();
+                        (diagnostic, suppression)
+                    })
+                    .collect();
+                let reports = notebooks::cell_reports(&snapshot, &notebook, &analysed, &found, session.encoding);
+                let findings =
+                    reports.iter().map(|report| (report.uri.clone(), Arc::clone(&report.findings))).collect();
+                state.notebooks.set_findings(&uri_for_task, snapshot.revision, Arc::new(findings));
+                Some((reports, error))
+            }))
+        });
+        match task.await {
+            Ok(Ok(Some((reports, error)))) => {
+                if let Some(error) = error {
+                    self.show_config_error(&error).await;
+                }
+                Some(Ok(reports))
+            }
+            Ok(Ok(None)) => None,
+            Ok(Err(payload)) => Some(Err(panic_message(payload.as_ref()))),
+            Err(join_error) => Some(Err(join_error.to_string())),
+        }
+    }
+
+    /// Analyses the notebook as it is now and publishes each cell's diagnostics (an empty list
+    /// for a cell without findings, so that stale ones clear), unless it changed meanwhile.
+    async fn publish_notebook(&self, uri: &Uri) {
+        if self.state.session().pull_diagnostics {
+            return;
+        }
+        let Some(snapshot) = self.state.notebooks.snapshot(uri) else {
+            return;
+        };
+        let revision = snapshot.revision;
+        let reports = match self.analyze_notebook(uri, snapshot, true).await {
+            None => return,
+            Some(Ok(reports)) => reports,
+            Some(Err(message)) => {
+                self.log(MessageType::ERROR, format!("analysis of {} failed: {message}", uri.as_str())).await;
+                return;
+            }
+        };
+        let _publishing = self.state.publish.lock().await;
+        if self.state.notebooks.revision(uri) != Some(revision) {
+            return;
+        }
+        for report in reports {
+            self.state.client.publish_diagnostics(report.uri, report.diagnostics, Some(report.version)).await;
+        }
+    }
+
+    /// Clears the diagnostics of cell documents that left a notebook or closed with it.
+    async fn clear_cells(&self, cells: Vec<Uri>) {
+        if cells.is_empty() || self.state.session().pull_diagnostics {
+            return;
+        }
+        // Under the publish lock, so an analysis of the notebook still running (which will
+        // find it changed) cannot be queued after the empty lists.
+        let _publishing = self.state.publish.lock().await;
+        for cell in cells {
+            self.state.client.publish_diagnostics(cell, Vec::new(), None).await;
+        }
+    }
+
+    /// The report of the notebook cell `cell` from the last analysis of its notebook's current
+    /// text, or of a new one; `None` when `cell` is no open notebook's cell.
+    async fn cell_report(
+        &self,
+        cell: &Uri,
+    ) -> Result<Option<(Rope, Vec<tower_lsp_server::ls_types::Diagnostic>, Arc<[Finding]>)>> {
+        let Some(owner) = self.state.notebooks.owner(cell) else {
+            return Ok(None);
+        };
+        let Some(snapshot) = self.state.notebooks.snapshot(&owner) else {
+            return Ok(None);
+        };
+        let Some(rope) = snapshot.cells.iter().find(|candidate| candidate.uri == *cell).map(|cell| cell.rope.clone())
+        else {
+            return Ok(None);
+        };
+        match self.analyze_notebook(&owner, snapshot, false).await {
+            None => Ok(None),
+            Some(Ok(reports)) => Ok(reports
+                .into_iter()
+                .find(|report| report.uri == *cell)
+                .map(|report| (rope, report.diagnostics, report.findings))),
+            Some(Err(message)) => {
+                self.log(MessageType::ERROR, format!("analysis of {} failed: {message}", owner.as_str())).await;
+                Err(internal_error(format!("analysis failed: {message}")))
+            }
+        }
+    }
+
+    /// The findings of the notebook cell `cell` of its current text, and the cell's text.
+    async fn cell_findings(&self, cell: &Uri) -> Result<Option<(Rope, Arc<[Finding]>)>> {
+        if let Some(owner) = self.state.notebooks.owner(cell)
+            && let Some(snapshot) = self.state.notebooks.snapshot(&owner)
+            && let Some(findings) = snapshot.findings.as_ref().and_then(|findings| findings.get(cell).cloned())
+            && let Some(here) = snapshot.cells.iter().find(|candidate| candidate.uri == *cell)
+        {
+            return Ok(Some((here.rope.clone(), findings)));
+        }
+        Ok(self.cell_report(cell).await?.map(|(rope, _, findings)| (rope, findings)))
+    }
+
+    /// The fix-all of the notebook that holds `cell`, when one of its cells has a safe fix:
+    /// every safe fix of the notebook as one module, an edit per changed cell.
+    async fn notebook_fix_all_action(&self, cell: &Uri, session: &Session) -> Result<Option<CodeAction>> {
+        let Some(owner) = self.state.notebooks.owner(cell) else {
+            return Ok(None);
+        };
+        let has_safe_fix = |findings: &notebooks::CellFindings| {
+            findings.values().any(|cell| cell.iter().any(|finding| finding.safe_fix))
+        };
+        let Some(snapshot) = self.state.notebooks.snapshot(&owner) else {
+            return Ok(None);
+        };
+        let worth_fixing = if let Some(findings) = snapshot.findings.as_ref() {
+            has_safe_fix(findings)
+        } else {
+            // Analyses the notebook, which remembers its findings.
+            self.cell_report(cell).await?;
+            self.state.notebooks.snapshot(&owner).and_then(|now| now.findings).as_ref().is_some_and(has_safe_fix)
+        };
+        if !worth_fixing {
+            return Ok(None);
+        }
+        let state = Arc::clone(&self.state);
+        let session_for_task = session.clone();
+        let owner_for_task = owner.clone();
+        let revision = snapshot.revision;
+        let task = tokio::task::spawn_blocking(move || {
+            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                notebook_fix_all_edits(&state, &session_for_task, &owner_for_task, &snapshot)
+            }))
+        });
+        let edits = match task.await {
+            Ok(Ok(edits)) => edits,
+            Ok(Err(payload)) => {
+                let message = panic_message(payload.as_ref());
+                self.log(MessageType::ERROR, format!("fixing {} failed: {message}", owner.as_str())).await;
+                return Err(internal_error(format!("fix-all failed: {message}")));
+            }
+            Err(error) => {
+                self.log(MessageType::ERROR, format!("fixing {} failed: {error}", owner.as_str())).await;
+                return Err(internal_error(format!("fix-all failed: {error}")));
+            }
+        };
+        // Edits for an older text would land in the wrong places.
+        if self.state.notebooks.revision(&owner) != Some(revision) {
+            return Ok(None);
+        }
+        Ok(edits
+            .filter(|edits| !edits.is_empty())
+            .map(|edits| actions::notebook_fix_all(edits, session.document_changes)))
     }
 
     async fn show_config_error(&self, error: &ConfigError) {
@@ -507,12 +716,34 @@ impl Backend {
         let session = self.state.session();
         let only = params.context.only.as_deref();
         let Some(version) = self.state.documents.version(&uri) else {
-            return Ok(None);
+            // A notebook cell: quick fixes only; fix-all would have to rewrite the notebook.
+            let Some(version) = self.state.notebooks.cell_version(&uri) else {
+                return Ok(None);
+            };
+            let mut found = Vec::new();
+            if actions::requested(only, &CodeActionKind::QUICKFIX) {
+                let version_of = |cell: &Uri| self.state.notebooks.cell_version(cell);
+                for diagnostic in &params.context.diagnostics {
+                    found.extend(actions::quick_fixes(
+                        &uri,
+                        diagnostic,
+                        version,
+                        session.document_changes,
+                        &version_of,
+                    ));
+                }
+            }
+            if actions::requested(only, &actions::NOTEBOOK_FIX_ALL)
+                && let Some(action) = self.notebook_fix_all_action(&uri, &session).await?
+            {
+                found.push(action);
+            }
+            return Ok(Some(found.into_iter().map(CodeActionOrCommand::CodeAction).collect()));
         };
         let mut found = Vec::new();
         if actions::requested(only, &CodeActionKind::QUICKFIX) {
             for diagnostic in &params.context.diagnostics {
-                found.extend(actions::quick_fixes(&uri, diagnostic, version, session.document_changes));
+                found.extend(actions::quick_fixes(&uri, diagnostic, version, session.document_changes, &|_| None));
             }
         }
         if actions::requested(only, &actions::FIX_ALL)
@@ -547,6 +778,15 @@ impl Backend {
 
     async fn hover_inner(&self, params: HoverParams) -> Result<Option<Hover>> {
         let at = params.text_document_position_params;
+        if self.state.documents.version(&at.text_document.uri).is_none() {
+            let Some((rope, findings)) = self.cell_findings(&at.text_document.uri).await? else {
+                return Ok(None);
+            };
+            let session = self.state.session();
+            let text = rope.slice(..);
+            let offset = position::position_to_offset(text, convert::line_column(at.position), session.encoding).value;
+            return Ok(actions::hover(text, &findings, offset, session.encoding, session.hover_kind));
+        }
         let Some((snapshot, findings)) = self.current_findings(&at.text_document.uri).await? else {
             return Ok(None);
         };
@@ -644,11 +884,23 @@ impl LanguageServer for Backend {
                         })
                     }),
                     code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
-                        code_action_kinds: Some(vec![CodeActionKind::QUICKFIX, actions::FIX_ALL]),
+                        code_action_kinds: Some(vec![
+                            CodeActionKind::QUICKFIX,
+                            actions::FIX_ALL,
+                            actions::NOTEBOOK_FIX_ALL,
+                        ]),
                         resolve_provider: Some(true),
                         ..CodeActionOptions::default()
                     })),
                     hover_provider: Some(HoverProviderCapability::Simple(true)),
+                    // Jupyter notebooks' Python cells, analysed together as one module.
+                    notebook_document_sync: Some(OneOf::Left(NotebookDocumentSyncOptions {
+                        notebook_selector: vec![NotebookSelector::ByNotebook {
+                            notebook: tower_lsp_server::ls_types::Notebook::String("jupyter-notebook".to_string()),
+                            cells: Some(vec![NotebookCellSelector { language: "python".to_string() }]),
+                        }],
+                        save: None,
+                    })),
                     ..ServerCapabilities::default()
                 },
                 server_info: Some(ServerInfo {
@@ -729,11 +981,64 @@ impl LanguageServer for Backend {
         .await;
     }
 
+    async fn notebook_did_open(&self, params: DidOpenNotebookDocumentParams) {
+        self.guard_notification("notebookDocument/didOpen", async {
+            let notebook = params.notebook_document;
+            self.state.notebooks.open(notebook.uri.clone(), &notebook.cells, &params.cell_text_documents);
+            self.publish_notebook(&notebook.uri).await;
+        })
+        .await;
+    }
+
+    async fn notebook_did_change(&self, params: DidChangeNotebookDocumentParams) {
+        self.guard_notification("notebookDocument/didChange", async {
+            // Applied before the first `.await`, as a text document's change is.
+            let uri = params.notebook_document.uri;
+            let encoding = self.state.session().encoding;
+            let Some(change) = self.state.notebooks.change(&uri, params.change.cells.as_ref(), encoding) else {
+                self.log(MessageType::WARNING, format!("ignored a change to {}, which is not open", uri.as_str()))
+                    .await;
+                return;
+            };
+            for cell in &change.unknown_cells {
+                self.log(
+                    MessageType::WARNING,
+                    format!("ignored a change to cell {}, which is not open", cell.as_str()),
+                )
+                .await;
+            }
+            for cell in &change.clamped {
+                let message =
+                    format!("a change to cell {} had a range outside the text; it was clamped", cell.as_str());
+                self.log(MessageType::WARNING, message).await;
+            }
+            self.clear_cells(change.removed).await;
+            self.publish_notebook(&uri).await;
+        })
+        .await;
+    }
+
+    async fn notebook_did_save(&self, _: DidSaveNotebookDocumentParams) {
+        // The cells' texts are already in sync; saving changes nothing to analyse.
+    }
+
+    async fn notebook_did_close(&self, params: DidCloseNotebookDocumentParams) {
+        self.guard_notification("notebookDocument/didClose", async {
+            let uri = params.notebook_document.uri;
+            let Some(cells) = self.state.notebooks.close(&uri) else {
+                self.log(MessageType::WARNING, format!("ignored closing {}, which is not open", uri.as_str())).await;
+                return;
+            };
+            self.clear_cells(cells).await;
+        })
+        .await;
+    }
+
     async fn diagnostic(&self, params: DocumentDiagnosticParams) -> Result<DocumentDiagnosticReportResult> {
         self.guard_request("textDocument/diagnostic", async {
             let uri = params.text_document.uri;
             let items = match self.state.documents.snapshot(&uri) {
-                None => Vec::new(),
+                None => self.cell_report(&uri).await?.map(|(_, diagnostics, _)| diagnostics).unwrap_or_default(),
                 Some(snapshot) => match self.analyze(&uri, snapshot, false).await {
                     Analysis::Diagnostics(diagnostics, _) => diagnostics,
                     Analysis::Stale => Vec::new(),
@@ -893,6 +1198,40 @@ fn fix_all_edit(state: &State, session: &Session, uri: &Uri, snapshot: &Snapshot
         analysis::check_source_in_workspace(text, path.as_deref(), &settings, view.as_ref(), SyntaxErrors::Hide)
     });
     (fixed.text != text).then(|| convert::replacement(snapshot.rope.slice(..), text, &fixed.text, session.encoding))
+}
+
+/// Every safe fix of the notebook `uri` (as `snapshot` holds it), linted as its diagnostics
+/// are, as one edit per changed cell; `None` when the fixes do not fit the cells.
+fn notebook_fix_all_edits(
+    state: &State,
+    session: &Session,
+    uri: &Uri,
+    snapshot: &NotebookSnapshot,
+) -> Option<Vec<(Uri, i32, TextEdit)>> {
+    state.panic_if_injected(PanicSeam::Analysis);
+    let path = file_path(uri);
+    let (settings, _) = settings_for(session, path.as_deref());
+    let settings = LintSettings { top_level_await: true, ..(*settings).clone() };
+    let module = path.as_deref().and_then(|path| state.workspace.module_of(path));
+    let view = module.as_ref().map(|module| WorkspaceView {
+        modules: &*state.workspace,
+        module: &module.name,
+        is_package: module.is_package,
+    });
+    let (notebook, analysed) = notebooks::joined(snapshot);
+    let text = notebook.joined_source();
+    let mut separators = notebook.separators();
+    // The line breaks between cells are marks no fix may move, as on the command line.
+    let fixed = fixer::fix_until_stable_keeping(
+        text,
+        Applicability::Safe,
+        |text| analysis::check_source_in_workspace(text, path.as_deref(), &settings, view.as_ref(), SyntaxErrors::Hide),
+        &mut separators,
+    );
+    if fixed.text == text {
+        return Some(Vec::new());
+    }
+    notebooks::fixed_cells(snapshot, &notebook, &analysed, &fixed.text, &separators, session.encoding)
 }
 
 /// The file a `file://` URI names; other schemes (untitled buffers, remote files) have none.

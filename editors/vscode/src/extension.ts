@@ -55,6 +55,8 @@ async function startServer(context: vscode.ExtensionContext): Promise<void> {
     documentSelector: [
       { language: 'python', scheme: 'file' },
       { language: 'python', scheme: 'untitled' },
+      // Python cells of any notebook: the server analyses a notebook's cells as one module.
+      { notebook: '*', language: 'python' },
     ],
     diagnosticCollectionName: 'loopwise',
     outputChannel: channel,
