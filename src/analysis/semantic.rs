@@ -218,6 +218,11 @@ pub struct SemanticModel<'t> {
     /// every reference in the file, and a function with a thousand `time.sleep` calls asked a
     /// thousand times.
     worker_loop_answers: std::cell::RefCell<foldhash::HashMap<usize, bool>>,
+    /// Every identifier and attribute of the file by name (an attribute by its last part), as
+    /// byte ranges, built on the first question about a function's references: a walk of the
+    /// whole file per function made a file of 8,000 functions quadratic. Ranges rather than
+    /// nodes keep the model covariant in its tree's lifetime.
+    name_index: std::cell::RefCell<Option<foldhash::HashMap<String, Vec<TextRange>>>>,
     /// The names of the functions whose bodies a question about other code read
     /// ([`SemanticModel::helper_definition`]).
     bodies_asked: std::cell::RefCell<Vec<String>>,
@@ -1326,16 +1331,16 @@ impl<'t> SemanticModel<'t> {
     fn references_to_function(&self, definition: Node<'t>) -> Vec<Node<'t>> {
         let Some(name) = definition.field(&field::NAME) else { return Vec::new() };
         self.references_asked.borrow_mut().push(self.text(name).to_string());
-        let mut root = definition;
-        while let Some(parent) = root.parent() {
-            root = parent;
-        }
+        let root = self.scopes[0].node;
         let name_text = self.text(name);
+        let ranges = {
+            let mut index = self.name_index.borrow_mut();
+            let index = index.get_or_insert_with(|| name_index(self.source, root));
+            index.get(name_text).cloned().unwrap_or_default()
+        };
         let mut found = Vec::new();
-        let mut stack = vec![root];
-        while let Some(node) = stack.pop() {
-            let mut cursor = node.walk();
-            stack.extend(node.named_children(&mut cursor));
+        for range in ranges {
+            let Some(node) = root.descendant_for_byte_range(range.start, range.end) else { continue };
             let is_reference = match node.kind() {
                 "identifier" => {
                     self.text(node) == name_text
@@ -2178,6 +2183,7 @@ impl<'t, 's> Builder<'t, 's> {
             never_returns_asked: std::cell::RefCell::default(),
             references_asked: std::cell::RefCell::default(),
             worker_loop_answers: std::cell::RefCell::default(),
+            name_index: std::cell::RefCell::default(),
             bodies_asked: std::cell::RefCell::default(),
             doubted: std::cell::Cell::new(false),
             generators: std::cell::RefCell::default(),
@@ -2278,4 +2284,32 @@ fn is_staticmethod(parent: Node<'_>, source: &str) -> bool {
     parent.named_children(&mut cursor).filter(|child| child.kind() == "decorator").any(|decorator| {
         source.get(decorator.byte_range()).is_some_and(|text| text.trim_start_matches('@').trim() == "staticmethod")
     })
+}
+
+/// Every identifier of the tree under `root`, and every attribute by its last part, as byte
+/// ranges by name, in one cursor walk.
+fn name_index(source: &str, root: Node<'_>) -> foldhash::HashMap<String, Vec<TextRange>> {
+    let mut index: foldhash::HashMap<String, Vec<TextRange>> = foldhash::HashMap::default();
+    let mut cursor = root.walk();
+    loop {
+        let node = cursor.node();
+        let key = match node.kind() {
+            "identifier" => Some(node),
+            "attribute" => node.field(&field::ATTRIBUTE),
+            _ => None,
+        };
+        if let Some(key) = key
+            && let Some(text) = source.get(key.byte_range())
+        {
+            index.entry(text.to_string()).or_default().push(TextRange::of(node));
+        }
+        if cursor.goto_first_child() {
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return index;
+            }
+        }
+    }
 }
