@@ -1145,3 +1145,27 @@ fn a_pyproject_with_a_loopwise_table_that_is_not_utf8_is_an_error_naming_it() {
         stderr(&output)
     );
 }
+
+#[test]
+fn files_over_max_file_size_are_said_and_not_checked() {
+    let folder = project(&[("app.py", BLOCKING.as_bytes()), ("big.py", BLOCKING.repeat(40).as_bytes())]);
+    std::fs::write(folder.path().join("loopwise.toml"), "max-file-size = \"1kB\"\n").expect("write config");
+    let output = loopwise(folder.path(), &["check", "--no-cache", "--output-format", "concise"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stdout(&output).starts_with("app.py:4:5: LW101"), "{}", stdout(&output));
+    assert!(!stdout(&output).contains("big.py"), "{}", stdout(&output));
+    let size = BLOCKING.len() * 40;
+    assert!(
+        stderr(&output)
+            .contains(&format!("warning: big.py: {size} bytes, more than max-file-size (1000 bytes): not checked")),
+        "{}",
+        stderr(&output)
+    );
+    std::fs::write(folder.path().join("loopwise.toml"), "max-file-size = \"ten\"\n").expect("write config");
+    let output = loopwise(folder.path(), &["check", "--no-cache"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("`max-file-size`"), "{}", stderr(&output));
+    std::fs::write(folder.path().join("loopwise.toml"), "max-file-size = \"2 MiB\"\n").expect("write config");
+    let output = loopwise(folder.path(), &["check", "--show-settings", "app.py"]);
+    assert!(stdout(&output).contains("max-file-size: 2097152 bytes"), "{}", stdout(&output));
+}

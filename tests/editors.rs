@@ -400,6 +400,7 @@ fn vscode_initialization_options_are_accepted_by_the_server() {
         severity,
         test_paths,
         test_ignore,
+        max_file_size,
         // Not a configuration key (serde skips it): the CLI's hidden `--no-prefilter`.
         no_prefilter: _,
     } = parsed;
@@ -416,6 +417,7 @@ fn vscode_initialization_options_are_accepted_by_the_server() {
         severity.is_some(),
         test_paths.is_some(),
         test_ignore.is_some(),
+        max_file_size.is_some(),
     ];
     assert!(set.iter().all(|set| *set), "the fixture sets every configuration key: {set:?}");
 }

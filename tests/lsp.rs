@@ -720,3 +720,21 @@ async fn a_lone_surrogate_is_replaced_and_positions_stay_those_of_the_client() {
     assert_eq!(published["version"], 2, "{published}");
     assert_eq!(published["diagnostics"][0]["range"], range((2, 14), (2, 27)), "{published}");
 }
+
+#[tokio::test]
+async fn a_document_over_max_file_size_gets_no_findings_and_the_log_says_why() {
+    let (mut client, _) = TestClient::initialized(json!({}), json!({"maxFileSize": 20})).await;
+    client.open(URI, 1, SLEEPY).await;
+    let (published, others) = client.recv_until(|message| message["method"] == "textDocument/publishDiagnostics").await;
+    assert_eq!(published["params"]["diagnostics"], json!([]), "{published}");
+    let mut messages = others;
+    messages.extend(client.drain(Duration::from_millis(200)).await);
+    let size = SLEEPY.len();
+    assert!(
+        messages.iter().any(|message| message["method"] == "window/logMessage"
+            && message["params"]["message"].as_str().is_some_and(
+                |text| text.ends_with(&format!(": {size} bytes, more than max-file-size (20 bytes): not checked"))
+            )),
+        "{messages:?}"
+    );
+}

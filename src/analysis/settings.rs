@@ -77,6 +77,8 @@ pub struct LintSettings {
     pub per_file_ignores: Arc<[PerFileIgnore]>,
     /// Seconds, used by timeout fixes.
     pub default_timeout: f64,
+    /// Bytes: larger files are not checked (the caller says so); see `config::FileSize`.
+    pub max_file_size: u64,
     /// User-listed blocking calls: qualified name -> optional suggestion.
     pub blocking_calls: HashMap<String, Option<String>>,
     /// How the project's tests are run, as its pytest configuration says.
@@ -121,6 +123,7 @@ impl Default for LintSettings {
             severity: HashMap::new(),
             per_file_ignores: Arc::from(Vec::new()),
             default_timeout: 10.0,
+            max_file_size: 10 << 20,
             blocking_calls: HashMap::new(),
             test_runners: TestRunners::default(),
             test_code: None,

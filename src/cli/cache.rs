@@ -207,6 +207,8 @@ fn fingerprint(settings: &LintSettings) -> u64 {
         rules: _,
         per_file_ignores: _,
         test_code: _,
+        // A file over it is not checked, so never cached: nothing to key.
+        max_file_size: _,
         severity,
         default_timeout,
         blocking_calls,

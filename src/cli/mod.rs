@@ -631,10 +631,30 @@ fn check_file(
     cache: Option<&Cache>,
     summarize_as: Option<(&str, bool)>,
 ) -> Result<(CheckedFile, Option<ModuleSummary>), FileError> {
-    let read = |path: &Path| {
-        crate::files::read_regular(path, None).map_err(|error| FileError::new(path, format!("cannot read: {error}")))
-    };
     let settings = settings_for_file(path, settings.map_err(|error| config_error(path, &error))?);
+    // Over `max-file-size`: said, and not read (the walk's stamp knows the size).
+    let size = stamp.map_or_else(|| std::fs::metadata(path).map_or(0, |metadata| metadata.len()), |stamp| stamp.size);
+    if size > settings.max_file_size {
+        eprintln!(
+            "warning: {}: {size} bytes, more than max-file-size ({} bytes): not checked",
+            path.display(),
+            settings.max_file_size
+        );
+        let file = CheckedFile {
+            path: path.to_path_buf(),
+            source: String::new(),
+            diagnostics: Vec::new(),
+            fixed: 0,
+            original: None,
+            notebook: None,
+        };
+        return Ok((file, None));
+    }
+    let limit = settings.max_file_size;
+    let read = |path: &Path| {
+        crate::files::read_regular(path, Some(limit))
+            .map_err(|error| FileError::new(path, format!("cannot read: {error}")))
+    };
     let Some(cache) = cache else {
         return check_text_and_summarize(path, read(path)?, &settings, module.as_ref(), modules, fixing, summarize_as);
     };

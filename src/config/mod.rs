@@ -75,6 +75,10 @@ pub struct Options {
     /// Rules not run on test code. Replaces [`DEFAULT_TEST_IGNORE`]; `[]` runs every rule there.
     #[serde(alias = "testIgnore")]
     pub test_ignore: Option<Vec<String>>,
+    /// Files larger than this are not checked, and said so: a number of bytes, or a string
+    /// such as `"10MB"` or `"16 MiB"`. Default 10 MiB.
+    #[serde(alias = "maxFileSize")]
+    pub max_file_size: Option<FileSize>,
     /// `--no-prefilter` (hidden): lint every file and rule, skipping none by its text. Not a
     /// configuration-file key.
     #[serde(skip)]
@@ -83,6 +87,44 @@ pub struct Options {
 
 /// Test code: what pytest collects and the folders test suites live in.
 pub const DEFAULT_TEST_PATHS: &[&str] = &["tests", "test", "testing", "test_*.py", "*_test.py", "conftest.py"];
+
+/// The `max-file-size` when none is set, as other tools' limits go: a larger Python file is
+/// generated data, and analysing it would cost seconds and gigabytes.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 << 20;
+
+/// `max-file-size`: a number of bytes, or a string with a unit (`"10MB"`, `"16 MiB"`, `"500kB"`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum FileSize {
+    Bytes(u64),
+    Text(String),
+}
+
+impl FileSize {
+    /// The size in bytes; `None` for a text that is not a size.
+    pub fn bytes(&self) -> Option<u64> {
+        match self {
+            FileSize::Bytes(bytes) => Some(*bytes),
+            FileSize::Text(text) => {
+                let text = text.trim();
+                let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+                let (number, unit) = text.split_at(split);
+                let number: u64 = number.parse().ok()?;
+                let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+                    "" | "b" => 1,
+                    "kb" => 1_000,
+                    "mb" => 1_000_000,
+                    "gb" => 1_000_000_000,
+                    "kib" => 1 << 10,
+                    "mib" => 1 << 20,
+                    "gib" => 1 << 30,
+                    _ => return None,
+                };
+                number.checked_mul(factor)
+            }
+        }
+    }
+}
 
 /// `blocking-calls`: a table of qualified name -> suggestion, or a list of qualified names.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -195,6 +237,14 @@ impl Options {
                 format!("`blocking-calls`: `{name}` is not a qualified name (expected e.g. \"legacy.client.fetch\")"),
             ));
         }
+        if let Some(size) = &self.max_file_size
+            && size.bytes().is_none_or(|bytes| bytes == 0)
+        {
+            return Err(source.error(
+                "max-file-size",
+                format!("`max-file-size`: {size:?} is not a size (expected bytes, or e.g. \"10MB\", \"16 MiB\")"),
+            ));
+        }
         if let Some(timeout) = self.default_timeout
             && !(timeout.is_finite() && timeout > 0.0)
         {
@@ -254,6 +304,7 @@ impl Options {
             severity: overrides.severity.clone().or_else(|| self.severity.clone()),
             test_paths: overrides.test_paths.clone().or_else(|| self.test_paths.clone()),
             test_ignore: overrides.test_ignore.clone().or_else(|| self.test_ignore.clone()),
+            max_file_size: overrides.max_file_size.clone().or_else(|| self.max_file_size.clone()),
             no_prefilter: overrides.no_prefilter || self.no_prefilter,
         }
     }
@@ -405,6 +456,7 @@ impl Configuration {
             severity,
             per_file_ignores: Arc::from(per_file_ignores),
             default_timeout: merged.default_timeout.unwrap_or(10.0),
+            max_file_size: merged.max_file_size.as_ref().and_then(FileSize::bytes).unwrap_or(DEFAULT_MAX_FILE_SIZE),
             blocking_calls,
             test_runners: TestRunners::default(),
             test_code,
@@ -638,6 +690,11 @@ impl Resolver {
             "default-timeout".to_string(),
             settings.default_timeout.to_string(),
             from_file("default-timeout", set.default_timeout.is_some()),
+        ));
+        lines.push((
+            "max-file-size".to_string(),
+            format!("{} bytes", settings.max_file_size),
+            from_file("max-file-size", set.max_file_size.is_some()),
         ));
         let pytest = self.facts.pytest(&folder);
         lines.push((

@@ -268,6 +268,18 @@ impl Backend {
                 let path = file_path(&uri_for_task);
                 let (settings, error) = settings_for(&session, path.as_deref());
                 let text = snapshot.text.as_str();
+                // Over `max-file-size`: no findings, and the log says why (once per document).
+                if text.len() as u64 > settings.max_file_size {
+                    let findings: Arc<[Finding]> = Arc::from([]);
+                    state.documents.set_findings(&uri_for_task, snapshot.revision, Arc::clone(&findings));
+                    let notice = format!(
+                        "{}: {} bytes, more than max-file-size ({} bytes): not checked",
+                        uri_for_task.as_str(),
+                        text.len(),
+                        settings.max_file_size
+                    );
+                    return Some((Vec::new(), findings, error, false, state.first_time(&notice).then_some(notice)));
+                }
                 let module = path.as_deref().and_then(|path| state.workspace.module_of(path));
                 let noting = NotingModules { modules: &*state.workspace, asked: Mutex::default() };
                 let view = module.as_ref().map(|module| WorkspaceView {
@@ -329,13 +341,16 @@ impl Backend {
                     .collect();
                 let findings: Arc<[Finding]> = found.iter().map(Finding::of).collect();
                 state.documents.set_findings(&uri_for_task, snapshot.revision, Arc::clone(&findings));
-                Some((diagnostics, findings, error, exports_changed))
+                Some((diagnostics, findings, error, exports_changed, None))
             }))
         });
         match task.await {
-            Ok(Ok(Some((diagnostics, findings, error, exports_changed)))) => {
+            Ok(Ok(Some((diagnostics, findings, error, exports_changed, notice)))) => {
                 if let Some(error) = error {
                     self.show_config_error(&error).await;
+                }
+                if let Some(notice) = notice {
+                    self.log(MessageType::WARNING, notice).await;
                 }
                 if exports_changed {
                     self.state.dependents_stale.store(true, Ordering::Release);

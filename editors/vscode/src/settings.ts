@@ -19,6 +19,7 @@ export const SERVER_SETTINGS: ReadonlyArray<readonly [setting: string, key: stri
   ['severity', 'severity'],
   ['testPaths', 'test-paths'],
   ['testIgnore', 'test-ignore'],
+  ['maxFileSize', 'max-file-size'],
   // The server's own setting, not a configuration key: off unless set.
   ['showSyntaxErrors', 'show-syntax-errors'],
 ];
