@@ -334,8 +334,8 @@ fn read_message(reader: &mut impl std::io::BufRead) -> serde_json::Value {
     serde_json::from_slice(&body).expect("a JSON body")
 }
 
-#[test]
-fn server_binary_answers_and_exits_on_exit() {
+/// `loopwise server` with piped stdin and stdout, and a way to send it framed messages.
+fn server_binary() -> (std::process::Child, impl FnMut(&str), std::io::BufReader<std::process::ChildStdout>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_loopwise"))
         .arg("server")
         .stdin(Stdio::piped())
@@ -344,62 +344,50 @@ fn server_binary_answers_and_exits_on_exit() {
         .spawn()
         .expect("spawn the server");
     let mut stdin = child.stdin.take().expect("stdin");
-    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-    let mut send = |message: &str| {
+    let stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let send = move |message: &str| {
         write!(stdin, "Content-Length: {}\r\n\r\n{message}", message.len()).expect("write a message");
         stdin.flush().expect("flush");
     };
+    (child, send, stdout)
+}
+
+/// The server's exit status, within 10 s; the pipe stays open, as an editor keeps it.
+fn exit_status_within_10_s(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().expect("poll the server") {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server did not exit within 10 s of `exit`");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn server_binary_answers_and_exits_on_exit() {
+    let (mut child, mut send, mut stdout) = server_binary();
     send(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}"#);
     let initialized = read_message(&mut stdout);
     assert_eq!(initialized["result"]["capabilities"]["positionEncoding"], "utf-16", "{initialized}");
     send(r#"{"jsonrpc":"2.0","id":2,"method":"shutdown"}"#);
     assert_eq!(read_message(&mut stdout)["id"], 2);
     send(r#"{"jsonrpc":"2.0","method":"exit"}"#);
-    // The pipe stays open, as an editor keeps it: `exit` alone must end the process.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("poll the server") {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the server did not exit within 10 s of `exit`");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
+    // `exit` alone must end the process.
+    let status = exit_status_within_10_s(&mut child);
     assert!(status.success(), "{status}");
 }
 
 #[test]
 fn server_binary_exits_with_one_on_exit_without_shutdown() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_loopwise"))
-        .arg("server")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn the server");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-    let mut send = |message: &str| {
-        write!(stdin, "Content-Length: {}\r\n\r\n{message}", message.len()).expect("write a message");
-        stdin.flush().expect("flush");
-    };
+    let (mut child, mut send, mut stdout) = server_binary();
     send(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}"#);
     read_message(&mut stdout);
     send(r#"{"jsonrpc":"2.0","method":"exit"}"#);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("poll the server") {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the server did not exit within 10 s of `exit`");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    assert_eq!(status.code(), Some(1), "LSP: exit without shutdown is an error");
+    assert_eq!(exit_status_within_10_s(&mut child).code(), Some(1), "LSP: exit without shutdown is an error");
 }
 
 #[test]

@@ -138,32 +138,24 @@ async fn forward_valid_frames<R: AsyncRead + Unpin>(
 
 /// The next frame's body from the server, which frames every message correctly.
 async fn read_frame_quietly<R: AsyncRead + Unpin>(input: &mut BufReader<R>) -> Option<Vec<u8>> {
-    let mut content_length = None;
-    loop {
-        let mut line = Vec::new();
-        if input.read_until(b'\n', &mut line).await.ok()? == 0 {
-            return None;
-        }
-        let header = line.strip_suffix(b"\n").unwrap_or(&line);
-        let header = header.strip_suffix(b"\r").unwrap_or(header);
-        if header.is_empty() {
-            if content_length.is_some() {
-                break;
-            }
-            continue;
-        }
-        if let Some(Ok(length)) = parse_content_length(header) {
-            content_length = Some(length);
-        }
-    }
-    let length = u64::try_from(content_length?).ok()?;
-    let mut body = Vec::new();
-    let read = input.take(length).read_to_end(&mut body).await.ok()?;
-    (read as u64 == length).then_some(body)
+    next_frame(input).await?.1
 }
 
-/// The next frame's body, or `None` at the end of the input.
+/// The next frame's body, or `None` at the end of the input; bytes outside a frame are logged.
 async fn read_frame<R: AsyncRead + Unpin>(input: &mut BufReader<R>, state: &State) -> Option<Vec<u8>> {
+    let (skipped, body) = next_frame(input).await?;
+    if skipped > 0 {
+        state
+            .client()
+            .log_message(MessageType::ERROR, format!("skipped {skipped} bytes that were not a message"))
+            .await;
+    }
+    body
+}
+
+/// How many bytes outside a frame came before the next frame's headers ended, and its body
+/// (`None` when the frame ended early or had no length); `None` at the end of the input.
+async fn next_frame<R: AsyncRead + Unpin>(input: &mut BufReader<R>) -> Option<(usize, Option<Vec<u8>>)> {
     let mut content_length = None;
     let mut skipped = 0;
     loop {
@@ -187,18 +179,16 @@ async fn read_frame<R: AsyncRead + Unpin>(input: &mut BufReader<R>, state: &Stat
             Some(Err(())) | None => skipped += line.len(),
         }
     }
-    if skipped > 0 {
-        state
-            .client()
-            .log_message(MessageType::ERROR, format!("skipped {skipped} bytes that were not a message"))
-            .await;
+    let body = async {
+        let length = u64::try_from(content_length?).ok()?;
+        let mut body = Vec::new();
+        // `take` + `read_to_end` grows the buffer as bytes arrive, so a garbage length cannot
+        // allocate gigabytes up front.
+        let read = input.take(length).read_to_end(&mut body).await.ok()?;
+        (read as u64 == length).then_some(body)
     }
-    let length = u64::try_from(content_length?).ok()?;
-    let mut body = Vec::new();
-    // `take` + `read_to_end` grows the buffer as bytes arrive, so a garbage length cannot
-    // allocate gigabytes up front.
-    let read = input.take(length).read_to_end(&mut body).await.ok()?;
-    (read as u64 == length).then_some(body)
+    .await;
+    Some((skipped, body))
 }
 
 /// `Some(Ok(length))` for a valid `Content-Length` header (also when it follows garbage on the
