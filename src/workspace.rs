@@ -262,7 +262,9 @@ fn read_summary(path: &Path, name: &ModuleName) -> Option<Arc<ModuleSummary>> {
     // Only a regular file: a FIFO in the workspace would stop the index for good, and a link to
     // `/dev/zero` would fill the memory.
     let source = String::from_utf8(crate::files::read_regular(path, None).ok()?).ok()?;
-    // Only definitions at the top of the module matter; a file without `def` has none.
+    // Only definitions at the top of the module matter; a file without `def` has none. Read
+    // as the engine reads every text, so that its summary is the one an open document gets.
+    let source = crate::analysis::newlines::normalized(&source);
     let tree = parse(&source);
     Some(Arc::new(summarize(&source, &tree, &name.name, name.is_package)))
 }

@@ -821,6 +821,37 @@ fn examples_diff_and_fix() {
     }
 }
 
+/// Python ends a line at a lone `\r` as at `\n`: the examples with CR line breaks give the
+/// same findings at the same places as with LF, and `--fix` the same fixed code, in CRs.
+#[test]
+fn lone_cr_line_breaks_check_and_fix_as_line_feeds_do() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (lf, cr) = (tempfile::tempdir().expect("temporary folder"), tempfile::tempdir().expect("temporary folder"));
+    copy_folder(&root.join("examples"), &lf.path().join("examples"));
+    copy_folder(&root.join("examples"), &cr.path().join("examples"));
+    for file in python_files(&cr.path().join("examples")) {
+        let text = std::fs::read_to_string(&file).expect("read");
+        assert!(!text.contains('\r'), "{} has CRs already", file.display());
+        std::fs::write(&file, text.replace('\n', "\r")).expect("write");
+    }
+    let check = |folder: &Path, args: &[&str]| {
+        let output =
+            loopwise(folder, &[&["check", "--no-cache", "--output-format", "concise"], args, &["examples/"]].concat());
+        assert!(stderr(&output).is_empty(), "{}", stderr(&output));
+        stdout(&output)
+    };
+    let findings = check(lf.path(), &[]);
+    assert!(findings.contains(": LW101 ") && findings.contains(": LW104 "), "{findings}");
+    assert_eq!(check(cr.path(), &[]), findings);
+    assert_eq!(check(cr.path(), &["--fix", "--unsafe-fixes"]), check(lf.path(), &["--fix", "--unsafe-fixes"]));
+    for file in python_files(&lf.path().join("examples")) {
+        let fixed = std::fs::read_to_string(&file).expect("read");
+        let relative = file.strip_prefix(lf.path()).expect("below the copy");
+        let fixed_cr = std::fs::read_to_string(cr.path().join(relative)).expect("read");
+        assert_eq!(fixed_cr, fixed.replace('\n', "\r"), "{}", relative.display());
+    }
+}
+
 #[test]
 fn modules_checked_ahead_of_their_turn_report_once_and_the_same() {
     // `a_app` is checked first and asks for `z_lib`, which asks for `zz_util`: both are checked

@@ -259,6 +259,38 @@ async fn fix_all_keeps_crlf_and_tabs() {
     assert_eq!(remaining.as_array().map(Vec::len), Some(1), "{remaining}");
 }
 
+/// Lines end at a lone `\r` as at `\n` (for Python and for the LSP): findings land on their
+/// lines, fixes write `\r` line breaks, and an edit that makes a lone `\r` half of a CRLF
+/// leaves every line where it was.
+#[tokio::test]
+async fn lone_cr_line_breaks_are_lines_and_fixes_keep_them() {
+    let text = "import time\r\rasync def f():\r    time.sleep(2)\r    g()\r\rasync def g():\r    pass\r";
+    let (mut client, _) = TestClient::initialized(json!({}), Value::Null).await;
+    let lines = |diagnostics: &[Value]| -> Vec<(Value, Value)> {
+        diagnostics.iter().map(|d| (d["code"].clone(), d["range"]["start"].clone())).collect()
+    };
+    let diagnostics = open_and_diagnose(&mut client, 1, text).await;
+    let expected =
+        [(json!("LW101"), json!({"line": 3, "character": 4})), (json!("LW201"), json!({"line": 4, "character": 4}))];
+    assert_eq!(lines(&diagnostics), expected);
+    let actions = code_actions(&mut client, &diagnostics[..1], Some(&["quickfix"])).await;
+    assert_eq!(
+        workspace_edits(&actions[0]["edit"], URI)[0],
+        json!({"range": range((0, 0), (0, 0)), "newText": "import asyncio\r"})
+    );
+
+    // The first `\r` becomes a CRLF: the same lines.
+    client.change(URI, 2, (1, 0), (1, 0), "\n").await;
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
+    assert_eq!(published["version"], 2);
+    assert_eq!(lines(published["diagnostics"].as_array().expect("diagnostics")), expected);
+    let actions = code_actions(&mut client, &[], Some(&["source.fixAll"])).await;
+    assert_eq!(
+        workspace_edits(&actions[0]["edit"], URI),
+        json!([{"range": range((4, 4), (4, 4)), "newText": "await "}])
+    );
+}
+
 #[tokio::test]
 async fn lazy_fix_all_is_computed_on_resolve() {
     let (mut client, _) = TestClient::initialized(lazy_client(), Value::Null).await;

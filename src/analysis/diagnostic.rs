@@ -154,6 +154,14 @@ impl Fix {
         &self.edits
     }
 
+    /// Rewrites what each edit writes, in place; where it writes stays, so the edits stay sorted
+    /// and apart.
+    pub fn rewrite_contents(&mut self, mut rewrite: impl FnMut(TextRange, &mut String)) {
+        for edit in &mut self.edits {
+            rewrite(edit.range, &mut edit.content);
+        }
+    }
+
     /// `source` with this fix's edits applied (they are sorted and do not overlap).
     pub fn apply_to(&self, source: &str) -> String {
         let mut text = source.to_string();

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use ropey::Rope;
 use tree_sitter::{InputEdit, Point, Tree};
 
+use crate::analysis::newlines;
 use crate::analysis::source::{self, with_parser};
 
 /// A source text with its syntax tree and the version the editor gave it.
@@ -20,21 +21,26 @@ pub struct Document {
     /// The same text as `rope`, whole. Shared with snapshots: an edit while a snapshot still
     /// holds it copies it first (`Arc::make_mut`), so a snapshot's text never changes.
     text: Arc<String>,
+    /// The text as the engine reads it ([`newlines::normalized`]), while it differs from `text`.
+    normalized: Option<Arc<String>>,
+    /// The tree of the normalized text: its rows are the rope's lines.
     tree: Tree,
     version: i32,
-    /// How many `\r`s the text holds that no `\n` follows: while there are none, the rope's
-    /// line index counts tree-sitter's rows (see [`Document::point_at`]).
+    /// How many `\r`s the text holds that no `\n` follows: while there are none, the text is
+    /// its own normalized form.
     lone_crs: usize,
 }
 
 impl Document {
     pub fn new(text: &str, version: i32) -> Self {
+        let lone_crs = lone_crs(text.bytes());
         Self {
             rope: Rope::from_str(text),
             text: Arc::new(text.to_string()),
+            normalized: normalized_copy(text, lone_crs),
             tree: source::parse(text),
             version,
-            lone_crs: lone_crs(text.bytes()),
+            lone_crs,
         }
     }
 
@@ -42,6 +48,7 @@ impl Document {
         &self.rope
     }
 
+    /// The tree of [`Document::analysis_text`].
     pub fn tree(&self) -> &Tree {
         &self.tree
     }
@@ -54,9 +61,15 @@ impl Document {
         self.version = version;
     }
 
-    /// The whole text, shared (cheap to clone).
+    /// The whole text, as the editor has it, shared (cheap to clone).
     pub fn text(&self) -> &Arc<String> {
         &self.text
+    }
+
+    /// The whole text as the engine analyses it (its lone `\r`s made `\n`s), shared: the same
+    /// as [`Document::text`] but for a text with lone `\r`s. Current after [`Document::reparse`].
+    pub fn analysis_text(&self) -> &Arc<String> {
+        self.normalized.as_ref().unwrap_or(&self.text)
     }
 
     /// Replaces the bytes `[start_byte, old_end_byte)` with `new_text` and tells the tree.
@@ -68,12 +81,16 @@ impl Document {
     pub fn apply_edit(&mut self, start_byte: usize, old_end_byte: usize, new_text: &str) {
         let start_byte = self.floor_char_boundary(start_byte);
         let old_end_byte = self.floor_char_boundary(old_end_byte).max(start_byte);
-        let start_position = self.point_at(start_byte);
+        // A `\r` just before the edit is a line break of its own or half of a CRLF by what
+        // follows it, which the edit changes: the tree reads it as `\n` or `\r`, so for the
+        // tree it is part of the edit.
+        let before = start_byte.saturating_sub(1);
+        let tree_start = if self.rope.get_byte(before) == Some(b'\r') { before } else { start_byte };
+        let start_position = self.point_at(tree_start);
         let old_end_position = self.point_at(old_end_byte);
 
         // Only the `\r`s from just before the edit to its end can change whether a `\n`
         // follows them.
-        let before = start_byte.saturating_sub(1);
         let removed = self.lone_crs_from(before, old_end_byte - before);
         let start_char = self.rope.byte_to_char(start_byte);
         let old_end_char = self.rope.byte_to_char(old_end_byte);
@@ -83,34 +100,43 @@ impl Document {
         let added = self.lone_crs_from(before, start_byte + new_text.len() - before);
         self.lone_crs = (self.lone_crs + added).saturating_sub(removed);
 
+        let new_end_byte = start_byte + new_text.len();
         self.tree.edit(&InputEdit {
-            start_byte,
+            start_byte: tree_start,
             old_end_byte,
-            new_end_byte: start_byte + new_text.len(),
+            new_end_byte,
             start_position,
             old_end_position,
-            new_end_position: advance(start_position, new_text),
+            new_end_position: self.point_at(new_end_byte),
         });
     }
 
     /// Reparses after edits, reusing the unchanged parts of the old tree.
     pub fn reparse(&mut self) {
-        let rope = &self.rope;
-        let len = rope.len_bytes();
-        let tree = with_parser(|parser| {
-            parser.reset();
-            parser.parse_with_options(
-                &mut |byte: usize, _: Point| -> &[u8] {
-                    if byte >= len {
-                        return &[];
-                    }
-                    let (chunk, chunk_start, _, _) = rope.chunk_at_byte(byte);
-                    &chunk.as_bytes()[byte - chunk_start..]
-                },
-                Some(&self.tree),
-                None,
-            )
-        });
+        self.normalized = normalized_copy(&self.text, self.lone_crs);
+        let tree = if let Some(normalized) = &self.normalized {
+            with_parser(|parser| {
+                parser.reset();
+                parser.parse(normalized.as_bytes(), Some(&self.tree))
+            })
+        } else {
+            let rope = &self.rope;
+            let len = rope.len_bytes();
+            with_parser(|parser| {
+                parser.reset();
+                parser.parse_with_options(
+                    &mut |byte: usize, _: Point| -> &[u8] {
+                        if byte >= len {
+                            return &[];
+                        }
+                        let (chunk, chunk_start, _, _) = rope.chunk_at_byte(byte);
+                        &chunk.as_bytes()[byte - chunk_start..]
+                    },
+                    Some(&self.tree),
+                    None,
+                )
+            })
+        };
         // Without a timeout or a cancellation flag the parser always returns a tree; should it
         // ever not, a full parse is correct, only slower.
         self.tree = tree.unwrap_or_else(|| source::parse(&self.text));
@@ -120,8 +146,9 @@ impl Document {
     pub fn replace_all(&mut self, text: &str) {
         self.rope = Rope::from_str(text);
         self.text = Arc::new(text.to_string());
-        self.tree = source::parse(text);
         self.lone_crs = lone_crs(text.bytes());
+        self.normalized = normalized_copy(text, self.lone_crs);
+        self.tree = source::parse(text);
     }
 
     /// The lone `\r`s among the `count` bytes from `start` (looking one byte past them).
@@ -141,35 +168,17 @@ impl Document {
         self.rope.char_to_byte(self.rope.byte_to_char(byte))
     }
 
-    /// The tree-sitter point of `byte`. tree-sitter counts rows by `\n` only, while the rope's
-    /// lines also break at a lone `\r`: the rope's line index counts rows only in a text
-    /// without one (the common case, and O(log n)); with one, the text before is scanned.
+    /// The tree-sitter point of `byte`. The tree is of the normalized text, where a line ends
+    /// at `\n` alone, and the rope's lines end at `\n`, `\r\n` and a lone `\r`: the same lines.
     fn point_at(&self, byte: usize) -> Point {
-        if self.lone_crs == 0 {
-            let row = self.rope.byte_to_line(byte);
-            return Point { row, column: byte - self.rope.line_to_byte(row) };
-        }
-        self.point_by_scan(byte)
+        let row = self.rope.byte_to_line(byte);
+        Point { row, column: byte - self.rope.line_to_byte(row) }
     }
+}
 
-    fn point_by_scan(&self, byte: usize) -> Point {
-        let mut row = 0;
-        let mut line_start = 0;
-        let mut chunk_start = 0;
-        for chunk in self.rope.chunks() {
-            if chunk_start >= byte {
-                break;
-            }
-            // `byte` and `chunk_start` are character boundaries, so this slice is too.
-            let before = &chunk[..chunk.len().min(byte - chunk_start)];
-            row += before.matches('\n').count();
-            if let Some(last) = before.rfind('\n') {
-                line_start = chunk_start + last + 1;
-            }
-            chunk_start += chunk.len();
-        }
-        Point { row, column: byte - line_start }
-    }
+/// The normalized form of `text`, when it has lone `\r`s (`lone_crs` of them).
+fn normalized_copy(text: &str, lone_crs: usize) -> Option<Arc<String>> {
+    (lone_crs > 0).then(|| Arc::new(newlines::normalized(text).into_owned()))
 }
 
 /// How many `\r`s of `bytes` no `\n` follows.
@@ -182,15 +191,6 @@ fn lone_crs(bytes: impl Iterator<Item = u8>) -> usize {
         }
     }
     count
-}
-
-/// The point where `text` ends when it is inserted at `start`.
-fn advance(start: Point, text: &str) -> Point {
-    let newlines = text.bytes().filter(|&b| b == b'\n').count();
-    match text.rfind('\n') {
-        Some(last) => Point { row: start.row + newlines, column: text.len() - last - 1 },
-        None => Point { row: start.row, column: start.column + text.len() },
-    }
 }
 
 #[cfg(test)]
@@ -256,11 +256,12 @@ mod tests {
     }
 
     #[test]
-    fn points_and_lone_carriage_returns_stay_right_through_edits() {
-        const BREAKS: &[&str] = &["\r", "\n", "\r\n", "a\r", "\nb", "x", "😀\r"];
+    fn lone_carriage_returns_stay_line_breaks_through_edits() {
+        // Edits that make a `\r` lone or half of a CRLF, or a `\n` join one, right at the edit.
+        const BREAKS: &[&str] = &["\r", "\n", "\r\n", "a\r", "\nb", "x", "😀\r", "    time.sleep(1)\r"];
         for seed in 0..40 {
             let mut rng = StdRng::seed_from_u64(seed);
-            let mut expected = String::from("a\r\nb\n😀\r\nc");
+            let mut expected = String::from("import time\rasync def f():\r\n    x = 1\r    😀\n");
             let mut document = Document::new(&expected, 0);
             for step in 0..60 {
                 let (start, end) = random_range(&mut rng, &expected);
@@ -268,11 +269,13 @@ mod tests {
                 expected.replace_range(start..end, insert);
                 document.apply_edit(start, end, insert);
                 assert_eq!(document.lone_crs, lone_crs(expected.bytes()), "seed {seed}, step {step}: {expected:?}");
-                for byte in expected.char_indices().map(|(index, _)| index).chain([expected.len()]) {
+                if rng.random_bool(0.5) {
+                    document.reparse();
+                    assert_eq!(document.analysis_text().as_str(), newlines::normalized(&expected), "seed {seed}");
                     assert_eq!(
-                        document.point_at(byte),
-                        document.point_by_scan(byte),
-                        "seed {seed}: {expected:?} at {byte}"
+                        document.tree().root_node().to_sexp(),
+                        source::parse(&expected).root_node().to_sexp(),
+                        "seed {seed}, step {step}: incremental tree differs from a fresh parse of {expected:?}"
                     );
                 }
             }
@@ -280,14 +283,21 @@ mod tests {
     }
 
     #[test]
-    fn point_counts_only_line_feeds() {
-        let document = Document::new("a\r\nb\rc\nd😀e", 0);
+    fn a_lone_carriage_return_ends_a_row_as_python_ends_a_line() {
+        let mut document = Document::new("a\r\nb\rc\nd😀e", 0);
         assert_eq!(document.point_at(0), Point { row: 0, column: 0 });
         assert_eq!(document.point_at(3), Point { row: 1, column: 0 });
-        // A lone `\r` does not start a tree-sitter row.
-        assert_eq!(document.point_at(6), Point { row: 1, column: 3 });
-        assert_eq!(document.point_at(7), Point { row: 2, column: 0 });
-        assert_eq!(document.point_at(12), Point { row: 2, column: 5 });
+        assert_eq!(document.point_at(4), Point { row: 1, column: 1 });
+        assert_eq!(document.point_at(5), Point { row: 2, column: 0 });
+        assert_eq!(document.point_at(7), Point { row: 3, column: 0 });
+        assert_eq!(document.point_at(12), Point { row: 3, column: 5 });
+        assert_eq!(document.analysis_text().as_str(), "a\r\nb\nc\nd😀e");
+        assert_eq!(document.tree().root_node().end_position(), Point { row: 3, column: 6 });
+        document.apply_edit(5, 5, "\n");
+        document.reparse();
+        // Now a CRLF, no longer lone: the text is its own analysis text again.
+        assert_eq!(document.analysis_text().as_str(), "a\r\nb\r\nc\nd😀e");
+        assert!(Arc::ptr_eq(document.analysis_text(), document.text()));
     }
 
     #[test]

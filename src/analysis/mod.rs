@@ -13,6 +13,7 @@ pub mod fixer;
 mod flow;
 pub mod incremental;
 pub mod index;
+pub mod newlines;
 pub mod noqa;
 pub mod prefilter;
 pub mod queries;
@@ -43,12 +44,14 @@ pub struct WorkspaceView<'a> {
     pub is_package: bool,
 }
 
-/// Lints a source text that is already parsed into `tree`, on its own.
+/// Lints a source text that is already parsed into `tree`, on its own. The text is in its
+/// [`newlines::normalized`] form, as is every text that comes with its tree.
 pub fn lint(source: &str, tree: &Tree, path: Option<&Path>, settings: &LintSettings) -> Vec<Diagnostic> {
     lint_in_workspace(source, tree, path, settings, None)
 }
 
-/// Lints a source text that is already parsed into `tree`, seeing the workspace's modules.
+/// Lints a source text that is already parsed into `tree`, seeing the workspace's modules. The
+/// text is [`newlines::normalized`].
 pub fn lint_in_workspace(
     source: &str,
     tree: &Tree,
@@ -75,13 +78,26 @@ pub fn lint_source_in_workspace(
     settings: &LintSettings,
     workspace: Option<&WorkspaceView<'_>>,
 ) -> Vec<Diagnostic> {
-    // Parsing is most of the cost of a file; skip it when no enabled rule can report here.
-    let rules = rules_for_text(source, path, settings);
-    if rules.checked.is_empty() {
-        return Vec::new();
+    on_normalized(source, |source| {
+        // Parsing is most of the cost of a file; skip it when no enabled rule can report here.
+        let rules = rules_for_text(source, path, settings);
+        if rules.checked.is_empty() {
+            return Vec::new();
+        }
+        let tree = source::parse(source);
+        lint_tree(source, &tree, path, settings, workspace, rules)
+    })
+}
+
+/// `analyse`'s findings in the [`newlines::normalized`] form of `source`, with their fixes
+/// written as they go into `source` itself.
+fn on_normalized(source: &str, analyse: impl FnOnce(&str) -> Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let normalized = newlines::normalized(source);
+    let mut diagnostics = analyse(&normalized);
+    if let std::borrow::Cow::Owned(_) = normalized {
+        newlines::restore(&mut diagnostics, source);
     }
-    let tree = source::parse(source);
-    lint_tree(source, &tree, path, settings, workspace, rules)
+    diagnostics
 }
 
 /// What a caller does with syntax errors, besides never offering a fix inside one.
@@ -103,12 +119,14 @@ pub fn check_source_in_workspace(
     workspace: Option<&WorkspaceView<'_>>,
     syntax: SyntaxErrors,
 ) -> Vec<Diagnostic> {
-    let rules = rules_for_text(source, path, settings);
-    if rules.checked.is_empty() {
-        return Vec::new();
-    }
-    let tree = source::parse(source);
-    with_syntax_errors(source, &tree, lint_tree(source, &tree, path, settings, workspace, rules), syntax)
+    on_normalized(source, |source| {
+        let rules = rules_for_text(source, path, settings);
+        if rules.checked.is_empty() {
+            return Vec::new();
+        }
+        let tree = source::parse(source);
+        with_syntax_errors(source, &tree, lint_tree(source, &tree, path, settings, workspace, rules), syntax)
+    })
 }
 
 /// `diagnostics` of the text parsed into `tree` without the fixes in its broken regions, and
@@ -141,12 +159,16 @@ pub fn lint_source_and_summarize(
     workspace: Option<&WorkspaceView<'_>>,
     (module, is_package): (&str, bool),
 ) -> (Vec<Diagnostic>, index::ModuleSummary) {
+    let original = source;
+    let source = &*newlines::normalized(original);
     let tree = source::parse(source);
     let summary = index::summarize(source, &tree, module, is_package);
     let rules = rules_for_text(source, path, settings);
     let diagnostics =
         if rules.checked.is_empty() { Vec::new() } else { lint_tree(source, &tree, path, settings, workspace, rules) };
-    (with_syntax_errors(source, &tree, diagnostics, SyntaxErrors::Report), summary)
+    let mut diagnostics = with_syntax_errors(source, &tree, diagnostics, SyntaxErrors::Report);
+    newlines::restore(&mut diagnostics, original);
+    (diagnostics, summary)
 }
 
 /// The rules of one file: those enabled for its path, and those of them that may report in

@@ -170,11 +170,13 @@ pub fn with_parser<R>(f: impl FnOnce(&mut Parser) -> R) -> R {
     })
 }
 
-/// Parses a whole source text.
+/// Parses a whole source text, its lone `\r`s as the line breaks they are to Python (see
+/// [`crate::analysis::newlines`]).
 pub fn parse(source: &str) -> Tree {
+    let source = crate::analysis::newlines::normalized(source);
     with_parser(|parser| {
         parser.reset();
-        parser.parse(source, None)
+        parser.parse(source.as_bytes(), None)
     })
     .expect("parsing without a timeout or cancellation flag always returns a tree")
 }

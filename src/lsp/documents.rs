@@ -26,6 +26,8 @@ pub struct Snapshot {
     pub rope: Rope,
     /// The same text, whole ([`Document::text`]).
     pub text: Arc<String>,
+    /// The text the engine reads, of which `tree` is the tree ([`Document::analysis_text`]).
+    pub analysis_text: Arc<String>,
     pub tree: Tree,
     pub version: i32,
     pub revision: u64,
@@ -180,6 +182,7 @@ impl Documents {
         Some(Snapshot {
             rope: entry.document.rope().clone(),
             text: Arc::clone(entry.document.text()),
+            analysis_text: Arc::clone(entry.document.analysis_text()),
             tree: entry.document.tree().clone(),
             version: entry.document.version(),
             revision: entry.revision,

@@ -30,7 +30,7 @@ use tower_lsp_server::{Client, LanguageServer};
 
 use crate::analysis::incremental::{Analysed, Incremental};
 use crate::analysis::index::{ModuleSource, ModuleSummary, summarize};
-use crate::analysis::{self, Applicability, LintSettings, SyntaxErrors, WorkspaceView, fixer, noqa};
+use crate::analysis::{self, Applicability, LintSettings, SyntaxErrors, WorkspaceView, fixer, newlines, noqa};
 use crate::config::{ConfigError, Options, Resolver};
 use crate::position::{self, PositionEncoding};
 use crate::workspace::Workspace;
@@ -280,6 +280,9 @@ impl Backend {
                     );
                     return Some((Vec::new(), findings, error, false, state.first_time(&notice).then_some(notice)));
                 }
+                // The engine reads the text with its lone `\r`s as `\n`s (same offsets, same
+                // lines); fixes go back in the document's own line breaks below.
+                let text = snapshot.analysis_text.as_str();
                 let module = path.as_deref().and_then(|path| state.workspace.module_of(path));
                 let noting = NotingModules { modules: &*state.workspace, asked: Mutex::default() };
                 let view = module.as_ref().map(|module| WorkspaceView {
@@ -305,7 +308,8 @@ impl Backend {
                     let exports_changed = !matches!(found.1, Analysed::Units { .. })
                         && module.as_ref().is_some_and(|module| {
                             let summary = summarize(text, &snapshot.tree, &module.name, module.is_package);
-                            let Some(from) = state.workspace.set_document_generation(&module.name, summary, text)
+                            let Some(from) =
+                                state.workspace.set_document_generation(&module.name, summary, &snapshot.text)
                             else {
                                 return false;
                             };
@@ -322,7 +326,8 @@ impl Backend {
                 // No fix is offered inside a broken construct; its syntax errors are shown
                 // when the user asked for them.
                 let syntax = if session.show_syntax_errors { SyntaxErrors::Report } else { SyntaxErrors::Hide };
-                let found = analysis::with_syntax_errors(text, &snapshot.tree, found, syntax);
+                let mut found = analysis::with_syntax_errors(text, &snapshot.tree, found, syntax);
+                newlines::restore(&mut found, &snapshot.text);
                 let root = snapshot.tree.root_node();
                 let diagnostics = found
                     .iter()
@@ -457,11 +462,13 @@ impl Backend {
                     is_package: module.is_package,
                 });
                 let (notebook, analysed) = notebooks::joined(&snapshot);
-                let text = notebook.joined_source();
+                let joined = notebook.joined_source();
+                let text = &*newlines::normalized(joined);
                 let tree = analysis::source::parse(text);
                 let found = analysis::lint_in_workspace(text, &tree, path.as_deref(), &settings, view.as_ref());
                 let syntax = if session.show_syntax_errors { SyntaxErrors::Report } else { SyntaxErrors::Hide };
-                let found = analysis::with_syntax_errors(text, &tree, found, syntax);
+                let mut found = analysis::with_syntax_errors(text, &tree, found, syntax);
+                newlines::restore(&mut found, joined);
                 let root = tree.root_node();
                 let found: Vec<_> = found
                     .into_iter()
