@@ -13,7 +13,7 @@ use std::sync::Arc;
 use loopwise::analysis::document::Document;
 use loopwise::analysis::incremental::{Analysed, Incremental};
 use loopwise::analysis::{LintSettings, lint_in_workspace, source};
-use loopwise::rules::RuleSet;
+use loopwise::rules::{Rule, RuleSet};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -318,6 +318,11 @@ fn an_unclosed_bracket_typed_in_a_method_body_is_analysed_by_units() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/real_code/redis_cluster_pipeline.py");
     let text = std::fs::read_to_string(&path).expect("the real code excerpt");
     let mut check = Check::new("redis_cluster_pipeline.py", &text, 1);
+    // LW109 reads the bodies of the sync helpers an async function calls, and a body the
+    // analysis by units skipped cannot answer it: the file is analysed whole then (see
+    // LW109's docs).
+    let rules = RuleSet::all().iter().filter(|rule| *rule != Rule::BlockingHelperCall).collect();
+    check.settings = Arc::new(LintSettings { rules, ..LintSettings::default() });
     check.edit(0, 0, "");
     let mut at = check.text.find("\n        return [cmd.result").expect("the line to type before") + 1;
     check.edit(at, at, "        \n");

@@ -738,3 +738,31 @@ async fn a_document_over_max_file_size_gets_no_findings_and_the_log_says_why() {
         "{messages:?}"
     );
 }
+
+/// LW109 in the editor: the finding at the call follows the helper's body as it is edited,
+/// though the edit is far from the call (the incremental analysis re-checks the caller).
+#[tokio::test]
+async fn a_helper_call_finding_follows_the_helpers_body() {
+    let text = "import asyncio\n\n\nasync def handle(path):\n    return load(path)\n\n\ndef load(path):\n    return open(path).read()\n";
+    let (mut client, _) = TestClient::initialized(json!({}), json!({"extend-select": ["LW109"]})).await;
+    let codes = |published: &Value| -> Vec<(Value, Value)> {
+        let diagnostics = published["diagnostics"].as_array().expect("diagnostics");
+        diagnostics.iter().map(|d| (d["code"].clone(), d["range"]["start"]["line"].clone())).collect()
+    };
+    client.open(URI, 1, text).await;
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
+    assert_eq!(codes(&published), [(json!("LW109"), json!(4))]);
+    assert!(
+        published["diagnostics"][0]["message"].as_str().is_some_and(|m| m.contains("it calls `open()`")),
+        "{published}"
+    );
+    // `open(path).read()` becomes `path.open`, no call: nothing blocks any more (and the file
+    // still holds `open`, so the rules checked stay the same and only `load` is analysed again).
+    client.change(URI, 2, (8, 11), (8, 28), "path.open").await;
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
+    assert_eq!(published["version"], 2);
+    assert_eq!(codes(&published), []);
+    client.change(URI, 3, (8, 11), (8, 20), "open(path).read()").await;
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
+    assert_eq!(codes(&published), [(json!("LW109"), json!(4))]);
+}

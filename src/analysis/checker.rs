@@ -38,6 +38,9 @@ pub struct Checker<'a, 't> {
     /// The parts of the file being analysed (sorted, apart) when not all of it is: matches
     /// outside them are not dispatched ([`Checker::with_units`]).
     units: Option<&'a [TextRange]>,
+    /// Calls in async functions of the file's own `def`s, judged by LW109 once the walk is
+    /// over: whether a helper blocks is a question about its body, wherever it is.
+    helper_calls: Vec<rules::blocking_helper_call::Candidate<'t>>,
 }
 
 /// A call site, with its callee already resolved through the file's imports.
@@ -195,6 +198,7 @@ impl<'a, 't> Checker<'a, 't> {
             awaiting_functions: HashSet::new(),
             stylist: OnceCell::new(),
             units: None,
+            helper_calls: Vec::new(),
         }
     }
 
@@ -347,6 +351,51 @@ impl<'a, 't> Checker<'a, 't> {
         diagnostic
     }
 
+    /// The findings so far.
+    pub(crate) fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+
+    /// What the blocking-call rules (`LW1xx`) enabled here would report at `found` (a call or a
+    /// `with` item) were it in an async function, said for a message (``calls `open()` ``): LW109
+    /// asks it of the calls in a helper's body. Nothing is reported.
+    pub(crate) fn would_block(&mut self, found: &Match<'t>) -> Option<String> {
+        enum Blocker<'t> {
+            Call(Call<'t>),
+            With(Node<'t>),
+        }
+        let blocker = match found.concept {
+            Concept::Call => {
+                let (Some(callee), Some(arguments)) = (found.first, found.second) else { return None };
+                let qualified_name = self.semantic.qualified_name(callee);
+                Blocker::Call(Call { node: found.node, callee, arguments, qualified_name })
+            }
+            Concept::WithItem if found.node.child(0).is_none_or(|first| first.kind() != "async") => {
+                Blocker::With(found.first?)
+            }
+            _ => return None,
+        };
+        let before = self.diagnostics.len();
+        // Every blocking-call rule, enabled here or not: whether a helper blocks is a fact of
+        // its body, not of which rules report in this file.
+        let rules = self.rules;
+        self.rules = rules.union(Rule::ALL.iter().copied().filter(|rule| rule.reports_blocking_calls()).collect());
+        let called = match blocker {
+            Blocker::Call(call) => {
+                self.visit_call_in_async_function(&call);
+                format!("calls `{}()`", self.text(call.callee))
+            }
+            Blocker::With(manager) => {
+                rules::blocking_thread_sync::check_with(self, manager);
+                format!("enters `with {}`", self.text(manager))
+            }
+        };
+        self.rules = rules;
+        let blocks = self.diagnostics.len() > before;
+        self.diagnostics.truncate(before);
+        blocks.then_some(called)
+    }
+
     pub fn run(self, tree: &'t Tree) -> Vec<Diagnostic> {
         self.run_with(tree, None)
     }
@@ -388,6 +437,10 @@ impl<'a, 't> Checker<'a, 't> {
                     }
                 }
             }
+        }
+        let helper_calls = std::mem::take(&mut self.helper_calls);
+        if !helper_calls.is_empty() {
+            rules::blocking_helper_call::report(&mut self, tree, helper_calls);
         }
         if self.enabled(Rule::AsyncWithoutAwait) {
             rules::async_without_await::check(&mut self);
@@ -505,6 +558,13 @@ impl<'a, 't> Checker<'a, 't> {
             return;
         }
         self.visit_call_in_async_function(&call);
+        if self.enabled(Rule::BlockingHelperCall)
+            && let Some(helper) = rules::blocking_helper_call::candidate(self, &call)
+        {
+            let Call { node, callee, arguments, ref qualified_name } = call;
+            let call = Call { node, callee, arguments, qualified_name: qualified_name.clone() };
+            self.helper_calls.push(rules::blocking_helper_call::Candidate { call, helper });
+        }
         if self.enabled(Rule::UnboundedTaskSpawn) {
             rules::unbounded_task_spawn::check(self, &call);
         }
@@ -670,6 +730,7 @@ fn concepts_of(rule: Rule) -> &'static [Concept] {
         | Rule::BlockingInput
         | Rule::BlockingDbClient
         | Rule::BlockingConfiguredCall
+        | Rule::BlockingHelperCall
         | Rule::UnawaitedCoroutine
         | Rule::DanglingTask
         | Rule::NestedEventLoop

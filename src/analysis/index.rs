@@ -56,6 +56,12 @@ const TRANSPARENT_DECORATORS: &[&str] = &[
     "wraps",
 ];
 
+/// Whether a decorator leaves what calling the function does as it is (`staticmethod`,
+/// `functools.wraps`, ...).
+pub fn is_transparent_decorator(name: &str) -> bool {
+    TRANSPARENT_DECORATORS.contains(&name)
+}
+
 fn is_async_context_manager_decorator(name: &str) -> bool {
     matches!(name, "asynccontextmanager" | "contextlib.asynccontextmanager")
 }

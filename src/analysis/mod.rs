@@ -21,7 +21,7 @@ pub mod semantic;
 pub mod settings;
 pub mod source;
 pub mod syntax;
-mod walk;
+pub(crate) mod walk;
 
 use std::path::Path;
 

@@ -43,6 +43,16 @@ impl Triggers {
             }
             rule_patterns.push(own);
         }
+        // LW109 reports a call of a helper that makes a call one of the blocking-call rules
+        // reports: the file holds one of their triggers (LW108's are its configured names).
+        let mut blocking: Vec<usize> = Rule::ALL
+            .iter()
+            .filter(|rule| rule.reports_blocking_calls())
+            .flat_map(|rule| rule_patterns[*rule as usize].iter().copied())
+            .collect();
+        blocking.sort_unstable();
+        blocking.dedup();
+        rule_patterns[Rule::BlockingHelperCall as usize] = blocking;
         // Standard matching, so that the overlapping search reports every pattern at every
         // place it occurs (`async` inside `asyncio` too).
         let searcher = AhoCorasick::new(&texts).ok()?;
@@ -185,7 +195,8 @@ pub fn applicable_rules_with(
         .iter()
         .filter(|rule| {
             (found.async_def || settings.top_level_await || !rule.meta().only_in_async_functions)
-                && found.has_trigger_of(*rule)
+                && (found.has_trigger_of(*rule)
+                    || (*rule == Rule::BlockingHelperCall && configured_call_may_occur(source, settings)))
                 && (*rule != Rule::BlockingConfiguredCall || configured_call_may_occur(source, settings))
         })
         .collect()
@@ -315,6 +326,23 @@ mod tests {
         assert!(applicable_rules(rules.iter().copied().collect(), source, &settings).is_empty());
     }
 
+    /// LW109 needs a call that a blocking-call rule reports, in a helper: one of their triggers
+    /// (or a configured name), and an `async def`.
+    #[test]
+    fn helper_calls_are_looked_for_where_a_blocking_call_may_be() {
+        let mut settings = LintSettings::default();
+        let helper = [Rule::BlockingHelperCall].into_iter().collect();
+        let applies = |source: &str, settings: &LintSettings| !applicable_rules(helper, source, settings).is_empty();
+        let calls = |call: &str| format!("def helper():\n    {call}\n\nasync def f():\n    helper()\n");
+        assert!(!applies(&calls("compute()"), &settings));
+        for call in ["open('x')", "input()", "time.sleep(1)", "requests.get(u)", "subprocess.run(c)"] {
+            assert!(applies(&calls(call), &settings), "{call}");
+        }
+        assert!(!applies("def helper():\n    open('x')\n", &settings), "no async def");
+        settings.blocking_calls = [("lib.download".to_string(), None)].into_iter().collect();
+        assert!(applies(&calls("lib.download()"), &settings));
+    }
+
     #[test]
     fn turning_the_prefilter_off_keeps_every_rule() {
         let settings = LintSettings { prefilter: false, ..LintSettings::default() };
@@ -324,7 +352,7 @@ mod tests {
     #[test]
     fn every_rule_has_its_triggers_in_the_automaton() {
         let Some(triggers) = TRIGGERS.as_ref() else { panic!("the trigger automaton does not build") };
-        for rule in Rule::ALL {
+        for rule in Rule::ALL.iter().filter(|rule| **rule != Rule::BlockingHelperCall) {
             let own = rule.meta().triggers;
             assert_eq!(triggers.rule_patterns[*rule as usize].len(), own.len(), "{}", rule.code());
             for trigger in own {

@@ -16,6 +16,7 @@ pub mod await_outside_async;
 pub mod blocking_configured_call;
 pub mod blocking_db_client;
 pub mod blocking_file_io;
+pub mod blocking_helper_call;
 pub mod blocking_input;
 pub mod blocking_network_call;
 pub mod blocking_sleep;
@@ -185,6 +186,7 @@ rules! {
     BlockingDbClient => blocking_db_client,
     BlockingThreadSync => blocking_thread_sync,
     BlockingConfiguredCall => blocking_configured_call,
+    BlockingHelperCall => blocking_helper_call,
     UnawaitedCoroutine => unawaited_coroutine,
     DanglingTask => dangling_task,
     AwaitOutsideAsync => await_outside_async,
@@ -263,6 +265,22 @@ impl Rule {
     /// Whether this is a pseudo-rule (see [`Rule::PSEUDO`]).
     pub fn is_pseudo(self) -> bool {
         Rule::PSEUDO.contains(&self)
+    }
+
+    /// Whether the rule is one of the blocking-call rules (LW101–LW108), whose calls make a
+    /// helper block for LW109.
+    pub fn reports_blocking_calls(self) -> bool {
+        matches!(
+            self,
+            Rule::BlockingSleep
+                | Rule::BlockingNetworkCall
+                | Rule::BlockingSubprocess
+                | Rule::BlockingFileIo
+                | Rule::BlockingInput
+                | Rule::BlockingDbClient
+                | Rule::BlockingThreadSync
+                | Rule::BlockingConfiguredCall
+        )
     }
 
     /// Whether every finding of the rule is a deprecated API (editors show it struck through).
