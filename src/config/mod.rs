@@ -5,6 +5,7 @@
 //! with errors that name the file, line and key. Knows nothing of the LSP or of output formats.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -127,11 +128,42 @@ impl FileSize {
 }
 
 /// `blocking-calls`: a table of qualified name -> suggestion, or a list of qualified names.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum BlockingCalls {
     Table(BTreeMap<String, String>),
     List(Vec<String>),
+}
+
+// By hand, not `#[serde(untagged)]`: an untagged enum's error says only that no variant matched,
+// at the line the value starts on, where this one names the item that is not a string, and its line.
+impl<'de> Deserialize<'de> for BlockingCalls {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = BlockingCalls;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a table of qualified names to suggestions, or a list of qualified names")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<Self::Value, A::Error> {
+                let mut names = Vec::new();
+                while let Some(name) = items.next_element::<String>()? {
+                    names.push(name);
+                }
+                Ok(BlockingCalls::List(names))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut entries: A) -> Result<Self::Value, A::Error> {
+                let mut table = BTreeMap::new();
+                while let Some((name, suggestion)) = entries.next_entry::<String, String>()? {
+                    table.insert(name, suggestion);
+                }
+                Ok(BlockingCalls::Table(table))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// `module.function` or `module.Class.method`: identifiers joined by dots.
@@ -275,7 +307,11 @@ impl Options {
         let is_pyproject = path.file_name().is_some_and(|name| name == "pyproject.toml");
         let located = |error: toml::de::Error| {
             let line = error.span().map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
-            ConfigError { path: Some(path.to_path_buf()), line, message: error.message().to_string() }
+            let message = error.span().map_or_else(
+                || error.message().to_string(),
+                |span| explained(text, &span, error.message(), is_pyproject),
+            );
+            ConfigError { path: Some(path.to_path_buf()), line, message }
         };
         let options = if is_pyproject {
             let document: PyProject = toml::from_str(text).map_err(located)?;
@@ -308,6 +344,62 @@ impl Options {
             no_prefilter: overrides.no_prefilter || self.no_prefilter,
         }
     }
+}
+
+/// A TOML error `message` at `span` of `text`, led by the key it is about (`select`,
+/// `per-file-ignores."a.py"`): serde's messages say what was wrong but not where in the options.
+/// A date-time, which serde sees as a private table, is called one.
+fn explained(text: &str, span: &std::ops::Range<usize>, message: &str, is_pyproject: bool) -> String {
+    let Ok(document) = toml::de::DeTable::parse(text) else { return message.to_string() };
+    let mut keys: Vec<&str> = Vec::new();
+    let Some(found) = value_at(document.get_ref(), span, &mut keys) else { return message.to_string() };
+    let at_span = (found.span() == *span).then(|| found.get_ref());
+    if is_pyproject {
+        if keys.len() < 2 || keys[..2] != ["tool", "loopwise"] {
+            return message.to_string();
+        }
+        keys.drain(..2);
+    }
+    let Some((first, rest)) = keys.split_first() else { return message.to_string() };
+    let mut key = (*first).to_string();
+    for part in rest {
+        let _ = write!(key, ".\"{part}\"");
+    }
+    let message = match at_span {
+        Some(toml::de::DeValue::Datetime(datetime)) => {
+            message.replacen("invalid type: map", &format!("invalid type: date-time `{datetime}`"), 1)
+        }
+        _ => message.to_string(),
+    };
+    format!("`{key}`: {message}")
+}
+
+/// The innermost value holding the start of `span` (an array's item when one is at `span`),
+/// with the keys leading to it pushed on `keys`; `None` when no key holds it. Tables are searched
+/// rather than matched by span: a table made by a `[header]` does not span its keys.
+fn value_at<'t, 'i>(
+    table: &'t toml::de::DeTable<'i>,
+    span: &std::ops::Range<usize>,
+    keys: &mut Vec<&'t str>,
+) -> Option<&'t toml::Spanned<toml::de::DeValue<'i>>> {
+    for (key, value) in table {
+        keys.push(key.get_ref());
+        if let toml::de::DeValue::Table(inner) = value.get_ref()
+            && let Some(found) = value_at(inner, span, keys)
+        {
+            return Some(found);
+        }
+        if value.span().contains(&span.start) {
+            if let toml::de::DeValue::Array(items) = value.get_ref()
+                && let Some(item) = items.iter().find(|item| item.span() == *span)
+            {
+                return Some(item);
+            }
+            return Some(value);
+        }
+        keys.pop();
+    }
+    None
 }
 
 #[derive(Deserialize)]
@@ -963,5 +1055,64 @@ mod tests {
         assert!(configuration.is_excluded(Path::new("/project/generated/api.py")));
         assert!(configuration.is_excluded(Path::new("/project/src/legacy/x.py")));
         assert!(!configuration.is_excluded(Path::new("/project/src/app.py")));
+    }
+}
+
+#[cfg(test)]
+mod list_options {
+    use super::*;
+
+    /// Every list-typed option, as a line of a configuration file holding `item` second.
+    const LISTS: &[(&str, &str)] = &[
+        ("select", "select = [\n  \"LW101\",\n  ITEM,\n]\n"),
+        ("extend-select", "extend-select = [\n  \"LW101\",\n  ITEM,\n]\n"),
+        ("ignore", "ignore = [\n  \"LW101\",\n  ITEM,\n]\n"),
+        ("exclude", "exclude = [\n  \"build\",\n  ITEM,\n]\n"),
+        ("extend-exclude", "extend-exclude = [\n  \"build\",\n  ITEM,\n]\n"),
+        ("test-paths", "test-paths = [\n  \"tests\",\n  ITEM,\n]\n"),
+        ("test-ignore", "test-ignore = [\n  \"LW101\",\n  ITEM,\n]\n"),
+        ("blocking-calls", "blocking-calls = [\n  \"a.b\",\n  ITEM,\n]\n"),
+        ("per-file-ignores.\"a.py\"", "[per-file-ignores]\n\"a.py\" = [\n  \"LW101\",\n  ITEM,\n]\n"),
+        ("blocking-calls.\"a.b\"", "[blocking-calls]\n\"x.y\" = \"z\"\n\"a.b\" = ITEM\n"),
+    ];
+
+    #[test]
+    fn every_list_option_rejects_non_string_items_naming_file_line_and_key() {
+        let items = [
+            ("1", "integer `1`"),
+            ("1979-05-27", "date-time `1979-05-27`"),
+            ("true", "boolean `true`"),
+            ("{ a = 1 }", "map"),
+            ("[\"x\"]", "sequence"),
+            ("1.5", "floating point `1.5`"),
+        ];
+        for (key, template) in LISTS {
+            for (item, kind) in items {
+                let body = template.replace("ITEM", item);
+                let line = body
+                    .lines()
+                    .position(|line| line == format!("  {item},") || line.ends_with(&format!("= {item}")))
+                    .map(|index| index + 2);
+                for (name, text) in [
+                    ("loopwise.toml", format!("target-version = \"3.11\"\n{body}")),
+                    (
+                        "pyproject.toml",
+                        format!(
+                            "[tool.loopwise]\n{}",
+                            body.replace("[per-file-ignores]", "[tool.loopwise.per-file-ignores]")
+                                .replace("[blocking-calls]", "[tool.loopwise.blocking-calls]")
+                        ),
+                    ),
+                ] {
+                    let error = Options::from_file(Path::new(name), &text).expect_err(&text);
+                    assert_eq!(error.path.as_deref(), Some(Path::new(name)), "{text}");
+                    assert_eq!(error.line, line, "{text}\n{error}");
+                    assert!(
+                        error.message.starts_with(&format!("`{key}`: invalid type: {kind}, expected a string")),
+                        "{text}\n{error}"
+                    );
+                }
+            }
+        }
     }
 }
