@@ -1149,6 +1149,30 @@ fn files_over_max_file_size_are_said_and_not_checked() {
         "{}",
         stderr(&output)
     );
+    // A run that passed a file over never says that all checks passed.
+    assert!(
+        stdout(&output).contains("Found 1 warning.\n1 file was not checked (larger than max-file-size).\n"),
+        "{}",
+        stdout(&output)
+    );
+    std::fs::write(folder.path().join("app.py"), "x = 1\n").expect("write");
+    for args in [&["check", "--no-cache"][..], &["check", "--no-cache", "--statistics"]] {
+        let output = loopwise(folder.path(), args);
+        assert_eq!(output.status.code(), Some(0), "a documented limit is a warning: {}", stderr(&output));
+        assert_eq!(
+            stdout(&output),
+            "No findings in the 1 file that was checked.\n1 file was not checked (larger than max-file-size).\n"
+        );
+    }
+    let output = loopwise(folder.path(), &["check", "--no-cache", "--diff"]);
+    assert_eq!(
+        stderr(&output).lines().skip(1).collect::<Vec<_>>(),
+        ["1 file was not checked (larger than max-file-size).", "No findings would be fixed."]
+    );
+    // Nothing checked at all is no pass.
+    let output = loopwise(folder.path(), &["check", "--no-cache", "big.py"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "No file was checked.\n1 file was not checked (larger than max-file-size).\n");
     std::fs::write(folder.path().join("loopwise.toml"), "max-file-size = \"ten\"\n").expect("write config");
     let output = loopwise(folder.path(), &["check", "--no-cache"]);
     assert_eq!(output.status.code(), Some(2));
