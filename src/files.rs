@@ -27,6 +27,35 @@ pub fn read_regular(path: &Path, limit: Option<u64>) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Where bytes stop being UTF-8: the 1-based line, the 0-based byte offset in the file, and
+/// the byte there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotUtf8 {
+    pub line: usize,
+    pub offset: usize,
+    pub byte: u8,
+}
+
+impl std::fmt::Display for NotUtf8 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "not valid UTF-8 (byte 0x{:02x} at offset {}, line {})", self.byte, self.offset, self.line)
+    }
+}
+
+/// `bytes` as text, or where they stop being UTF-8.
+pub fn utf8_text(bytes: Vec<u8>) -> Result<String, NotUtf8> {
+    String::from_utf8(bytes).map_err(|error| {
+        let offset = error.utf8_error().valid_up_to();
+        let bytes = error.as_bytes();
+        NotUtf8 {
+            // The bytes before `offset` are UTF-8: that is what `valid_up_to` says.
+            line: std::str::from_utf8(&bytes[..offset]).map_or(1, |before| before.matches('\n').count() + 1),
+            offset,
+            byte: bytes.get(offset).copied().unwrap_or_default(),
+        }
+    })
+}
+
 /// Opens `path` for reading if it is a regular file. Opened without blocking (a FIFO's open
 /// waits for a writer otherwise), then judged by the open file's own metadata, so that a file
 /// swapped for a FIFO after a check cannot slip through.
@@ -93,6 +122,8 @@ mod tests {
         let file = folder.path().join("a.py");
         std::fs::write(&file, "x = 1\n").expect("write");
         assert_eq!(read_regular(&file, None).expect("read"), b"x = 1\n");
+        assert_eq!(utf8_text(b"a\nb\n\xffc".to_vec()), Err(NotUtf8 { line: 3, offset: 4, byte: 0xff }));
+        assert_eq!(utf8_text(b"\xc3\xa9".to_vec()).as_deref(), Ok("\u{e9}"));
         let error = read_regular(&file, Some(3)).expect_err("too large");
         assert!(error.to_string().contains("6 bytes, more than the 3"), "{error}");
 

@@ -1128,10 +1128,43 @@ fn a_pyproject_with_a_loopwise_table_that_is_not_utf8_is_an_error_naming_it() {
     let output = loopwise(folder.path(), &["check", "--no-cache"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        stderr(&output).contains("pyproject.toml: cannot read configuration file: not valid UTF-8"),
+        stderr(&output).contains(
+            "pyproject.toml:3: cannot read configuration file: not valid UTF-8 (byte 0xff at offset 35, line 3)"
+        ),
         "{}",
         stderr(&output)
     );
+}
+
+#[test]
+fn a_pyproject_that_no_tool_can_read_is_an_error_naming_it_with_or_without_a_loopwise_table() {
+    // As in ruff: discovery cannot tell whether such a file holds `[tool.loopwise]`, and no
+    // tool can read it (TOML is UTF-8), so it is an error, never passed over in silence.
+    let folder = project(&[
+        ("pyproject.toml", b"[project]\nname = \"caf\xe9\"\n"),
+        ("app.py", BLOCKING.as_bytes()),
+        ("sub/pyproject.toml", b"[project\nname = \"x\"\n"),
+        ("sub/b.py", BLOCKING.as_bytes()),
+    ]);
+    let output = loopwise(folder.path(), &["check", "--no-cache", "--output-format", "concise"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains(
+            "/pyproject.toml:2: cannot read configuration file: not valid UTF-8 (byte 0xe9 at offset 21, line 2); \
+             TOML files are UTF-8\n"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("/sub/pyproject.toml:1: unclosed table"), "the TOML error names the file and line: {err}");
+    assert_eq!(err.matches("error:").count(), 2, "each file reported once: {err}");
+    assert_eq!(stdout(&output), "No file was checked.\nChecking was incomplete: 2 errors above.\n");
+    // A configuration file of loopwise's own in the folder wins, and pyproject.toml is not its
+    // configuration.
+    binary::write(folder.path(), ".loopwise.toml", b"select = [\"LW1\"]\n");
+    binary::write(folder.path(), "sub/.loopwise.toml", b"select = [\"LW1\"]\n");
+    let output = loopwise(folder.path(), &["check", "--no-cache", "--output-format", "concise"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
 }
 
 #[test]

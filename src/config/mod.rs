@@ -865,11 +865,7 @@ impl Resolver {
             return cached.clone();
         }
         let result = (|| {
-            let text = read_config_text(file).map_err(|message| ConfigError {
-                path: Some(file.to_path_buf()),
-                line: None,
-                message,
-            })?;
+            let text = read_config_text(file)?;
             let options = Options::from_file(file, &text)?.unwrap_or_default();
             let root = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
             Ok(Arc::new(Configuration::build(Some(file), &root, &options, &self.overrides, Some(&root))))
@@ -920,16 +916,25 @@ pub fn current_folder() -> Option<&'static Path> {
 }
 
 /// A configuration file's text: only from a regular file (after links), and at most 4 MiB; a
-/// FIFO would block the run forever and a link to `/dev/zero` would fill the memory.
-fn read_config_text(file: &Path) -> Result<String, String> {
+/// FIFO would block the run forever and a link to `/dev/zero` would fill the memory. TOML is
+/// UTF-8: anything else is an error at the line and byte it stops being that.
+fn read_config_text(file: &Path) -> Result<String, ConfigError> {
     const LIMIT: u64 = 4 << 20;
+    let error = |line, message| ConfigError { path: Some(file.to_path_buf()), line, message };
     let bytes = crate::files::read_regular(file, Some(LIMIT))
-        .map_err(|error| format!("cannot read configuration file: {error}"))?;
-    String::from_utf8(bytes).map_err(|_| "cannot read configuration file: not valid UTF-8".to_string())
+        .map_err(|fault| error(None, format!("cannot read configuration file: {fault}")))?;
+    crate::files::utf8_text(bytes).map_err(|fault| {
+        error(Some(fault.line), format!("cannot read configuration file: {fault}; TOML files are UTF-8"))
+    })
 }
 
 /// The configuration file in `folder` itself, if any: `.loopwise.toml`, `loopwise.toml`, or a
 /// pyproject.toml with a `[tool.loopwise]` table (`Resolver::config_file_in` looks upwards).
+///
+/// A pyproject.toml that cannot be read, is not UTF-8 or is not TOML counts as the folder's
+/// configuration, which `load` then refuses, naming the file, its line and what is wrong: as in
+/// ruff, whose discovery stops at such a file with an error. Whether it holds a `[tool.loopwise]`
+/// cannot be told, and no tool can read it (TOML is UTF-8), so nothing that works is broken.
 fn config_file_of(folder: &Path) -> Option<PathBuf> {
     for name in CONFIG_FILES {
         let candidate = folder.join(name);
@@ -943,15 +948,9 @@ fn config_file_of(folder: &Path) -> Option<PathBuf> {
         if *name != "pyproject.toml" {
             return Some(candidate);
         }
-        // Read as bytes: a pyproject.toml with a `[tool.loopwise]` table and bytes that are not
-        // UTF-8 is this folder's configuration, which `load` then reports, not one to skip.
-        let has_table = crate::files::read_regular(&candidate, Some(4 << 20)).is_ok_and(|bytes| {
-            String::from_utf8_lossy(&bytes).lines().any(|line| {
-                let line = line.trim();
-                line.starts_with("[tool.loopwise") || line.starts_with("[tool.\"loopwise\"")
-            })
-        });
-        if has_table {
+        let Ok(text) = read_config_text(&candidate) else { return Some(candidate) };
+        let Ok(document) = toml::from_str::<toml::Table>(&text) else { return Some(candidate) };
+        if document.get("tool").and_then(|tool| tool.get("loopwise")).is_some() {
             return Some(candidate);
         }
     }
