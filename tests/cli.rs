@@ -1119,6 +1119,38 @@ fn special_files_are_refused_naming_them_and_never_block_the_run() {
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
 }
 
+#[cfg(unix)]
+#[test]
+fn project_files_that_cannot_be_read_are_named_and_not_claimed_as_read() {
+    let folder = project(&[
+        ("app.py", BLOCKING.as_bytes()),
+        ("setup.cfg", b"[metadata]\nname = caf\xe9\n[options]\npython_requires = >=3.9\n"),
+        ("ruff.toml", b"target-version = \n"),
+    ]);
+    mkfifo(&folder.path().join("pytest.ini"));
+    let output = loopwise_within_20_s(folder.path(), &["check", "--no-cache", "--output-format", "concise"]);
+    assert_eq!(output.status.code(), Some(1), "a warning: the files are still checked: {}", stderr(&output));
+    let err = stderr(&output);
+    let unread = "not read, so the project's Python version and test runners it may declare are not known";
+    for (file, why) in [
+        ("pytest.ini", "not a regular file (a FIFO)"),
+        ("ruff.toml", "not TOML: string values must be quoted, expected literal string (line 1)"),
+        ("setup.cfg", "not valid UTF-8 (byte 0xe9 at offset 21, line 2)"),
+    ] {
+        assert!(err.contains(&format!("warning: {file}: {why}: {unread}\n")), "{file}: {err}");
+    }
+    let output = loopwise_within_20_s(folder.path(), &["check", "--show-settings", "app.py"]);
+    let out = stdout(&output);
+    assert!(
+        out.contains("(the default: nothing that could be read in this folder or above declares a Python version)"),
+        "{out}"
+    );
+    assert!(out.contains("hook found in the files that could be read)"), "{out}");
+    let listed = out.lines().find(|line| line.contains("project files not read: ")).unwrap_or_default();
+    assert!(["pytest.ini", "ruff.toml", "setup.cfg"].iter().all(|name| listed.contains(name)), "{out}");
+    assert!(stderr(&output).contains("warning: pytest.ini: not a regular file (a FIFO)"), "{}", stderr(&output));
+}
+
 #[test]
 fn a_pyproject_with_a_loopwise_table_that_is_not_utf8_is_an_error_naming_it() {
     let folder = project(&[

@@ -292,6 +292,7 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         return show_settings(args, &resolver);
     }
     let Run { checked, errors, over_limit } = run(args, &resolver);
+    warn_of_unread_facts(&resolver);
     // Before the report, whose closing lines count them: a run with errors or files passed over
     // never ends by saying that it passed.
     for skipped in &over_limit {
@@ -328,6 +329,20 @@ pub fn check(args: &CheckArgs) -> ExitCode {
     code
 }
 
+/// Says which project files (pyproject.toml, setup.cfg, pytest.ini, conftest.py, ...) were
+/// there but could not be read: the Python version and test runners they may declare were not
+/// known, and the defaults stood in for them.
+fn warn_of_unread_facts(resolver: &Resolver) {
+    for (path, why) in resolver.facts_passed_over() {
+        let shown = crate::config::current_folder().and_then(|current| path.strip_prefix(current).ok());
+        eprintln!(
+            "warning: {}: {why}: not read, so the project's Python version and test runners it may declare are \
+             not known",
+            shown.unwrap_or(&path).display()
+        );
+    }
+}
+
 /// `--show-settings`: the resolved settings of each named path, with their sources.
 fn show_settings(args: &CheckArgs, resolver: &Resolver) -> ExitCode {
     let paths = match (&args.stdin_filename, args.paths.as_slice()) {
@@ -362,6 +377,7 @@ fn show_settings(args: &CheckArgs, resolver: &Resolver) -> ExitCode {
             }
         }
     }
+    warn_of_unread_facts(resolver);
     if failed { ExitCode::from(2) } else { ExitCode::SUCCESS }
 }
 

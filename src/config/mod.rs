@@ -718,12 +718,24 @@ impl Resolver {
         result
     }
 
+    /// The project files (pyproject.toml, setup.cfg, pytest.ini, conftest.py, ...) that were
+    /// there but could not be read for the project's facts so far, with why.
+    pub fn facts_passed_over(&self) -> Vec<(PathBuf, String)> {
+        self.facts.passed_over()
+    }
+
     /// The settings for `file` with the place each one came from, for `--show-settings`.
     pub fn explain(&self, file: &Path) -> Result<Vec<(String, String, String)>, ConfigError> {
         let path = absolute(file);
         let folder = folder_of(&path);
         let configuration = self.configuration_for(&folder)?;
         let settings = self.settings_for(&path)?;
+        // Every fact is looked for first, so that what could not be read is known before any
+        // line says what was (not) found.
+        let declared_target = self.facts.target_version(&folder);
+        let pytest = self.facts.pytest(&folder);
+        let passed_over = self.facts.passed_over();
+        let readable = if passed_over.is_empty() { "" } else { " that could be read" };
         let set = &configuration.options;
         let from_file = |key: &str, is_set: bool| match &configuration.file {
             Some(file) if is_set => format!("{} ({key})", file.display()),
@@ -736,10 +748,12 @@ impl Resolver {
             "searched: .loopwise.toml, loopwise.toml, pyproject.toml with [tool.loopwise], nearest folder first"
                 .to_string(),
         ));
-        let target_source = match (&configuration.explicit_target, self.facts.target_version(&folder)) {
+        let target_source = match (&configuration.explicit_target, declared_target) {
             (Some(explicit), _) => explicit.source.clone(),
             (None, Some(declared)) => declared.source,
-            (None, None) => "the default: nothing in this folder or above declares a Python version".to_string(),
+            (None, None) => {
+                format!("the default: nothing{readable} in this folder or above declares a Python version")
+            }
         };
         lines.push(("target-version".to_string(), settings.target_version.to_string(), target_source));
         let rules: Vec<&str> = settings.rules.iter().map(Rule::code).collect();
@@ -788,7 +802,6 @@ impl Resolver {
             format!("{} bytes", settings.max_file_size),
             from_file("max-file-size", set.max_file_size.is_some()),
         ));
-        let pytest = self.facts.pytest(&folder);
         lines.push((
             "pytest configuration".to_string(),
             pytest.config_file.as_ref().map_or_else(|| "none".to_string(), |file| file.display().to_string()),
@@ -803,11 +816,19 @@ impl Resolver {
         lines.push((
             "unmarked async tests run".to_string(),
             if settings.test_runners.runs_unmarked { "yes (or cannot tell)" } else { "no" }.to_string(),
-            pytest
-                .runs_unmarked
-                .clone()
-                .unwrap_or_else(|| "no auto mode, trio_mode, runner plugin or conftest.py hook found".to_string()),
+            pytest.runs_unmarked.clone().unwrap_or_else(|| {
+                format!("no auto mode, trio_mode, runner plugin or conftest.py hook found in the files{readable}")
+            }),
         ));
+        if !passed_over.is_empty() {
+            let files: Vec<String> = passed_over.iter().map(|(path, _)| path.display().to_string()).collect();
+            let why: Vec<String> = passed_over.iter().map(|(path, why)| format!("{}: {why}", path.display())).collect();
+            lines.push((
+                "project files not read".to_string(),
+                files.join(", "),
+                format!("what they declare is not known: {}", why.join("; ")),
+            ));
+        }
         Ok(lines)
     }
 
