@@ -27,6 +27,19 @@ pub fn read_regular(path: &Path, limit: Option<u64>) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// `path` for people and for parsers of the text formats, without ambiguity: as it is when it
+/// is UTF-8 without control characters and does not start with `"`, else quoted with Rust's
+/// escapes (`"bad\xFF.py"`, `"a\nb.py"`). A name shown as it is never starts with a quote, and
+/// the escapes are one-to-one, so two files never show alike (`to_string_lossy` shows the byte
+/// 0xff and the character U+FFFD both as U+FFFD).
+#[expect(clippy::unnecessary_debug_formatting, reason = "the quoted and escaped form is the point")]
+pub fn shown(path: &Path) -> std::borrow::Cow<'_, str> {
+    match path.to_str() {
+        Some(text) if !text.starts_with('"') && !text.chars().any(char::is_control) => text.into(),
+        _ => format!("{:?}", path.as_os_str()).into(),
+    }
+}
+
 /// Where bytes stop being UTF-8: the 1-based line, the 0-based byte offset in the file, and
 /// the byte there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,12 +131,18 @@ mod tests {
 
     #[test]
     fn regular_files_are_read_and_special_ones_refused_at_once() {
+        use std::os::unix::ffi::OsStrExt;
         let folder = tempfile::tempdir().expect("temporary folder");
         let file = folder.path().join("a.py");
         std::fs::write(&file, "x = 1\n").expect("write");
         assert_eq!(read_regular(&file, None).expect("read"), b"x = 1\n");
         assert_eq!(utf8_text(b"a\nb\n\xffc".to_vec()), Err(NotUtf8 { line: 3, offset: 4, byte: 0xff }));
         assert_eq!(utf8_text(b"\xc3\xa9".to_vec()).as_deref(), Ok("\u{e9}"));
+        assert_eq!(shown(Path::new(std::ffi::OsStr::from_bytes(b"src/bad\xff.py"))), r#""src/bad\xFF.py""#);
+        assert_eq!(shown(Path::new("src/bad\u{fffd}.py")), "src/bad\u{fffd}.py");
+        assert_eq!(shown(Path::new("a\nb.py")), r#""a\nb.py""#);
+        assert_eq!(shown(Path::new(r#""bad\xFF.py""#)), r#""\"bad\\xFF.py\"""#);
+        assert_eq!(shown(Path::new("caf\u{e9} \"x\".py")), "caf\u{e9} \"x\".py");
         let error = read_regular(&file, Some(3)).expect_err("too large");
         assert!(error.to_string().contains("6 bytes, more than the 3"), "{error}");
 

@@ -1121,6 +1121,38 @@ fn special_files_are_refused_naming_them_and_never_block_the_run() {
 
 #[cfg(unix)]
 #[test]
+fn a_file_name_that_is_not_utf8_is_reported_without_ambiguity() {
+    use std::os::unix::ffi::OsStrExt;
+    // The byte 0xff, and its lossy twin: the character U+FFFD, which `to_string_lossy` shows
+    // for it. Each must be told from the other in every format.
+    let folder = project(&[("bad\u{fffd}name.py", BLOCKING.as_bytes())]);
+    let raw = folder.path().join(std::ffi::OsStr::from_bytes(b"bad\xffname.py"));
+    std::fs::write(&raw, BLOCKING).expect("a name with the byte 0xff");
+    let output = loopwise(folder.path(), &["check", "--no-cache", "--output-format", "concise"]);
+    let out = stdout(&output);
+    assert!(out.contains("\"bad\\xFFname.py\":4:5: LW101 [warning] "), "{out}");
+    assert!(out.contains("bad\u{fffd}name.py:4:5: LW101 [warning] "), "{out}");
+    let output = loopwise(folder.path(), &["check", "--no-cache", "--output-format", "full"]);
+    assert!(stdout(&output).contains(" --> \"bad\\xFFname.py\":4:5\n"), "{}", stdout(&output));
+
+    let output = loopwise(folder.path(), &["check", "--no-cache", "--output-format", "json"]);
+    let messages: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON output is valid Unicode");
+    let messages = messages.as_array().expect("an array");
+    assert_eq!(messages.len(), 2);
+    for message in messages {
+        let filename = message["filename"].as_str().expect("a string");
+        assert!(filename.ends_with("/bad\u{fffd}name.py"), "{filename}");
+    }
+    let bytes: Vec<Vec<u8>> = messages
+        .iter()
+        .filter_map(|message| serde_json::from_value(message.get("filename_bytes")?.clone()).ok())
+        .collect();
+    assert_eq!(bytes.len(), 1, "only the name that is not UTF-8 has its bytes: {messages:?}");
+    assert_eq!(Path::new(std::ffi::OsStr::from_bytes(&bytes[0])), std::path::absolute(&raw).expect("absolute"));
+}
+
+#[cfg(unix)]
+#[test]
 fn project_files_that_cannot_be_read_are_named_and_not_claimed_as_read() {
     let folder = project(&[
         ("app.py", BLOCKING.as_bytes()),

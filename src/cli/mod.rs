@@ -257,9 +257,10 @@ pub struct FileError {
 
 impl std::fmt::Display for FileError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = crate::files::shown(&self.path);
         match self.line {
-            Some(line) => write!(f, "{}:{line}: {}", self.path.display(), self.message),
-            None => write!(f, "{}: {}", self.path.display(), self.message),
+            Some(line) => write!(f, "{path}:{line}: {}", self.message),
+            None => write!(f, "{path}: {}", self.message),
         }
     }
 }
@@ -338,7 +339,7 @@ fn warn_of_unread_facts(resolver: &Resolver) {
         eprintln!(
             "warning: {}: {why}: not read, so the project's Python version and test runners it may declare are \
              not known",
-            shown.unwrap_or(&path).display()
+            crate::files::shown(shown.unwrap_or(&path))
         );
     }
 }
@@ -1080,8 +1081,8 @@ fn collect_files(roots: &[PathBuf], resolver: &Arc<Resolver>) -> (Vec<(PathBuf, 
                 Some(ignore_file) => {
                     lock(&skipped_ref).push(format!(
                         "{}: not a regular file, so the folder {} is not checked",
-                        ignore_file.display(),
-                        entry.path().display()
+                        crate::files::shown(&ignore_file),
+                        crate::files::shown(entry.path())
                     ));
                     false
                 }
@@ -1113,8 +1114,8 @@ fn collect_files(roots: &[PathBuf], resolver: &Arc<Resolver>) -> (Vec<(PathBuf, 
                         && is_python(entry.path())
                     {
                         let kind = crate::files::special_kind(&kind);
-                        lock(skipped)
-                            .push(format!("{}: not a regular file ({kind}): not checked", entry.path().display()));
+                        let shown = crate::files::shown(entry.path());
+                        lock(skipped).push(format!("{shown}: not a regular file ({kind}): not checked"));
                     }
                     return ignore::WalkState::Continue;
                 }

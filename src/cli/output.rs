@@ -398,7 +398,7 @@ fn json_messages(files: &[CheckedFile]) -> Vec<serde_json::Value> {
                     .collect();
                 json!({"applicability": fix.applicability().as_str(), "message": fix.title(), "edits": edits})
             });
-            messages.push(json!({
+            let mut message = json!({
                 // ruff's field: the notebook cell the rows are rows of, null in other files.
                 "cell": cell,
                 "code": diagnostic.rule.code(),
@@ -412,7 +412,13 @@ fn json_messages(files: &[CheckedFile]) -> Vec<serde_json::Value> {
                 // A syntax error cannot be silenced, as in ruff's schema.
                 "noqa_row": (!diagnostic.rule.is_pseudo()).then_some(start.row),
                 "url": diagnostic.rule.url(),
-            }));
+            });
+            // JSON strings are Unicode: a name that is not UTF-8 is `filename` lossily (ruff's
+            // field, as ruff writes it) and its bytes besides, so that no two files read alike.
+            if filename.to_str().is_none() {
+                message["filename_bytes"] = json!(filename.as_os_str().as_encoded_bytes());
+            }
+            messages.push(message);
         }
     }
     messages
