@@ -27,6 +27,48 @@ pub fn read_regular(path: &Path, limit: Option<u64>) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// `path` for people and for parsers of the text formats, without ambiguity: as it is when it
+/// is UTF-8 without control characters and does not start with `"`, else quoted with Rust's
+/// escapes (`"bad\xFF.py"`, `"a\nb.py"`). A name shown as it is never starts with a quote, and
+/// the escapes are one-to-one, so two files never show alike (`to_string_lossy` shows the byte
+/// 0xff and the character U+FFFD both as U+FFFD).
+#[expect(clippy::unnecessary_debug_formatting, reason = "the quoted and escaped form is the point")]
+pub fn shown(path: &Path) -> std::borrow::Cow<'_, str> {
+    match path.to_str() {
+        Some(text) if !text.starts_with('"') && !text.chars().any(char::is_control) => text.into(),
+        _ => format!("{:?}", path.as_os_str()).into(),
+    }
+}
+
+/// Where bytes stop being UTF-8: the 1-based line, the 0-based byte offset in the file, and
+/// the byte there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotUtf8 {
+    pub line: usize,
+    pub offset: usize,
+    pub byte: u8,
+}
+
+impl std::fmt::Display for NotUtf8 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "not valid UTF-8 (byte 0x{:02x} at offset {}, line {})", self.byte, self.offset, self.line)
+    }
+}
+
+/// `bytes` as text, or where they stop being UTF-8.
+pub fn utf8_text(bytes: Vec<u8>) -> Result<String, NotUtf8> {
+    String::from_utf8(bytes).map_err(|error| {
+        let offset = error.utf8_error().valid_up_to();
+        let bytes = error.as_bytes();
+        NotUtf8 {
+            // The bytes before `offset` are UTF-8: that is what `valid_up_to` says.
+            line: std::str::from_utf8(&bytes[..offset]).map_or(1, |before| before.matches('\n').count() + 1),
+            offset,
+            byte: bytes.get(offset).copied().unwrap_or_default(),
+        }
+    })
+}
+
 /// Opens `path` for reading if it is a regular file. Opened without blocking (a FIFO's open
 /// waits for a writer otherwise), then judged by the open file's own metadata, so that a file
 /// swapped for a FIFO after a check cannot slip through.
@@ -89,10 +131,18 @@ mod tests {
 
     #[test]
     fn regular_files_are_read_and_special_ones_refused_at_once() {
+        use std::os::unix::ffi::OsStrExt;
         let folder = tempfile::tempdir().expect("temporary folder");
         let file = folder.path().join("a.py");
         std::fs::write(&file, "x = 1\n").expect("write");
         assert_eq!(read_regular(&file, None).expect("read"), b"x = 1\n");
+        assert_eq!(utf8_text(b"a\nb\n\xffc".to_vec()), Err(NotUtf8 { line: 3, offset: 4, byte: 0xff }));
+        assert_eq!(utf8_text(b"\xc3\xa9".to_vec()).as_deref(), Ok("\u{e9}"));
+        assert_eq!(shown(Path::new(std::ffi::OsStr::from_bytes(b"src/bad\xff.py"))), r#""src/bad\xFF.py""#);
+        assert_eq!(shown(Path::new("src/bad\u{fffd}.py")), "src/bad\u{fffd}.py");
+        assert_eq!(shown(Path::new("a\nb.py")), r#""a\nb.py""#);
+        assert_eq!(shown(Path::new(r#""bad\xFF.py""#)), r#""\"bad\\xFF.py\"""#);
+        assert_eq!(shown(Path::new("caf\u{e9} \"x\".py")), "caf\u{e9} \"x\".py");
         let error = read_regular(&file, Some(3)).expect_err("too large");
         assert!(error.to_string().contains("6 bytes, more than the 3"), "{error}");
 

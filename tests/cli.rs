@@ -1150,6 +1150,70 @@ fn special_files_are_refused_naming_them_and_never_block_the_run() {
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
 }
 
+#[cfg(unix)]
+#[test]
+fn a_file_name_that_is_not_utf8_is_reported_without_ambiguity() {
+    use std::os::unix::ffi::OsStrExt;
+    // The byte 0xff, and its lossy twin: the character U+FFFD, which `to_string_lossy` shows
+    // for it. Each must be told from the other in every format.
+    let folder = project(&[("bad\u{fffd}name.py", BLOCKING.as_bytes())]);
+    let raw = folder.path().join(std::ffi::OsStr::from_bytes(b"bad\xffname.py"));
+    std::fs::write(&raw, BLOCKING).expect("a name with the byte 0xff");
+    let output = loopwise(folder.path(), &["check", "--no-cache", "--output-format", "concise"]);
+    let out = stdout(&output);
+    assert!(out.contains("\"bad\\xFFname.py\":4:5: LW101 [warning] "), "{out}");
+    assert!(out.contains("bad\u{fffd}name.py:4:5: LW101 [warning] "), "{out}");
+    let output = loopwise(folder.path(), &["check", "--no-cache", "--output-format", "full"]);
+    assert!(stdout(&output).contains(" --> \"bad\\xFFname.py\":4:5\n"), "{}", stdout(&output));
+
+    let output = loopwise(folder.path(), &["check", "--no-cache", "--output-format", "json"]);
+    let messages: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON output is valid Unicode");
+    let messages = messages.as_array().expect("an array");
+    assert_eq!(messages.len(), 2);
+    for message in messages {
+        let filename = message["filename"].as_str().expect("a string");
+        assert!(filename.ends_with("/bad\u{fffd}name.py"), "{filename}");
+    }
+    let bytes: Vec<Vec<u8>> = messages
+        .iter()
+        .filter_map(|message| serde_json::from_value(message.get("filename_bytes")?.clone()).ok())
+        .collect();
+    assert_eq!(bytes.len(), 1, "only the name that is not UTF-8 has its bytes: {messages:?}");
+    assert_eq!(Path::new(std::ffi::OsStr::from_bytes(&bytes[0])), std::path::absolute(&raw).expect("absolute"));
+}
+
+#[cfg(unix)]
+#[test]
+fn project_files_that_cannot_be_read_are_named_and_not_claimed_as_read() {
+    let folder = project(&[
+        ("app.py", BLOCKING.as_bytes()),
+        ("setup.cfg", b"[metadata]\nname = caf\xe9\n[options]\npython_requires = >=3.9\n"),
+        ("ruff.toml", b"target-version = \n"),
+    ]);
+    mkfifo(&folder.path().join("pytest.ini"));
+    let output = loopwise_within_20_s(folder.path(), &["check", "--no-cache", "--output-format", "concise"]);
+    assert_eq!(output.status.code(), Some(1), "a warning: the files are still checked: {}", stderr(&output));
+    let err = stderr(&output);
+    let unread = "not read, so the project's Python version and test runners it may declare are not known";
+    for (file, why) in [
+        ("pytest.ini", "not a regular file (a FIFO)"),
+        ("ruff.toml", "not TOML: string values must be quoted, expected literal string (line 1)"),
+        ("setup.cfg", "not valid UTF-8 (byte 0xe9 at offset 21, line 2)"),
+    ] {
+        assert!(err.contains(&format!("warning: {file}: {why}: {unread}\n")), "{file}: {err}");
+    }
+    let output = loopwise_within_20_s(folder.path(), &["check", "--show-settings", "app.py"]);
+    let out = stdout(&output);
+    assert!(
+        out.contains("(the default: nothing that could be read in this folder or above declares a Python version)"),
+        "{out}"
+    );
+    assert!(out.contains("hook found in the files that could be read)"), "{out}");
+    let listed = out.lines().find(|line| line.contains("project files not read: ")).unwrap_or_default();
+    assert!(["pytest.ini", "ruff.toml", "setup.cfg"].iter().all(|name| listed.contains(name)), "{out}");
+    assert!(stderr(&output).contains("warning: pytest.ini: not a regular file (a FIFO)"), "{}", stderr(&output));
+}
+
 #[test]
 fn a_pyproject_with_a_loopwise_table_that_is_not_utf8_is_an_error_naming_it() {
     let folder = project(&[
@@ -1159,10 +1223,43 @@ fn a_pyproject_with_a_loopwise_table_that_is_not_utf8_is_an_error_naming_it() {
     let output = loopwise(folder.path(), &["check", "--no-cache"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        stderr(&output).contains("pyproject.toml: cannot read configuration file: not valid UTF-8"),
+        stderr(&output).contains(
+            "pyproject.toml:3: cannot read configuration file: not valid UTF-8 (byte 0xff at offset 35, line 3)"
+        ),
         "{}",
         stderr(&output)
     );
+}
+
+#[test]
+fn a_pyproject_that_no_tool_can_read_is_an_error_naming_it_with_or_without_a_loopwise_table() {
+    // As in ruff: discovery cannot tell whether such a file holds `[tool.loopwise]`, and no
+    // tool can read it (TOML is UTF-8), so it is an error, never passed over in silence.
+    let folder = project(&[
+        ("pyproject.toml", b"[project]\nname = \"caf\xe9\"\n"),
+        ("app.py", BLOCKING.as_bytes()),
+        ("sub/pyproject.toml", b"[project\nname = \"x\"\n"),
+        ("sub/b.py", BLOCKING.as_bytes()),
+    ]);
+    let output = loopwise(folder.path(), &["check", "--no-cache", "--output-format", "concise"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains(
+            "/pyproject.toml:2: cannot read configuration file: not valid UTF-8 (byte 0xe9 at offset 21, line 2); \
+             TOML files are UTF-8\n"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("/sub/pyproject.toml:1: unclosed table"), "the TOML error names the file and line: {err}");
+    assert_eq!(err.matches("error:").count(), 2, "each file reported once: {err}");
+    assert_eq!(stdout(&output), "No file was checked.\nChecking was incomplete: 2 errors above.\n");
+    // A configuration file of loopwise's own in the folder wins, and pyproject.toml is not its
+    // configuration.
+    binary::write(folder.path(), ".loopwise.toml", b"select = [\"LW1\"]\n");
+    binary::write(folder.path(), "sub/.loopwise.toml", b"select = [\"LW1\"]\n");
+    let output = loopwise(folder.path(), &["check", "--no-cache", "--output-format", "concise"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
 }
 
 #[test]
@@ -1180,6 +1277,30 @@ fn files_over_max_file_size_are_said_and_not_checked() {
         "{}",
         stderr(&output)
     );
+    // A run that passed a file over never says that all checks passed.
+    assert!(
+        stdout(&output).contains("Found 1 warning.\n1 file was not checked (larger than max-file-size).\n"),
+        "{}",
+        stdout(&output)
+    );
+    std::fs::write(folder.path().join("app.py"), "x = 1\n").expect("write");
+    for args in [&["check", "--no-cache"][..], &["check", "--no-cache", "--statistics"]] {
+        let output = loopwise(folder.path(), args);
+        assert_eq!(output.status.code(), Some(0), "a documented limit is a warning: {}", stderr(&output));
+        assert_eq!(
+            stdout(&output),
+            "No findings in the 1 file that was checked.\n1 file was not checked (larger than max-file-size).\n"
+        );
+    }
+    let output = loopwise(folder.path(), &["check", "--no-cache", "--diff"]);
+    assert_eq!(
+        stderr(&output).lines().skip(1).collect::<Vec<_>>(),
+        ["1 file was not checked (larger than max-file-size).", "No findings would be fixed."]
+    );
+    // Nothing checked at all is no pass.
+    let output = loopwise(folder.path(), &["check", "--no-cache", "big.py"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "No file was checked.\n1 file was not checked (larger than max-file-size).\n");
     std::fs::write(folder.path().join("loopwise.toml"), "max-file-size = \"ten\"\n").expect("write config");
     let output = loopwise(folder.path(), &["check", "--no-cache"]);
     assert_eq!(output.status.code(), Some(2));

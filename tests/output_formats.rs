@@ -221,7 +221,8 @@ fn github_annotations_follow_ruffs_shape_with_levels_by_severity() {
 
 #[test]
 fn github_escapes_percent_comma_colon_and_line_breaks() {
-    // A file name may hold every character the workflow-command syntax gives a meaning to.
+    // A file name may hold every character the workflow-command syntax gives a meaning to. The
+    // message shows it as the concise format does: quoted, its line break escaped.
     let name = "50%,a:b\nc.py";
     let folder = project(&[(name, BLOCKING)]);
     let output = check(folder.path(), "github", &[]);
@@ -229,7 +230,7 @@ fn github_escapes_percent_comma_colon_and_line_breaks() {
     assert_eq!(
         text,
         "::warning title=loopwise (LW101),file=[ROOT]/50%25%2Ca%3Ab%0Ac.py,line=5,col=5,endLine=5,endColumn=18::\
-         50%25,a:b%0Ac.py:5:5: LW101 Blocking call to `time.sleep` in async function%0A  help: Replace with `await \
+         \"50%25,a:b\\nc.py\":5:5: LW101 Blocking call to `time.sleep` in async function%0A  help: Replace with `await \
          asyncio.sleep(...)`\n"
     );
 }

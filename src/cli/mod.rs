@@ -250,20 +250,24 @@ pub struct FileError {
     pub path: PathBuf,
     pub line: Option<usize>,
     pub message: String,
+    /// Passed over by a documented limit (`max-file-size`) rather than stopped by a fault: said
+    /// as a warning, and the run can still pass, unless no file at all was checked.
+    pub over_limit: bool,
 }
 
 impl std::fmt::Display for FileError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = crate::files::shown(&self.path);
         match self.line {
-            Some(line) => write!(f, "{}:{line}: {}", self.path.display(), self.message),
-            None => write!(f, "{}: {}", self.path.display(), self.message),
+            Some(line) => write!(f, "{path}:{line}: {}", self.message),
+            None => write!(f, "{path}: {}", self.message),
         }
     }
 }
 
 impl FileError {
     fn new(path: &Path, message: impl Into<String>) -> Self {
-        Self { path: path.to_path_buf(), line: None, message: message.into() }
+        Self { path: path.to_path_buf(), line: None, message: message.into(), over_limit: false }
     }
 }
 
@@ -288,13 +292,17 @@ pub fn check(args: &CheckArgs) -> ExitCode {
     if args.show_settings {
         return show_settings(args, &resolver);
     }
-    let (checked, errors) = run(args, &resolver);
-    // Before the report, whose closing lines count them: a run with errors never ends by
-    // saying that it passed.
+    let Run { checked, errors, over_limit } = run(args, &resolver);
+    warn_of_unread_facts(&resolver);
+    // Before the report, whose closing lines count them: a run with errors or files passed over
+    // never ends by saying that it passed.
+    for skipped in &over_limit {
+        eprintln!("warning: {skipped}");
+    }
     for error in &errors {
         eprintln!("error: {error}");
     }
-    if let Err(error) = report(args, &checked, errors.len())
+    if let Err(error) = report(args, &checked, errors.len(), over_limit.len())
         && error.kind() != io::ErrorKind::BrokenPipe
     {
         eprintln!("error: cannot write the report: {error}");
@@ -307,7 +315,9 @@ pub fn check(args: &CheckArgs) -> ExitCode {
             checked.iter().flat_map(|file| &file.diagnostics).any(|diagnostic| args.fail_on.fails(diagnostic.severity))
         }
     };
-    let code = if !errors.is_empty() {
+    // Files passed over by max-file-size are a warning, but a run that checked none of the
+    // files it was given checked nothing: that is no pass.
+    let code = if !errors.is_empty() || (checked.is_empty() && !over_limit.is_empty()) {
         ExitCode::from(2)
     } else if failed && !args.exit_zero {
         ExitCode::from(1)
@@ -318,6 +328,20 @@ pub fn check(args: &CheckArgs) -> ExitCode {
     // was a thirtieth of a cached run, on one core, for memory the system reclaims anyway.
     std::mem::forget((checked, resolver));
     code
+}
+
+/// Says which project files (pyproject.toml, setup.cfg, pytest.ini, conftest.py, ...) were
+/// there but could not be read: the Python version and test runners they may declare were not
+/// known, and the defaults stood in for them.
+fn warn_of_unread_facts(resolver: &Resolver) {
+    for (path, why) in resolver.facts_passed_over() {
+        let shown = crate::config::current_folder().and_then(|current| path.strip_prefix(current).ok());
+        eprintln!(
+            "warning: {}: {why}: not read, so the project's Python version and test runners it may declare are \
+             not known",
+            crate::files::shown(shown.unwrap_or(&path))
+        );
+    }
 }
 
 /// `--show-settings`: the resolved settings of each named path, with their sources.
@@ -354,6 +378,7 @@ fn show_settings(args: &CheckArgs, resolver: &Resolver) -> ExitCode {
             }
         }
     }
+    warn_of_unread_facts(resolver);
     if failed { ExitCode::from(2) } else { ExitCode::SUCCESS }
 }
 
@@ -361,11 +386,12 @@ fn show_settings(args: &CheckArgs, resolver: &Resolver) -> ExitCode {
 /// so stdout is a patch; with `--fix` on standard input, the fixed text goes to stdout and the
 /// report to stderr, so stdout can replace the editor's buffer. `--output-file` takes the
 /// report's place, wherever it would go.
-fn report(args: &CheckArgs, checked: &[CheckedFile], errors: usize) -> io::Result<()> {
+fn report(args: &CheckArgs, checked: &[CheckedFile], errors: usize, over_limit: usize) -> io::Result<()> {
     let mut summary = output::FixSummary {
         fixed: checked.iter().map(|file| file.fixed).sum(),
         unsafe_fixes: args.fixes.unsafe_fixes,
         errors,
+        over_limit,
         color: false,
     };
     match args.fix_mode() {
@@ -458,19 +484,30 @@ fn overrides(args: &CheckArgs) -> Result<Options, String> {
     Ok(options)
 }
 
+/// What a run of `check` came to.
+pub struct Run {
+    /// The files checked, by path.
+    pub checked: Vec<CheckedFile>,
+    /// What stopped files from being checked, by path.
+    pub errors: Vec<FileError>,
+    /// The files passed over by `max-file-size`, by path.
+    pub over_limit: Vec<FileError>,
+}
+
 /// Checks everything `args` names: the walked files in parallel, or standard input. With
 /// `--fix` or `--diff` each text is fixed first, and with `--fix` the files are written back.
-pub fn run(args: &CheckArgs, resolver: &Arc<Resolver>) -> (Vec<CheckedFile>, Vec<FileError>) {
+pub fn run(args: &CheckArgs, resolver: &Arc<Resolver>) -> Run {
     let fixing = (args.fix_mode() != FixMode::Report).then(|| args.fix_level());
     if args.reads_stdin() {
         let name = args.stdin_filename.clone().unwrap_or_else(|| PathBuf::from("-"));
         let mut bytes = Vec::new();
         if let Err(error) = io::stdin().read_to_end(&mut bytes) {
-            return (Vec::new(), vec![FileError::new(&name, format!("cannot read standard input: {error}"))]);
+            let error = FileError::new(&name, format!("cannot read standard input: {error}"));
+            return Run { checked: Vec::new(), errors: vec![error], over_limit: Vec::new() };
         }
         let echo = (args.fix_mode() == FixMode::Apply).then(|| bytes.clone());
         return match check_bytes(&name, bytes, resolver, &Workspace::default(), fixing) {
-            Ok(file) => (vec![file], Vec::new()),
+            Ok(file) => Run { checked: vec![file], errors: Vec::new(), over_limit: Vec::new() },
             Err(error) => {
                 // With `--fix`, stdout stands in for the text (an editor may replace its buffer
                 // with it): a configuration error must not empty it.
@@ -482,7 +519,7 @@ pub fn run(args: &CheckArgs, resolver: &Arc<Resolver>) -> (Vec<CheckedFile>, Vec
                     original: None,
                     notebook: None,
                 });
-                (unchanged.into_iter().collect(), vec![error])
+                Run { checked: unchanged.into_iter().collect(), errors: vec![error], over_limit: Vec::new() }
             }
         };
     }
@@ -534,7 +571,8 @@ pub fn run(args: &CheckArgs, resolver: &Arc<Resolver>) -> (Vec<CheckedFile>, Vec
     // A broken configuration file is reported once, not once per file under it.
     errors.sort_by(|a, b| (&a.path, a.line, &a.message).cmp(&(&b.path, b.line, &b.message)));
     errors.dedup();
-    (checked, errors)
+    let (over_limit, errors) = errors.into_iter().partition(|error| error.over_limit);
+    Run { checked, errors, over_limit }
 }
 
 /// Writes a fixed file back. When that fails, the file is reported as it still is on disk:
@@ -635,20 +673,13 @@ fn check_file(
     // Over `max-file-size`: said, and not read (the walk's stamp knows the size).
     let size = stamp.map_or_else(|| std::fs::metadata(path).map_or(0, |metadata| metadata.len()), |stamp| stamp.size);
     if size > settings.max_file_size {
-        eprintln!(
-            "warning: {}: {size} bytes, more than max-file-size ({} bytes): not checked",
-            path.display(),
-            settings.max_file_size
-        );
-        let file = CheckedFile {
-            path: path.to_path_buf(),
-            source: String::new(),
-            diagnostics: Vec::new(),
-            fixed: 0,
-            original: None,
-            notebook: None,
-        };
-        return Ok((file, None));
+        return Err(FileError {
+            over_limit: true,
+            ..FileError::new(
+                path,
+                format!("{size} bytes, more than max-file-size ({} bytes): not checked", settings.max_file_size),
+            )
+        });
     }
     let limit = settings.max_file_size;
     let read = |path: &Path| {
@@ -868,6 +899,7 @@ fn check_text_and_summarize(
             path: path.to_path_buf(),
             line: Some(line),
             message: "not valid UTF-8; loopwise reads Python source as UTF-8".to_string(),
+            over_limit: false,
         }
     })?;
     let lookup = if path.as_os_str() == "-" { Path::new("stdin.py") } else { path };
@@ -915,6 +947,7 @@ fn read_notebook(path: &Path, text: String) -> Result<Notebook, FileError> {
         path: path.to_path_buf(),
         line: error.line,
         message: error.message,
+        over_limit: false,
     })
 }
 
@@ -979,7 +1012,9 @@ fn check_notebook(
 fn config_error(path: &Path, error: &ConfigError) -> FileError {
     // The configuration file is what is wrong: name it and its line, not the file being checked.
     match &error.path {
-        Some(config) => FileError { path: config.clone(), line: error.line, message: error.message.clone() },
+        Some(config) => {
+            FileError { path: config.clone(), line: error.line, message: error.message.clone(), over_limit: false }
+        }
         None => FileError::new(path, error.message.clone()),
     }
 }
@@ -1046,8 +1081,8 @@ fn collect_files(roots: &[PathBuf], resolver: &Arc<Resolver>) -> (Vec<(PathBuf, 
                 Some(ignore_file) => {
                     lock(&skipped_ref).push(format!(
                         "{}: not a regular file, so the folder {} is not checked",
-                        ignore_file.display(),
-                        entry.path().display()
+                        crate::files::shown(&ignore_file),
+                        crate::files::shown(entry.path())
                     ));
                     false
                 }
@@ -1079,8 +1114,8 @@ fn collect_files(roots: &[PathBuf], resolver: &Arc<Resolver>) -> (Vec<(PathBuf, 
                         && is_python(entry.path())
                     {
                         let kind = crate::files::special_kind(&kind);
-                        lock(skipped)
-                            .push(format!("{}: not a regular file ({kind}): not checked", entry.path().display()));
+                        let shown = crate::files::shown(entry.path());
+                        lock(skipped).push(format!("{shown}: not a regular file ({kind}): not checked"));
                     }
                     return ignore::WalkState::Continue;
                 }

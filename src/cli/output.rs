@@ -53,6 +53,9 @@ pub struct FixSummary {
     /// Errors that stopped a file (or every file under a configuration) from being checked,
     /// already printed: a run with any must never say that all checks passed.
     pub errors: usize,
+    /// Files not checked for being larger than `max-file-size`, already warned about: nor may
+    /// a run with any of those.
+    pub over_limit: usize,
     /// Whether to colour the human formats.
     pub color: bool,
 }
@@ -224,8 +227,12 @@ fn write_summary(
 ) -> io::Result<()> {
     let found = summary.fixed + remaining.total();
     match (summary.fixed, remaining.total()) {
-        (0, 0) if summary.errors == 0 => writeln!(out, "All checks passed!")?,
+        (0, 0) if summary.errors == 0 && summary.over_limit == 0 => writeln!(out, "All checks passed!")?,
         (0, 0) if checked == 0 => writeln!(out, "No file was checked.")?,
+        (0, 0) if summary.errors == 0 => {
+            let files = if checked == 1 { "1 file that was" } else { &format!("{checked} files that were") };
+            writeln!(out, "No findings in the {files} checked.")?;
+        }
         (0, 0) => writeln!(out, "No findings in the {} that could be checked.", plural(checked, "file", "files"))?,
         (0, _) if remaining.0.iter().filter(|count| **count > 0).count() == 1 => {
             writeln!(out, "Found {}.", remaining.breakdown())?;
@@ -239,9 +246,7 @@ fn write_summary(
             remaining.breakdown()
         )?,
     }
-    if summary.errors > 0 {
-        writeln!(out, "Checking was incomplete: {} above.", plural(summary.errors, "error", "errors"))?;
-    }
+    write_incomplete(out, summary)?;
     let hidden = plural(fixables.unsafe_, "hidden fix", "hidden fixes");
     if summary.unsafe_fixes {
         let fixable = fixables.safe + fixables.unsafe_;
@@ -262,15 +267,26 @@ fn write_summary(
     Ok(())
 }
 
+/// What the closing lines say of the files that were not checked, if any were not.
+fn write_incomplete(out: &mut impl Write, summary: FixSummary) -> io::Result<()> {
+    match summary.over_limit {
+        0 => {}
+        1 => writeln!(out, "1 file was not checked (larger than max-file-size).")?,
+        many => writeln!(out, "{many} files were not checked (larger than max-file-size).")?,
+    }
+    if summary.errors > 0 {
+        writeln!(out, "Checking was incomplete: {} above.", plural(summary.errors, "error", "errors"))?;
+    }
+    Ok(())
+}
+
 /// The count `--diff` ends with: `Would fix 3 findings.`, and the unsafe fixes it left out.
 pub fn write_diff_summary(out: &mut impl Write, files: &[CheckedFile], summary: FixSummary) -> io::Result<()> {
     let fixables = Fixables::of(files);
     // Unsafe fixes still among the remaining findings were left out for want of --unsafe-fixes.
     let hidden = if summary.unsafe_fixes { 0 } else { fixables.unsafe_ };
     let more = plural(hidden, "fix", "fixes");
-    if summary.errors > 0 {
-        writeln!(out, "Checking was incomplete: {} above.", plural(summary.errors, "error", "errors"))?;
-    }
+    write_incomplete(out, summary)?;
     match (summary.fixed, hidden) {
         (0, 0) => writeln!(out, "No findings would be fixed."),
         (0, _) => writeln!(out, "No findings would be fixed ({more} available with --unsafe-fixes)."),
@@ -382,7 +398,7 @@ fn json_messages(files: &[CheckedFile]) -> Vec<serde_json::Value> {
                     .collect();
                 json!({"applicability": fix.applicability().as_str(), "message": fix.title(), "edits": edits})
             });
-            messages.push(json!({
+            let mut message = json!({
                 // ruff's field: the notebook cell the rows are rows of, null in other files.
                 "cell": cell,
                 "code": diagnostic.rule.code(),
@@ -396,7 +412,13 @@ fn json_messages(files: &[CheckedFile]) -> Vec<serde_json::Value> {
                 // A syntax error cannot be silenced, as in ruff's schema.
                 "noqa_row": (!diagnostic.rule.is_pseudo()).then_some(start.row),
                 "url": diagnostic.rule.url(),
-            }));
+            });
+            // JSON strings are Unicode: a name that is not UTF-8 is `filename` lossily (ruff's
+            // field, as ruff writes it) and its bytes besides, so that no two files read alike.
+            if filename.to_str().is_none() {
+                message["filename_bytes"] = json!(filename.as_os_str().as_encoded_bytes());
+            }
+            messages.push(message);
         }
     }
     messages

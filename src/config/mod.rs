@@ -5,6 +5,7 @@
 //! with errors that name the file, line and key. Knows nothing of the LSP or of output formats.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -127,11 +128,42 @@ impl FileSize {
 }
 
 /// `blocking-calls`: a table of qualified name -> suggestion, or a list of qualified names.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum BlockingCalls {
     Table(BTreeMap<String, String>),
     List(Vec<String>),
+}
+
+// By hand, not `#[serde(untagged)]`: an untagged enum's error says only that no variant matched,
+// at the line the value starts on, where this one names the item that is not a string, and its line.
+impl<'de> Deserialize<'de> for BlockingCalls {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = BlockingCalls;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a table of qualified names to suggestions, or a list of qualified names")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<Self::Value, A::Error> {
+                let mut names = Vec::new();
+                while let Some(name) = items.next_element::<String>()? {
+                    names.push(name);
+                }
+                Ok(BlockingCalls::List(names))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut entries: A) -> Result<Self::Value, A::Error> {
+                let mut table = BTreeMap::new();
+                while let Some((name, suggestion)) = entries.next_entry::<String, String>()? {
+                    table.insert(name, suggestion);
+                }
+                Ok(BlockingCalls::Table(table))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// `module.function` or `module.Class.method`: identifiers joined by dots.
@@ -275,7 +307,11 @@ impl Options {
         let is_pyproject = path.file_name().is_some_and(|name| name == "pyproject.toml");
         let located = |error: toml::de::Error| {
             let line = error.span().map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
-            ConfigError { path: Some(path.to_path_buf()), line, message: error.message().to_string() }
+            let message = error.span().map_or_else(
+                || error.message().to_string(),
+                |span| explained(text, &span, error.message(), is_pyproject),
+            );
+            ConfigError { path: Some(path.to_path_buf()), line, message }
         };
         let options = if is_pyproject {
             let document: PyProject = toml::from_str(text).map_err(located)?;
@@ -308,6 +344,62 @@ impl Options {
             no_prefilter: overrides.no_prefilter || self.no_prefilter,
         }
     }
+}
+
+/// A TOML error `message` at `span` of `text`, led by the key it is about (`select`,
+/// `per-file-ignores."a.py"`): serde's messages say what was wrong but not where in the options.
+/// A date-time, which serde sees as a private table, is called one.
+fn explained(text: &str, span: &std::ops::Range<usize>, message: &str, is_pyproject: bool) -> String {
+    let Ok(document) = toml::de::DeTable::parse(text) else { return message.to_string() };
+    let mut keys: Vec<&str> = Vec::new();
+    let Some(found) = value_at(document.get_ref(), span, &mut keys) else { return message.to_string() };
+    let at_span = (found.span() == *span).then(|| found.get_ref());
+    if is_pyproject {
+        if keys.len() < 2 || keys[..2] != ["tool", "loopwise"] {
+            return message.to_string();
+        }
+        keys.drain(..2);
+    }
+    let Some((first, rest)) = keys.split_first() else { return message.to_string() };
+    let mut key = (*first).to_string();
+    for part in rest {
+        let _ = write!(key, ".\"{part}\"");
+    }
+    let message = match at_span {
+        Some(toml::de::DeValue::Datetime(datetime)) => {
+            message.replacen("invalid type: map", &format!("invalid type: date-time `{datetime}`"), 1)
+        }
+        _ => message.to_string(),
+    };
+    format!("`{key}`: {message}")
+}
+
+/// The innermost value holding the start of `span` (an array's item when one is at `span`),
+/// with the keys leading to it pushed on `keys`; `None` when no key holds it. Tables are searched
+/// rather than matched by span: a table made by a `[header]` does not span its keys.
+fn value_at<'t, 'i>(
+    table: &'t toml::de::DeTable<'i>,
+    span: &std::ops::Range<usize>,
+    keys: &mut Vec<&'t str>,
+) -> Option<&'t toml::Spanned<toml::de::DeValue<'i>>> {
+    for (key, value) in table {
+        keys.push(key.get_ref());
+        if let toml::de::DeValue::Table(inner) = value.get_ref()
+            && let Some(found) = value_at(inner, span, keys)
+        {
+            return Some(found);
+        }
+        if value.span().contains(&span.start) {
+            if let toml::de::DeValue::Array(items) = value.get_ref()
+                && let Some(item) = items.iter().find(|item| item.span() == *span)
+            {
+                return Some(item);
+            }
+            return Some(value);
+        }
+        keys.pop();
+    }
+    None
 }
 
 #[derive(Deserialize)]
@@ -626,12 +718,24 @@ impl Resolver {
         result
     }
 
+    /// The project files (pyproject.toml, setup.cfg, pytest.ini, conftest.py, ...) that were
+    /// there but could not be read for the project's facts so far, with why.
+    pub fn facts_passed_over(&self) -> Vec<(PathBuf, String)> {
+        self.facts.passed_over()
+    }
+
     /// The settings for `file` with the place each one came from, for `--show-settings`.
     pub fn explain(&self, file: &Path) -> Result<Vec<(String, String, String)>, ConfigError> {
         let path = absolute(file);
         let folder = folder_of(&path);
         let configuration = self.configuration_for(&folder)?;
         let settings = self.settings_for(&path)?;
+        // Every fact is looked for first, so that what could not be read is known before any
+        // line says what was (not) found.
+        let declared_target = self.facts.target_version(&folder);
+        let pytest = self.facts.pytest(&folder);
+        let passed_over = self.facts.passed_over();
+        let readable = if passed_over.is_empty() { "" } else { " that could be read" };
         let set = &configuration.options;
         let from_file = |key: &str, is_set: bool| match &configuration.file {
             Some(file) if is_set => format!("{} ({key})", file.display()),
@@ -644,10 +748,12 @@ impl Resolver {
             "searched: .loopwise.toml, loopwise.toml, pyproject.toml with [tool.loopwise], nearest folder first"
                 .to_string(),
         ));
-        let target_source = match (&configuration.explicit_target, self.facts.target_version(&folder)) {
+        let target_source = match (&configuration.explicit_target, declared_target) {
             (Some(explicit), _) => explicit.source.clone(),
             (None, Some(declared)) => declared.source,
-            (None, None) => "the default: nothing in this folder or above declares a Python version".to_string(),
+            (None, None) => {
+                format!("the default: nothing{readable} in this folder or above declares a Python version")
+            }
         };
         lines.push(("target-version".to_string(), settings.target_version.to_string(), target_source));
         let rules: Vec<&str> = settings.rules.iter().map(Rule::code).collect();
@@ -696,7 +802,6 @@ impl Resolver {
             format!("{} bytes", settings.max_file_size),
             from_file("max-file-size", set.max_file_size.is_some()),
         ));
-        let pytest = self.facts.pytest(&folder);
         lines.push((
             "pytest configuration".to_string(),
             pytest.config_file.as_ref().map_or_else(|| "none".to_string(), |file| file.display().to_string()),
@@ -711,11 +816,19 @@ impl Resolver {
         lines.push((
             "unmarked async tests run".to_string(),
             if settings.test_runners.runs_unmarked { "yes (or cannot tell)" } else { "no" }.to_string(),
-            pytest
-                .runs_unmarked
-                .clone()
-                .unwrap_or_else(|| "no auto mode, trio_mode, runner plugin or conftest.py hook found".to_string()),
+            pytest.runs_unmarked.clone().unwrap_or_else(|| {
+                format!("no auto mode, trio_mode, runner plugin or conftest.py hook found in the files{readable}")
+            }),
         ));
+        if !passed_over.is_empty() {
+            let files: Vec<String> = passed_over.iter().map(|(path, _)| path.display().to_string()).collect();
+            let why: Vec<String> = passed_over.iter().map(|(path, why)| format!("{}: {why}", path.display())).collect();
+            lines.push((
+                "project files not read".to_string(),
+                files.join(", "),
+                format!("what they declare is not known: {}", why.join("; ")),
+            ));
+        }
         Ok(lines)
     }
 
@@ -773,11 +886,7 @@ impl Resolver {
             return cached.clone();
         }
         let result = (|| {
-            let text = read_config_text(file).map_err(|message| ConfigError {
-                path: Some(file.to_path_buf()),
-                line: None,
-                message,
-            })?;
+            let text = read_config_text(file)?;
             let options = Options::from_file(file, &text)?.unwrap_or_default();
             let root = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
             Ok(Arc::new(Configuration::build(Some(file), &root, &options, &self.overrides, Some(&root))))
@@ -828,16 +937,25 @@ pub fn current_folder() -> Option<&'static Path> {
 }
 
 /// A configuration file's text: only from a regular file (after links), and at most 4 MiB; a
-/// FIFO would block the run forever and a link to `/dev/zero` would fill the memory.
-fn read_config_text(file: &Path) -> Result<String, String> {
+/// FIFO would block the run forever and a link to `/dev/zero` would fill the memory. TOML is
+/// UTF-8: anything else is an error at the line and byte it stops being that.
+fn read_config_text(file: &Path) -> Result<String, ConfigError> {
     const LIMIT: u64 = 4 << 20;
+    let error = |line, message| ConfigError { path: Some(file.to_path_buf()), line, message };
     let bytes = crate::files::read_regular(file, Some(LIMIT))
-        .map_err(|error| format!("cannot read configuration file: {error}"))?;
-    String::from_utf8(bytes).map_err(|_| "cannot read configuration file: not valid UTF-8".to_string())
+        .map_err(|fault| error(None, format!("cannot read configuration file: {fault}")))?;
+    crate::files::utf8_text(bytes).map_err(|fault| {
+        error(Some(fault.line), format!("cannot read configuration file: {fault}; TOML files are UTF-8"))
+    })
 }
 
 /// The configuration file in `folder` itself, if any: `.loopwise.toml`, `loopwise.toml`, or a
 /// pyproject.toml with a `[tool.loopwise]` table (`Resolver::config_file_in` looks upwards).
+///
+/// A pyproject.toml that cannot be read, is not UTF-8 or is not TOML counts as the folder's
+/// configuration, which `load` then refuses, naming the file, its line and what is wrong: as in
+/// ruff, whose discovery stops at such a file with an error. Whether it holds a `[tool.loopwise]`
+/// cannot be told, and no tool can read it (TOML is UTF-8), so nothing that works is broken.
 fn config_file_of(folder: &Path) -> Option<PathBuf> {
     for name in CONFIG_FILES {
         let candidate = folder.join(name);
@@ -851,15 +969,9 @@ fn config_file_of(folder: &Path) -> Option<PathBuf> {
         if *name != "pyproject.toml" {
             return Some(candidate);
         }
-        // Read as bytes: a pyproject.toml with a `[tool.loopwise]` table and bytes that are not
-        // UTF-8 is this folder's configuration, which `load` then reports, not one to skip.
-        let has_table = crate::files::read_regular(&candidate, Some(4 << 20)).is_ok_and(|bytes| {
-            String::from_utf8_lossy(&bytes).lines().any(|line| {
-                let line = line.trim();
-                line.starts_with("[tool.loopwise") || line.starts_with("[tool.\"loopwise\"")
-            })
-        });
-        if has_table {
+        let Ok(text) = read_config_text(&candidate) else { return Some(candidate) };
+        let Ok(document) = toml::from_str::<toml::Table>(&text) else { return Some(candidate) };
+        if document.get("tool").and_then(|tool| tool.get("loopwise")).is_some() {
             return Some(candidate);
         }
     }
@@ -963,5 +1075,64 @@ mod tests {
         assert!(configuration.is_excluded(Path::new("/project/generated/api.py")));
         assert!(configuration.is_excluded(Path::new("/project/src/legacy/x.py")));
         assert!(!configuration.is_excluded(Path::new("/project/src/app.py")));
+    }
+}
+
+#[cfg(test)]
+mod list_options {
+    use super::*;
+
+    /// Every list-typed option, as a line of a configuration file holding `item` second.
+    const LISTS: &[(&str, &str)] = &[
+        ("select", "select = [\n  \"LW101\",\n  ITEM,\n]\n"),
+        ("extend-select", "extend-select = [\n  \"LW101\",\n  ITEM,\n]\n"),
+        ("ignore", "ignore = [\n  \"LW101\",\n  ITEM,\n]\n"),
+        ("exclude", "exclude = [\n  \"build\",\n  ITEM,\n]\n"),
+        ("extend-exclude", "extend-exclude = [\n  \"build\",\n  ITEM,\n]\n"),
+        ("test-paths", "test-paths = [\n  \"tests\",\n  ITEM,\n]\n"),
+        ("test-ignore", "test-ignore = [\n  \"LW101\",\n  ITEM,\n]\n"),
+        ("blocking-calls", "blocking-calls = [\n  \"a.b\",\n  ITEM,\n]\n"),
+        ("per-file-ignores.\"a.py\"", "[per-file-ignores]\n\"a.py\" = [\n  \"LW101\",\n  ITEM,\n]\n"),
+        ("blocking-calls.\"a.b\"", "[blocking-calls]\n\"x.y\" = \"z\"\n\"a.b\" = ITEM\n"),
+    ];
+
+    #[test]
+    fn every_list_option_rejects_non_string_items_naming_file_line_and_key() {
+        let items = [
+            ("1", "integer `1`"),
+            ("1979-05-27", "date-time `1979-05-27`"),
+            ("true", "boolean `true`"),
+            ("{ a = 1 }", "map"),
+            ("[\"x\"]", "sequence"),
+            ("1.5", "floating point `1.5`"),
+        ];
+        for (key, template) in LISTS {
+            for (item, kind) in items {
+                let body = template.replace("ITEM", item);
+                let line = body
+                    .lines()
+                    .position(|line| line == format!("  {item},") || line.ends_with(&format!("= {item}")))
+                    .map(|index| index + 2);
+                for (name, text) in [
+                    ("loopwise.toml", format!("target-version = \"3.11\"\n{body}")),
+                    (
+                        "pyproject.toml",
+                        format!(
+                            "[tool.loopwise]\n{}",
+                            body.replace("[per-file-ignores]", "[tool.loopwise.per-file-ignores]")
+                                .replace("[blocking-calls]", "[tool.loopwise.blocking-calls]")
+                        ),
+                    ),
+                ] {
+                    let error = Options::from_file(Path::new(name), &text).expect_err(&text);
+                    assert_eq!(error.path.as_deref(), Some(Path::new(name)), "{text}");
+                    assert_eq!(error.line, line, "{text}\n{error}");
+                    assert!(
+                        error.message.starts_with(&format!("`{key}`: invalid type: {kind}, expected a string")),
+                        "{text}\n{error}"
+                    );
+                }
+            }
+        }
     }
 }

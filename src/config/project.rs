@@ -3,12 +3,14 @@
 //! imported (`setup.py` is scanned for a literal `python_requires="..."`, `conftest.py` for hook
 //! and fixture definitions).
 //!
-//! Owns where each fact comes from, so `--show-settings` can say it. Knows nothing of
-//! loopwise's own configuration keys, rules or the LSP.
+//! Owns where each fact comes from, so `--show-settings` can say it, and which of those files
+//! were there but could not be read ([`PassedOver`]), so that the CLI can say that too. Knows
+//! nothing of loopwise's own configuration keys, rules or the LSP.
 
 use crate::config::PathMemo;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::analysis::PythonVersion;
 use crate::analysis::settings::TestRunners;
@@ -68,6 +70,34 @@ pub struct ProjectFacts {
     project_folders: PathMemo<Option<PathBuf>>,
     /// Folder -> which of the names lookups ask about it holds.
     listings: PathMemo<Arc<Listing>>,
+    passed_over: PassedOver,
+}
+
+/// The files that would have declared facts but were there and could not be read (a FIFO, no
+/// permission, not UTF-8, not TOML, too large), each with why: what they declare is not known,
+/// and whoever reports the facts must say so rather than present the defaults as read.
+#[derive(Default)]
+pub struct PassedOver(Mutex<BTreeMap<PathBuf, String>>);
+
+impl PassedOver {
+    fn note(&self, path: &Path, why: String) {
+        super::lock(&self.0).entry(path.to_path_buf()).or_insert(why);
+    }
+
+    /// `text` (of `path`) as a TOML table; `None`, noted, when it is not TOML.
+    fn toml(&self, path: &Path, text: &str) -> Option<toml::Table> {
+        toml::from_str(text)
+            .map_err(|error| {
+                let line = error.span().map_or(1, |span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+                self.note(path, format!("not TOML: {} (line {line})", error.message().trim_end()));
+            })
+            .ok()
+    }
+
+    /// The files passed over so far, by path, with why.
+    pub fn files(&self) -> Vec<(PathBuf, String)> {
+        super::lock(&self.0).iter().map(|(path, why)| (path.clone(), why.clone())).collect()
+    }
 }
 
 /// The names lookups ask about in every folder of a walk. One listing of the folder answers
@@ -115,12 +145,21 @@ impl Listing {
     }
 }
 
-/// Reads a file that is small enough to be a configuration file; anything else is absent.
-fn read_small(path: &Path) -> Option<String> {
+/// Reads a file that is small enough to be a configuration file. A missing file is absent; one
+/// that is there but cannot be read as text is absent too, and noted in `passed_over`.
+fn read_small(path: &Path, passed_over: &PassedOver) -> Option<String> {
     // A configuration file larger than this is not one a person wrote; reading it whole would
     // let a stray huge file stall every run.
     const LIMIT: u64 = 4 << 20;
-    String::from_utf8(crate::files::read_regular(path, Some(LIMIT)).ok()?).ok()
+    let bytes = match crate::files::read_regular(path, Some(LIMIT)) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(error) => {
+            passed_over.note(path, error.to_string());
+            return None;
+        }
+    };
+    crate::files::utf8_text(bytes).map_err(|fault| passed_over.note(path, fault.to_string())).ok()
 }
 
 impl ProjectFacts {
@@ -132,6 +171,12 @@ impl ProjectFacts {
         self.conftests.clear();
         self.project_folders.clear();
         self.listings.clear();
+        super::lock(&self.passed_over.0).clear();
+    }
+
+    /// The files passed over so far (see [`PassedOver`]).
+    pub fn passed_over(&self) -> Vec<(PathBuf, String)> {
+        self.passed_over.files()
     }
 
     /// Which of the configuration names `folder` holds, listed once.
@@ -168,7 +213,7 @@ impl ProjectFacts {
         let listing = self.listing(folder);
         let own = PYTEST_FILES.iter().filter(|(name, _)| listing.may_hold(name)).find_map(|(name, section)| {
             let path = folder.join(name);
-            read_pytest_ini(&path, section).map(|ini| Arc::new((path, ini)))
+            read_pytest_ini(&path, section, &self.passed_over).map(|ini| Arc::new((path, ini)))
         });
         let found = own.or_else(|| folder.parent().and_then(|parent| self.pytest_ini(parent)));
         self.pytest_inis.insert(folder, found.clone());
@@ -179,7 +224,7 @@ impl ProjectFacts {
         if let Some(known) = self.declared_runners.get(root) {
             return known.clone();
         }
-        let found = declared_runner_distribution(root);
+        let found = declared_runner_distribution(root, &self.passed_over);
         self.declared_runners.insert(root, found.clone());
         found
     }
@@ -190,9 +235,11 @@ impl ProjectFacts {
         if let Some(known) = self.conftests.get(&path) {
             return known.clone();
         }
-        let found = self.listing(folder).may_hold("conftest.py").then(|| read_small(&path)).flatten().map(|text| {
+        let passed_over = &self.passed_over;
+        let listed = self.listing(folder).may_hold("conftest.py");
+        let found = listed.then(|| read_small(&path, passed_over)).flatten().map(|text| {
             let mut seen = Vec::new();
-            let reason = conftest_runner(&path, &text, root, &mut seen);
+            let reason = conftest_runner(&path, &text, root, &mut seen, passed_over);
             (reason, seen)
         });
         self.conftests.insert(&path, found.clone());
@@ -209,7 +256,7 @@ impl ProjectFacts {
         if let Some(known) = self.target_versions.get(folder) {
             return known.clone();
         }
-        let found = declared_version(folder, &self.listing(folder))
+        let found = declared_version(folder, &self.listing(folder), &self.passed_over)
             .or_else(|| folder.parent().and_then(|parent| self.target_version(parent)));
         self.target_versions.insert(folder, found.clone());
         found
@@ -227,15 +274,15 @@ impl ProjectFacts {
 }
 
 /// The version declared in `folder` itself (no ancestors).
-fn declared_version(folder: &Path, listing: &Listing) -> Option<Sourced<PythonVersion>> {
+fn declared_version(folder: &Path, listing: &Listing, passed_over: &PassedOver) -> Option<Sourced<PythonVersion>> {
     let read_small = |path: &Path| {
         path.file_name()
             .and_then(|name| name.to_str())
             .is_none_or(|name| listing.may_hold(name))
-            .then(|| read_small(path))?
+            .then(|| read_small(path, passed_over))?
     };
     let pyproject_path = folder.join("pyproject.toml");
-    let pyproject = read_small(&pyproject_path).and_then(|text| toml::from_str::<toml::Table>(&text).ok());
+    let pyproject = read_small(&pyproject_path).and_then(|text| passed_over.toml(&pyproject_path, &text));
     let at = |path: &Path, what: &str, value: &str| format!("{} ({what} \"{value}\")", path.display());
     let from_specifier = |value: &str, path: &Path, what: &str| {
         lower_bound(value).map(|version| Sourced { value: version, source: at(path, what, value) })
@@ -258,7 +305,7 @@ fn declared_version(folder: &Path, listing: &Listing) -> Option<Sourced<PythonVe
     }
     for name in ["ruff.toml", ".ruff.toml"] {
         let path = folder.join(name);
-        let Some(document) = read_small(&path).and_then(|text| toml::from_str::<toml::Table>(&text).ok()) else {
+        let Some(document) = read_small(&path).and_then(|text| passed_over.toml(&path, &text)) else {
             continue;
         };
         if let Some(version) = document.get("target-version").and_then(|version| version.as_str())
@@ -521,10 +568,10 @@ fn toml_text(value: &toml::Value) -> Option<String> {
 }
 
 /// The pytest configuration `path` holds, if it is one pytest would use.
-fn read_pytest_ini(path: &Path, section: &str) -> Option<PytestIni> {
-    let text = read_small(path)?;
+fn read_pytest_ini(path: &Path, section: &str, passed_over: &PassedOver) -> Option<PytestIni> {
+    let text = read_small(path, passed_over)?;
     if section.is_empty() {
-        let document: toml::Table = toml::from_str(&text).ok()?;
+        let document = passed_over.toml(path, &text)?;
         let pytest = document.get("tool")?.get("pytest")?.as_table()?;
         // pytest 9's native `[tool.pytest]`, or the classic `[tool.pytest.ini_options]`.
         let table = pytest.get("ini_options").and_then(toml::Value::as_table).unwrap_or(pytest);
@@ -655,7 +702,7 @@ impl ProjectFacts {
 
 /// A runner of unmarked async tests listed among the project's declared dependencies
 /// (pyproject.toml, setup.cfg, setup.py, tox.ini, requirements files), read as text.
-fn declared_runner_distribution(root: &Path) -> Option<String> {
+fn declared_runner_distribution(root: &Path, passed_over: &PassedOver) -> Option<String> {
     let mut files: Vec<PathBuf> =
         ["pyproject.toml", "setup.cfg", "setup.py", "tox.ini"].iter().map(|name| root.join(name)).collect();
     for folder in [root.to_path_buf(), root.join("requirements")] {
@@ -670,7 +717,7 @@ fn declared_runner_distribution(root: &Path) -> Option<String> {
         }
     }
     files.iter().find_map(|path| {
-        let text = read_small(path)?;
+        let text = read_small(path, passed_over)?;
         UNMARKED_RUNNER_DISTRIBUTIONS.iter().find_map(|distribution| {
             mentions_distribution(&text, distribution)
                 .then(|| format!("`{distribution}`, which runs unmarked async tests, declared in {}", path.display()))
@@ -725,7 +772,13 @@ fn top_level_functions(text: &str) -> Vec<(String, String, String, bool)> {
 }
 
 /// Whether a conftest.py (or a plugin module it names) makes unmarked async tests run, and why.
-fn conftest_runner(path: &Path, text: &str, root: &Path, seen: &mut Vec<PathBuf>) -> Option<String> {
+fn conftest_runner(
+    path: &Path,
+    text: &str,
+    root: &Path,
+    seen: &mut Vec<PathBuf>,
+    passed_over: &PassedOver,
+) -> Option<String> {
     let at = |what: String| Some(format!("{what} in {}", path.display()));
     for (name, decorators, body, is_async) in top_level_functions(text) {
         match name.as_str() {
@@ -766,8 +819,8 @@ fn conftest_runner(path: &Path, text: &str, root: &Path, seen: &mut Vec<PathBuf>
                 match module {
                     Some(module) if !seen.contains(&module) => {
                         seen.push(module.clone());
-                        let Some(text) = read_small(&module) else { continue };
-                        if let Some(reason) = conftest_runner(&module, &text, root, seen) {
+                        let Some(text) = read_small(&module, passed_over) else { continue };
+                        if let Some(reason) = conftest_runner(&module, &text, root, seen, passed_over) {
                             return Some(reason);
                         }
                     }

@@ -16,7 +16,7 @@ pub fn write(out: &mut impl Write, files: &[CheckedFile], unsafe_fixes: bool) ->
     let level = if unsafe_fixes { Applicability::Unsafe } else { Applicability::Safe };
     for group in findings.chunk_by(|a, b| std::ptr::eq(a.file, b.file)) {
         let Some(first) = group.first() else { continue };
-        writeln!(out, "{}:", first.file.path.display())?;
+        writeln!(out, "{}:", crate::files::shown(&first.file.path))?;
         let width = |of: fn(&Finding) -> usize| group.iter().map(|f| of(f).to_string().len()).max().unwrap_or(1);
         let (row_width, column_width) = (width(|f| f.start.row), width(|f| f.start.column));
         for finding in group {

@@ -26,7 +26,7 @@ pub fn write(out: &mut impl Write, files: &[CheckedFile]) -> io::Result<()> {
     writeln!(out, r#"<testsuites name="loopwise" tests="{total}" skipped="0" failures="{total}" errors="0">"#)?;
     for group in findings.chunk_by(|a, b| std::ptr::eq(a.file, b.file)) {
         let Some(first) = group.first() else { continue };
-        let path = first.file.path.to_string_lossy();
+        let path = crate::files::shown(&first.file.path);
         let classname = first.file.path.with_extension("");
         let count = group.len();
         writeln!(

@@ -55,8 +55,8 @@ pub fn place(file: &CheckedFile, rope: &Rope, offset: usize) -> (Option<usize>, 
 /// `path`, or `path:cell N` for a finding in a notebook's cell N, as ruff writes locations.
 pub fn path_in_cell(path: &Path, cell: Option<usize>) -> String {
     match cell {
-        Some(number) => format!("{}:cell {number}", path.display()),
-        None => path.display().to_string(),
+        Some(number) => format!("{}:cell {number}", crate::files::shown(path)),
+        None => crate::files::shown(path).into_owned(),
     }
 }
 
