@@ -475,4 +475,60 @@ mod tests {
         assert!(workspace.set_document(&name.name, summarize(edited, &parse(edited), &name.name, false), edited));
         assert_eq!(function_kind_of(&workspace, "client.fetch"), Some(FunctionKind::Sync));
     }
+
+    #[test]
+    fn a_change_of_one_module_leaves_the_answers_about_the_others_as_they_were() {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let root = folder.path();
+        let client = write(root, "client.py", "def fetch(): ...\n");
+        let workspace = Workspace::new([root.to_path_buf()]);
+        let name = workspace.module_of(&client).expect("name");
+        let before = workspace.generation();
+        let asked_client = HashSet::from(["client".to_string()]);
+        let asked_other = HashSet::from(["other".to_string()]);
+        // An unsaved document whose module no file defines: a change, of that module alone.
+        let text = "async def run(): ...\n";
+        assert!(workspace.set_document("scratch", summarize(text, &parse(text), "scratch", false), text));
+        assert!(workspace.unchanged_since(before, &asked_client));
+        assert!(!workspace.unchanged_since(before, &HashSet::from(["scratch".to_string()])));
+        let edited = "async def fetch(): ...\n";
+        assert!(workspace.set_document(&name.name, summarize(edited, &parse(edited), &name.name, false), edited));
+        assert!(!workspace.unchanged_since(before, &asked_client));
+        assert!(workspace.unchanged_since(workspace.generation(), &asked_client), "from now on it holds");
+        assert!(workspace.unchanged_since(before, &asked_other));
+        let now = workspace.generation();
+        workspace.invalidate();
+        assert!(!workspace.unchanged_since(now, &asked_other), "every answer may have changed");
+    }
+
+    #[test]
+    fn a_file_changed_on_disk_changes_its_module_only_when_an_answer_came_from_it_and_differs() {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let root = folder.path();
+        let client = write(root, "client.py", "def fetch(): ...\n");
+        let unread = write(root, "unread.py", "def helper(): ...\n");
+        let workspace = Workspace::new([root.to_path_buf()]);
+        assert_eq!(function_kind_of(&workspace, "client.fetch"), Some(FunctionKind::Sync));
+        let generation = workspace.generation();
+        // Saved again as it was: nothing changed.
+        write(root, "client.py", "def fetch(): ...\n\n\n# a comment\n");
+        assert_eq!(workspace.file_changed_on_disk(&client, false), DiskChange::Nothing);
+        // No answer came from a file no one asked about.
+        write(root, "unread.py", "async def helper(): ...\n");
+        assert_eq!(workspace.file_changed_on_disk(&unread, false), DiskChange::Nothing);
+        assert_eq!(workspace.generation(), generation);
+        write(root, "client.py", "async def fetch(): ...\n");
+        assert_eq!(workspace.file_changed_on_disk(&client, false), DiskChange::Module("client".to_string()));
+        assert_eq!(function_kind_of(&workspace, "client.fetch"), Some(FunctionKind::Coroutine));
+        // A module looked for and missing, then created.
+        assert_eq!(function_kind_of(&workspace, "later.fetch"), None);
+        let later = write(root, "later.py", "async def fetch(): ...\n");
+        assert_eq!(workspace.file_changed_on_disk(&later, true), DiskChange::Module("later".to_string()));
+        assert_eq!(function_kind_of(&workspace, "later.fetch"), Some(FunctionKind::Coroutine));
+        std::fs::remove_file(&later).expect("remove");
+        assert_eq!(workspace.file_changed_on_disk(&later, true), DiskChange::Module("later".to_string()));
+        assert_eq!(function_kind_of(&workspace, "later.fetch"), None);
+        let init = write(root, "pkg/__init__.py", "");
+        assert_eq!(workspace.file_changed_on_disk(&init, true), DiskChange::Everything);
+    }
 }

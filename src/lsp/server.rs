@@ -1508,7 +1508,7 @@ const INDEX_CHUNK: usize = 64;
 /// language server" says so): a summary per module is kept for the server's life, and opening
 /// `/` as a folder read 52,000 files for a minute and kept 1.5 GB. Modules past the limit are
 /// still read when a document imports them.
-pub const INDEX_LIMIT: usize = 20_000;
+const INDEX_LIMIT: usize = 20_000;
 
 /// The Python files the index reads under `folders`, walked as `loopwise check` walks them
 /// (`.gitignore`, hidden files, `exclude`, regular files only, none larger than
