@@ -3,7 +3,9 @@
 //!
 //! Owns file lookups for modules (`root/a/b.py`, `root/a/b/__init__.py`); the engine only sees
 //! it as a [`ModuleSource`]. Only modules that some checked file asks about are ever read, so
-//! a whole-project check does not parse the project twice.
+//! a whole-project check does not parse the project twice. Counts generations, and which
+//! module each one changed, so that a caller can tell whether the answers an analysis got about
+//! the modules it asked for still hold.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};

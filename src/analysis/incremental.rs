@@ -5,8 +5,10 @@
 //! its body) and its members. What units share is the file's skeleton: every statement that is
 //! not a function body (imports, module and class attributes, class headers, `def` lines with
 //! their decorators), the text before the first definition, the rules the text lets through,
-//! the settings and the workspace's generation. While the skeleton is unchanged, a unit whose
-//! text is unchanged gives the same findings, with two exceptions this module watches for:
+//! the settings and the workspace's generation (or a newer one, when no module the analyses
+//! asked about changed since: [`Incremental::rebase_generation`]). While the skeleton is
+//! unchanged, a unit whose text is unchanged gives the same findings, with two exceptions this
+//! module watches for:
 //! - what another unit's body tells the rest of the file, its *digest*: the file's own
 //!   functions it names and how (called, handed on, to which call), the `self.` attributes it
 //!   assigns, the modules its imports name, whether it is a generator or never returns, and
