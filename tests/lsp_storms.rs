@@ -106,6 +106,27 @@ async fn watched_file_events_for_a_module_no_document_imports_publish_nothing_ag
 }
 
 #[tokio::test]
+async fn a_burst_of_configuration_file_events_lints_each_document_again_at_most_twice() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let root = folder.path();
+    let (mut client, _) = TestClient::initialized(push_client(), Value::Null).await;
+    let uris: Vec<String> = (0..20).map(|index| uri_in(root, &format!("m{index}.py"))).collect();
+    for (index, uri) in uris.iter().enumerate() {
+        client.open(uri, 1, &sleepy(index)).await;
+    }
+    until_all_published_and_quiet(&mut client, &uris).await;
+    let pyproject = write(root, "pyproject.toml", "");
+    for event in 0..40 {
+        std::fs::write(root.join("pyproject.toml"), format!("# {event}\n")).expect("write");
+        client.notify("workspace/didChangeWatchedFiles", json!({"changes": [{"uri": pyproject, "type": 2}]})).await;
+    }
+    let messages = until_all_published_and_quiet(&mut client, &uris).await;
+    let counts = publishes(&messages);
+    // Before: every event published every document again, 800 in all.
+    assert!(counts.values().all(|count| *count <= 2), "{counts:?}");
+}
+
+#[tokio::test]
 async fn an_open_of_a_module_turned_async_re_diagnoses_its_importer_and_only_it() {
     let folder = tempfile::tempdir().expect("temporary folder");
     let root = folder.path();

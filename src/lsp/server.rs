@@ -354,7 +354,7 @@ impl Backend {
                     is_package: module.is_package,
                 });
                 let generation = state.workspace.generation();
-                let ((found, _), changed_module, asked) = {
+                let ((found, _), changed_module, raced) = {
                     // A panic while it was held left a cache that may be half updated: start over.
                     let mut incremental = snapshot.incremental.lock().unwrap_or_else(|poisoned| {
                         let mut guard = poisoned.into_inner();
@@ -381,13 +381,14 @@ impl Backend {
                             state.workspace.set_document_generation(&module.name, summary, text).is_some()
                         })
                         .map(|module| module.name.clone());
-                    let asked = incremental.modules_asked().cloned().unwrap_or_default();
-                    (found, changed_module, asked)
+                    let nothing_asked = HashSet::new();
+                    let asked = incremental.modules_asked().unwrap_or(&nothing_asked);
+                    state.documents.set_modules_asked(&uri_for_task, asked);
+                    // A module it asked about changed while it ran, perhaps before the lookup of
+                    // that module's importers could see what this analysis asked: lint it again.
+                    let raced = !state.workspace.unchanged_since(generation, asked);
+                    (found, changed_module, raced)
                 };
-                state.documents.set_modules_asked(&uri_for_task, &asked);
-                // A module it asked about changed while it ran, perhaps before the lookup of
-                // that module's importers could see what this analysis asked: lint it again.
-                let raced = !state.workspace.unchanged_since(generation, &asked);
                 // No fix is offered inside a broken construct; its syntax errors are shown
                 // when the user asked for them.
                 let syntax = if session.show_syntax_errors { SyntaxErrors::Report } else { SyntaxErrors::Hide };
