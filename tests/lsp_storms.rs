@@ -164,6 +164,33 @@ async fn an_open_of_a_module_turned_async_re_diagnoses_its_importer_and_only_it(
 }
 
 #[tokio::test]
+async fn closing_an_unsaved_module_re_diagnoses_its_importer_from_the_disk() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let root = folder.path();
+    let helpers = write(root, "helpers.py", "def refresh():\n    return 1\n");
+    let app_text = "from helpers import refresh\n\nasync def main():\n    refresh()\n";
+    let app = write(root, "app.py", app_text);
+    let (mut client, _) = TestClient::initialized(push_client(), Value::Null).await;
+    client.open(&app, 1, app_text).await;
+    until_all_published_and_quiet(&mut client, std::slice::from_ref(&app)).await;
+    client.open(&helpers, 1, "async def refresh():\n    return 1\n").await;
+    let messages = until_all_published_and_quiet(&mut client, &[helpers.clone(), app.clone()]).await;
+    let last_of_app = |messages: &[Value]| {
+        messages
+            .iter()
+            .rfind(|message| {
+                message["method"] == "textDocument/publishDiagnostics" && message["params"]["uri"] == json!(app)
+            })
+            .map(|message| message["params"]["diagnostics"].clone())
+    };
+    assert_eq!(last_of_app(&messages).expect("published")[0]["code"], "LW201");
+    // Closed without saving: the file on disk, a plain function, answers again.
+    client.notify("textDocument/didClose", json!({"textDocument": {"uri": helpers}})).await;
+    let messages = until_all_published_and_quiet(&mut client, std::slice::from_ref(&app)).await;
+    assert_eq!(last_of_app(&messages), Some(json!([])), "{messages:?}");
+}
+
+#[tokio::test]
 async fn a_burst_of_changes_to_an_imported_module_lints_each_importer_again_at_most_twice() {
     let folder = tempfile::tempdir().expect("temporary folder");
     let root = folder.path();
