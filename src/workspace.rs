@@ -3,13 +3,15 @@
 //!
 //! Owns file lookups for modules (`root/a/b.py`, `root/a/b/__init__.py`); the engine only sees
 //! it as a [`ModuleSource`]. Only modules that some checked file asks about are ever read, so
-//! a whole-project check does not parse the project twice.
+//! a whole-project check does not parse the project twice. Counts generations, and which
+//! module each one changed, so that a caller can tell whether the answers an analysis got about
+//! the modules it asked for still hold.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use dashmap::DashMap;
 
@@ -58,6 +60,31 @@ pub struct Workspace {
     /// Counts the changes that may change an answer: an open document's exports, a close, a
     /// change on disk. (Reading a file for the first time answers what it always would.)
     generation: AtomicU64,
+    /// Which answers each generation changed. Written together with `generation`, under its
+    /// lock: a reader that sees a generation sees what it changed.
+    changes: Mutex<Changes>,
+}
+
+/// The generations at which answers changed: per module, and for all of them at once.
+#[derive(Default)]
+struct Changes {
+    /// Module -> the last generation its summary changed at.
+    modules: HashMap<String, u64, foldhash::fast::RandomState>,
+    /// The last generation at which any answer may have changed (files changed on disk, and
+    /// which is not known).
+    everything: u64,
+}
+
+/// What a change on disk of a Python file changed of the workspace's answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiskChange {
+    /// No answer given so far: the module was never read, an open document answers for it,
+    /// or its summary is the same.
+    Nothing,
+    /// The summary of this module.
+    Module(String),
+    /// The module tree itself (a package's `__init__.py` came or went): any answer.
+    Everything,
 }
 
 impl Workspace {
@@ -173,28 +200,52 @@ impl Workspace {
             }
             self.summary_in_file(module, file)
         };
-        let changed = previous
-            .is_none_or(|previous| previous.functions != summary.functions || previous.imports != summary.imports);
+        let changed = !same_answers(previous.as_deref(), Some(&summary));
         self.documents.insert(module.to_string(), Arc::new(summary));
-        changed.then(|| self.generation.fetch_add(1, Ordering::AcqRel))
+        changed.then(|| self.next_generation(Some(module)))
     }
 
     /// Forgets an open document (closed): the disk is the truth again.
     pub fn close_document(&self, module: &str) {
         self.documents.remove(module);
         self.on_disk.remove(module);
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.next_generation(Some(module));
     }
 
     /// Changes whenever an answer may have: findings that consulted the workspace at one
-    /// generation hold at that generation only.
+    /// generation hold at that generation only, unless [`Workspace::unchanged_since`] says the
+    /// modules they asked about kept their answers.
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
 
+    /// Whether every one of `modules` answers at the current generation what it answered at
+    /// `generation`: an open or an edit elsewhere leaves the findings of a document that never
+    /// asked about that module as they were.
+    pub fn unchanged_since(&self, generation: u64, modules: &HashSet<String>) -> bool {
+        let changes = self.changes.lock().unwrap_or_else(PoisonError::into_inner);
+        changes.everything <= generation
+            && modules.iter().all(|module| changes.modules.get(module).is_none_or(|changed| *changed <= generation))
+    }
+
+    /// Moves to the next generation, which changes the answers for `module` (`None`: for any
+    /// module); returns the generation it moved from.
+    fn next_generation(&self, module: Option<&str>) -> u64 {
+        let mut changes = self.changes.lock().unwrap_or_else(PoisonError::into_inner);
+        let from = self.generation.load(Ordering::Acquire);
+        match module {
+            Some(module) => {
+                changes.modules.insert(module.to_string(), from + 1);
+            }
+            None => changes.everything = from + 1,
+        }
+        self.generation.store(from + 1, Ordering::Release);
+        from
+    }
+
     /// Forgets what was read from disk (files changed outside the editor).
     pub fn invalidate(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.next_generation(None);
         self.on_disk.clear();
         self.folders.clear();
         self.packages.write().unwrap_or_else(PoisonError::into_inner).clear();
@@ -208,6 +259,35 @@ impl Workspace {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The Python file at `path` was created (`created_or_deleted`), deleted, or changed on
+    /// disk: forgets what was read of it, and says which answers that changed. Reads the file
+    /// again when an answer was given from it, to tell a save that changed nothing apart.
+    pub fn file_changed_on_disk(&self, path: &Path, created_or_deleted: bool) -> DiskChange {
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        if created_or_deleted {
+            if path.file_stem().is_some_and(|stem| stem == "__init__") {
+                // The folder became a package or stopped being one: its modules' names changed.
+                self.invalidate();
+                return DiskChange::Everything;
+            }
+            // A root's listing may have gained or lost the file's name.
+            self.root_entries.clear();
+        }
+        let Some(name) = self.module_of(&path) else { return DiskChange::Nothing };
+        let before = self.on_disk.get(&name.name).map(|known| known.clone());
+        self.on_disk.remove(&name.name);
+        // An open document answers for its module until it closes, when the disk is read again.
+        let Some(before) = before.filter(|_| !self.documents.contains_key(&name.name)) else {
+            return DiskChange::Nothing;
+        };
+        let after = self.summary_in_file(&name.name, self.find_file(&name.name));
+        if same_answers(before.as_deref(), after.as_deref()) {
+            return DiskChange::Nothing;
+        }
+        self.next_generation(Some(&name.name));
+        DiskChange::Module(name.name)
     }
 
     /// Reads and summarizes `path` as module `name` into the cache (for a background warm-up).
@@ -255,6 +335,15 @@ impl Workspace {
             let package = root.join(&relative).join("__init__.py");
             package.is_file().then_some(package)
         })
+    }
+}
+
+/// Whether two summaries (`None`: no such module) answer every question alike.
+fn same_answers(one: Option<&ModuleSummary>, other: Option<&ModuleSummary>) -> bool {
+    match (one, other) {
+        (None, None) => true,
+        (Some(one), Some(other)) => one.functions == other.functions && one.imports == other.imports,
+        _ => false,
     }
 }
 
@@ -389,5 +478,61 @@ mod tests {
         let edited = "def fetch(): ...\n";
         assert!(workspace.set_document(&name.name, summarize(edited, &parse(edited), &name.name, false), edited));
         assert_eq!(function_kind_of(&workspace, "client.fetch"), Some(FunctionKind::Sync));
+    }
+
+    #[test]
+    fn a_change_of_one_module_leaves_the_answers_about_the_others_as_they_were() {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let root = folder.path();
+        let client = write(root, "client.py", "def fetch(): ...\n");
+        let workspace = Workspace::new([root.to_path_buf()]);
+        let name = workspace.module_of(&client).expect("name");
+        let before = workspace.generation();
+        let asked_client = HashSet::from(["client".to_string()]);
+        let asked_other = HashSet::from(["other".to_string()]);
+        // An unsaved document whose module no file defines: a change, of that module alone.
+        let text = "async def run(): ...\n";
+        assert!(workspace.set_document("scratch", summarize(text, &parse(text), "scratch", false), text));
+        assert!(workspace.unchanged_since(before, &asked_client));
+        assert!(!workspace.unchanged_since(before, &HashSet::from(["scratch".to_string()])));
+        let edited = "async def fetch(): ...\n";
+        assert!(workspace.set_document(&name.name, summarize(edited, &parse(edited), &name.name, false), edited));
+        assert!(!workspace.unchanged_since(before, &asked_client));
+        assert!(workspace.unchanged_since(workspace.generation(), &asked_client), "from now on it holds");
+        assert!(workspace.unchanged_since(before, &asked_other));
+        let now = workspace.generation();
+        workspace.invalidate();
+        assert!(!workspace.unchanged_since(now, &asked_other), "every answer may have changed");
+    }
+
+    #[test]
+    fn a_file_changed_on_disk_changes_its_module_only_when_an_answer_came_from_it_and_differs() {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let root = folder.path();
+        let client = write(root, "client.py", "def fetch(): ...\n");
+        let unread = write(root, "unread.py", "def helper(): ...\n");
+        let workspace = Workspace::new([root.to_path_buf()]);
+        assert_eq!(function_kind_of(&workspace, "client.fetch"), Some(FunctionKind::Sync));
+        let generation = workspace.generation();
+        // Saved again as it was: nothing changed.
+        write(root, "client.py", "def fetch(): ...\n\n\n# a comment\n");
+        assert_eq!(workspace.file_changed_on_disk(&client, false), DiskChange::Nothing);
+        // No answer came from a file no one asked about.
+        write(root, "unread.py", "async def helper(): ...\n");
+        assert_eq!(workspace.file_changed_on_disk(&unread, false), DiskChange::Nothing);
+        assert_eq!(workspace.generation(), generation);
+        write(root, "client.py", "async def fetch(): ...\n");
+        assert_eq!(workspace.file_changed_on_disk(&client, false), DiskChange::Module("client".to_string()));
+        assert_eq!(function_kind_of(&workspace, "client.fetch"), Some(FunctionKind::Coroutine));
+        // A module looked for and missing, then created.
+        assert_eq!(function_kind_of(&workspace, "later.fetch"), None);
+        let later = write(root, "later.py", "async def fetch(): ...\n");
+        assert_eq!(workspace.file_changed_on_disk(&later, true), DiskChange::Module("later".to_string()));
+        assert_eq!(function_kind_of(&workspace, "later.fetch"), Some(FunctionKind::Coroutine));
+        std::fs::remove_file(&later).expect("remove");
+        assert_eq!(workspace.file_changed_on_disk(&later, true), DiskChange::Module("later".to_string()));
+        assert_eq!(function_kind_of(&workspace, "later.fetch"), None);
+        let init = write(root, "pkg/__init__.py", "");
+        assert_eq!(workspace.file_changed_on_disk(&init, true), DiskChange::Everything);
     }
 }

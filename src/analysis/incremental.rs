@@ -5,8 +5,10 @@
 //! its body) and its members. What units share is the file's skeleton: every statement that is
 //! not a function body (imports, module and class attributes, class headers, `def` lines with
 //! their decorators), the text before the first definition, the rules the text lets through,
-//! the settings and the workspace's generation. While the skeleton is unchanged, a unit whose
-//! text is unchanged gives the same findings, with two exceptions this module watches for:
+//! the settings and the workspace's generation (or a newer one, when no module the analyses
+//! asked about changed since: [`Incremental::rebase_generation`]). While the skeleton is
+//! unchanged, a unit whose text is unchanged gives the same findings, with two exceptions this
+//! module watches for:
 //! - what another unit's body tells the rest of the file, its *digest*: the file's own
 //!   functions it names and how (called, handed on, to which call), the `self.` attributes it
 //!   assigns, the modules its imports name, whether it is a generator or never returns, and
@@ -297,13 +299,23 @@ impl Incremental {
         }
     }
 
-    /// The workspace went from generation `from` to `to` by a change of `module`'s summary
-    /// alone (the document's own, after its whole analysis): when no analysis behind the kept
-    /// findings asked about `module`, they hold at `to` too, and the next keystroke need not
-    /// analyse everything again. Returns whether they were kept.
-    pub fn rebase_generation(&mut self, from: u64, to: u64, module: &str) -> bool {
+    /// The modules the analyses behind the kept findings asked the workspace about: the
+    /// findings hold while these modules answer as they did.
+    pub fn modules_asked(&self) -> Option<&HashSet<String>> {
+        self.state.as_ref().map(|state| &state.modules_asked)
+    }
+
+    /// The workspace is at generation `to`. The kept findings, made at an older generation,
+    /// hold at `to` too when `unchanged(their generation, the modules they asked about)`: a
+    /// change of a module no analysis behind them asked about (another document opened, or
+    /// this one's own summary after its whole analysis) does not make the next update analyse
+    /// everything again. Returns whether the findings hold at `to`.
+    pub fn rebase_generation(&mut self, to: u64, unchanged: impl FnOnce(u64, &HashSet<String>) -> bool) -> bool {
         let Some(state) = &mut self.state else { return false };
-        if state.workspace_generation != from || state.modules_asked.contains(module) {
+        if state.workspace_generation == to {
+            return true;
+        }
+        if state.workspace_generation > to || !unchanged(state.workspace_generation, &state.modules_asked) {
             return false;
         }
         state.workspace_generation = to;

@@ -4,6 +4,7 @@
 //! handlers, and a guard held across an `.await` would block other handlers on the same shard
 //! (or deadlock a handler that comes back to the same entry).
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -117,6 +118,9 @@ struct OpenDocument {
     /// The findings of the last analysis and the revision it analysed.
     findings: Option<(u64, Arc<[Finding]>)>,
     incremental: Arc<Mutex<Incremental>>,
+    /// The modules its last analysis asked the workspace about: it is linted again when one of
+    /// them changes, and only then.
+    modules_asked: Arc<HashSet<String>>,
 }
 
 #[derive(Debug, Default)]
@@ -135,6 +139,7 @@ impl Documents {
                 revision,
                 findings: None,
                 incremental: Arc::default(),
+                modules_asked: Arc::default(),
             },
         );
     }
@@ -202,6 +207,24 @@ impl Documents {
         {
             entry.findings = Some((revision, findings));
         }
+    }
+
+    /// Remembers the modules the document's last analysis asked the workspace about.
+    pub fn set_modules_asked(&self, uri: &Uri, asked: &HashSet<String>) {
+        if let Some(mut entry) = self.open.get_mut(uri)
+            && *entry.modules_asked != *asked
+        {
+            entry.modules_asked = Arc::new(asked.clone());
+        }
+    }
+
+    /// The open documents whose last analysis asked about one of `modules`.
+    pub fn asking_about(&self, modules: &HashSet<String>) -> Vec<Uri> {
+        self.open
+            .iter()
+            .filter(|entry| modules.iter().any(|module| entry.modules_asked.contains(module)))
+            .map(|entry| entry.key().clone())
+            .collect()
     }
 
     pub fn revision(&self, uri: &Uri) -> Option<u64> {

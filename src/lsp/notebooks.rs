@@ -6,7 +6,7 @@
 //! the cells in step with the client and moves ranges between the joined source and the cells.
 //! Like [`super::documents`], every method drops the map's guard before returning.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -53,6 +53,8 @@ struct OpenNotebook {
     texts: HashMap<Uri, CellText>,
     /// The findings of the last analysis, per cell, and the revision it analysed.
     findings: Option<(u64, CellFindings)>,
+    /// The modules its last analysis asked the workspace about (see [`super::documents`]).
+    modules_asked: Arc<HashSet<String>>,
 }
 
 /// A notebook detached from the map, for one analysis.
@@ -121,7 +123,7 @@ impl Notebooks {
         }
         let texts = texts.iter().map(|item| (item.uri.clone(), text_of(item))).collect();
         let revision = self.next_revision();
-        self.open.insert(uri, OpenNotebook { revision, cells, texts, findings: None });
+        self.open.insert(uri, OpenNotebook { revision, cells, texts, findings: None, modules_asked: Arc::default() });
     }
 
     /// Forgets the notebook; returns its cell documents, whose diagnostics must be cleared.
@@ -246,6 +248,24 @@ impl Notebooks {
         {
             entry.findings = Some((revision, findings));
         }
+    }
+
+    /// Remembers the modules the notebook's last analysis asked the workspace about.
+    pub fn set_modules_asked(&self, uri: &Uri, asked: HashSet<String>) {
+        if let Some(mut entry) = self.open.get_mut(uri)
+            && *entry.modules_asked != asked
+        {
+            entry.modules_asked = Arc::new(asked);
+        }
+    }
+
+    /// The open notebooks whose last analysis asked about one of `modules`.
+    pub fn asking_about(&self, modules: &HashSet<String>) -> Vec<Uri> {
+        self.open
+            .iter()
+            .filter(|entry| modules.iter().any(|module| entry.modules_asked.contains(module)))
+            .map(|entry| entry.key().clone())
+            .collect()
     }
 
     pub fn uris(&self) -> Vec<Uri> {

@@ -6,8 +6,9 @@ use std::collections::HashSet;
 use std::fmt::Display;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use ropey::Rope;
@@ -19,12 +20,12 @@ use tower_lsp_server::ls_types::{
     DidChangeNotebookDocumentParams, DidChangeTextDocumentParams, DidChangeWatchedFilesParams,
     DidChangeWatchedFilesRegistrationOptions, DidCloseNotebookDocumentParams, DidCloseTextDocumentParams,
     DidOpenNotebookDocumentParams, DidOpenTextDocumentParams, DidSaveNotebookDocumentParams, DocumentDiagnosticParams,
-    DocumentDiagnosticReport, DocumentDiagnosticReportResult, FileSystemWatcher, FullDocumentDiagnosticReport,
-    GlobPattern, Hover, HoverParams, HoverProviderCapability, InitializeParams, InitializeResult, InitializedParams,
-    MarkupKind, MessageType, NotebookCellSelector, NotebookDocumentSyncOptions, NotebookSelector, OneOf,
-    PositionEncodingKind, ProgressToken, Registration, RelatedFullDocumentDiagnosticReport, ServerCapabilities,
-    ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions, TextEdit, Uri,
-    WorkDoneProgressCreateParams, request::WorkDoneProgressCreate,
+    DocumentDiagnosticReport, DocumentDiagnosticReportResult, FileChangeType, FileSystemWatcher,
+    FullDocumentDiagnosticReport, GlobPattern, Hover, HoverParams, HoverProviderCapability, InitializeParams,
+    InitializeResult, InitializedParams, MarkupKind, MessageType, NotebookCellSelector, NotebookDocumentSyncOptions,
+    NotebookSelector, OneOf, PositionEncodingKind, ProgressToken, Registration, RelatedFullDocumentDiagnosticReport,
+    ServerCapabilities, ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
+    TextEdit, Uri, WorkDoneProgressCreateParams, request::WorkDoneProgressCreate,
 };
 use tower_lsp_server::{Client, LanguageServer};
 
@@ -33,7 +34,7 @@ use crate::analysis::index::{ModuleSource, ModuleSummary, summarize};
 use crate::analysis::{self, Applicability, LintSettings, SyntaxErrors, WorkspaceView, fixer, newlines, noqa};
 use crate::config::{ConfigError, Options, Resolver};
 use crate::position::{self, PositionEncoding};
-use crate::workspace::Workspace;
+use crate::workspace::{DiskChange, Workspace};
 
 use super::actions::{self, FixAllData};
 use super::convert;
@@ -58,6 +59,26 @@ const CONFIG_FILE_GLOBS: [&str; 11] = [
     "**/requirements*.txt",
     "**/*.py",
 ];
+
+/// Whether a change of the file at `path` may change any document's settings: a configuration
+/// file (one of [`CONFIG_FILE_GLOBS`]), or a Python file project facts are read from.
+fn is_settings_file(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|name| name.to_str()) else { return false };
+    matches!(
+        name,
+        "pyproject.toml"
+            | "loopwise.toml"
+            | ".loopwise.toml"
+            | "ruff.toml"
+            | ".ruff.toml"
+            | "setup.cfg"
+            | "pytest.ini"
+            | ".pytest.ini"
+            | "tox.ini"
+            | "conftest.py"
+            | "setup.py"
+    ) || (name.starts_with("requirements") && path.extension().is_some_and(|extension| extension == "txt"))
+}
 
 /// Where the test seam makes the server panic.
 #[doc(hidden)]
@@ -128,12 +149,14 @@ pub struct State {
     /// Configuration errors already shown, so a broken file does not pop up on every keystroke.
     shown_errors: Mutex<HashSet<String>>,
     panic_seam: Mutex<Option<PanicSeam>>,
-    /// An open document's exports changed: the other open documents must be linted again.
-    dependents_stale: AtomicBool,
+    /// The open documents to lint again because a module they asked about changed.
+    relint: Mutex<PendingRelint>,
     /// Module summaries of the workspace, from disk and from open documents.
     workspace: Arc<Workspace>,
     /// The client asked for `shutdown`: the exit code is then 0, else 1 (LSP's `exit`).
     shut_down: AtomicBool,
+    /// The most Python files the workspace index reads ([`INDEX_LIMIT`]; tests set less).
+    index_limit: AtomicUsize,
 }
 
 impl State {
@@ -146,9 +169,10 @@ impl State {
             publish: tokio::sync::Mutex::new(()),
             shown_errors: Mutex::new(HashSet::new()),
             panic_seam: Mutex::new(None),
-            dependents_stale: AtomicBool::new(false),
+            relint: Mutex::default(),
             workspace: Arc::new(Workspace::default()),
             shut_down: AtomicBool::new(false),
+            index_limit: AtomicUsize::new(INDEX_LIMIT),
         }
     }
 
@@ -180,6 +204,12 @@ impl State {
         *self.panic_seam.lock().unwrap_or_else(PoisonError::into_inner) = Some(at);
     }
 
+    /// Test seam: the workspace index reads at most `files` files (set before `initialized`).
+    #[doc(hidden)]
+    pub fn limit_index(&self, files: usize) {
+        self.index_limit.store(files, Ordering::Release);
+    }
+
     fn panic_if_injected(&self, at: PanicSeam) {
         let mut seam = self.panic_seam.lock().unwrap_or_else(PoisonError::into_inner);
         if *seam == Some(at) {
@@ -201,6 +231,41 @@ impl State {
     fn first_time(&self, error: &str) -> bool {
         self.shown_errors.lock().unwrap_or_else(PoisonError::into_inner).insert(error.to_string())
     }
+}
+
+/// What a burst of changes left to lint again, for the one task that does (see
+/// [`Backend::queue_relint`]).
+#[derive(Default)]
+struct PendingRelint {
+    uris: HashSet<Uri>,
+    /// Every open document and notebook (settings or the module tree changed).
+    everything: bool,
+    /// When the first and the last change of the burst came.
+    first: Option<Instant>,
+    last: Option<Instant>,
+    /// The task runs: it will see what is queued.
+    running: bool,
+}
+
+/// What to lint again.
+enum Relint {
+    Documents(Vec<Uri>),
+    Everything,
+}
+
+/// How long a burst of changes may pause and still be one burst, and the longest the re-lint
+/// waits for one to end: the events of a checkout or of a script opening files come within
+/// milliseconds of each other, and an importer is linted again once for all of them.
+const BURST_QUIET: Duration = Duration::from_millis(50);
+const BURST_LONGEST: Duration = Duration::from_millis(500);
+
+/// What an analysis left stale besides its own findings.
+#[derive(Default)]
+struct Stale {
+    /// The modules whose summaries it changed: their open importers lint differently.
+    modules: HashSet<String>,
+    /// The analysed document itself: a module it asked about changed while it ran.
+    analysed: bool,
 }
 
 /// The result of one analysis.
@@ -278,7 +343,8 @@ impl Backend {
                         text.len(),
                         settings.max_file_size
                     );
-                    return Some((Vec::new(), findings, error, false, state.first_time(&notice).then_some(notice)));
+                    let notice = state.first_time(&notice).then_some(notice);
+                    return Some((Vec::new(), findings, error, Stale::default(), notice));
                 }
                 // The engine reads the text with its lone `\r`s as `\n`s (same offsets, same
                 // lines); fixes go back in the document's own line breaks below.
@@ -291,37 +357,40 @@ impl Backend {
                     is_package: module.is_package,
                 });
                 let generation = state.workspace.generation();
-                let ((found, _), exports_changed) = {
+                let ((found, _), changed_module, raced) = {
                     // A panic while it was held left a cache that may be half updated: start over.
                     let mut incremental = snapshot.incremental.lock().unwrap_or_else(|poisoned| {
                         let mut guard = poisoned.into_inner();
                         *guard = Incremental::new();
                         guard
                     });
+                    // Other documents' summaries changed since (opens, edits): the kept findings
+                    // still hold unless they asked about one of those modules.
+                    incremental
+                        .rebase_generation(generation, |from, asked| state.workspace.unchanged_since(from, asked));
                     let found =
                         incremental.update(text, &snapshot.tree, path.as_deref(), &settings, view.as_ref(), generation);
                     incremental.note_modules_asked(noting.asked.into_inner().unwrap_or_else(PoisonError::into_inner));
                     // What this document exports may have changed: other open files that import
                     // it lint differently then (a `def` that became `async def`). An analysis by
                     // units found the definitions, imports and bodies' digests unchanged, and
-                    // with them the exports.
-                    let exports_changed = !matches!(found.1, Analysed::Units { .. })
-                        && module.as_ref().is_some_and(|module| {
+                    // with them the exports. Its own new summary changes nothing for itself
+                    // unless it asked about its own module (`rebase_generation` next time).
+                    let changed_module = module
+                        .as_ref()
+                        .filter(|_| !matches!(found.1, Analysed::Units { .. }))
+                        .filter(|module| {
                             let summary = summarize(text, &snapshot.tree, &module.name, module.is_package);
-                            let Some(from) =
-                                state.workspace.set_document_generation(&module.name, summary, &snapshot.text)
-                            else {
-                                return false;
-                            };
-                            // Its own new summary changes nothing for itself unless it asked
-                            // about its own module: the next keystroke is not a whole analysis
-                            // for that (an unclosed bracket that takes in a method changes it).
-                            if from == generation {
-                                incremental.rebase_generation(from, from + 1, &module.name);
-                            }
-                            true
-                        });
-                    (found, exports_changed)
+                            state.workspace.set_document_generation(&module.name, summary, &snapshot.text).is_some()
+                        })
+                        .map(|module| module.name.clone());
+                    let nothing_asked = HashSet::new();
+                    let asked = incremental.modules_asked().unwrap_or(&nothing_asked);
+                    state.documents.set_modules_asked(&uri_for_task, asked);
+                    // A module it asked about changed while it ran, perhaps before the lookup of
+                    // that module's importers could see what this analysis asked: lint it again.
+                    let raced = !state.workspace.unchanged_since(generation, asked);
+                    (found, changed_module, raced)
                 };
                 // No fix is offered inside a broken construct; its syntax errors are shown
                 // when the user asked for them.
@@ -346,20 +415,19 @@ impl Backend {
                     .collect();
                 let findings: Arc<[Finding]> = found.iter().map(Finding::of).collect();
                 state.documents.set_findings(&uri_for_task, snapshot.revision, Arc::clone(&findings));
-                Some((diagnostics, findings, error, exports_changed, None))
+                let left_stale = Stale { modules: changed_module.into_iter().collect(), analysed: raced };
+                Some((diagnostics, findings, error, left_stale, None))
             }))
         });
         match task.await {
-            Ok(Ok(Some((diagnostics, findings, error, exports_changed, notice)))) => {
+            Ok(Ok(Some((diagnostics, findings, error, left_stale, notice)))) => {
                 if let Some(error) = error {
                     self.show_config_error(&error).await;
                 }
                 if let Some(notice) = notice {
                     self.log(MessageType::WARNING, notice).await;
                 }
-                if exports_changed {
-                    self.state.dependents_stale.store(true, Ordering::Release);
-                }
+                self.mark_stale(uri, &left_stale);
                 Analysis::Diagnostics(diagnostics, findings)
             }
             Ok(Ok(None)) => Analysis::Stale,
@@ -394,24 +462,91 @@ impl Backend {
         true
     }
 
-    /// Publishes `uri`'s diagnostics; when its exports changed (a `def` became `async def`),
-    /// the other open documents, which may call it, are linted and published again too.
-    async fn publish_diagnostics(&self, uri: Uri) {
-        self.publish_document(&uri).await;
-        if !self.state.dependents_stale.swap(false, Ordering::AcqRel) {
+    /// Queues the open documents and notebooks `stale` names for linting again, and starts the
+    /// one task that lints them unless it runs already. A burst of opens or of files changed
+    /// on disk lints each of them once, after the burst, instead of once per event.
+    fn mark_stale(&self, uri: &Uri, stale: &Stale) {
+        let mut uris = self.importers(&stale.modules);
+        if stale.analysed {
+            uris.push(uri.clone());
+        }
+        self.queue_relint(Relint::Documents(uris));
+    }
+
+    /// The open documents and notebooks whose last analysis asked about one of `modules`.
+    /// Looked up when the change is made, not when the re-lint runs: an analysis that finishes
+    /// after this lookup finds the change itself (`raced` in [`Self::analyze`]).
+    fn importers(&self, modules: &HashSet<String>) -> Vec<Uri> {
+        if modules.is_empty() {
+            return Vec::new();
+        }
+        let mut uris = self.state.documents.asking_about(modules);
+        uris.extend(self.state.notebooks.asking_about(modules));
+        uris
+    }
+
+    /// Adds to what the re-lint task lints next, starting it when it is not running.
+    fn queue_relint(&self, relint: Relint) {
+        let mut pending = self.state.relint.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        match relint {
+            Relint::Documents(uris) if uris.is_empty() => return,
+            Relint::Documents(uris) => pending.uris.extend(uris),
+            Relint::Everything => pending.everything = true,
+        }
+        pending.first.get_or_insert(now);
+        pending.last = Some(now);
+        if pending.running {
             return;
         }
-        if self.state.session().pull_diagnostics {
-            self.rediagnose_all().await;
-            return;
-        }
-        // Their own exports did not change, so this does not cascade.
-        for other in self.state.documents.uris().into_iter().filter(|other| *other != uri) {
-            self.publish_document(&other).await;
-        }
-        // Notebooks import modules too; their own exports are never the workspace's.
-        for notebook in self.state.notebooks.uris() {
-            self.publish_notebook(&notebook).await;
+        pending.running = true;
+        drop(pending);
+        let state = Arc::clone(&self.state);
+        tokio::spawn(async move {
+            let backend = Backend::new(Arc::clone(&state));
+            if let Err(payload) = AssertUnwindSafe(backend.relint_pending()).catch_unwind().await {
+                state.relint.lock().unwrap_or_else(PoisonError::into_inner).running = false;
+                let message = panic_message(payload.as_ref());
+                backend.log(MessageType::ERROR, format!("linting documents again panicked: {message}")).await;
+            }
+        });
+    }
+
+    /// The re-lint task: waits for the burst to end (no new change for [`BURST_QUIET`], or
+    /// [`BURST_LONGEST`] since the first), lints what was queued, once each, and goes on until
+    /// nothing is queued.
+    async fn relint_pending(&self) {
+        loop {
+            let wait = {
+                let mut pending = self.state.relint.lock().unwrap_or_else(PoisonError::into_inner);
+                // Under the lock `queue_relint` checks `running` with: nothing queued is lost.
+                let (Some(first), Some(last)) = (pending.first, pending.last) else {
+                    pending.running = false;
+                    return;
+                };
+                (last + BURST_QUIET).min(first + BURST_LONGEST).saturating_duration_since(Instant::now())
+            };
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            let (uris, everything) = {
+                let mut pending = self.state.relint.lock().unwrap_or_else(PoisonError::into_inner);
+                pending.first = None;
+                pending.last = None;
+                (std::mem::take(&mut pending.uris), std::mem::take(&mut pending.everything))
+            };
+            if everything || self.state.session().pull_diagnostics {
+                self.rediagnose_all().await;
+                continue;
+            }
+            for uri in uris {
+                if self.state.documents.revision(&uri).is_some() {
+                    self.publish_document(&uri).await;
+                } else {
+                    self.publish_notebook(&uri).await;
+                }
+            }
         }
     }
 
@@ -456,16 +591,22 @@ impl Backend {
                 // A cell's top level runs on the event loop, as the command line checks notebooks.
                 let settings = LintSettings { top_level_await: true, ..(*settings).clone() };
                 let module = path.as_deref().and_then(|path| state.workspace.module_of(path));
+                let noting = NotingModules { modules: &*state.workspace, asked: Mutex::default() };
                 let view = module.as_ref().map(|module| WorkspaceView {
-                    modules: &*state.workspace,
+                    modules: &noting,
                     module: &module.name,
                     is_package: module.is_package,
                 });
+                let generation = state.workspace.generation();
                 let (notebook, analysed) = notebooks::joined(&snapshot);
                 let joined = notebook.joined_source();
                 let text = &*newlines::normalized(joined);
                 let tree = analysis::source::parse(text);
                 let found = analysis::lint_in_workspace(text, &tree, path.as_deref(), &settings, view.as_ref());
+                let asked = noting.asked.into_inner().unwrap_or_else(PoisonError::into_inner);
+                // As for a document (`analyze`): a change it raced makes it linted again.
+                let raced = !state.workspace.unchanged_since(generation, &asked);
+                state.notebooks.set_modules_asked(&uri_for_task, asked);
                 let syntax = if session.show_syntax_errors { SyntaxErrors::Report } else { SyntaxErrors::Hide };
                 let mut found = analysis::with_syntax_errors(text, &tree, found, syntax);
                 newlines::restore(&mut found, joined);
@@ -483,14 +624,15 @@ impl Backend {
                 let findings =
                     reports.iter().map(|report| (report.uri.clone(), Arc::clone(&report.findings))).collect();
                 state.notebooks.set_findings(&uri_for_task, snapshot.revision, Arc::new(findings));
-                Some((reports, error))
+                Some((reports, error, raced))
             }))
         });
         match task.await {
-            Ok(Ok(Some((reports, error)))) => {
+            Ok(Ok(Some((reports, error, raced)))) => {
                 if let Some(error) = error {
                     self.show_config_error(&error).await;
                 }
+                self.mark_stale(uri, &Stale { modules: HashSet::new(), analysed: raced });
                 Some(Ok(reports))
             }
             Ok(Ok(None)) => None,
@@ -673,7 +815,7 @@ impl Backend {
                 }
             }
         }
-        self.publish_diagnostics(uri).await;
+        self.publish_document(&uri).await;
     }
 
     /// The document's text and the findings of exactly that text: those of the last analysis
@@ -973,7 +1115,7 @@ impl LanguageServer for Backend {
         self.guard_notification("textDocument/didOpen", async {
             let document = params.text_document;
             self.state.documents.open(document.uri.clone(), &document.text, document.version);
-            self.publish_diagnostics(document.uri).await;
+            self.publish_document(&document.uri).await;
         })
         .await;
     }
@@ -987,6 +1129,8 @@ impl LanguageServer for Backend {
             let uri = params.text_document.uri;
             if let Some(module) = file_path(&uri).and_then(|path| self.state.workspace.module_of(&path)) {
                 self.state.workspace.close_document(&module.name);
+                // The disk answers for the module again: its importers may lint differently.
+                self.mark_stale(&uri, &Stale { modules: HashSet::from([module.name]), analysed: false });
             }
             if !self.state.documents.close(&uri) {
                 self.log(MessageType::WARNING, format!("ignored closing {}, which is not open", uri.as_str())).await;
@@ -1110,14 +1254,51 @@ impl LanguageServer for Backend {
         .await;
     }
 
-    async fn did_change_watched_files(&self, _: DidChangeWatchedFilesParams) {
+    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
         self.guard_notification("workspace/didChangeWatchedFiles", async {
-            self.state.session().resolver.clear_cache();
-            // Python files changed on disk: summaries read from them are stale.
-            self.state.workspace.invalidate();
-            // A fixed file may fail again later; let that error show again too.
-            self.state.shown_errors.lock().unwrap_or_else(PoisonError::into_inner).clear();
-            self.rediagnose_all().await;
+            let mut settings_changed = false;
+            let mut python_files = Vec::new();
+            for change in params.changes {
+                let Some(path) = file_path(&change.uri) else { continue };
+                if is_settings_file(&path) {
+                    settings_changed = true;
+                } else if path.extension().is_some_and(|extension| extension == "py" || extension == "pyi") {
+                    python_files.push((path, change.typ != FileChangeType::CHANGED));
+                } else {
+                    // Not a file the watchers name: a folder that was deleted or renamed, and
+                    // with it any module and configuration under it.
+                    settings_changed = true;
+                    self.state.workspace.invalidate();
+                }
+            }
+            if settings_changed {
+                self.state.session().resolver.clear_cache();
+                // A fixed file may fail again later; let that error show again too.
+                self.state.shown_errors.lock().unwrap_or_else(PoisonError::into_inner).clear();
+                self.queue_relint(Relint::Everything);
+            }
+            // Only the modules whose summaries changed matter: the open documents that asked
+            // about them are linted again, the others keep what they have.
+            let workspace = Arc::clone(&self.state.workspace);
+            let changes = tokio::task::spawn_blocking(move || {
+                python_files
+                    .iter()
+                    .map(|(path, created_or_deleted)| workspace.file_changed_on_disk(path, *created_or_deleted))
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .unwrap_or_else(|_| vec![DiskChange::Everything]);
+            let mut modules = HashSet::new();
+            for change in changes {
+                match change {
+                    DiskChange::Nothing => {}
+                    DiskChange::Module(module) => {
+                        modules.insert(module);
+                    }
+                    DiskChange::Everything => self.queue_relint(Relint::Everything),
+                }
+            }
+            self.queue_relint(Relint::Documents(self.importers(&modules)));
         })
         .await;
     }
@@ -1285,49 +1466,11 @@ async fn index_workspace(state: Arc<State>) {
     }
     let resolver = Arc::clone(&session.resolver);
     let folders = session.folders.clone();
-    let (files, skipped) = tokio::task::spawn_blocking(move || {
-        let mut files = Vec::new();
-        // Folders whose `.gitignore` or `.ignore` is a FIFO or a device: the walk would wait
-        // on it forever (see `files`), so they are not indexed, and the log says so; their
-        // modules are then unknown, as outside the workspace.
-        let skipped = Arc::new(Mutex::new(Vec::new()));
-        for folder in &folders {
-            if let Some(ignore_file) = crate::files::special_ignore_file(folder) {
-                skipped.lock().unwrap_or_else(PoisonError::into_inner).push(ignore_file);
-                continue;
-            }
-            let resolver = Arc::clone(&resolver);
-            let skipped = Arc::clone(&skipped);
-            let walker = ignore::WalkBuilder::new(folder)
-                .filter_entry(move |entry| {
-                    let is_folder = entry.file_type().is_some_and(|kind| kind.is_dir());
-                    if is_folder
-                        && entry.depth() > 0
-                        && let Some(ignore_file) = crate::files::special_ignore_file(entry.path())
-                    {
-                        skipped.lock().unwrap_or_else(PoisonError::into_inner).push(ignore_file);
-                        return false;
-                    }
-                    resolver
-                        .configuration_for(entry.path())
-                        .map_or(true, |configuration| !configuration.is_excluded(entry.path()))
-                })
-                .build();
-            files.extend(
-                walker
-                    .filter_map(std::result::Result::ok)
-                    .map(ignore::DirEntry::into_path)
-                    .filter(|path| path.extension().is_some_and(|extension| extension == "py" || extension == "pyi")),
-            );
-        }
-        let skipped = std::mem::take(&mut *skipped.lock().unwrap_or_else(PoisonError::into_inner));
-        (files, skipped)
-    })
-    .await
-    .unwrap_or_default();
-    for ignore_file in skipped {
-        let message = format!("{}: not a regular file, so its folder is not indexed", ignore_file.display());
-        state.client.log_message(MessageType::WARNING, message).await;
+    let limit = state.index_limit.load(Ordering::Acquire);
+    let (files, notices) =
+        tokio::task::spawn_blocking(move || index_files(&folders, &resolver, limit)).await.unwrap_or_default();
+    for notice in notices {
+        state.client.log_message(MessageType::WARNING, notice).await;
     }
     let token = ProgressToken::String("loopwise/index".to_string());
     let progress = if session.work_done_progress
@@ -1367,3 +1510,98 @@ async fn index_workspace(state: Arc<State>) {
 
 /// Files read per background step: small enough to report progress often.
 const INDEX_CHUNK: usize = 64;
+
+/// The most Python files the workspace index reads, all folders together (the README's "The
+/// language server" says so): a summary per module is kept for the server's life, and opening
+/// `/` as a folder read 52,000 files for a minute and kept 1.5 GB. Modules past the limit are
+/// still read when a document imports them.
+const INDEX_LIMIT: usize = 20_000;
+
+/// The Python files the index reads under `folders`, walked as `loopwise check` walks them
+/// (`.gitignore`, hidden files, `exclude`, regular files only, none larger than
+/// `max-file-size`), at most `limit`; and what to log about the files left out.
+fn index_files(folders: &[PathBuf], resolver: &Arc<Resolver>, limit: usize) -> (Vec<PathBuf>, Vec<String>) {
+    let mut files = Vec::new();
+    let mut notices = Vec::new();
+    for folder in folders {
+        if files.len() >= limit {
+            notices.push(index_limit_notice(folder, limit));
+            continue;
+        }
+        // A folder whose `.gitignore` or `.ignore` is a FIFO or a device: the walk would wait on
+        // it forever (see `files`), so it is not indexed, and the log says so; its modules are
+        // then unknown, as outside the workspace.
+        if let Some(ignore_file) = crate::files::special_ignore_file(folder) {
+            notices.push(format!("{}: not a regular file, so its folder is not indexed", ignore_file.display()));
+            continue;
+        }
+        let skipped = Arc::new(Mutex::new(Vec::new()));
+        let skipped_by_walk = Arc::clone(&skipped);
+        let resolver_of_walk = Arc::clone(resolver);
+        let walker = ignore::WalkBuilder::new(folder)
+            .filter_entry(move |entry| {
+                if entry.depth() == 0 {
+                    return true;
+                }
+                let is_folder = entry.file_type().is_some_and(|kind| kind.is_dir());
+                if is_folder && let Some(ignore_file) = crate::files::special_ignore_file(entry.path()) {
+                    skipped_by_walk.lock().unwrap_or_else(PoisonError::into_inner).push(ignore_file);
+                    return false;
+                }
+                // As the command line's walk: a folder by its own configuration, a file by its
+                // folder's, and each entry by its own name.
+                let folder = if is_folder { Some(entry.path()) } else { entry.path().parent() };
+                folder.is_none_or(|folder| {
+                    resolver_of_walk
+                        .configuration_in(folder)
+                        .map_or(true, |configuration| !configuration.is_excluded_entry(entry.path()))
+                })
+            })
+            .build();
+        let mut too_large = 0_usize;
+        let mut full = false;
+        for entry in walker.filter_map(std::result::Result::ok) {
+            // Regular files only: the walk does not follow links, and a FIFO or a device under a
+            // Python name is never read.
+            let is_python = entry.path().extension().is_some_and(|extension| extension == "py" || extension == "pyi");
+            if !is_python || !entry.file_type().is_some_and(|kind| kind.is_file()) {
+                continue;
+            }
+            let max_file_size = entry
+                .path()
+                .parent()
+                .and_then(|parent| resolver.configuration_in(parent).ok())
+                .map_or(crate::config::DEFAULT_MAX_FILE_SIZE, |configuration| configuration.settings.max_file_size);
+            if entry.metadata().is_ok_and(|metadata| metadata.len() > max_file_size) {
+                too_large += 1;
+                continue;
+            }
+            if files.len() >= limit {
+                full = true;
+                break;
+            }
+            files.push(entry.into_path());
+        }
+        for ignore_file in std::mem::take(&mut *skipped.lock().unwrap_or_else(PoisonError::into_inner)) {
+            notices.push(format!("{}: not a regular file, so its folder is not indexed", ignore_file.display()));
+        }
+        if too_large > 0 {
+            notices.push(format!(
+                "{}: {too_large} Python files larger than max-file-size are not indexed",
+                folder.display()
+            ));
+        }
+        if full {
+            notices.push(index_limit_notice(folder, limit));
+        }
+    }
+    (files, notices)
+}
+
+/// The log line saying the index stopped at `limit` files in `folder`.
+fn index_limit_notice(folder: &Path, limit: usize) -> String {
+    format!(
+        "{}: the workspace index holds at most {limit} Python files; the others are read only when a document imports them",
+        folder.display()
+    )
+}

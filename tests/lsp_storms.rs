@@ -1,0 +1,312 @@
+//! Storms against the server in push-diagnostics mode (issue 14, items 7 and 11): a burst of
+//! opens or of files changed on disk lints again only the open documents that asked about a
+//! module whose answers changed, once per burst; a hover is answered in the middle of one; the
+//! workspace index walks as the command line does and stops at its limit, saying so.
+//!
+//! Counts, never times: a storm is linear when each document is published a bounded number of
+//! times.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use common::TestClient;
+use serde_json::{Value, json};
+
+/// Long enough for the re-lint that follows a burst (it waits for 50 ms without a change).
+const QUIET: Duration = Duration::from_millis(800);
+
+fn push_client() -> Value {
+    json!({"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}})
+}
+
+fn sleepy(index: usize) -> String {
+    format!("import time\n\n\nasync def job_{index}():\n    time.sleep(1)\n")
+}
+
+fn write(root: &Path, name: &str, text: &str) -> String {
+    let path = root.join(name);
+    std::fs::create_dir_all(path.parent().expect("a parent")).expect("folders");
+    std::fs::write(&path, text).expect("write");
+    format!("file://{}", path.display())
+}
+
+fn uri_in(root: &Path, name: &str) -> String {
+    format!("file://{}", root.join(name).display())
+}
+
+/// How many times each document was published among `messages`.
+fn publishes(messages: &[Value]) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for message in messages.iter().filter(|message| message["method"] == "textDocument/publishDiagnostics") {
+        let uri = message["params"]["uri"].as_str().expect("a URI").to_string();
+        *counts.entry(uri).or_default() += 1;
+    }
+    counts
+}
+
+/// Every message until each of `uris` was published at least once, and then until the server
+/// has been quiet for [`QUIET`].
+async fn until_all_published_and_quiet(client: &mut TestClient, uris: &[String]) -> Vec<Value> {
+    let mut messages = Vec::new();
+    while uris.iter().any(|uri| !publishes(&messages).contains_key(uri)) {
+        messages.push(client.recv().await);
+    }
+    messages.extend(client.drain(QUIET).await);
+    messages
+}
+
+#[tokio::test]
+async fn sixty_unrelated_opens_publish_each_document_once() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let (mut client, _) = TestClient::initialized(push_client(), Value::Null).await;
+    // Unsaved documents: each open gives a module the workspace did not know.
+    let uris: Vec<String> = (0..60).map(|index| uri_in(folder.path(), &format!("m{index}.py"))).collect();
+    for (index, uri) in uris.iter().enumerate() {
+        client.open(uri, 1, &sleepy(index)).await;
+    }
+    let messages = until_all_published_and_quiet(&mut client, &uris).await;
+    let counts = publishes(&messages);
+    let total: usize = counts.values().sum();
+    // Before: every open published every document opened before it again, 1,770 in all.
+    assert_eq!(total, 60, "{counts:?}");
+    assert!(counts.values().all(|count| *count == 1), "{counts:?}");
+}
+
+#[tokio::test]
+async fn watched_file_events_for_a_module_no_document_imports_publish_nothing_again() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let root = folder.path();
+    let unrelated = write(root, "unrelated.py", "def helper():\n    return 0\n");
+    let folder_uri = format!("file://{}", root.display());
+    let (mut client, _) = TestClient::initialized_with(json!({
+        "processId": null,
+        "capabilities": push_client(),
+        "workspaceFolders": [{"uri": folder_uri, "name": "project"}],
+    }))
+    .await;
+    let uris: Vec<String> = (0..50).map(|index| uri_in(root, &format!("m{index}.py"))).collect();
+    for (index, uri) in uris.iter().enumerate() {
+        client.open(uri, 1, &sleepy(index)).await;
+    }
+    until_all_published_and_quiet(&mut client, &uris).await;
+    for event in 0..40 {
+        // Its summary changes every time (`def` and `async def` in turn), and no one asked.
+        let keyword = if event % 2 == 0 { "async def" } else { "def" };
+        std::fs::write(root.join("unrelated.py"), format!("{keyword} helper():\n    return {event}\n")).expect("write");
+        client.notify("workspace/didChangeWatchedFiles", json!({"changes": [{"uri": unrelated, "type": 2}]})).await;
+    }
+    let hover = json!({"textDocument": {"uri": uris[0]}, "position": {"line": 4, "character": 6}});
+    let (_, mut messages) = client.request_with_id("textDocument/hover", hover).await;
+    messages.extend(client.drain(QUIET).await);
+    // Before: every event linted and published all 50 documents again, 2,000 in all.
+    assert_eq!(publishes(&messages), HashMap::new());
+}
+
+#[tokio::test]
+async fn a_burst_of_configuration_file_events_lints_each_document_again_at_most_twice() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let root = folder.path();
+    let (mut client, _) = TestClient::initialized(push_client(), Value::Null).await;
+    let uris: Vec<String> = (0..20).map(|index| uri_in(root, &format!("m{index}.py"))).collect();
+    for (index, uri) in uris.iter().enumerate() {
+        client.open(uri, 1, &sleepy(index)).await;
+    }
+    until_all_published_and_quiet(&mut client, &uris).await;
+    let pyproject = write(root, "pyproject.toml", "");
+    for event in 0..40 {
+        std::fs::write(root.join("pyproject.toml"), format!("# {event}\n")).expect("write");
+        client.notify("workspace/didChangeWatchedFiles", json!({"changes": [{"uri": pyproject, "type": 2}]})).await;
+    }
+    let messages = until_all_published_and_quiet(&mut client, &uris).await;
+    let counts = publishes(&messages);
+    // Before: every event published every document again, 800 in all.
+    assert!(counts.values().all(|count| *count <= 2), "{counts:?}");
+}
+
+#[tokio::test]
+async fn an_open_of_a_module_turned_async_re_diagnoses_its_importer_and_only_it() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let root = folder.path();
+    let helpers = write(root, "helpers.py", "def refresh():\n    return 1\n");
+    let app_text = "from helpers import refresh\n\nasync def main():\n    refresh()\n";
+    let app = write(root, "app.py", app_text);
+    let (mut client, _) = TestClient::initialized(push_client(), Value::Null).await;
+    client.open(&app, 1, app_text).await;
+    let others: Vec<String> = (0..10).map(|index| uri_in(root, &format!("m{index}.py"))).collect();
+    for (index, uri) in others.iter().enumerate() {
+        client.open(uri, 1, &sleepy(index)).await;
+    }
+    let mut all = vec![app.clone()];
+    all.extend(others.iter().cloned());
+    let messages = until_all_published_and_quiet(&mut client, &all).await;
+    let (_, published) = messages
+        .iter()
+        .filter(|message| message["method"] == "textDocument/publishDiagnostics")
+        .map(|message| (message["params"]["uri"].clone(), message["params"]["diagnostics"].clone()))
+        .find(|(uri, _)| *uri == json!(app))
+        .expect("the importer was published");
+    assert_eq!(published, json!([]), "a plain function call is fine");
+    // Opened unsaved, as a coroutine function: the importer is linted again, the others not.
+    client.open(&helpers, 1, "async def refresh():\n    return 1\n").await;
+    let messages = until_all_published_and_quiet(&mut client, std::slice::from_ref(&helpers)).await;
+    let counts = publishes(&messages);
+    assert_eq!(counts, HashMap::from([(helpers.clone(), 1), (app.clone(), 1)]), "{messages:?}");
+    let published = messages
+        .iter()
+        .find(|message| {
+            message["method"] == "textDocument/publishDiagnostics" && message["params"]["uri"] == json!(app)
+        })
+        .expect("the importer was published again");
+    assert_eq!(published["params"]["diagnostics"][0]["code"], "LW201", "{published}");
+}
+
+#[tokio::test]
+async fn closing_an_unsaved_module_re_diagnoses_its_importer_from_the_disk() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let root = folder.path();
+    let helpers = write(root, "helpers.py", "def refresh():\n    return 1\n");
+    let app_text = "from helpers import refresh\n\nasync def main():\n    refresh()\n";
+    let app = write(root, "app.py", app_text);
+    let (mut client, _) = TestClient::initialized(push_client(), Value::Null).await;
+    client.open(&app, 1, app_text).await;
+    until_all_published_and_quiet(&mut client, std::slice::from_ref(&app)).await;
+    client.open(&helpers, 1, "async def refresh():\n    return 1\n").await;
+    let messages = until_all_published_and_quiet(&mut client, &[helpers.clone(), app.clone()]).await;
+    let last_of_app = |messages: &[Value]| {
+        messages
+            .iter()
+            .rfind(|message| {
+                message["method"] == "textDocument/publishDiagnostics" && message["params"]["uri"] == json!(app)
+            })
+            .map(|message| message["params"]["diagnostics"].clone())
+    };
+    assert_eq!(last_of_app(&messages).expect("published")[0]["code"], "LW201");
+    // Closed without saving: the file on disk, a plain function, answers again.
+    client.notify("textDocument/didClose", json!({"textDocument": {"uri": helpers}})).await;
+    let messages = until_all_published_and_quiet(&mut client, std::slice::from_ref(&app)).await;
+    assert_eq!(last_of_app(&messages), Some(json!([])), "{messages:?}");
+}
+
+#[tokio::test]
+async fn a_burst_of_changes_to_an_imported_module_lints_each_importer_again_at_most_twice() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let root = folder.path();
+    let helpers = write(root, "helpers.py", "def refresh():\n    return 1\n");
+    let (mut client, _) = TestClient::initialized(push_client(), Value::Null).await;
+    let importers: Vec<String> = (0..20).map(|index| uri_in(root, &format!("app{index}.py"))).collect();
+    let importer = "from helpers import refresh\n\nasync def main():\n    refresh()\n";
+    for uri in &importers {
+        client.open(uri, 1, importer).await;
+    }
+    let bystanders: Vec<String> = (0..20).map(|index| uri_in(root, &format!("m{index}.py"))).collect();
+    for (index, uri) in bystanders.iter().enumerate() {
+        client.open(uri, 1, &sleepy(index)).await;
+    }
+    let mut all = importers.clone();
+    all.extend(bystanders.iter().cloned());
+    until_all_published_and_quiet(&mut client, &all).await;
+    // 40 saves of the helper, `def` and `async def` in turn, the last one `async def`.
+    for event in 0..40 {
+        let keyword = if event % 2 == 1 { "async def" } else { "def" };
+        std::fs::write(root.join("helpers.py"), format!("{keyword} refresh():\n    return {event}\n")).expect("write");
+        client.notify("workspace/didChangeWatchedFiles", json!({"changes": [{"uri": helpers, "type": 2}]})).await;
+    }
+    let mut messages = Vec::new();
+    while importers.iter().any(|uri| !publishes(&messages).contains_key(uri)) {
+        messages.push(client.recv().await);
+    }
+    messages.extend(client.drain(QUIET).await);
+    let counts = publishes(&messages);
+    // Before: each event published all 40 documents again, 1,600 in all.
+    assert!(bystanders.iter().all(|uri| !counts.contains_key(uri)), "{counts:?}");
+    assert!(importers.iter().all(|uri| counts.get(uri).is_some_and(|count| *count <= 2)), "{counts:?}");
+    for uri in &importers {
+        let last = messages
+            .iter()
+            .rfind(|message| {
+                message["method"] == "textDocument/publishDiagnostics" && message["params"]["uri"] == json!(uri)
+            })
+            .expect("published");
+        assert_eq!(last["params"]["diagnostics"][0]["code"], "LW201", "the last save holds: {last}");
+    }
+}
+
+#[tokio::test]
+async fn a_hover_in_an_open_storm_is_answered_before_any_document_is_published_twice() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let (mut client, _) = TestClient::initialized(push_client(), Value::Null).await;
+    let uris: Vec<String> = (0..100).map(|index| uri_in(folder.path(), &format!("m{index}.py"))).collect();
+    for (index, uri) in uris.iter().enumerate() {
+        client.open(uri, 1, &sleepy(index)).await;
+    }
+    let hover = json!({"textDocument": {"uri": uris[0]}, "position": {"line": 4, "character": 6}});
+    let (answer, before) = client.request_with_id("textDocument/hover", hover).await;
+    let contents = answer["result"]["contents"]["value"].as_str().unwrap_or_default();
+    assert!(contents.contains("LW101"), "{answer}");
+    // Before: the hover waited behind thousands of publishes (a quadratic number of re-lints).
+    let counts = publishes(&before);
+    assert!(counts.values().all(|count| *count == 1), "{counts:?}");
+    assert!(counts.values().sum::<usize>() <= uris.len(), "{counts:?}");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_index_walks_as_the_command_line_does_and_stops_at_its_limit_naming_the_folder() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let root = folder.path();
+    // A repository: its `.gitignore` applies, as it does to `loopwise check`.
+    std::fs::create_dir(root.join(".git")).expect("a repository");
+    write(root, ".gitignore", "build/\n");
+    for index in 0..4 {
+        write(root, &format!("pkg/mod{index}.py"), "async def fetch(): ...\n");
+    }
+    write(root, "build/generated.py", "async def fetch(): ...\n");
+    write(root, "excluded/skipped.py", "async def fetch(): ...\n");
+    write(root, "loopwise.toml", "extend-exclude = [\"excluded\"]\nmax-file-size = 200\n");
+    write(root, "big.py", &format!("async def fetch(): ...\n{}", "# padding\n".repeat(30)));
+    let outside = tempfile::tempdir().expect("another folder");
+    write(outside.path(), "linked.py", "async def fetch(): ...\n");
+    std::os::unix::fs::symlink(outside.path().join("linked.py"), root.join("linked.py")).expect("symlink");
+    let folder_uri = format!("file://{}", root.display());
+    let initialize = json!({
+        "processId": null,
+        "capabilities": {"window": {"workDoneProgress": true}},
+        "workspaceFolders": [{"uri": folder_uri, "name": "project"}],
+    });
+
+    let indexed = |limit: usize| {
+        let initialize = initialize.clone();
+        async move {
+            let mut client = TestClient::start();
+            client.state.limit_index(limit);
+            client.request_ok("initialize", initialize).await;
+            client.notify("initialized", json!({})).await;
+            let (end, before) = client
+                .recv_until(|message| message["method"] == "$/progress" && message["params"]["value"]["kind"] == "end")
+                .await;
+            let logs: Vec<String> = before
+                .iter()
+                .filter(|message| message["method"] == "window/logMessage")
+                .filter_map(|message| message["params"]["message"].as_str().map(str::to_string))
+                .collect();
+            (end["params"]["value"]["message"].clone(), logs)
+        }
+    };
+    // Only the four modules of `pkg`: not the ignored, the excluded, the large or the linked file.
+    let (message, logs) = indexed(100).await;
+    assert_eq!(message, "4 modules indexed", "{logs:?}");
+    let too_large = format!("{}: 1 Python files larger than max-file-size are not indexed", root.display());
+    assert!(logs.contains(&too_large), "{logs:?}");
+    assert!(!logs.iter().any(|log| log.contains("at most")), "{logs:?}");
+
+    let (message, logs) = indexed(3).await;
+    assert_eq!(message, "3 modules indexed", "{logs:?}");
+    let limit = format!(
+        "{}: the workspace index holds at most 3 Python files; the others are read only when a document imports them",
+        root.display()
+    );
+    assert_eq!(logs.iter().filter(|log| **log == limit).count(), 1, "said once, naming the folder: {logs:?}");
+}
