@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use dashmap::DashMap;
 
-use crate::analysis::index::{ModuleSource, ModuleSummary, summarize};
+use crate::analysis::index::{HelperFacts, ModuleSource, ModuleSummary, summarize};
 use crate::analysis::source::parse;
 
 /// A file's place in the module tree.
@@ -63,6 +63,20 @@ pub struct Workspace {
     /// Which answers each generation changed. Written together with `generation`, under its
     /// lock: a reader that sees a generation sees what it changed.
     changes: Mutex<Changes>,
+    /// Module -> its [`HelperFacts`], with the file and the stamp they were read at: taken
+    /// only when an importer asks (they cost the module's semantic model), and read again
+    /// when the file changed.
+    facts: DashMap<String, (PathBuf, FileStamp, Arc<HelperFacts>), foldhash::fast::RandomState>,
+}
+
+/// When a file was last changed, and its size: a file with the same stamp is taken to hold
+/// the same text.
+pub type FileStamp = (Option<std::time::SystemTime>, u64);
+
+/// `path`'s [`FileStamp`], when it is a file that can be looked at.
+pub fn file_stamp(path: &Path) -> Option<FileStamp> {
+    let metadata = std::fs::metadata(path).ok()?;
+    Some((metadata.modified().ok(), metadata.len()))
 }
 
 /// The generations at which answers changed: per module, and for all of them at once.
@@ -404,6 +418,24 @@ impl ModuleSource for Workspace {
             return known;
         }
         self.summary_in_file(module, self.find_file(module))
+    }
+
+    /// From the module's file as it is on disk (an open document's unsaved text is not read
+    /// for them).
+    fn helper_facts(&self, module: &str) -> Option<Arc<HelperFacts>> {
+        let file = self.find_file(module)?;
+        let stamp = file_stamp(&file)?;
+        if let Some(known) = self.facts.get(module)
+            && known.0 == file
+            && known.1 == stamp
+        {
+            return Some(Arc::clone(&known.2));
+        }
+        // Read outside any map guard, as summaries are.
+        let text = String::from_utf8(crate::files::read_regular(&file, None).ok()?).ok()?;
+        let facts = Arc::new(crate::analysis::helper_facts(&text, module));
+        self.facts.insert(module.to_string(), (file, stamp, Arc::clone(&facts)));
+        Some(facts)
     }
 }
 

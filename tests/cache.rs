@@ -125,6 +125,34 @@ fn editing_an_imported_module_rechecks_exactly_its_callers() {
     assert!(stdout(&appeared).contains("pkg/app.py:5:5: LW201"), "{}", stdout(&appeared));
 }
 
+/// LW109 reads the bodies of the plain functions another module's async code calls: an edit of
+/// such a body (the module's summary unchanged) re-checks the caller, and only when it asked.
+#[test]
+fn editing_a_helpers_body_rechecks_the_async_callers_that_asked_about_it() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let root = folder.path();
+    write(root, "pyproject.toml", "[project]\nname = \"pkg\"\n\n[tool.loopwise]\nextend-select = [\"LW109\"]\n");
+    write(root, "pkg/__init__.py", "");
+    let blocking = "import json\n\n\ndef load(path):\n    with open(path) as f:\n        return json.load(f)\n";
+    let helpers = write(root, "pkg/helpers.py", blocking);
+    write(root, "pkg/app.py", "from pkg.helpers import load\n\n\nasync def main(path):\n    return load(path)\n");
+    write(root, "pkg/other.py", "import asyncio\n\n\nasync def idle():\n    await asyncio.sleep(1)\n");
+    let args = ["check", "--output-format", "concise", "-v"];
+    let first = loopwise(root, &args);
+    assert!(stdout(&first).contains("pkg/app.py:5:12: LW109"), "{}{}", stdout(&first), stderr(&first));
+    assert_eq!(cache_use(&first), (4, 0));
+
+    // Same summary (`def load(path)`), no blocking call any more: app.py is checked again.
+    std::fs::write(&helpers, "import json\n\n\ndef load(path):\n    return json.loads(path)\n").expect("write");
+    let edited = loopwise(root, &args);
+    assert_eq!(edited.status.code(), Some(0), "{}{}", stdout(&edited), stderr(&edited));
+    assert_eq!(cache_use(&edited), (4, 2));
+    std::fs::write(&helpers, blocking).expect("write");
+    let back = loopwise(root, &args);
+    assert!(stdout(&back).contains("pkg/app.py:5:12: LW109"), "{}", stdout(&back));
+    assert_eq!(stdout(&back), stdout(&first));
+}
+
 #[test]
 fn a_damaged_cache_is_ignored_and_rebuilt() {
     let folder = tempfile::tempdir().expect("temporary folder");

@@ -11,7 +11,7 @@ use loopwise::analysis::{LintSettings, WorkspaceView, lint_source_in_workspace};
 use loopwise::rules::{Rule, RuleSet};
 use loopwise::workspace::Workspace;
 
-const RULES: [Rule; 2] = [Rule::UnawaitedCoroutine, Rule::MissingAsyncKeyword];
+const RULES: [Rule; 3] = [Rule::UnawaitedCoroutine, Rule::MissingAsyncKeyword, Rule::BlockingHelperCall];
 
 fn python_files(folder: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();

@@ -306,6 +306,11 @@ impl<'a, 't> Checker<'a, 't> {
         }
     }
 
+    /// The rest of the workspace, when the file is seen in one.
+    pub(crate) fn workspace_view(&self) -> Option<&'a WorkspaceView<'a>> {
+        self.workspace
+    }
+
     /// Whether the workspace index may know more of `call`'s callee than the file: only of a
     /// name the file's imports resolve, and only with a workspace.
     pub fn workspace_may_know(&self, call: &Call<'_>) -> bool {

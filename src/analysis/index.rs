@@ -41,6 +41,62 @@ pub struct ModuleSummary {
 /// Where summaries come from, by dotted module name (`pkg.client`).
 pub trait ModuleSource: Sync {
     fn summary(&self, module: &str) -> Option<Arc<ModuleSummary>>;
+
+    /// What the module's plain functions do that blocks the event loop ([`HelperFacts`]), for
+    /// LW109 in the modules that call them. `None` when unknown: nothing is guessed then.
+    fn helper_facts(&self, _module: &str) -> Option<Arc<HelperFacts>> {
+        None
+    }
+}
+
+/// What the plain (`def`) functions of a module do that blocks the event loop when they are
+/// called from an async function: computed from the module's body only when an importer asks
+/// (it takes the semantic model), unlike the [`ModuleSummary`] every module has.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct HelperFacts {
+    /// `load_config` and `Client.fetch` -> what the function does (sorted by name).
+    pub functions: Vec<(String, HelperFact)>,
+}
+
+impl HelperFacts {
+    pub fn get(&self, name: &str) -> Option<&HelperFact> {
+        self.functions.binary_search_by(|(own, _)| own.as_str().cmp(name)).ok().map(|index| &self.functions[index].1)
+    }
+}
+
+/// One plain function's part of [`HelperFacts`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct HelperFact {
+    /// Its first call that a blocking-call rule reports, as a message says it
+    /// (``calls `open()` ``).
+    pub blocks: Option<String>,
+    /// The functions it calls that may block in turn: their absolute qualified names, and the
+    /// call as a message says it.
+    pub calls: Vec<(String, String)>,
+}
+
+/// The fact of the function `qualified` (an absolute name) names, through the summaries'
+/// re-exports as [`function_kind_of`] finds it, with the module that defines it.
+pub fn helper_fact_of(modules: &dyn ModuleSource, qualified: &str) -> Option<(String, HelperFact)> {
+    let mut name = qualified.to_string();
+    for _ in 0..MAX_REEXPORTS {
+        let parts: Vec<&str> = name.split('.').collect();
+        let (module, summary, rest) = (1..parts.len()).rev().find_map(|split| {
+            let module = parts[..split].join(".");
+            let summary = modules.summary(&module)?;
+            Some((module, summary, parts[split..].join(".")))
+        })?;
+        if summary.functions.get(&rest) == Some(&FunctionKind::Sync) {
+            return Some((module.clone(), modules.helper_facts(&module)?.get(&rest)?.clone()));
+        }
+        if summary.functions.contains_key(&rest) {
+            return None;
+        }
+        let (head, tail) = rest.split_once('.').map_or((rest.as_str(), ""), |(head, tail)| (head, tail));
+        let target = summary.imports.get(head)?;
+        name = if tail.is_empty() { target.clone() } else { format!("{target}.{tail}") };
+    }
+    None
 }
 
 /// Decorators that leave a function's kind as it is.

@@ -171,6 +171,17 @@ pub fn lint_source_and_summarize(
     (diagnostics, summary)
 }
 
+/// What the plain functions of the module `module` (`source`) do that blocks the event loop,
+/// for LW109 in the modules that call them ([`index::HelperFacts`]).
+pub fn helper_facts(source: &str, module: &str) -> index::HelperFacts {
+    let source = &*newlines::normalized(source);
+    let tree = source::parse(source);
+    let semantic = semantic::SemanticModel::build(&tree, source);
+    let settings = LintSettings::default();
+    let mut checker = Checker::new(&semantic, &settings, crate::rules::RuleSet::default());
+    crate::rules::blocking_helper_call::module_facts(&mut checker, &tree, module)
+}
+
 /// The rules of one file: those enabled for its path, and those of them that may report in
 /// its text (not silenced by a file-wide `# noqa`, let through by the prefilter).
 #[derive(Clone, Copy)]

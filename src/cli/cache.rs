@@ -32,7 +32,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
-use crate::analysis::index::{ModuleSource, ModuleSummary};
+use crate::analysis::index::{HelperFacts, ModuleSource, ModuleSummary};
 use crate::analysis::{Applicability, Diagnostic, Edit, Fix, LintSettings, Severity, TextRange};
 use crate::rules::Rule;
 use crate::workspace::{ModuleName, Workspace};
@@ -74,6 +74,8 @@ struct StoredModule {
     file: Option<(String, Stamp)>,
     /// The hash of its summary; `None` when no file defines it.
     summary: Option<u64>,
+    /// The hash of its helper facts (LW109), when the findings consulted them.
+    facts: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -184,6 +186,15 @@ pub fn content_hash(bytes: &[u8]) -> u64 {
 }
 
 /// The hash of a module summary, independent of the order its maps iterate in.
+/// The hash of a module's helper facts as the workspace has them now (kept sorted); facts
+/// that cannot be read hash as none at all, as the findings saw them.
+fn facts_hash(workspace: &Workspace, module: &str) -> u64 {
+    use std::hash::Hash as _;
+    let mut hasher = Xxh3::new();
+    workspace.helper_facts(module).unwrap_or_default().hash(&mut hasher);
+    hasher.finish()
+}
+
 pub fn summary_hash(summary: &ModuleSummary) -> u64 {
     let mut functions: Vec<_> = summary.functions.iter().map(|(name, kind)| format!("{name}={kind:?}")).collect();
     functions.sort_unstable();
@@ -233,18 +244,29 @@ pub struct Recorder<'a> {
     /// Where the summaries come from: the workspace, or something that fills it.
     modules: &'a dyn ModuleSource,
     asked: Mutex<Vec<String>>,
+    /// The modules whose helper facts it asked about (LW109).
+    facts_asked: Mutex<Vec<String>>,
 }
 
 impl<'a> Recorder<'a> {
     pub fn new(workspace: &'a Workspace, modules: &'a dyn ModuleSource) -> Self {
-        Self { workspace, modules, asked: Mutex::new(Vec::new()) }
+        Self { workspace, modules, asked: Mutex::new(Vec::new()), facts_asked: Mutex::new(Vec::new()) }
     }
 
-    fn into_asked(self) -> Vec<String> {
+    /// The modules asked about, each with whether its helper facts were.
+    fn into_asked(self) -> Vec<(String, bool)> {
         let mut asked = self.asked.into_inner().unwrap_or_else(PoisonError::into_inner);
+        let facts = self.facts_asked.into_inner().unwrap_or_else(PoisonError::into_inner);
+        asked.extend(facts.iter().cloned());
         asked.sort_unstable();
         asked.dedup();
         asked
+            .into_iter()
+            .map(|name| {
+                let with_facts = facts.contains(&name);
+                (name, with_facts)
+            })
+            .collect()
     }
 }
 
@@ -252,6 +274,11 @@ impl ModuleSource for Recorder<'_> {
     fn summary(&self, module: &str) -> Option<std::sync::Arc<ModuleSummary>> {
         self.asked.lock().unwrap_or_else(PoisonError::into_inner).push(module.to_string());
         self.modules.summary(module)
+    }
+
+    fn helper_facts(&self, module: &str) -> Option<std::sync::Arc<HelperFacts>> {
+        self.facts_asked.lock().unwrap_or_else(PoisonError::into_inner).push(module.to_string());
+        self.modules.helper_facts(module)
     }
 }
 
@@ -403,8 +430,9 @@ impl Cache {
         diagnostics: &[Diagnostic],
     ) {
         let workspace = recorder.workspace;
-        let dependencies =
-            Dependencies::Fresh(recorder.into_asked().into_iter().map(|name| module_state(workspace, name)).collect());
+        let dependencies = Dependencies::Fresh(
+            recorder.into_asked().into_iter().map(|(name, facts)| module_state(workspace, name, facts)).collect(),
+        );
         let entry = Entry { stamp, content, key, dependencies, diagnostics: diagnostics.iter().map(store).collect() };
         self.changed.store(true, Ordering::Relaxed);
         self.fresh.lock().unwrap_or_else(PoisonError::into_inner).insert(path.to_path_buf(), entry);
@@ -433,7 +461,10 @@ impl Cache {
             {
                 true
             }
-            _ => workspace.summary(&module.name).map(|summary| summary_hash(&summary)) == module.summary,
+            _ => {
+                workspace.summary(&module.name).map(|summary| summary_hash(&summary)) == module.summary
+                    && module.facts.is_none_or(|facts| facts_hash(workspace, &module.name) == facts)
+            }
         }
     }
 
@@ -542,13 +573,14 @@ fn decode(bytes: &[u8]) -> Option<Stored> {
     postcard::from_bytes(payload).ok()
 }
 
-fn module_state(workspace: &Workspace, name: String) -> StoredModule {
+fn module_state(workspace: &Workspace, name: String, with_facts: bool) -> StoredModule {
     let file = workspace.find_file(&name);
     // The stamp is taken after the summary was read: a file changed in between has a time at
     // or after this run's start, so the next run does not trust its stamp and re-reads it.
     let summary = workspace.summary(&name).map(|summary| summary_hash(&summary));
+    let facts = with_facts.then(|| facts_hash(workspace, &name));
     let file = file.and_then(|file| Some((file.to_str()?.to_string(), Stamp::of(&file)?)));
-    StoredModule { name, file, summary }
+    StoredModule { name, file, summary, facts }
 }
 
 fn severity_code(severity: Severity) -> u8 {

@@ -815,6 +815,10 @@ fn without_clean_text(mut file: CheckedFile) -> CheckedFile {
 }
 
 impl ModuleSource for Checks<'_> {
+    fn helper_facts(&self, module: &str) -> Option<Arc<crate::analysis::index::HelperFacts>> {
+        self.workspace.helper_facts(module)
+    }
+
     fn summary(&self, module: &str) -> Option<Arc<ModuleSummary>> {
         if let Some(known) = self.workspace.known_summary(module) {
             return known;

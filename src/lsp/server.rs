@@ -1372,6 +1372,10 @@ impl ModuleSource for NotingModules<'_> {
         self.asked.lock().unwrap_or_else(PoisonError::into_inner).insert(module.to_string());
         self.modules.summary(module)
     }
+
+    fn helper_facts(&self, module: &str) -> Option<Arc<crate::analysis::index::HelperFacts>> {
+        self.modules.helper_facts(module)
+    }
 }
 
 fn settings_for(session: &Session, path: Option<&Path>) -> (Arc<LintSettings>, Option<ConfigError>) {

@@ -2,7 +2,9 @@ use std::collections::{HashMap, HashSet};
 
 use tree_sitter::{Node, Tree};
 
-use crate::analysis::index::is_transparent_decorator;
+use crate::analysis::index::{
+    FunctionKind, HelperFact, HelperFacts, absolute_name, helper_fact_of, is_transparent_decorator,
+};
 use crate::analysis::queries::{Concept, ConceptSet};
 use crate::analysis::source::{NodeFields, field};
 use crate::analysis::walk;
@@ -12,9 +14,11 @@ use crate::rules::to_thread_fix::to_thread_fix;
 
 define_rule! {
     /// ## What it does
-    /// Checks for calls in an async function to a plain (`def`) function of the same file that
+    /// Checks for calls in an async function to a plain (`def`) function of the project that
     /// blocks: one that makes a call the blocking-call rules (LW101–LW108) would report in an
-    /// async function, directly or through up to two more such functions.
+    /// async function, directly or through up to two more such functions. The function may be
+    /// one of the same file (methods through `self.`/`cls.`) or one another module of the
+    /// workspace defines and this file imports; the message names the chain.
     ///
     /// ## Why is this bad?
     /// The helper runs on the event loop when it is called, so its blocking call stops every
@@ -54,64 +58,83 @@ define_rule! {
     /// touches state the loop's tasks share. It is offered for plain calls only, as LW102's is.
     ///
     /// ## Known problems
-    /// Only helpers of the same file are followed: a function this file defines (in an
-    /// enclosing scope) or a method of the enclosing class called through `self.`/`cls.`.
-    /// Helpers imported from other modules, functions passed as values, class instantiation
-    /// (`__init__`), generators (calling one runs nothing), and helpers with a decorator that
-    /// may change what a call does are not followed: a receiver or a decorator the file does
-    /// not explain is never guessed. A helper's blocking call is one the LW1xx rules enabled
-    /// here report; calls the helper hands to a thread (`asyncio.to_thread(f)`) are not calls.
-    /// In the editor, a keystroke in a file whose async functions call such helpers analyses
+    /// Followed: a function this file defines (in an enclosing scope), a method of the
+    /// enclosing class called through `self.`/`cls.`, and a top-level function or a method
+    /// (`Class.method`) of another module of the workspace reached through the file's imports,
+    /// as LW201 resolves them. Not followed: functions passed as values, methods of other
+    /// receivers (`client.fetch()`), class instantiation (`__init__`), generators (calling one
+    /// runs nothing), and functions with a decorator that may change what a call does: a
+    /// receiver or a decorator the code does not explain is never guessed. A blocking call is
+    /// one the LW1xx rules report (LW108's configured names only in the same file); calls a
+    /// helper hands to a thread (`asyncio.to_thread(f)`) are not calls.
+    ///
+    /// In the editor, another module's functions are read as saved on disk, not from an
+    /// unsaved buffer; and a keystroke in a file whose async functions call helpers analyses
     /// the whole file while this rule is on (the answer reads the helpers' bodies, which an
-    /// analysis of only the edited function does not walk). Off by default while its
-    /// precision on more projects is measured.
+    /// analysis of only the edited function does not walk). On the command line, a file that
+    /// imports anything and defines an `async def` is parsed while this rule is on (+18% CPU on
+    /// Home Assistant). Off by default for those costs.
     ///
     /// ## References
     /// - [Python docs: running blocking code](https://docs.python.org/3/library/asyncio-dev.html#running-blocking-code)
     /// - [Python docs: `asyncio.to_thread`](https://docs.python.org/3/library/asyncio-task.html#asyncio.to_thread)
     code: "LW109",
     name: "blocking-helper-call",
-    summary: "a call in an async function to a `def` of the file that makes a blocking call",
+    summary: "a call in an async function to a plain function of the project that makes a blocking call",
     severity: Warning,
     enabled: false,
     aliases: [],
     peers: "none",
     fix: "wrap in `await asyncio.to_thread(...)`, or `trio.to_thread.run_sync`/`anyio.to_thread.run_sync` in trio and anyio modules (unsafe, plain calls only)",
     only_in_async_functions: true,
-    // Why: the helper's blocking call is one the LW1xx rules report, so the file holds one of
-    // their triggers: the prefilter gives this rule theirs (`prefilter::Triggers`), not a
-    // second list here that could drift from them.
-    triggers: [],
+    // Why: a helper of the file makes a call the LW1xx rules report, so the file holds one of
+    // their triggers, which the prefilter adds to this rule's (`prefilter::Triggers`) rather
+    // than a second list here that could drift from them; a helper of another module is
+    // imported.
+    triggers: ["import"],
 }
 
 /// How many helpers deep a chain may go: the called helper, and two more it calls.
 const MAX_DEPTH: usize = 3;
 
-/// A step of a chain, as the message says it: ``calls `open()` ``.
+/// A helper a call runs: a `def` of this file, or a plain function of another module of the
+/// workspace by its absolute name.
 #[derive(Debug, Clone)]
-struct Step {
-    called: String,
+pub(crate) enum Helper<'t> {
+    Here(Node<'t>),
+    Module(String),
 }
 
-/// What one helper's own body does: its first blocking call, and the helpers it calls.
+impl Helper<'_> {
+    fn key(&self) -> String {
+        match self {
+            Helper::Here(node) => format!("@{}", node.start_byte()),
+            Helper::Module(name) => name.clone(),
+        }
+    }
+}
+
+/// What one helper's own body does: its first blocking call, and the helpers it calls (each
+/// with the call as a message says it).
 #[derive(Debug, Clone, Default)]
 struct Body<'t> {
-    blocking: Option<Step>,
-    helpers: Vec<(Node<'t>, Step)>,
+    blocks: Option<String>,
+    helpers: Vec<(Helper<'t>, String)>,
 }
 
-/// A call in an async function to a sync `def` of the file, found during the shared walk and
-/// judged once the walk is over ([`report`]).
+/// A call in an async function to a helper, found during the shared walk and judged once the
+/// walk is over ([`report`]).
 pub(crate) struct Candidate<'t> {
     pub call: Call<'t>,
-    pub helper: Node<'t>,
+    pub helper: Helper<'t>,
 }
 
-/// The helper `call` (in an async function) runs on the loop, when it is a `def` of this file
-/// whose call runs its body: not async, not a generator, no decorator that may change it.
-pub(crate) fn candidate<'t>(checker: &Checker<'_, 't>, call: &Call<'t>) -> Option<Node<'t>> {
+/// The helper `call` (in an async function) runs on the loop: a `def` of this file whose call
+/// runs its body (not async, not a generator, no decorator that may change it), or a plain
+/// function of another module of the workspace.
+pub(crate) fn candidate<'t>(checker: &Checker<'_, 't>, call: &Call<'t>) -> Option<Helper<'t>> {
     // Most calls in an async function are of methods and imported names: the file's own
-    // `def`s are asked about first, the rest only for those.
+    // `def`s and the workspace's plain functions are asked about first, the rest only then.
     let helper = followed_helper(checker, call.callee)?;
     let semantic = checker.semantic;
     let function = semantic.enclosing_function(call.node.start_byte()).map(|scope| semantic.scope(scope).node);
@@ -121,29 +144,43 @@ pub(crate) fn candidate<'t>(checker: &Checker<'_, 't>, call: &Call<'t>) -> Optio
     Some(helper)
 }
 
-fn followed_helper<'t>(checker: &Checker<'_, 't>, callee: Node<'_>) -> Option<Node<'t>> {
-    let semantic = checker.semantic;
+fn followed_helper<'t>(checker: &Checker<'_, 't>, callee: Node<'_>) -> Option<Helper<'t>> {
     if !matches!(callee.kind(), "identifier" | "attribute") {
         return None;
     }
-    let helper = semantic.function_definition(callee)?;
-    let is_async = helper.child(0).is_some_and(|first| first.kind() == "async");
-    if is_async || semantic.is_generator_function(helper) {
+    let semantic = checker.semantic;
+    if let Some(helper) = semantic.function_definition(callee) {
+        // Now a question about the helper's body: the findings here depend on it (the
+        // server's incremental analysis must know).
+        return runs_its_body(checker, helper).then(|| semantic.helper_definition(callee)).flatten().map(Helper::Here);
+    }
+    // An imported plain function: what the workspace index says it is (a decorated one is of
+    // an unknown kind there, and not followed).
+    let workspace = checker.workspace_view()?;
+    let qualified = semantic.qualified_name(callee)?;
+    if qualified.starts_with("builtins.") {
         return None;
     }
-    let decorated = helper.parent().filter(|parent| parent.kind() == "decorated_definition");
-    if let Some(decorated) = decorated {
-        let mut cursor = decorated.walk();
-        let decorators = decorated.named_children(&mut cursor).filter(|child| child.kind() == "decorator").count();
-        let names = semantic.decorator_names(helper);
-        let transparent = |name: &String| is_transparent_decorator(name.strip_prefix("builtins.").unwrap_or(name));
-        if names.len() != decorators || !names.iter().all(transparent) {
-            return None;
-        }
+    let absolute = absolute_name(&qualified, workspace.module, workspace.is_package)?;
+    (checker.workspace_function_kind(&absolute) == Some(FunctionKind::Sync)).then_some(Helper::Module(absolute))
+}
+
+/// Whether a call of the `def` `helper` runs its body there and then: not async, not a
+/// generator, and no decorator that may change what a call does.
+fn runs_its_body(checker: &Checker<'_, '_>, helper: Node<'_>) -> bool {
+    let semantic = checker.semantic;
+    let is_async = helper.child(0).is_some_and(|first| first.kind() == "async");
+    if is_async || semantic.is_generator_function(helper) {
+        return false;
     }
-    // Now a question about the helper's body: the findings here depend on it (the server's
-    // incremental analysis must know).
-    semantic.helper_definition(callee)
+    let Some(decorated) = helper.parent().filter(|parent| parent.kind() == "decorated_definition") else {
+        return true;
+    };
+    let mut cursor = decorated.walk();
+    let decorators = decorated.named_children(&mut cursor).filter(|child| child.kind() == "decorator").count();
+    let names = semantic.decorator_names(helper);
+    let transparent = |name: &String| is_transparent_decorator(name.strip_prefix("builtins.").unwrap_or(name));
+    names.len() == decorators && names.iter().all(transparent)
 }
 
 /// Reports each candidate whose helper blocks, naming the chain.
@@ -155,23 +192,21 @@ pub(crate) fn report<'t>(checker: &mut Checker<'_, 't>, tree: &'t Tree, candidat
         .filter(|diagnostic| diagnostic.rule.reports_blocking_calls())
         .map(|diagnostic| diagnostic.range)
         .collect();
-    let mut bodies: HashMap<usize, Body<'t>> = HashMap::new();
+    let mut bodies: HashMap<String, Option<Body<'t>>> = HashMap::new();
     for candidate in candidates {
         if reported.contains(&TextRange::of(candidate.call.node)) {
             continue;
         }
-        let mut visited = vec![candidate.helper.start_byte()];
-        let Some(chain) = chain(checker, tree, &mut bodies, candidate.helper, 1, &mut visited) else { continue };
+        let mut visited = vec![candidate.helper.key()];
+        let Some(chain) = chain(checker, tree, &mut bodies, &candidate.helper, 1, &mut visited) else { continue };
         // No line numbers: the server keeps this finding while edits elsewhere move the
         // helpers' lines (it re-checks the call only when a helper's body changes).
         let callee = checker.text(candidate.call.callee);
-        let mut message = format!("`{callee}()` blocks the event loop: it ");
-        for (index, step) in chain.iter().enumerate() {
-            if index > 0 {
-                message.push_str(", which ");
-            }
-            message.push_str(&step.called);
-        }
+        let mut message = match &candidate.helper {
+            Helper::Here(_) => format!("`{callee}()` blocks the event loop: it "),
+            Helper::Module(name) => format!("`{callee}()` (`{name}`) blocks the event loop: it "),
+        };
+        message.push_str(&chain.join(", which "));
         let fix = to_thread_fix(checker, &candidate.call);
         let diagnostic = checker.report(Rule::BlockingHelperCall, candidate.call.node, message);
         diagnostic.fix = fix;
@@ -182,31 +217,36 @@ pub(crate) fn report<'t>(checker: &mut Checker<'_, 't>, tree: &'t Tree, candidat
 fn chain<'t>(
     checker: &mut Checker<'_, 't>,
     tree: &'t Tree,
-    bodies: &mut HashMap<usize, Body<'t>>,
-    helper: Node<'t>,
+    bodies: &mut HashMap<String, Option<Body<'t>>>,
+    helper: &Helper<'t>,
     depth: usize,
-    visited: &mut Vec<usize>,
-) -> Option<Vec<Step>> {
-    let body = if let Some(body) = bodies.get(&helper.start_byte()) {
+    visited: &mut Vec<String>,
+) -> Option<Vec<String>> {
+    let key = helper.key();
+    let body = if let Some(body) = bodies.get(&key) {
         body.clone()
     } else {
-        let body = body_of(checker, tree, helper);
-        bodies.insert(helper.start_byte(), body.clone());
+        let body = match helper {
+            Helper::Here(node) => Some(body_of(checker, tree, *node)),
+            Helper::Module(name) => module_body(checker, name),
+        };
+        bodies.insert(key, body.clone());
         body
-    };
-    if let Some(blocking) = body.blocking {
-        return Some(vec![blocking]);
+    }?;
+    if let Some(blocks) = body.blocks {
+        return Some(vec![blocks]);
     }
     if depth == MAX_DEPTH {
         return None;
     }
     for (next, step) in body.helpers {
         // A cycle of helpers blocks only if one of them does, which the first visit finds.
-        if visited.contains(&next.start_byte()) {
+        let key = next.key();
+        if visited.contains(&key) {
             continue;
         }
-        visited.push(next.start_byte());
-        if let Some(mut rest) = chain(checker, tree, bodies, next, depth + 1, visited) {
+        visited.push(key);
+        if let Some(mut rest) = chain(checker, tree, bodies, &next, depth + 1, visited) {
             rest.insert(0, step);
             return Some(rest);
         }
@@ -214,38 +254,158 @@ fn chain<'t>(
     None
 }
 
+/// What the plain function `name` of another module does, from the workspace's facts.
+fn module_body<'t>(checker: &Checker<'_, 't>, name: &str) -> Option<Body<'t>> {
+    let workspace = checker.workspace_view()?;
+    let (_, fact) = helper_fact_of(workspace.modules, name)?;
+    let helpers = fact
+        .calls
+        .into_iter()
+        .filter(|(target, _)| checker.workspace_function_kind(target) == Some(FunctionKind::Sync))
+        .map(|(target, step)| (Helper::Module(target), step))
+        .collect();
+    Some(Body { blocks: fact.blocks, helpers })
+}
+
 /// What `helper`'s own body does (not its nested functions, lambdas or classes): the calls
 /// the blocking-call rules would report were it an `async def`, and the helpers it calls.
 fn body_of<'t>(checker: &mut Checker<'_, 't>, tree: &'t Tree, helper: Node<'t>) -> Body<'t> {
     let mut body = Body::default();
-    let Some(block) = helper.field(&field::BODY) else { return body };
+    for (found, next) in body_calls(checker, tree, helper) {
+        if let Some(blocks) = checker.would_block(&found) {
+            // The first blocking call is the one the message names: the rest cannot change
+            // the answer.
+            body.blocks = Some(blocks);
+            break;
+        }
+        if let (Some(next), Some(callee)) = (next, found.first) {
+            body.helpers.push((next, format!("calls `{}()`", checker.text(callee))));
+        }
+    }
+    body
+}
+
+/// The calls and `with` items of `helper`'s own body, in order, each call with the helper it
+/// runs when it runs one.
+fn body_calls<'t>(
+    checker: &Checker<'_, 't>,
+    tree: &'t Tree,
+    helper: Node<'t>,
+) -> Vec<(walk::Match<'t>, Option<Helper<'t>>)> {
+    let Some(block) = helper.field(&field::BODY) else { return Vec::new() };
     let semantic = checker.semantic;
     let concepts: ConceptSet = [Concept::Call, Concept::WithItem].into_iter().collect();
     // Told from the tree, not the semantic model's scopes: the server's model may not have
     // walked this body (an unchanged part of the file), and then holds no scopes inside it.
     let nested = nested_scopes(block);
-    for found in walk::matches(tree, semantic.source(), concepts, TextRange::of(block)) {
-        let at = found.node.start_byte();
-        let index = nested.partition_point(|range| range.end <= at);
-        if nested.get(index).is_some_and(|range| range.start <= at) {
-            continue;
-        }
-        if body.blocking.is_none()
-            && let Some(called) = checker.would_block(&found)
-        {
-            // The first blocking call is the one the message names: the rest cannot change
-            // the answer.
-            body.blocking = Some(Step { called });
-            break;
-        }
-        if found.concept == Concept::Call
-            && let Some(callee) = found.first
-            && let Some(next) = followed_helper(checker, callee)
-        {
-            body.helpers.push((next, Step { called: format!("calls `{}()`", checker.text(callee)) }));
+    walk::matches(tree, semantic.source(), concepts, TextRange::of(block))
+        .into_iter()
+        .filter(|found| {
+            let at = found.node.start_byte();
+            let index = nested.partition_point(|range| range.end <= at);
+            nested.get(index).is_none_or(|range| range.start > at)
+        })
+        .map(|found| {
+            let next = (found.concept == Concept::Call)
+                .then(|| found.first.and_then(|callee| followed_helper(checker, callee)))
+                .flatten();
+            (found, next)
+        })
+        .collect()
+}
+
+/// [`HelperFacts`] of the module `checker` analyses (named `module`): each top-level plain
+/// function's and each plain method's of a top-level class, for LW109 in its importers.
+pub(crate) fn module_facts<'t>(checker: &mut Checker<'_, 't>, tree: &'t Tree, module: &str) -> HelperFacts {
+    let semantic = checker.semantic;
+    let root = tree.root_node();
+    let mut functions = Vec::new();
+    let mut cursor = root.walk();
+    let statements: Vec<Node<'t>> = root.named_children(&mut cursor).collect();
+    for statement in statements {
+        let Some(definition) = undecorated(statement) else { continue };
+        match definition.kind() {
+            "function_definition" => functions.extend(fact_of(checker, tree, module, definition, "")),
+            "class_definition" => {
+                let (Some(name), Some(body)) = (definition.field(&field::NAME), definition.field(&field::BODY)) else {
+                    continue;
+                };
+                let prefix = format!("{}.", semantic.text(name));
+                let mut methods = body.walk();
+                let members: Vec<Node<'t>> = body.named_children(&mut methods).collect();
+                for member in members {
+                    if let Some(method) = undecorated(member).filter(|method| method.kind() == "function_definition") {
+                        functions.extend(fact_of(checker, tree, module, method, &prefix));
+                    }
+                }
+            }
+            _ => {}
         }
     }
-    body
+    functions.sort_by(|(a, _), (b, _)| a.cmp(b));
+    functions.dedup_by(|(a, _), (b, _)| a == b);
+    HelperFacts { functions }
+}
+
+fn undecorated(statement: Node<'_>) -> Option<Node<'_>> {
+    if statement.kind() == "decorated_definition" { statement.field(&field::DEFINITION) } else { Some(statement) }
+}
+
+/// The fact of one plain function `definition` (named `prefix` + its name in `module`), when
+/// a call of it runs its body ([`runs_its_body`]) and it does something worth saying.
+fn fact_of<'t>(
+    checker: &mut Checker<'_, 't>,
+    tree: &'t Tree,
+    module: &str,
+    definition: Node<'t>,
+    prefix: &str,
+) -> Option<(String, HelperFact)> {
+    let name = definition.field(&field::NAME)?;
+    if !runs_its_body(checker, definition) {
+        return None;
+    }
+    let semantic = checker.semantic;
+    let mut fact = HelperFact::default();
+    for (found, next) in body_calls(checker, tree, definition) {
+        if let Some(blocks) = checker.would_block(&found) {
+            fact.blocks = Some(blocks);
+            fact.calls.clear();
+            break;
+        }
+        let (Some(next), Some(callee)) = (next, found.first) else { continue };
+        let target = match next {
+            Helper::Module(target) => target,
+            Helper::Here(node) => match local_name(semantic, node) {
+                Some(local) => format!("{module}.{local}"),
+                None => continue,
+            },
+        };
+        fact.calls.push((target, format!("calls `{}()`", checker.text(callee))));
+    }
+    (fact.blocks.is_some() || !fact.calls.is_empty()).then(|| (format!("{prefix}{}", semantic.text(name)), fact))
+}
+
+/// The name another module reaches a `def` of this one by: `name` at the top level,
+/// `Class.name` in a top-level class; none for a nested function.
+fn local_name(semantic: &crate::analysis::semantic::SemanticModel<'_>, definition: Node<'_>) -> Option<String> {
+    let name = semantic.text(definition.field(&field::NAME)?);
+    let mut parent = definition.parent()?;
+    if parent.kind() == "decorated_definition" {
+        parent = parent.parent()?;
+    }
+    match parent.kind() {
+        "module" => Some(name.to_string()),
+        "block" => {
+            let class = parent.parent().filter(|class| class.kind() == "class_definition")?;
+            let mut above = class.parent()?;
+            if above.kind() == "decorated_definition" {
+                above = above.parent()?;
+            }
+            let class_name = semantic.text(class.field(&field::NAME)?);
+            (above.kind() == "module").then(|| format!("{class_name}.{name}"))
+        }
+        _ => None,
+    }
 }
 
 /// The functions, lambdas and classes in `block` that are not inside another of them, in
