@@ -67,6 +67,11 @@ pub struct Workspace {
     /// only when an importer asks (they cost the module's semantic model), and read again
     /// when the file changed.
     facts: DashMap<String, (PathBuf, FileStamp, Arc<HelperFacts>), foldhash::fast::RandomState>,
+    /// The helper facts of open documents, which win over the disk's: kept only for modules
+    /// some analysis asked the facts of ([`Workspace::wants_facts`]).
+    document_facts: DashMap<String, Arc<HelperFacts>, foldhash::fast::RandomState>,
+    /// The modules whose helper facts an analysis asked for.
+    facts_wanted: DashMap<String, (), foldhash::fast::RandomState>,
 }
 
 /// When a file was last changed, and its size: a file with the same stamp is taken to hold
@@ -222,8 +227,32 @@ impl Workspace {
     /// Forgets an open document (closed): the disk is the truth again.
     pub fn close_document(&self, module: &str) {
         self.documents.remove(module);
+        self.document_facts.remove(module);
         self.on_disk.remove(module);
         self.next_generation(Some(module));
+    }
+
+    /// Whether an analysis asked for `module`'s helper facts: an open document of it then
+    /// keeps them current ([`Workspace::set_document_facts`]).
+    pub fn wants_facts(&self, module: &str) -> bool {
+        self.facts_wanted.contains_key(module)
+    }
+
+    /// The helper facts of `module`'s open document; whether they differ from what was
+    /// answered before (then the analyses that asked are out of date).
+    pub fn set_document_facts(&self, module: &str, facts: HelperFacts) -> bool {
+        let before = self.document_facts.get(module).map(|known| Arc::clone(&known));
+        let changed = match before {
+            Some(before) => *before != facts,
+            // Answered from the disk until now.
+            None => self.facts.get(module).is_none_or(|known| *known.2 != facts),
+        };
+        self.document_facts.insert(module.to_string(), Arc::new(facts));
+        if changed {
+            // The findings that read the old facts hold no longer (as for a new summary).
+            self.next_generation(Some(module));
+        }
+        changed
     }
 
     /// Changes whenever an answer may have: findings that consulted the workspace at one
@@ -297,7 +326,12 @@ impl Workspace {
             return DiskChange::Nothing;
         };
         let after = self.summary_in_file(&name.name, self.find_file(&name.name));
-        if same_answers(before.as_deref(), after.as_deref()) {
+        // The helper facts read from the file before (if any) may differ though the summary
+        // does not: a helper's body was edited.
+        let facts_before = self.facts.remove(&name.name).map(|(_, (_, _, facts))| facts);
+        let facts_changed =
+            facts_before.is_some_and(|before| self.helper_facts(&name.name).is_none_or(|after| *after != *before));
+        if same_answers(before.as_deref(), after.as_deref()) && !facts_changed {
             return DiskChange::Nothing;
         }
         self.next_generation(Some(&name.name));
@@ -420,9 +454,13 @@ impl ModuleSource for Workspace {
         self.summary_in_file(module, self.find_file(module))
     }
 
-    /// From the module's file as it is on disk (an open document's unsaved text is not read
-    /// for them).
+    /// From the module's open document when an analysis of it found them, else from its file
+    /// as it is on disk.
     fn helper_facts(&self, module: &str) -> Option<Arc<HelperFacts>> {
+        self.facts_wanted.insert(module.to_string(), ());
+        if let Some(open) = self.document_facts.get(module) {
+            return Some(Arc::clone(&open));
+        }
         let file = self.find_file(module)?;
         let stamp = file_stamp(&file)?;
         if let Some(known) = self.facts.get(module)

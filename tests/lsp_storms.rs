@@ -310,3 +310,41 @@ async fn the_index_walks_as_the_command_line_does_and_stops_at_its_limit_naming_
     );
     assert_eq!(logs.iter().filter(|log| **log == limit).count(), 1, "said once, naming the folder: {logs:?}");
 }
+
+/// LW109 in the editor across modules: an edit of an open helper module's function body (its
+/// summary unchanged) re-diagnoses the async code that calls it, and only that.
+#[tokio::test]
+async fn editing_an_open_helpers_body_re_diagnoses_its_async_callers() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let root = folder.path();
+    let blocking = "def load(path):\n    return open(path).read()\n";
+    let helpers = write(root, "helpers.py", blocking);
+    let app_text = "from helpers import load\n\n\nasync def main(path):\n    return load(path)\n";
+    let app = write(root, "app.py", app_text);
+    let other = uri_in(root, "other.py");
+    let (mut client, _) = TestClient::initialized(push_client(), json!({"extend-select": ["LW109"]})).await;
+    client.open(&app, 1, app_text).await;
+    client.open(&other, 1, &sleepy(0)).await;
+    client.open(&helpers, 1, blocking).await;
+    let messages = until_all_published_and_quiet(&mut client, &[app.clone(), other.clone(), helpers.clone()]).await;
+    let last_of = |messages: &[Value], uri: &str| -> Option<Value> {
+        messages
+            .iter()
+            .rev()
+            .find(|message| {
+                message["method"] == "textDocument/publishDiagnostics" && message["params"]["uri"] == json!(uri)
+            })
+            .map(|message| message["params"]["diagnostics"].clone())
+    };
+    let published = last_of(&messages, &app).expect("the caller was published");
+    assert_eq!(published[0]["code"], "LW109", "{published}");
+    assert!(published[0]["message"].as_str().is_some_and(|m| m.contains("calls `open()`")), "{published}");
+
+    // `open(path).read()` becomes `path.upper()`: `load` no longer blocks.
+    client.change(&helpers, 2, (1, 11), (1, 28), "path.upper()").await;
+    let messages = until_all_published_and_quiet(&mut client, std::slice::from_ref(&helpers)).await;
+    let counts = publishes(&messages);
+    assert_eq!(counts.get(&app), Some(&1), "the caller is linted again: {messages:?}");
+    assert_eq!(counts.get(&other), None, "a document that does not call it is not: {messages:?}");
+    assert_eq!(last_of(&messages, &app), Some(json!([])), "{messages:?}");
+}

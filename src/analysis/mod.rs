@@ -175,11 +175,15 @@ pub fn lint_source_and_summarize(
 /// for LW109 in the modules that call them ([`index::HelperFacts`]).
 pub fn helper_facts(source: &str, module: &str) -> index::HelperFacts {
     let source = &*newlines::normalized(source);
-    let tree = source::parse(source);
-    let semantic = semantic::SemanticModel::build(&tree, source);
+    helper_facts_in(source, &source::parse(source), module)
+}
+
+/// [`helper_facts`] of a text already parsed into `tree` (the text [`newlines::normalized`]).
+pub fn helper_facts_in(source: &str, tree: &Tree, module: &str) -> index::HelperFacts {
+    let semantic = semantic::SemanticModel::build(tree, source);
     let settings = LintSettings::default();
     let mut checker = Checker::new(&semantic, &settings, crate::rules::RuleSet::default());
-    crate::rules::blocking_helper_call::module_facts(&mut checker, &tree, module)
+    crate::rules::blocking_helper_call::module_facts(&mut checker, tree, module)
 }
 
 /// The rules of one file: those enabled for its path, and those of them that may report in

@@ -415,7 +415,17 @@ impl Backend {
                     .collect();
                 let findings: Arc<[Finding]> = found.iter().map(Finding::of).collect();
                 state.documents.set_findings(&uri_for_task, snapshot.revision, Arc::clone(&findings));
-                let left_stale = Stale { modules: changed_module.into_iter().collect(), analysed: raced };
+                let mut modules: HashSet<String> = changed_module.into_iter().collect();
+                // Some analysis read what this module's plain functions do (LW109): keep that
+                // current, and lint the documents that read it again when it changed (an edit
+                // of a helper's body changes no summary).
+                if let Some(module) = module.as_ref().filter(|module| state.workspace.wants_facts(&module.name)) {
+                    let facts = analysis::helper_facts_in(text, &snapshot.tree, &module.name);
+                    if state.workspace.set_document_facts(&module.name, facts) {
+                        modules.insert(module.name.clone());
+                    }
+                }
+                let left_stale = Stale { modules, analysed: raced };
                 Some((diagnostics, findings, error, left_stale, None))
             }))
         });

@@ -68,8 +68,9 @@ define_rule! {
     /// one the LW1xx rules report (LW108's configured names only in the same file); calls a
     /// helper hands to a thread (`asyncio.to_thread(f)`) are not calls.
     ///
-    /// In the editor, another module's functions are read as saved on disk, not from an
-    /// unsaved buffer; and a keystroke in a file whose async functions call helpers analyses
+    /// In the editor, another module's functions are read from its open document (an edit of
+    /// a helper's body there diagnoses its callers again) or else as saved on disk; and a
+    /// keystroke in a file whose async functions call helpers analyses
     /// the whole file while this rule is on (the answer reads the helpers' bodies, which an
     /// analysis of only the edited function does not walk). On the command line, a file that
     /// imports anything and defines an `async def` is parsed while this rule is on (+18% CPU on
