@@ -146,6 +146,25 @@ fn nested_blocks() {
 }
 
 #[test]
+fn long_chain_of_awaits() {
+    let source = |terms: usize| {
+        let chain = vec!["await g()"; terms].join(" + ");
+        format!("async def g():\n    return 1\n\n\nasync def f():\n    x = {chain}\n    return x\n")
+    };
+    // `g` never awaits.
+    assert_linear("`await g() + ...`", 2000, source, |_| 1);
+}
+
+#[test]
+fn long_chain_of_blocking_calls() {
+    let source = |terms: usize| {
+        let chain = vec!["time.sleep(1)"; terms].join(" + ");
+        format!("import time\n\n\nasync def f():\n    x = {chain}\n    return x\n")
+    };
+    assert_linear("`time.sleep(1) + ...`", 2000, source, |terms| terms + 1);
+}
+
+#[test]
 fn many_functions_with_a_finding_each() {
     let source = |functions: usize| {
         let mut text = String::from("import time\n");

@@ -167,47 +167,6 @@ pub fn dedent_text(source: &str, root: Node<'_>, range: TextRange, prefix: &str)
     Some(text)
 }
 
-/// Whether `await ` can go in front of the expression `node` (in the tree of `root`) and apply
-/// to it alone: it is not the object of an attribute, subscript or call (where `await` would
-/// take in more), and not inside a comprehension (where `await` would make an async
-/// comprehension). One descent from `root` finds the ancestors: climbing with `Node::parent`
-/// cost a descent from the root at every step (a sum of 2,000 `time.sleep` calls took a minute).
-pub fn can_prefix_await(root: Node<'_>, node: Node<'_>) -> bool {
-    let mut path = Vec::new();
-    crate::analysis::source::descend_to(root, node, |current, _| {
-        path.push(current);
-        true
-    });
-    if path.last().map(Node::id) != Some(node.id()) || path.len() < 2 {
-        return false;
-    }
-    let parent = path[path.len() - 2];
-    let binds_tighter = match parent.kind() {
-        "attribute" | "subscript" => parent.field(&field::OBJECT).or_else(|| parent.field(&field::VALUE)) == Some(node),
-        "call" => parent.field(&field::FUNCTION) == Some(node),
-        "await" => true,
-        _ => false,
-    };
-    if binds_tighter {
-        return false;
-    }
-    // The nearest of these above the node decides.
-    for ancestor in path[..path.len() - 1].iter().rev() {
-        match ancestor.kind() {
-            "list_comprehension"
-            | "set_comprehension"
-            | "dictionary_comprehension"
-            | "generator_expression"
-            | "lambda" => {
-                return false;
-            }
-            kind if kind.ends_with("_statement") || kind == "elif_clause" || kind == "block" => return true,
-            _ => {}
-        }
-    }
-    true
-}
-
 /// Where a module stands for a fix that needs to name it (`asyncio.sleep`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ModuleImport {
@@ -563,7 +522,7 @@ mod tests {
                 .and_then(|node| node.parent())
                 .expect("call");
             assert_eq!(call.kind(), "call", "{source}");
-            can_prefix_await(tree.root_node(), call)
+            crate::analysis::source::Ancestry::default().can_prefix_await(tree.root_node(), call)
         };
         assert!(allowed("async def g():\n    f(1)\n"));
         assert!(allowed("async def g():\n    x = not f(1)\n"));
