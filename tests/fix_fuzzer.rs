@@ -3,7 +3,8 @@
 //! lone-CR line breaks, some left half-typed (a truncated line, a missing colon, an unclosed
 //! bracket). For every mutant, `loopwise check --fix --unsafe-fixes`:
 //! - leaves code Python compiles, when Python compiled the mutant;
-//! - changes nothing when run a second time (a fix applied once is not offered again);
+//! - changes nothing when run a second time (a fix applied once is not offered again), nor
+//!   does a second `--fix` with the safe fixes alone (what an editor's fix-all applies);
 //! - writes exactly what the `--diff --unsafe-fixes` patch says.
 //!
 //! `LOOPWISE_FUZZ_SEEDS` (default 2) seeds run from `LOOPWISE_FUZZ_FIRST_SEED` (default 0);
@@ -325,6 +326,7 @@ impl LineBreak {
 
 struct Mutant {
     seed: u64,
+    line_break: LineBreak,
     /// `m<seed>_<index>/<file>`, relative to the fuzzing folder.
     path: String,
     text: String,
@@ -399,7 +401,8 @@ fn half_type(rng: &mut StdRng, text: &str, at: usize) -> String {
 }
 
 fn mutants(seed: u64, snippets: &[Snippet], reals: &[(String, String)], line_break: LineBreak) -> Vec<Mutant> {
-    let mut rng = StdRng::seed_from_u64(seed);
+    // Each line break draws its own mutants from the seed.
+    let mut rng = StdRng::seed_from_u64(seed * 8 + line_break as u64);
     let mut mutants = Vec::new();
     // Each fixable rule leads one mutant per seed, with one of its snippets picked at random.
     let mut rules: Vec<Rule> = snippets.iter().map(|snippet| snippet.rule).collect();
@@ -430,7 +433,8 @@ fn mutants(seed: u64, snippets: &[Snippet], reals: &[(String, String)], line_bre
             chosen.iter().map(|snippet| format!("{} ({})", snippet.origin, snippet.rule.code())).collect();
         let whole = Mutant {
             seed,
-            path: format!("m{seed}_{index}/{file_name}"),
+            line_break,
+            path: format!("m{seed}_{line_break:?}_{index}/{file_name}"),
             text: line_break.apply(&text),
             half_typed: false,
             origins: origins.clone(),
@@ -451,7 +455,8 @@ fn mutants(seed: u64, snippets: &[Snippet], reals: &[(String, String)], line_bre
         }
         mutants.push(Mutant {
             seed,
-            path: format!("h{seed}_{index}/{file_name}"),
+            line_break,
+            path: format!("h{seed}_{line_break:?}_{index}/{file_name}"),
             text: line_break.apply(&broken),
             half_typed: true,
             origins,
@@ -616,9 +621,10 @@ fn visible(text: &str) -> String {
 fn report(failures: &mut String, mutant: &Mutant, problem: &str) {
     let _ = writeln!(
         failures,
-        "seed {} (LOOPWISE_FUZZ_FIRST_SEED={} LOOPWISE_FUZZ_SEEDS=1), {}{}, snippets {}: {problem}\n--- mutant ---\n{}\n--------------",
+        "seed {} (LOOPWISE_FUZZ_FIRST_SEED={} LOOPWISE_FUZZ_SEEDS=1), {:?} line breaks, {}{}, snippets {}: {problem}\n--- mutant ---\n{}\n--------------",
         mutant.seed,
         mutant.seed,
+        mutant.line_break,
         mutant.path,
         if mutant.half_typed { " (half-typed)" } else { "" },
         mutant.origins.join(", "),
@@ -637,8 +643,8 @@ fn fuzz(line_breaks: &[LineBreak]) {
     assert!(!reals.is_empty(), "no real files in tests/real_code or examples");
     let mut candidates = Vec::new();
     for seed in seeds() {
-        for (offset, &line_break) in line_breaks.iter().enumerate() {
-            candidates.extend(mutants(seed * 8 + offset as u64, &snippets, &reals, line_break));
+        for &line_break in line_breaks {
+            candidates.extend(mutants(seed, &snippets, &reals, line_break));
         }
     }
     let candidates_whole = candidates.iter().filter(|mutant| !mutant.half_typed).count();
@@ -672,6 +678,14 @@ fn fuzz(line_breaks: &[LineBreak]) {
     run(folder.path(), &["check", "--no-cache", "--fix", "--unsafe-fixes", "."]);
     let fixed: Vec<String> = mutants.iter().map(|(mutant, _)| read(mutant)).collect();
     run(folder.path(), &["check", "--no-cache", "--fix", "--unsafe-fixes", "."]);
+    let refixed: Vec<String> = mutants.iter().map(|(mutant, _)| read(mutant)).collect();
+    // The safe fixes alone, as an editor's fix-all on save applies them.
+    for (mutant, _) in &mutants {
+        std::fs::write(folder.path().join(&mutant.path), &mutant.text).expect("rewrite the mutant");
+    }
+    run(folder.path(), &["check", "--no-cache", "--fix", "."]);
+    let safe: Vec<String> = mutants.iter().map(|(mutant, _)| read(mutant)).collect();
+    run(folder.path(), &["check", "--no-cache", "--fix", "."]);
     let compiled = compile_all(&fixed.iter().map(String::as_str).collect::<Vec<_>>()).unwrap_or_default();
 
     let mut failures = String::new();
@@ -682,14 +696,27 @@ fn fuzz(line_breaks: &[LineBreak]) {
         if *compiles && let Some(Some(error)) = compiled.get(index) {
             report(&mut failures, mutant, &format!("the fixed text does not compile: {error}\n--- fixed ---\n{once}"));
         }
-        let twice = read(mutant);
-        if &twice != once {
+        let twice = &refixed[index];
+        if twice != once {
             report(
                 &mut failures,
                 mutant,
                 &format!(
                     "a second --fix changed it again:\n{}",
                     similar::TextDiff::from_lines(once.as_str(), twice.as_str()).unified_diff().context_radius(2)
+                ),
+            );
+        }
+        let safe_twice = read(mutant);
+        if safe_twice != safe[index] {
+            report(
+                &mut failures,
+                mutant,
+                &format!(
+                    "a second safe --fix changed it again:\n{}",
+                    similar::TextDiff::from_lines(safe[index].as_str(), safe_twice.as_str())
+                        .unified_diff()
+                        .context_radius(2)
                 ),
             );
         }

@@ -98,6 +98,17 @@ pub fn indentation_at(source: &str, offset: usize) -> &str {
     &line[..line.len() - line.trim_start_matches([' ', '\t']).len()]
 }
 
+/// Whether the keyword `async` is written right before `offset`, with only spaces or tabs
+/// between. Error recovery can parse `async def` or `async with` apart (an unclosed bracket
+/// above puts `async` in an ERROR node): the code is async as typed, and a fix adding `async `
+/// there would add it again at every round (fix-on-save wrote it ten times).
+pub fn follows_async_keyword(source: &str, offset: usize) -> bool {
+    let before = source.get(..offset).unwrap_or_default().trim_end_matches([' ', '\t']);
+    before
+        .strip_suffix("async")
+        .is_some_and(|rest| !rest.ends_with(|character: char| character == '_' || character.is_alphanumeric()))
+}
+
 /// Whether only white space precedes `offset` on its line.
 pub fn is_first_on_line(source: &str, offset: usize) -> bool {
     source[line_start(source, offset)..offset].trim_start_matches([' ', '\t']).is_empty()
@@ -509,6 +520,17 @@ mod tests {
         let merged =
             merge_imports(vec![import_statement(source, root, "functools"), import_statement(source, root, "trio")]);
         assert_eq!(merged, vec![Edit::insertion("\nimport functools\nimport trio\n", source.len())]);
+    }
+
+    #[test]
+    fn the_async_keyword_is_found_only_as_a_word_right_before() {
+        let at_def = |source: &str| follows_async_keyword(source, source.find("def").expect("a def"));
+        assert!(at_def("    async def f(): ..."));
+        assert!(at_def("async\t def f(): ..."));
+        assert!(!at_def("    def f(): ..."));
+        assert!(!at_def("my_async def f(): ..."));
+        assert!(!at_def("xasync def f(): ..."));
+        assert!(!at_def("async\ndef f(): ..."));
     }
 
     #[test]
