@@ -1,7 +1,7 @@
 //! Walks a file once (`analysis::walk`) and hands each matched node to the rules that want
 //! it: the one shared pass of the engine.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -14,7 +14,7 @@ use crate::analysis::queries::{Concept, ConceptSet};
 use crate::analysis::semantic::{AsyncProtocol, CalleeKind};
 use crate::analysis::semantic::{ScopeId, SemanticModel};
 use crate::analysis::settings::LintSettings;
-use crate::analysis::source::{NodeFields, field};
+use crate::analysis::source::{Ancestry, NodeFields, field};
 use crate::analysis::walk::{self, Match};
 use crate::analysis::{Diagnostic, TextRange, WorkspaceView};
 use crate::rules::{self, Rule, RuleSet};
@@ -41,6 +41,9 @@ pub struct Checker<'a, 't> {
     /// Calls in async functions of the file's own `def`s, judged by LW109 once the walk is
     /// over: whether a helper blocks is a question about its body, wherever it is.
     helper_calls: Vec<rules::blocking_helper_call::Candidate<'t>>,
+    /// The path to the node asked about last, shared by the questions about a node's
+    /// ancestors so that consecutive findings descend from where their paths part.
+    ancestry: RefCell<Ancestry<'t>>,
 }
 
 /// A call site, with its callee already resolved through the file's imports.
@@ -199,6 +202,7 @@ impl<'a, 't> Checker<'a, 't> {
             stylist: OnceCell::new(),
             units: None,
             helper_calls: Vec::new(),
+            ancestry: RefCell::default(),
         }
     }
 
@@ -325,6 +329,20 @@ impl<'a, 't> Checker<'a, 't> {
         function_kind_of(workspace.modules, &absolute)
     }
 
+    /// Whether `await ` can go in front of the expression `node` ([`Ancestry::can_prefix_await`]).
+    pub fn can_prefix_await(&self, node: Node<'_>) -> bool {
+        self.ancestry.borrow_mut().can_prefix_await(self.semantic.scope(0).node, node)
+    }
+
+    /// Whether the value of `expression` is thrown away
+    /// ([`SemanticModel::is_result_discarded`]).
+    pub fn is_result_discarded(&self, expression: Node<'_>, conditions: bool) -> bool {
+        let mut ancestry = self.ancestry.borrow_mut();
+        let path = ancestry.path_to(self.semantic.scope(0).node, expression);
+        path.last().is_some_and(|last| last.id() == expression.id())
+            && self.semantic.is_result_discarded(path, conditions)
+    }
+
     pub fn enabled(&self, rule: Rule) -> bool {
         self.rules.contains(rule)
     }
@@ -335,7 +353,9 @@ impl<'a, 't> Checker<'a, 't> {
 
     /// Records a finding of `rule` on `node`; the returned diagnostic can still take a fix.
     pub fn report(&mut self, rule: Rule, node: Node<'_>, message: String) -> &mut Diagnostic {
-        let statement_start = enclosing_statement(self.semantic.scope(0).node, node).unwrap_or(node.start_byte());
+        let root = self.semantic.scope(0).node;
+        let statement = self.ancestry.borrow_mut().enclosing_statement(root, node);
+        let statement_start = statement.map_or(node.start_byte(), |statement| statement.start_byte());
         self.diagnostics.push(Diagnostic {
             rule,
             range: TextRange::of(node),
@@ -699,23 +719,6 @@ impl<'a, 't> Checker<'a, 't> {
             rules::blocking_configured_call::check(self, call);
         }
     }
-}
-
-/// The statement holding `node` (for a node in a compound statement's header, the compound
-/// statement itself): its first line is where a `# noqa` for a multi-line statement goes.
-fn enclosing_statement(root: Node<'_>, node: Node<'_>) -> Option<usize> {
-    let mut found = None;
-    // The innermost statement on the way down from the module is the nearest one above.
-    crate::analysis::source::descend_to(root, node, |current, _| {
-        let kind = current.kind();
-        if kind.ends_with("_statement")
-            || matches!(kind, "function_definition" | "class_definition" | "decorated_definition")
-        {
-            found = Some(current.start_byte());
-        }
-        true
-    });
-    found
 }
 
 /// The concepts whose nodes a rule is handed (see `dispatch` and the `visit_*` methods): the

@@ -98,6 +98,17 @@ pub fn indentation_at(source: &str, offset: usize) -> &str {
     &line[..line.len() - line.trim_start_matches([' ', '\t']).len()]
 }
 
+/// Whether the keyword `async` is written right before `offset`, with only spaces or tabs
+/// between. Error recovery can parse `async def` or `async with` apart (an unclosed bracket
+/// above puts `async` in an ERROR node): the code is async as typed, and a fix adding `async `
+/// there would add it again at every round (fix-on-save wrote it ten times).
+pub fn follows_async_keyword(source: &str, offset: usize) -> bool {
+    let before = source.get(..offset).unwrap_or_default().trim_end_matches([' ', '\t']);
+    before
+        .strip_suffix("async")
+        .is_some_and(|rest| !rest.ends_with(|character: char| character == '_' || character.is_alphanumeric()))
+}
+
 /// Whether only white space precedes `offset` on its line.
 pub fn is_first_on_line(source: &str, offset: usize) -> bool {
     source[line_start(source, offset)..offset].trim_start_matches([' ', '\t']).is_empty()
@@ -165,47 +176,6 @@ pub fn dedent_text(source: &str, root: Node<'_>, range: TextRange, prefix: &str)
     }
     text.push_str(&source[copied..range.end]);
     Some(text)
-}
-
-/// Whether `await ` can go in front of the expression `node` (in the tree of `root`) and apply
-/// to it alone: it is not the object of an attribute, subscript or call (where `await` would
-/// take in more), and not inside a comprehension (where `await` would make an async
-/// comprehension). One descent from `root` finds the ancestors: climbing with `Node::parent`
-/// cost a descent from the root at every step (a sum of 2,000 `time.sleep` calls took a minute).
-pub fn can_prefix_await(root: Node<'_>, node: Node<'_>) -> bool {
-    let mut path = Vec::new();
-    crate::analysis::source::descend_to(root, node, |current, _| {
-        path.push(current);
-        true
-    });
-    if path.last().map(Node::id) != Some(node.id()) || path.len() < 2 {
-        return false;
-    }
-    let parent = path[path.len() - 2];
-    let binds_tighter = match parent.kind() {
-        "attribute" | "subscript" => parent.field(&field::OBJECT).or_else(|| parent.field(&field::VALUE)) == Some(node),
-        "call" => parent.field(&field::FUNCTION) == Some(node),
-        "await" => true,
-        _ => false,
-    };
-    if binds_tighter {
-        return false;
-    }
-    // The nearest of these above the node decides.
-    for ancestor in path[..path.len() - 1].iter().rev() {
-        match ancestor.kind() {
-            "list_comprehension"
-            | "set_comprehension"
-            | "dictionary_comprehension"
-            | "generator_expression"
-            | "lambda" => {
-                return false;
-            }
-            kind if kind.ends_with("_statement") || kind == "elif_clause" || kind == "block" => return true,
-            _ => {}
-        }
-    }
-    true
 }
 
 /// Where a module stands for a fix that needs to name it (`asyncio.sleep`).
@@ -553,6 +523,17 @@ mod tests {
     }
 
     #[test]
+    fn the_async_keyword_is_found_only_as_a_word_right_before() {
+        let at_def = |source: &str| follows_async_keyword(source, source.find("def").expect("a def"));
+        assert!(at_def("    async def f(): ..."));
+        assert!(at_def("async\t def f(): ..."));
+        assert!(!at_def("    def f(): ..."));
+        assert!(!at_def("my_async def f(): ..."));
+        assert!(!at_def("xasync def f(): ..."));
+        assert!(!at_def("async\ndef f(): ..."));
+    }
+
+    #[test]
     fn await_goes_only_where_it_takes_the_expression_alone() {
         let allowed = |source: &str| {
             let tree = parse(source);
@@ -563,7 +544,7 @@ mod tests {
                 .and_then(|node| node.parent())
                 .expect("call");
             assert_eq!(call.kind(), "call", "{source}");
-            can_prefix_await(tree.root_node(), call)
+            crate::analysis::source::Ancestry::default().can_prefix_await(tree.root_node(), call)
         };
         assert!(allowed("async def g():\n    f(1)\n"));
         assert!(allowed("async def g():\n    x = not f(1)\n"));

@@ -70,10 +70,18 @@ pub fn apply_fixes_keeping<'d>(
     (text, applied)
 }
 
-/// Two edits conflict when their ranges overlap, or when both start at the same place (the
-/// order of two insertions there would be a guess).
+/// Two edits conflict when their ranges overlap, when both start at the same place (the
+/// order of two insertions there would be a guess), or when one inserts where the other's
+/// replacement ends: the insertion was placed after text the replacement rewrites (a block
+/// it dedents), so it waits to be computed afresh on the rewritten text.
 fn conflict(a: &Edit, b: &Edit) -> bool {
-    a.range.start == b.range.start || (a.range.start < b.range.end && b.range.start < a.range.end)
+    let inserts_at_end = |insertion: &Edit, other: &Edit| {
+        insertion.range.start == insertion.range.end && insertion.range.start == other.range.end
+    };
+    a.range.start == b.range.start
+        || (a.range.start < b.range.end && b.range.start < a.range.end)
+        || inserts_at_end(a, b)
+        || inserts_at_end(b, a)
 }
 
 /// Lints and fixes `source` until no fix applies at `level` (at most [`MAX_ROUNDS`] rounds).
@@ -123,6 +131,7 @@ pub fn fix_until_stable_keeping(
 mod tests {
     use super::*;
     use crate::analysis::{LintSettings, TextRange, lint_source};
+    use crate::rules::RuleSet;
 
     fn fix(edits: &[(usize, usize, &str)]) -> Fix {
         let mut edits = edits.iter().map(|&(start, end, text)| Edit::replacement(text, TextRange::new(start, end)));
@@ -149,6 +158,25 @@ mod tests {
         assert_eq!((text.as_str(), applied), ("AAb\nxcdy\nef", 3));
         assert_eq!(marks, [3, 8]);
         assert!(marks.iter().all(|&mark| text.as_bytes()[mark] == b'\n'));
+    }
+
+    /// Found by the fix fuzzer: removing the `asyncio.timeout` block dedents its body, and the
+    /// task kept by the dangling-task fix was added after the body's last line with the old
+    /// indentation, in the same round: `IndentationError`.
+    #[test]
+    fn an_insertion_at_the_end_of_a_replaced_range_waits_a_round() {
+        let source = "import asyncio\n\n\nasync def f():\n    async with asyncio.timeout(5):\n        \
+                      task = asyncio.create_task(g())\n\n\nasync def g():\n    await asyncio.sleep(1)\n";
+        let settings = LintSettings { rules: RuleSet::all(), ..LintSettings::default() };
+        let fixed = fix_until_stable(source, Applicability::Unsafe, |text| lint_source(text, None, &settings));
+        assert!(!parse(&fixed.text).root_node().has_error(), "{}", fixed.text);
+        assert!(
+            fixed.text.contains("\n    task = asyncio.create_task(g())\n    background_tasks.add(task)\n"),
+            "{}",
+            fixed.text
+        );
+        let touching = [fix(&[(1, 3, "BC")]), fix(&[(3, 3, "x")])];
+        assert_eq!(apply_fixes("abcde", &touching, Applicability::Safe), ("aBCde".to_string(), 1));
     }
 
     #[test]

@@ -25,7 +25,7 @@ use tree_sitter::{Node, Tree};
 use crate::analysis::TextRange;
 use crate::analysis::async_library::AsyncLibrary;
 use crate::analysis::source::named_kind_table;
-use crate::analysis::source::{FunctionBody, NodeFields, field, function_body, kind};
+use crate::analysis::source::{Ancestry, FunctionBody, NodeFields, field, function_body, kind};
 
 pub type ScopeId = usize;
 /// Index of an import's qualified name in the model.
@@ -829,12 +829,15 @@ impl<'t> SemanticModel<'t> {
         self.value_type(node).is_some_and(|kind| EVENT_LOOP_TYPES.contains(&kind.as_str()))
     }
 
-    /// Whether the value of `expression` is thrown away: it is an expression statement, or the
+    /// Whether the value of an expression is thrown away: it is an expression statement, or the
     /// value bound to a local of a function that never mentions the name again, or (with
     /// `conditions`) only tested for truth (`if x:`, `not x`, the left operand of `and`).
-    pub fn is_result_discarded(&self, expression: Node<'_>, conditions: bool) -> bool {
+    /// `path` holds the nodes from the root down to the expression: asking each node for its
+    /// parent costs a descent from the root every time.
+    pub fn is_result_discarded(&self, path: &[Node<'_>], conditions: bool) -> bool {
+        let Some((&expression, ancestors)) = path.split_last() else { return false };
         let mut node = expression;
-        while let Some(parent) = node.parent() {
+        for &parent in ancestors.iter().rev() {
             let is_field = |field: &str| parent.child_by_field_name(field).is_some_and(|child| child.id() == node.id());
             match parent.kind() {
                 "parenthesized_expression" => node = parent,
@@ -1093,30 +1096,42 @@ impl<'t> SemanticModel<'t> {
     }
 
     /// The identifiers in `body` that name `name` (attribute names and keyword names excluded),
-    /// nested scopes included: a walk bounded to one function body.
+    /// nested scopes included. They come from the file's name index, built once: a walk of
+    /// `body` per question made asking about each of the module's functions quadratic (4,000
+    /// async functions: 25 s).
     pub fn references_in(&self, body: Node<'t>, name: &str) -> Vec<Node<'t>> {
+        self.references_with_parents_in(body, name).into_iter().map(|(reference, _)| reference).collect()
+    }
+
+    /// [`Self::references_in`], each with its parent node. One [`Ancestry`] finds them all, in
+    /// order: asking each reference for its parent cost a descent from the root, and a
+    /// function called 8,000 times in one operator chain took seconds.
+    fn references_with_parents_in(&self, body: Node<'t>, name: &str) -> Vec<(Node<'t>, Option<Node<'t>>)> {
+        let mut index = self.name_index.borrow_mut();
+        let index = index.get_or_insert_with(|| name_index(self.source, self.scopes[0].node));
+        let Some(ranges) = index.get(name) else { return Vec::new() };
+        // The index lists ranges in the order of a pre-order walk: by start.
+        let first = ranges.partition_point(|range| range.start < body.start_byte());
+        let mut ancestry = Ancestry::default();
         let mut found = Vec::new();
-        let mut cursor = body.walk();
-        loop {
-            let node = cursor.node();
-            if node.kind() == "identifier" && self.text(node) == name && !is_member_name(node) {
-                found.push(node);
-            }
-            if cursor.goto_first_child() {
+        for range in ranges[first..].iter().take_while(|range| range.start < body.end_byte()) {
+            if range.end > body.end_byte() {
                 continue;
             }
-            loop {
-                if cursor.node().id() == body.id() {
-                    return found;
-                }
-                if cursor.goto_next_sibling() {
-                    break;
-                }
-                if !cursor.goto_parent() {
-                    return found;
-                }
+            let path = ancestry.path_to_range(self.scopes[0].node, *range);
+            let Some((&node, ancestors)) = path.split_last() else { continue };
+            let parent = ancestors.last().copied();
+            let in_body = path.iter().any(|ancestor| ancestor.id() == body.id());
+            if in_body
+                && node.kind() == "identifier"
+                && node.byte_range() == (range.start..range.end)
+                && self.text(node) == name
+                && !parent.is_some_and(|parent| is_member_name_of(node, parent))
+            {
+                found.push((node, parent));
             }
         }
+        found
     }
 
     // LW7xx–LW9xx (concurrency limits, async tests, TaskGroups and exception groups).
@@ -1192,17 +1207,17 @@ impl<'t> SemanticModel<'t> {
         self.references_asked.borrow_mut().push(self.text(name).to_string());
         let binding_scope = &self.scopes[self.scope_at(definition.start_byte())];
         let name_text = self.text(name);
-        self.references_in(binding_scope.node, name_text).into_iter().any(|reference| {
+        self.references_with_parents_in(binding_scope.node, name_text).into_iter().any(|(reference, parent)| {
             if reference.id() == name.id() {
                 return false;
             }
-            let called = reference.parent().is_some_and(|parent| {
+            let called = parent.is_some_and(|parent| {
                 matches!(parent.kind(), "call" | "decorator")
                     && parent.field(&field::FUNCTION).or_else(|| parent.named_child(0)).map(|callee| callee.id())
                         == Some(reference.id())
             });
             !called
-                && !is_binding_occurrence(reference)
+                && !parent.is_some_and(|parent| is_binding_occurrence_of(reference, parent))
                 && self.function_definition(reference).is_some_and(|node| node.id() == definition.id())
         })
     }
@@ -1463,7 +1478,11 @@ pub(crate) fn is_generator(function: Node<'_>) -> bool {
 
 /// `x` in `obj.x` and in `f(x=1)` are member names, not references to a variable `x`.
 fn is_member_name(identifier: Node<'_>) -> bool {
-    let Some(parent) = identifier.parent() else { return false };
+    identifier.parent().is_some_and(|parent| is_member_name_of(identifier, parent))
+}
+
+/// [`is_member_name`] with the identifier's `parent` known.
+fn is_member_name_of(identifier: Node<'_>, parent: Node<'_>) -> bool {
     match parent.kind() {
         "attribute" => parent.field(&field::ATTRIBUTE).is_some_and(|name| name.id() == identifier.id()),
         "keyword_argument" => parent.field(&field::NAME).is_some_and(|name| name.id() == identifier.id()),
@@ -1474,7 +1493,11 @@ fn is_member_name(identifier: Node<'_>) -> bool {
 /// An identifier that binds a name rather than reading it: a parameter, a definition's name,
 /// an assignment or loop target, an import, a `global`/`nonlocal` declaration.
 fn is_binding_occurrence(identifier: Node<'_>) -> bool {
-    let Some(parent) = identifier.parent() else { return false };
+    identifier.parent().is_some_and(|parent| is_binding_occurrence_of(identifier, parent))
+}
+
+/// [`is_binding_occurrence`] with the identifier's `parent` known.
+fn is_binding_occurrence_of(identifier: Node<'_>, parent: Node<'_>) -> bool {
     let is_field = |field: &str| parent.child_by_field_name(field).is_some_and(|node| node.id() == identifier.id());
     match parent.kind() {
         "parameters"

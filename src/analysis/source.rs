@@ -181,6 +181,165 @@ pub fn parse(source: &str) -> Tree {
     .expect("parsing without a timeout or cancellation flag always returns a tree")
 }
 
+/// The path from the root down to the node asked about last, with, for each step, the
+/// innermost statement and the innermost await context ([`Ancestry::can_prefix_await`]) at or
+/// above it. The next question descends only from where the two paths part: a finding deep in
+/// a long operator chain cost a descent from the root each, which made 8,000 terms quadratic,
+/// and the findings of one walk come in tree order, so consecutive paths share most steps.
+#[derive(Debug, Default)]
+pub struct Ancestry<'t> {
+    path: Vec<Node<'t>>,
+    statement: Vec<Option<usize>>,
+    await_context: Vec<Option<usize>>,
+}
+
+impl<'t> Ancestry<'t> {
+    /// The nodes from `root` down to `target`, both included; shorter when `target` is not in
+    /// `root`'s tree.
+    pub fn path_to(&mut self, root: Node<'t>, target: Node<'_>) -> &[Node<'t>] {
+        if self.path.first().is_none_or(|first| first.id() != root.id()) {
+            self.truncate(0);
+        }
+        // The cached nodes whose range holds `target`'s are its ancestors, or descendants of
+        // the same range (an only child asked about before): keep the ancestors.
+        let (start, end) = (target.start_byte(), target.end_byte());
+        let holds = |node: &Node<'_>| node.start_byte() <= start && end <= node.end_byte();
+        let mut keep = self.path.partition_point(holds);
+        while keep > 1 {
+            let deepest = self.path[keep - 1];
+            if deepest.id() == target.id() || deepest.byte_range() != (start..end) {
+                break;
+            }
+            keep -= 1;
+        }
+        // An empty target touches nodes it is not in; start such a question afresh.
+        if start == end {
+            keep = 0;
+        }
+        self.truncate(keep);
+        if self.path.last().is_some_and(|deepest| deepest.id() == target.id()) {
+            return &self.path;
+        }
+        let from = self.path.pop().unwrap_or(root);
+        self.truncate(self.path.len());
+        let mut found = Vec::new();
+        descend_to(from, target, |current, _| {
+            found.push(current);
+            true
+        });
+        for node in found {
+            self.push(node);
+        }
+        if self.path.last().is_none_or(|deepest| deepest.id() != target.id()) && from.id() != root.id() {
+            // The cached prefix led astray (it cannot for a tree's nodes); ask from the root.
+            self.truncate(0);
+            return self.path_to(root, target);
+        }
+        &self.path
+    }
+
+    /// The nodes from `root` down to the innermost node whose range holds `range` (the node
+    /// of exactly that range, when there is one).
+    pub fn path_to_range(&mut self, root: Node<'t>, range: crate::analysis::TextRange) -> &[Node<'t>] {
+        if self.path.first().is_none_or(|first| first.id() != root.id()) || range.start == range.end {
+            self.truncate(0);
+        }
+        let holds = |node: &Node<'_>| node.start_byte() <= range.start && range.end <= node.end_byte();
+        let keep = self.path.partition_point(holds);
+        self.truncate(keep);
+        if self.path.is_empty() {
+            self.push(root);
+        }
+        while let Some(&deepest) = self.path.last() {
+            let mut cursor = deepest.walk();
+            if cursor.goto_first_child_for_byte(range.start).is_none() {
+                break;
+            }
+            let mut inner = None;
+            loop {
+                let child = cursor.node();
+                if child.start_byte() > range.start {
+                    break;
+                }
+                if holds(&child) {
+                    inner = Some(child);
+                    break;
+                }
+                if !cursor.goto_next_sibling() {
+                    break;
+                }
+            }
+            let Some(child) = inner else { break };
+            self.push(child);
+        }
+        &self.path
+    }
+
+    fn truncate(&mut self, length: usize) {
+        self.path.truncate(length);
+        self.statement.truncate(length);
+        self.await_context.truncate(length);
+    }
+
+    fn push(&mut self, node: Node<'t>) {
+        let index = self.path.len();
+        let kind = node.kind();
+        let above = |column: &[Option<usize>]| column.last().copied().flatten();
+        let is_statement = kind.ends_with("_statement")
+            || matches!(kind, "function_definition" | "class_definition" | "decorated_definition");
+        let statement = if is_statement { Some(index) } else { above(&self.statement) };
+        let is_await_context = kind.ends_with("_statement")
+            || matches!(
+                kind,
+                "elif_clause"
+                    | "block"
+                    | "list_comprehension"
+                    | "set_comprehension"
+                    | "dictionary_comprehension"
+                    | "generator_expression"
+                    | "lambda"
+            );
+        let await_context = if is_await_context { Some(index) } else { above(&self.await_context) };
+        self.path.push(node);
+        self.statement.push(statement);
+        self.await_context.push(await_context);
+    }
+
+    /// The innermost statement holding `target` (for a node in a compound statement's header,
+    /// the compound statement itself), `target` included.
+    pub fn enclosing_statement(&mut self, root: Node<'t>, target: Node<'_>) -> Option<Node<'t>> {
+        let length = self.path_to(root, target).len();
+        self.statement.get(length.checked_sub(1)?).copied().flatten().map(|index| self.path[index])
+    }
+
+    /// Whether `await ` can go in front of the expression `target` and apply to it alone: it
+    /// is not the object of an attribute, subscript or call (where `await` would take in
+    /// more), and not inside a comprehension or lambda (where `await` would make an async
+    /// comprehension, or be invalid).
+    pub fn can_prefix_await(&mut self, root: Node<'t>, target: Node<'_>) -> bool {
+        let length = self.path_to(root, target).len();
+        if self.path.last().map(Node::id) != Some(target.id()) || length < 2 {
+            return false;
+        }
+        let parent = self.path[length - 2];
+        let binds_tighter = match parent.kind() {
+            "attribute" | "subscript" => {
+                parent.field(&field::OBJECT).or_else(|| parent.field(&field::VALUE)).map(|n| n.id())
+                    == Some(target.id())
+            }
+            "call" => parent.field(&field::FUNCTION).map(|n| n.id()) == Some(target.id()),
+            "await" => true,
+            _ => false,
+        };
+        if binds_tighter {
+            return false;
+        }
+        // The nearest context above the node decides.
+        let context = self.await_context[length - 2].map(|index| self.path[index].kind());
+        context.is_none_or(|kind| kind.ends_with("_statement") || kind == "elif_clause" || kind == "block")
+    }
+}
+
 /// The nodes from `from` down to `target` (a node inside it), each with the child the path
 /// takes next (`None` for `target` itself), outermost first; `visit` returns `false` to stop.
 /// A cursor's descent costs the depth once, where climbing with `Node::parent` costs a descent
@@ -209,6 +368,61 @@ pub fn descend_to<'t>(from: Node<'t>, target: Node<'_>, mut visit: impl FnMut(No
         }
         if !visit(current, Some(cursor.node())) {
             return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every node of a tree, in pre-order.
+    fn nodes(tree: &Tree) -> Vec<Node<'_>> {
+        let mut found = Vec::new();
+        let mut cursor = tree.root_node().walk();
+        loop {
+            found.push(cursor.node());
+            if cursor.goto_first_child() {
+                continue;
+            }
+            while !cursor.goto_next_sibling() {
+                if !cursor.goto_parent() {
+                    return found;
+                }
+            }
+        }
+    }
+
+    /// One `Ancestry` asked about every node, in tree order and shuffled, gives the path a
+    /// fresh descent from the root gives: the shared prefix is never a wrong one.
+    #[test]
+    fn a_shared_ancestry_gives_the_paths_of_fresh_descents() {
+        use rand::SeedableRng;
+        use rand::seq::SliceRandom;
+        let source = "import time\n\nasync def f(x):\n    if x:\n        y = (time.sleep(1) + [a for a in b])\n    \
+                      with open(x) as h: pass\n    return f(x)(x).y[0]\n\nclass C:\n    def g(self): ...\n(\n";
+        let tree = parse(source);
+        let root = tree.root_node();
+        let mut all = nodes(&tree);
+        let mut ancestry = Ancestry::default();
+        for round in 0..3 {
+            if round > 0 {
+                all.shuffle(&mut rand::rngs::StdRng::seed_from_u64(round));
+            }
+            for &node in &all {
+                let mut fresh = Vec::new();
+                descend_to(root, node, |current, _| {
+                    fresh.push(current.id());
+                    true
+                });
+                let shared: Vec<usize> = ancestry.path_to(root, node).iter().map(Node::id).collect();
+                assert_eq!(shared, fresh, "{} at {:?}", node.kind(), node.byte_range());
+                let range = crate::analysis::TextRange::of(node);
+                let innermost = root.descendant_for_byte_range(range.start, range.end).map(|n| n.id());
+                if range.start < range.end {
+                    assert_eq!(ancestry.path_to_range(root, range).last().map(Node::id), innermost);
+                }
+            }
         }
     }
 }

@@ -100,11 +100,9 @@ fn hunks(before: &str, after: &str) -> String {
                 let line = change.value();
                 text.push(sign);
                 text.push_str(line);
-                // `similar` ends lines at a lone `\r` too, as Python does; such a line is shown
-                // as one line of the patch, its `\r` kept.
-                if line.ends_with('\r') {
-                    text.push('\n');
-                } else if !line.ends_with('\n') {
+                // `similar` ends lines at a lone `\r` too, as Python does: such a line has no
+                // `\n`, and the marker says so (written as a CRLF line, it would read as one).
+                if !line.ends_with('\n') {
                     text.push_str("\n\\ No newline at end of file\n");
                 }
             }

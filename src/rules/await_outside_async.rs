@@ -1,5 +1,6 @@
 use tree_sitter::Node;
 
+use crate::analysis::fix_builder;
 use crate::analysis::semantic::ScopeKind;
 use crate::analysis::source::descend_to;
 use crate::analysis::{Checker, Edit, Fix};
@@ -73,6 +74,12 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, node: Node<'_>) {
     };
     let function = checker.semantic.enclosing_function(node.start_byte()).map(|id| checker.semantic.scope(id));
     let definition = function.filter(|scope| matches!(scope.kind, ScopeKind::Function { .. })).map(|scope| scope.node);
+    // `async def` that error recovery parsed apart is an async function as typed.
+    if definition.is_some_and(|definition| {
+        fix_builder::follows_async_keyword(checker.semantic.source(), definition.start_byte())
+    }) {
+        return;
+    }
     let place = if definition.is_some() {
         "a non-async function"
     } else if function.is_some() {
@@ -112,4 +119,35 @@ fn in_async_generator_expression(scope: Node<'_>, node: Node<'_>) -> bool {
         !inside
     });
     inside
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::fixer::fix_until_stable;
+    use crate::analysis::{Applicability, LintSettings, lint_source};
+    use crate::rules::{Rule, RuleSet};
+
+    /// Found by the fix fuzzer in half-typed code (redis-py's cluster pipeline under a
+    /// decorator left with an open bracket): error recovery parses `async def __aenter__`
+    /// apart, the `await` in it looked like one in a plain `def`, and every round of a fix-all
+    /// made the function async again: `async async async ... def`.
+    #[test]
+    fn an_async_def_parsed_apart_is_not_made_async_again() {
+        let source = "@pytest.mark.trio() (\n    pytestmark = [pytest.mark.asyncio, pytest.mark.slow]\n    \"\"\"\n    \
+                      Create a new ClusterPipeline object.\n\n    Usage::\n\n    are split across multiple nodes, \
+                      you'll get multiple results for them in the array.\n\n    Retryable errors:\n        - \
+                      :class:`~.ClusterDownError`\n        - :class:`~.ConnectionError`\n        - \
+                      :class:`~.AskError`\n\n    :param client:\n        | Existing :class:`~.RedisCluster` \
+                      client\n    \"\"\"\n\n    __slots__ = (\"_command_stack\", \"_client\")\n\n\n        \
+                      self._command_stack: List[\"PipelineCommand\"] = []\n    async def initialize(self) -> \
+                      \"ClusterPipeline\":\n    async def __aenter__(self) -> \"ClusterPipeline\":\n        return \
+                      await self.initialize()\n    async def execute(\n";
+        let settings = LintSettings {
+            rules: [Rule::AwaitOutsideAsync].into_iter().collect::<RuleSet>(),
+            ..LintSettings::default()
+        };
+        let fixed = fix_until_stable(source, Applicability::Unsafe, |text| lint_source(text, None, &settings));
+        assert!(!fixed.text.contains("async async"), "{}", fixed.text);
+        assert_eq!(fixed.applied, 0, "{}", fixed.text);
+    }
 }

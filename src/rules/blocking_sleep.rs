@@ -1,4 +1,3 @@
-use crate::analysis::fix_builder;
 use crate::analysis::{Call, Checker, Edit, Fix, TextRange};
 use crate::rules::Rule;
 
@@ -76,7 +75,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
 /// `time.sleep(x)` to `await asyncio.sleep(x)` (`trio.sleep`, `anyio.sleep`: the file's
 /// library's), importing the library when the file does not.
 fn sleep_fix(checker: &Checker<'_, '_>, call: &Call<'_>) -> Option<Fix> {
-    if !fix_builder::can_prefix_await(checker.semantic.scope(0).node, call.node) {
+    if !checker.can_prefix_await(call.node) {
         return None;
     }
     let library = checker.async_library();

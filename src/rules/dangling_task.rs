@@ -82,7 +82,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
             "loop.create_task"
         }
     };
-    if !checker.semantic.is_result_discarded(call.node, false) {
+    if !checker.is_result_discarded(call.node, false) {
         return;
     }
     let task_group = (name == "asyncio.create_task").then(|| task_group_fix(checker, call)).flatten();
@@ -96,9 +96,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
 
 /// `await ` before the call, in an async function where it takes the call alone.
 fn await_fix(checker: &Checker<'_, '_>, call: &Call<'_>) -> Option<Fix> {
-    if !checker.semantic.in_async_function(call.node.start_byte())
-        || !fix_builder::can_prefix_await(checker.semantic.scope(0).node, call.node)
-    {
+    if !checker.semantic.in_async_function(call.node.start_byte()) || !checker.can_prefix_await(call.node) {
         return None;
     }
     Some(Fix::unsafe_edit("Await the task", Edit::insertion("await ", call.node.start_byte())))

@@ -1,5 +1,6 @@
 use tree_sitter::Node;
 
+use crate::analysis::fix_builder;
 use crate::analysis::semantic::AsyncProtocol;
 use crate::analysis::source::{NodeFields, field};
 use crate::analysis::{Checker, Edit, Fix, TextRange};
@@ -93,6 +94,10 @@ const ASYNC_ONLY_MANAGERS: &[&str] = &[
 /// A plain `with` item `manager` of `with_statement`.
 pub(crate) fn check_with(checker: &mut Checker<'_, '_>, with_statement: Node<'_>, manager: Node<'_>) {
     let manager = if manager.kind() == "as_pattern" { manager.named_child(0).unwrap_or(manager) } else { manager };
+    // `async with` that error recovery parsed apart is async as typed.
+    if fix_builder::follows_async_keyword(checker.semantic.source(), with_statement.start_byte()) {
+        return;
+    }
     let Some(what) = async_only_manager(checker, manager) else { return };
     let single_item = with_statement
         .named_children(&mut with_statement.walk())
@@ -112,7 +117,9 @@ pub(crate) fn check_with(checker: &mut Checker<'_, '_>, with_statement: Node<'_>
 
 /// A plain `for` loop or comprehension clause.
 pub(crate) fn check_for(checker: &mut Checker<'_, '_>, for_loop: Node<'_>) {
-    if for_loop.child(0).is_some_and(|first| first.kind() == "async") {
+    if for_loop.child(0).is_some_and(|first| first.kind() == "async")
+        || fix_builder::follows_async_keyword(checker.semantic.source(), for_loop.start_byte())
+    {
         return;
     }
     let Some(iterable) = for_loop.field(&field::RIGHT).filter(|right| right.kind() == "call") else { return };

@@ -24,10 +24,7 @@ pub(crate) fn to_thread_fix(checker: &Checker<'_, '_>, call: &Call<'_>) -> Optio
     if library == AsyncLibrary::Asyncio && checker.settings.target_version < (PythonVersion { major: 3, minor: 9 }) {
         return None;
     }
-    if !is_dotted_name(call.callee)
-        || !fix_builder::can_prefix_await(checker.semantic.scope(0).node, call.node)
-        || is_with_item(call.node)
-    {
+    if !is_dotted_name(call.callee) || !checker.can_prefix_await(call.node) || is_with_item(call.node) {
         return None;
     }
     // `f(x for x in xs)`: the generator expression is the whole argument list, and it would

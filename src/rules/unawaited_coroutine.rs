@@ -81,7 +81,7 @@ pub(crate) fn check(checker: &mut Checker<'_, '_>, call: &Call<'_>) {
     if in_file == CalleeKind::NotCoroutine || (in_file == CalleeKind::Unknown && !checker.workspace_may_know(call)) {
         return;
     }
-    if !checker.semantic.is_result_discarded(call.node, true) {
+    if !checker.is_result_discarded(call.node, true) {
         return;
     }
     if !is_gather && checker.callee_kind_beyond(call, in_file) != CalleeKind::Coroutine {
