@@ -5,6 +5,7 @@
 //! Owns file discovery, reading and writing files, output formats and exit codes. The engine
 //! decides what is a finding and what its fix is; the configuration decides which rules run.
 
+mod budget;
 mod cache;
 mod docs;
 mod fix;
@@ -681,6 +682,9 @@ fn check_file(
             )
         });
     }
+    // Big files wait for their share of the memory budget (see `budget`), held to the end of
+    // the analysis.
+    let _permit = budget::permit(size);
     let limit = settings.max_file_size;
     let read = |path: &Path| {
         crate::files::read_regular(path, Some(limit))
