@@ -471,7 +471,7 @@ impl ModuleSource for Workspace {
         }
         // Read outside any map guard, as summaries are.
         let text = String::from_utf8(crate::files::read_regular(&file, None).ok()?).ok()?;
-        let facts = Arc::new(crate::analysis::helper_facts(&text, module));
+        let facts = Arc::new(crate::analysis::helper_facts(&text, module, is_package_file(&file)));
         self.facts.insert(module.to_string(), (file, stamp, Arc::clone(&facts)));
         Some(facts)
     }

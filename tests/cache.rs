@@ -140,6 +140,12 @@ fn editing_a_helpers_body_rechecks_the_async_callers_that_asked_about_it() {
     let args = ["check", "--output-format", "concise", "-v"];
     let first = loopwise(root, &args);
     assert!(stdout(&first).contains("pkg/app.py:5:12: LW109"), "{}{}", stdout(&first), stderr(&first));
+    // The step in the other module is named with its place there.
+    assert!(
+        stdout(&first).contains("blocks the event loop: it calls `open()` (pkg/helpers.py:5)"),
+        "{}",
+        stdout(&first)
+    );
     assert_eq!(cache_use(&first), (4, 0));
 
     // Same summary (`def load(path)`), no blocking call any more: app.py is checked again.

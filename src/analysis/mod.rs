@@ -171,19 +171,23 @@ pub fn lint_source_and_summarize(
     (diagnostics, summary)
 }
 
-/// What the plain functions of the module `module` (`source`) do that blocks the event loop,
-/// for LW109 in the modules that call them ([`index::HelperFacts`]).
-pub fn helper_facts(source: &str, module: &str) -> index::HelperFacts {
+/// What the plain functions of the module `module` (`source`, a package's `__init__` when
+/// `is_package`) do that blocks the event loop, for LW109 in the modules that call them
+/// ([`index::HelperFacts`]).
+pub fn helper_facts(source: &str, module: &str, is_package: bool) -> index::HelperFacts {
     let source = &*newlines::normalized(source);
-    helper_facts_in(source, &source::parse(source), module)
+    helper_facts_in(source, &source::parse(source), module, is_package)
 }
 
 /// [`helper_facts`] of a text already parsed into `tree` (the text [`newlines::normalized`]).
-pub fn helper_facts_in(source: &str, tree: &Tree, module: &str) -> index::HelperFacts {
+pub fn helper_facts_in(source: &str, tree: &Tree, module: &str, is_package: bool) -> index::HelperFacts {
     let semantic = semantic::SemanticModel::build(tree, source);
     let settings = LintSettings::default();
     let mut checker = Checker::new(&semantic, &settings, crate::rules::RuleSet::default());
-    crate::rules::blocking_helper_call::module_facts(&mut checker, tree, module)
+    // Where the module is, as its importers' messages name it: its path below the root its
+    // dotted name hangs from.
+    let file = module.replace('.', "/") + if is_package { "/__init__.py" } else { ".py" };
+    crate::rules::blocking_helper_call::module_facts(&mut checker, tree, module, &file)
 }
 
 /// The rules of one file: those enabled for its path, and those of them that may report in

@@ -18,7 +18,8 @@ define_rule! {
     /// blocks: one that makes a call the blocking-call rules (LW101–LW108) would report in an
     /// async function, directly or through up to two more such functions. The function may be
     /// one of the same file (methods through `self.`/`cls.`) or one another module of the
-    /// workspace defines and this file imports; the message names the chain.
+    /// workspace defines and this file imports; the message names the chain, with each step's
+    /// place in another module (``it calls `open()` (pkg/config.py:12)``).
     ///
     /// ## Why is this bad?
     /// The helper runs on the event loop when it is called, so its blocking call stops every
@@ -317,7 +318,7 @@ fn body_calls<'t>(
 
 /// [`HelperFacts`] of the module `checker` analyses (named `module`): each top-level plain
 /// function's and each plain method's of a top-level class, for LW109 in its importers.
-pub(crate) fn module_facts<'t>(checker: &mut Checker<'_, 't>, tree: &'t Tree, module: &str) -> HelperFacts {
+pub(crate) fn module_facts<'t>(checker: &mut Checker<'_, 't>, tree: &'t Tree, module: &str, file: &str) -> HelperFacts {
     let semantic = checker.semantic;
     let root = tree.root_node();
     let mut functions = Vec::new();
@@ -326,7 +327,7 @@ pub(crate) fn module_facts<'t>(checker: &mut Checker<'_, 't>, tree: &'t Tree, mo
     for statement in statements {
         let Some(definition) = undecorated(statement) else { continue };
         match definition.kind() {
-            "function_definition" => functions.extend(fact_of(checker, tree, module, definition, "")),
+            "function_definition" => functions.extend(fact_of(checker, tree, (module, file), definition, "")),
             "class_definition" => {
                 let (Some(name), Some(body)) = (definition.field(&field::NAME), definition.field(&field::BODY)) else {
                     continue;
@@ -336,7 +337,7 @@ pub(crate) fn module_facts<'t>(checker: &mut Checker<'_, 't>, tree: &'t Tree, mo
                 let members: Vec<Node<'t>> = body.named_children(&mut methods).collect();
                 for member in members {
                     if let Some(method) = undecorated(member).filter(|method| method.kind() == "function_definition") {
-                        functions.extend(fact_of(checker, tree, module, method, &prefix));
+                        functions.extend(fact_of(checker, tree, (module, file), method, &prefix));
                     }
                 }
             }
@@ -357,7 +358,7 @@ fn undecorated(statement: Node<'_>) -> Option<Node<'_>> {
 fn fact_of<'t>(
     checker: &mut Checker<'_, 't>,
     tree: &'t Tree,
-    module: &str,
+    (module, file): (&str, &str),
     definition: Node<'t>,
     prefix: &str,
 ) -> Option<(String, HelperFact)> {
@@ -368,8 +369,11 @@ fn fact_of<'t>(
     let semantic = checker.semantic;
     let mut fact = HelperFact::default();
     for (found, next) in body_calls(checker, tree, definition) {
+        // Another file's lines: they go stale only with that file, whose facts are then read
+        // again.
+        let at = format!("({file}:{})", found.node.start_position().row + 1);
         if let Some(blocks) = checker.would_block(&found) {
-            fact.blocks = Some(blocks);
+            fact.blocks = Some(format!("{blocks} {at}"));
             fact.calls.clear();
             break;
         }
@@ -381,7 +385,7 @@ fn fact_of<'t>(
                 None => continue,
             },
         };
-        fact.calls.push((target, format!("calls `{}()`", checker.text(callee))));
+        fact.calls.push((target, format!("calls `{}()` {at}", checker.text(callee))));
     }
     (fact.blocks.is_some() || !fact.calls.is_empty()).then(|| (format!("{prefix}{}", semantic.text(name)), fact))
 }
