@@ -471,7 +471,9 @@ impl ModuleSource for Workspace {
         }
         // Read outside any map guard, as summaries are.
         let text = String::from_utf8(crate::files::read_regular(&file, None).ok()?).ok()?;
-        let facts = Arc::new(crate::analysis::helper_facts(&text, module, is_package_file(&file)));
+        let mut facts = crate::analysis::helper_facts(&text, module, is_package_file(&file));
+        facts.path = Some(file.clone());
+        let facts = Arc::new(facts);
         self.facts.insert(module.to_string(), (file, stamp, Arc::clone(&facts)));
         Some(facts)
     }

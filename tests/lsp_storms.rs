@@ -338,7 +338,19 @@ async fn editing_an_open_helpers_body_re_diagnoses_its_async_callers() {
     };
     let published = last_of(&messages, &app).expect("the caller was published");
     assert_eq!(published[0]["code"], "LW109", "{published}");
-    assert!(published[0]["message"].as_str().is_some_and(|m| m.contains("calls `open()`")), "{published}");
+    assert!(
+        published[0]["message"].as_str().is_some_and(|m| m.contains("calls `open()` (helpers.py:2)")),
+        "{published}"
+    );
+    // The step in the other module is related information, at its line there.
+    assert_eq!(
+        published[0]["relatedInformation"],
+        json!([{
+            "location": {"uri": helpers, "range": {"start": {"line": 1, "character": 0}, "end": {"line": 1, "character": 0}}},
+            "message": "it calls `open()` (helpers.py:2)",
+        }]),
+        "{published}"
+    );
 
     // `open(path).read()` becomes `path.upper()`: `load` no longer blocks.
     client.change(&helpers, 2, (1, 11), (1, 28), "path.upper()").await;

@@ -364,6 +364,7 @@ impl<'a, 't> Checker<'a, 't> {
             fix: None,
             alternatives: Vec::new(),
             statement_start,
+            related: Vec::new(),
         });
         let last = self.diagnostics.len() - 1;
         &mut self.diagnostics[last]

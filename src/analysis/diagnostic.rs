@@ -251,4 +251,16 @@ pub struct Diagnostic {
     /// Byte offset of the start of the statement that holds the finding: a `# noqa` comment on
     /// that line counts as well as one on the reported line.
     pub statement_start: usize,
+    /// Places in other files the finding is about (each step of an LW109 chain in another
+    /// module), for an editor's related information.
+    pub related: Vec<Related>,
+}
+
+/// A line of another file that a finding is about, and what happens there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Related {
+    pub path: std::path::PathBuf,
+    /// 1-based.
+    pub line: usize,
+    pub message: String,
 }

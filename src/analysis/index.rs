@@ -56,6 +56,8 @@ pub trait ModuleSource: Sync {
 pub struct HelperFacts {
     /// `load_config` and `Client.fetch` -> what the function does (sorted by name).
     pub functions: Vec<(String, HelperFact)>,
+    /// The module's file, where the one who read it knows it: the steps' lines are in it.
+    pub path: Option<std::path::PathBuf>,
 }
 
 impl HelperFacts {
@@ -67,17 +69,25 @@ impl HelperFacts {
 /// One plain function's part of [`HelperFacts`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct HelperFact {
-    /// Its first call that a blocking-call rule reports, as a message says it
-    /// (``calls `open()` ``).
-    pub blocks: Option<String>,
+    /// Its first call that a blocking-call rule reports.
+    pub blocks: Option<FactStep>,
     /// The functions it calls that may block in turn: their absolute qualified names, and the
-    /// call as a message says it.
-    pub calls: Vec<(String, String)>,
+    /// call.
+    pub calls: Vec<(String, FactStep)>,
+}
+
+/// A call in a helper, as a message says it (``calls `open()` (pkg/config.py:12)``), and its
+/// 1-based line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct FactStep {
+    pub text: String,
+    pub line: usize,
 }
 
 /// The fact of the function `qualified` (an absolute name) names, through the summaries'
-/// re-exports as [`function_kind_of`] finds it, with the module that defines it.
-pub fn helper_fact_of(modules: &dyn ModuleSource, qualified: &str) -> Option<(String, HelperFact)> {
+/// re-exports as [`function_kind_of`] finds it, with the file of the module that defines it
+/// when known.
+pub fn helper_fact_of(modules: &dyn ModuleSource, qualified: &str) -> Option<(Option<std::path::PathBuf>, HelperFact)> {
     let mut name = qualified.to_string();
     for _ in 0..MAX_REEXPORTS {
         let parts: Vec<&str> = name.split('.').collect();
@@ -87,7 +97,8 @@ pub fn helper_fact_of(modules: &dyn ModuleSource, qualified: &str) -> Option<(St
             Some((module, summary, parts[split..].join(".")))
         })?;
         if summary.functions.get(&rest) == Some(&FunctionKind::Sync) {
-            return Some((module.clone(), modules.helper_facts(&module)?.get(&rest)?.clone()));
+            let facts = modules.helper_facts(&module)?;
+            return Some((facts.path.clone(), facts.get(&rest)?.clone()));
         }
         if summary.functions.contains_key(&rest) {
             return None;

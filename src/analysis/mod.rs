@@ -32,7 +32,7 @@ use crate::rules::RuleSet;
 
 pub use async_library::AsyncLibrary;
 pub use checker::{Call, Checker, ExceptHandler, TaskGroupBlock};
-pub use diagnostic::{Applicability, Diagnostic, Edit, Fix, Severity, TextRange};
+pub use diagnostic::{Applicability, Diagnostic, Edit, Fix, Related, Severity, TextRange};
 pub use settings::{LintSettings, PythonVersion};
 
 /// The rest of the workspace, as one file sees it: where its imports lead.

@@ -95,6 +95,7 @@ mod tests {
             fix: Some(Fix::safe_edit("fix", edit)),
             alternatives: Vec::new(),
             statement_start: 0,
+            related: Vec::new(),
         }];
         restore(&mut diagnostics, original);
         diagnostics[0].fix.as_ref().map(|fix| fix.apply_to(original)).unwrap_or_default()

@@ -107,6 +107,7 @@ pub fn diagnostics(errors: &[SyntaxError]) -> impl Iterator<Item = Diagnostic> +
         fix: None,
         alternatives: Vec::new(),
         statement_start: error.range.start,
+        related: Vec::new(),
     })
 }
 

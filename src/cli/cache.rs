@@ -649,6 +649,8 @@ fn restore(diagnostic: &StoredDiagnostic) -> Option<Diagnostic> {
         },
         alternatives: diagnostic.alternatives.iter().map(restore_fix).collect::<Option<_>>()?,
         statement_start: diagnostic.statement_start,
+        // Other files' places are for editors only, which do not read this cache.
+        related: Vec::new(),
     })
 }
 

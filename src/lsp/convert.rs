@@ -4,8 +4,8 @@
 use ropey::RopeSlice;
 use serde::{Deserialize, Serialize};
 use tower_lsp_server::ls_types::{
-    self, CodeDescription, DiagnosticSeverity, DiagnosticTag, NumberOrString, Position, PositionEncodingKind, Range,
-    TextEdit, Uri,
+    self, CodeDescription, DiagnosticRelatedInformation, DiagnosticSeverity, DiagnosticTag, Location, NumberOrString,
+    Position, PositionEncodingKind, Range, TextEdit, Uri,
 };
 
 use crate::analysis::noqa::SuppressionLine;
@@ -122,7 +122,23 @@ pub fn diagnostic(
         code_description: rule.url().and_then(|url| url.parse::<Uri>().ok()).map(|href| CodeDescription { href }),
         source: Some(SOURCE.to_string()),
         message: diagnostic.message.clone(),
-        related_information: None,
+        // Each place in another file the finding is about (an LW109 chain's steps there), as
+        // that file's line; a path that makes no URI is left out.
+        related_information: Some(
+            diagnostic
+                .related
+                .iter()
+                .filter_map(|related| {
+                    let line = u32::try_from(related.line.saturating_sub(1)).ok()?;
+                    let at = Position::new(line, 0);
+                    Some(DiagnosticRelatedInformation {
+                        location: Location { uri: Uri::from_file_path(&related.path)?, range: Range::new(at, at) },
+                        message: related.message.clone(),
+                    })
+                })
+                .collect::<Vec<_>>(),
+        )
+        .filter(|related| !related.is_empty()),
         // Editors strike deprecated code through.
         tags: rule.reports_deprecations().then(|| vec![DiagnosticTag::DEPRECATED]),
         // Plain structs of strings and numbers always serialize.
@@ -191,6 +207,7 @@ mod tests {
             fix: None,
             alternatives: Vec::new(),
             statement_start: 0,
+            related: Vec::new(),
         };
         let deprecated =
             diagnostic(text.slice(..), &finding(Rule::DeprecatedAsyncioApi), PositionEncoding::Utf16, 1, None);
@@ -233,6 +250,7 @@ mod tests {
             fix: Some(Fix::unsafe_edit("Main", edit(12, 13, "z"))),
             alternatives: vec![Fix::safe_edit("Other", edit(12, 13, "w"))],
             statement_start: 12,
+            related: Vec::new(),
         };
         let suppression = (edit(13, 13, "  # noqa: LW101"), SuppressionLine::StatementStart);
         let converted = diagnostic(text.slice(..), &finding, PositionEncoding::Utf16, 3, Some(&suppression));

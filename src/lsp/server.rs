@@ -420,7 +420,8 @@ impl Backend {
                 // current, and lint the documents that read it again when it changed (an edit
                 // of a helper's body changes no summary).
                 if let Some(module) = module.as_ref().filter(|module| state.workspace.wants_facts(&module.name)) {
-                    let facts = analysis::helper_facts_in(text, &snapshot.tree, &module.name, module.is_package);
+                    let mut facts = analysis::helper_facts_in(text, &snapshot.tree, &module.name, module.is_package);
+                    facts.path.clone_from(&path);
                     if state.workspace.set_document_facts(&module.name, facts) {
                         modules.insert(module.name.clone());
                     }

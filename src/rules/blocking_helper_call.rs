@@ -3,12 +3,12 @@ use std::collections::{HashMap, HashSet};
 use tree_sitter::{Node, Tree};
 
 use crate::analysis::index::{
-    FunctionKind, HelperFact, HelperFacts, absolute_name, helper_fact_of, is_transparent_decorator,
+    FactStep, FunctionKind, HelperFact, HelperFacts, absolute_name, helper_fact_of, is_transparent_decorator,
 };
 use crate::analysis::queries::{Concept, ConceptSet};
 use crate::analysis::source::{NodeFields, field};
 use crate::analysis::walk;
-use crate::analysis::{Call, Checker, TextRange};
+use crate::analysis::{Call, Checker, Related, TextRange};
 use crate::rules::Rule;
 use crate::rules::to_thread_fix::to_thread_fix;
 
@@ -19,7 +19,8 @@ define_rule! {
     /// async function, directly or through up to two more such functions. The function may be
     /// one of the same file (methods through `self.`/`cls.`) or one another module of the
     /// workspace defines and this file imports; the message names the chain, with each step's
-    /// place in another module (``it calls `open()` (pkg/config.py:12)``).
+    /// place in another module (``it calls `open()` (pkg/config.py:12)``), which editors also
+    /// get as related information pointing at that line.
     ///
     /// ## Why is this bad?
     /// The helper runs on the event loop when it is called, so its blocking call stops every
@@ -117,11 +118,29 @@ impl Helper<'_> {
 }
 
 /// What one helper's own body does: its first blocking call, and the helpers it calls (each
-/// with the call as a message says it).
+/// with the call).
 #[derive(Debug, Clone, Default)]
 struct Body<'t> {
-    blocks: Option<String>,
-    helpers: Vec<(Helper<'t>, String)>,
+    blocks: Option<Step>,
+    helpers: Vec<(Helper<'t>, Step)>,
+}
+
+/// A step of a chain: the call as a message says it (``calls `open()` ``), and where it is
+/// when that is another file (its line).
+#[derive(Debug, Clone)]
+struct Step {
+    text: String,
+    elsewhere: Option<(std::path::PathBuf, usize)>,
+}
+
+impl Step {
+    fn here(text: String) -> Self {
+        Self { text, elsewhere: None }
+    }
+
+    fn of(step: FactStep, path: Option<&std::path::PathBuf>) -> Self {
+        Self { text: step.text, elsewhere: path.map(|path| (path.clone(), step.line)) }
+    }
 }
 
 /// A call in an async function to a helper, found during the shared walk and judged once the
@@ -208,10 +227,19 @@ pub(crate) fn report<'t>(checker: &mut Checker<'_, 't>, tree: &'t Tree, candidat
             Helper::Here(_) => format!("`{callee}()` blocks the event loop: it "),
             Helper::Module(name) => format!("`{callee}()` (`{name}`) blocks the event loop: it "),
         };
-        message.push_str(&chain.join(", which "));
+        let texts: Vec<&str> = chain.iter().map(|step| step.text.as_str()).collect();
+        message.push_str(&texts.join(", which "));
+        let related = chain
+            .iter()
+            .filter_map(|step| {
+                let (path, line) = step.elsewhere.clone()?;
+                Some(Related { path, line, message: format!("it {}", step.text) })
+            })
+            .collect();
         let fix = to_thread_fix(checker, &candidate.call);
         let diagnostic = checker.report(Rule::BlockingHelperCall, candidate.call.node, message);
         diagnostic.fix = fix;
+        diagnostic.related = related;
     }
 }
 
@@ -223,7 +251,7 @@ fn chain<'t>(
     helper: &Helper<'t>,
     depth: usize,
     visited: &mut Vec<String>,
-) -> Option<Vec<String>> {
+) -> Option<Vec<Step>> {
     let key = helper.key();
     let body = if let Some(body) = bodies.get(&key) {
         body.clone()
@@ -259,14 +287,14 @@ fn chain<'t>(
 /// What the plain function `name` of another module does, from the workspace's facts.
 fn module_body<'t>(checker: &Checker<'_, 't>, name: &str) -> Option<Body<'t>> {
     let workspace = checker.workspace_view()?;
-    let (_, fact) = helper_fact_of(workspace.modules, name)?;
+    let (path, fact) = helper_fact_of(workspace.modules, name)?;
     let helpers = fact
         .calls
         .into_iter()
         .filter(|(target, _)| checker.workspace_function_kind(target) == Some(FunctionKind::Sync))
-        .map(|(target, step)| (Helper::Module(target), step))
+        .map(|(target, step)| (Helper::Module(target), Step::of(step, path.as_ref())))
         .collect();
-    Some(Body { blocks: fact.blocks, helpers })
+    Some(Body { blocks: fact.blocks.map(|step| Step::of(step, path.as_ref())), helpers })
 }
 
 /// What `helper`'s own body does (not its nested functions, lambdas or classes): the calls
@@ -277,11 +305,11 @@ fn body_of<'t>(checker: &mut Checker<'_, 't>, tree: &'t Tree, helper: Node<'t>) 
         if let Some(blocks) = checker.would_block(&found) {
             // The first blocking call is the one the message names: the rest cannot change
             // the answer.
-            body.blocks = Some(blocks);
+            body.blocks = Some(Step::here(blocks));
             break;
         }
         if let (Some(next), Some(callee)) = (next, found.first) {
-            body.helpers.push((next, format!("calls `{}()`", checker.text(callee))));
+            body.helpers.push((next, Step::here(format!("calls `{}()`", checker.text(callee)))));
         }
     }
     body
@@ -346,7 +374,7 @@ pub(crate) fn module_facts<'t>(checker: &mut Checker<'_, 't>, tree: &'t Tree, mo
     }
     functions.sort_by(|(a, _), (b, _)| a.cmp(b));
     functions.dedup_by(|(a, _), (b, _)| a == b);
-    HelperFacts { functions }
+    HelperFacts { functions, path: None }
 }
 
 fn undecorated(statement: Node<'_>) -> Option<Node<'_>> {
@@ -371,9 +399,10 @@ fn fact_of<'t>(
     for (found, next) in body_calls(checker, tree, definition) {
         // Another file's lines: they go stale only with that file, whose facts are then read
         // again.
-        let at = format!("({file}:{})", found.node.start_position().row + 1);
+        let line = found.node.start_position().row + 1;
+        let at = format!("({file}:{line})");
         if let Some(blocks) = checker.would_block(&found) {
-            fact.blocks = Some(format!("{blocks} {at}"));
+            fact.blocks = Some(FactStep { text: format!("{blocks} {at}"), line });
             fact.calls.clear();
             break;
         }
@@ -385,7 +414,7 @@ fn fact_of<'t>(
                 None => continue,
             },
         };
-        fact.calls.push((target, format!("calls `{}()` {at}", checker.text(callee))));
+        fact.calls.push((target, FactStep { text: format!("calls `{}()` {at}", checker.text(callee)), line }));
     }
     (fact.blocks.is_some() || !fact.calls.is_empty()).then(|| (format!("{prefix}{}", semantic.text(name)), fact))
 }
