@@ -360,3 +360,33 @@ async fn editing_an_open_helpers_body_re_diagnoses_its_async_callers() {
     assert_eq!(counts.get(&other), None, "a document that does not call it is not: {messages:?}");
     assert_eq!(last_of(&messages, &app), Some(json!([])), "{messages:?}");
 }
+
+/// A project file the settings could not read is said in the log, once, naming it and why:
+/// the defaults stand in for what it may declare (as `loopwise check` warns on every run).
+#[tokio::test]
+async fn a_project_file_that_cannot_be_read_is_named_in_the_log_once() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let root = folder.path();
+    std::fs::write(root.join("setup.cfg"), b"[metadata]\nname = caf\xe9\n[options]\npython_requires = >=3.9\n")
+        .expect("write");
+    let app = write(root, "app.py", &sleepy(0));
+    let other = write(root, "other.py", &sleepy(1));
+    let (mut client, _) = TestClient::initialized(push_client(), Value::Null).await;
+    client.open(&app, 1, &sleepy(0)).await;
+    client.open(&other, 1, &sleepy(1)).await;
+    let messages = until_all_published_and_quiet(&mut client, &[app.clone(), other.clone()]).await;
+    let said: Vec<&str> = messages
+        .iter()
+        .filter(|message| message["method"] == "window/logMessage")
+        .filter_map(|message| message["params"]["message"].as_str())
+        .filter(|text| text.contains("setup.cfg"))
+        .collect();
+    assert_eq!(said.len(), 1, "once for the session: {messages:?}");
+    assert!(
+        said[0].contains(
+            "setup.cfg: not valid UTF-8 (byte 0xe9 at offset 21, line 2): not read, so the project's Python version"
+        ),
+        "{}",
+        said[0]
+    );
+}

@@ -335,13 +335,8 @@ pub fn check(args: &CheckArgs) -> ExitCode {
 /// there but could not be read: the Python version and test runners they may declare were not
 /// known, and the defaults stood in for them.
 fn warn_of_unread_facts(resolver: &Resolver) {
-    for (path, why) in resolver.facts_passed_over() {
-        let shown = crate::config::current_folder().and_then(|current| path.strip_prefix(current).ok());
-        eprintln!(
-            "warning: {}: {why}: not read, so the project's Python version and test runners it may declare are \
-             not known",
-            crate::files::shown(shown.unwrap_or(&path))
-        );
+    for warning in resolver.unread_facts_warnings(crate::config::current_folder()) {
+        eprintln!("warning: {warning}");
     }
 }
 

@@ -724,6 +724,23 @@ impl Resolver {
         self.facts.passed_over()
     }
 
+    /// [`Resolver::facts_passed_over`] as warnings say them, each path below `relative_to`
+    /// shown from there: the Python version and test runners those files may declare were not
+    /// known, and the defaults stood in for them.
+    pub fn unread_facts_warnings(&self, relative_to: Option<&Path>) -> Vec<String> {
+        self.facts_passed_over()
+            .into_iter()
+            .map(|(path, why)| {
+                let shown = relative_to.and_then(|folder| path.strip_prefix(folder).ok());
+                format!(
+                    "{}: {why}: not read, so the project's Python version and test runners it may declare are not \
+                     known",
+                    crate::files::shown(shown.unwrap_or(&path))
+                )
+            })
+            .collect()
+    }
+
     /// The settings for `file` with the place each one came from, for `--show-settings`.
     pub fn explain(&self, file: &Path) -> Result<Vec<(String, String, String)>, ConfigError> {
         let path = absolute(file);

@@ -427,7 +427,16 @@ impl Backend {
                     }
                 }
                 let left_stale = Stale { modules, analysed: raced };
-                Some((diagnostics, findings, error, left_stale, None))
+                // Project files the settings could not read: said once per session (the
+                // command line says it on every run), else the defaults stand in silently.
+                let unread: Vec<String> = session
+                    .resolver
+                    .unread_facts_warnings(None)
+                    .into_iter()
+                    .filter(|warning| state.first_time(warning))
+                    .collect();
+                let notice = (!unread.is_empty()).then(|| unread.join("\n"));
+                Some((diagnostics, findings, error, left_stale, notice))
             }))
         });
         match task.await {
