@@ -1180,6 +1180,21 @@ fn a_file_name_that_is_not_utf8_is_reported_without_ambiguity() {
         .collect();
     assert_eq!(bytes.len(), 1, "only the name that is not UTF-8 has its bytes: {messages:?}");
     assert_eq!(Path::new(std::ffi::OsStr::from_bytes(&bytes[0])), std::path::absolute(&raw).expect("absolute"));
+
+    // SARIF's URIs percent-encode the name's own bytes.
+    let output = loopwise(folder.path(), &["check", "--no-cache", "--output-format", "sarif"]);
+    let sarif: serde_json::Value = serde_json::from_slice(&output.stdout).expect("SARIF is JSON");
+    let mut uris: Vec<String> = sarif["runs"][0]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|result| {
+            let uri = &result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"];
+            uri.as_str().expect("a URI").to_string()
+        })
+        .collect();
+    uris.sort();
+    assert_eq!(uris, ["bad%EF%BF%BDname.py", "bad%FFname.py"]);
 }
 
 #[cfg(unix)]

@@ -153,16 +153,34 @@ fn fix(finding: &Finding, artifact: &Value) -> Option<Value> {
 
 /// Where a file is: below the root, relative to `%SRCROOT%`; elsewhere, its own `file:` URI.
 fn artifact_location(path: &Path, root: &Path) -> Value {
-    match path_below(path, root) {
+    let absolute = normalized(path);
+    // The name's own bytes, percent-encoded: a name that is not UTF-8 keeps them (`%FF`).
+    let below = path_below(path, root).and_then(|_| absolute.strip_prefix(root).ok()).map(|rest| {
+        let parts: Vec<&[u8]> = rest.components().map(|part| os_bytes(part.as_os_str())).collect();
+        parts.join(&b'/')
+    });
+    match below {
         // A `:` in a relative reference's first part would read as a scheme: it is encoded.
         Some(relative) => json!({"uri": encode_uri_path(&relative, false), "uriBaseId": "%SRCROOT%"}),
-        None => json!({"uri": file_uri(&normalized(path).to_string_lossy())}),
+        None => json!({"uri": file_uri(os_bytes(absolute.as_os_str()))}),
+    }
+}
+
+/// The bytes of a name as the system has them (UTF-8 where it has no bytes of its own).
+fn os_bytes(name: &std::ffi::OsStr) -> &[u8] {
+    #[cfg(unix)]
+    {
+        std::os::unix::ffi::OsStrExt::as_bytes(name)
+    }
+    #[cfg(not(unix))]
+    {
+        name.to_str().map_or(b"?", str::as_bytes)
     }
 }
 
 /// `folder` as a `file:` URI ending in `/`, as a base URI must.
 fn folder_uri(folder: &Path) -> String {
-    let mut uri = file_uri(&folder.to_string_lossy());
+    let mut uri = file_uri(os_bytes(folder.as_os_str()));
     if !uri.ends_with('/') {
         uri.push('/');
     }
@@ -170,18 +188,20 @@ fn folder_uri(folder: &Path) -> String {
 }
 
 /// An absolute path as a `file:` URI (`C:\x` as `file:///C:/x`).
-fn file_uri(path: &str) -> String {
-    let path = path.replace('\\', "/");
-    let path = if path.starts_with('/') { path } else { format!("/{path}") };
+fn file_uri(path: &[u8]) -> String {
+    let mut path: Vec<u8> = path.iter().map(|&byte| if byte == b'\\' { b'/' } else { byte }).collect();
+    if path.first() != Some(&b'/') {
+        path.insert(0, b'/');
+    }
     format!("file://{}", encode_uri_path(&path, true))
 }
 
 /// A `/`-separated path as a URI path: every byte but unreserved characters, `/` and (with
 /// `keep_colon`, in an absolute path, for a drive letter) `:` percent-encoded, so spaces, `%`,
-/// `#` and non-ASCII names survive.
-fn encode_uri_path(path: &str, keep_colon: bool) -> String {
+/// `#`, non-ASCII names and names that are not UTF-8 survive.
+fn encode_uri_path(path: &[u8], keep_colon: bool) -> String {
     let mut encoded = String::with_capacity(path.len());
-    for byte in path.bytes() {
+    for &byte in path {
         match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
                 encoded.push(char::from(byte));
@@ -201,9 +221,10 @@ mod tests {
 
     #[test]
     fn uris_encode_what_a_uri_cannot_hold() {
-        assert_eq!(encode_uri_path("src/my app/50%#é:,.py", false), "src/my%20app/50%25%23%C3%A9%3A%2C.py");
-        assert_eq!(file_uri("C:\\x\\a.py"), "file:///C:/x/a.py");
-        assert_eq!(file_uri("/tmp/a b"), "file:///tmp/a%20b");
+        assert_eq!(encode_uri_path("src/my app/50%#é:,.py".as_bytes(), false), "src/my%20app/50%25%23%C3%A9%3A%2C.py");
+        assert_eq!(encode_uri_path(b"src/bad\xffname.py", false), "src/bad%FFname.py");
+        assert_eq!(file_uri(b"C:\\x\\a.py"), "file:///C:/x/a.py");
+        assert_eq!(file_uri(b"/tmp/a b"), "file:///tmp/a%20b");
         assert_eq!(folder_uri(Path::new("/tmp/project")), "file:///tmp/project/");
     }
 }
