@@ -15,7 +15,6 @@ waits for the `publishDiagnostics` of each version before the next key. Scenario
 between the servers. The downloaded code is read by the servers, never run.
 """
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -25,6 +24,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+import jsonrpc
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benches" / ".corpus"
@@ -100,20 +101,10 @@ class Server:
         self.notify("initialized", {})
 
     def _read(self):
-        stream = self.process.stdout
         while True:
-            length = None
-            while True:
-                line = stream.readline()
-                if not line:
-                    return
-                line = line.strip()
-                if not line:
-                    break
-                key, _, value = line.partition(b":")
-                if key.lower() == b"content-length":
-                    length = int(value)
-            message = json.loads(stream.read(length))
+            message = jsonrpc.read_message(self.process.stdout)
+            if message is None:
+                return
             now = time.perf_counter()
             with self.condition:
                 if message.get("method") == "textDocument/publishDiagnostics":
@@ -127,8 +118,7 @@ class Server:
                 self.condition.notify_all()
 
     def _send(self, message):
-        body = json.dumps(message).encode()
-        self.process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.process.stdin.write(jsonrpc.frame(message))
         self.process.stdin.flush()
 
     def notify(self, method, params):

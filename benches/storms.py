@@ -19,7 +19,6 @@ one, and what indexing a big workspace folder costs.
 Each scenario starts a fresh server. The script speaks JSON-RPC over the server's stdio itself.
 """
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -27,6 +26,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+import jsonrpc
 
 ROOT = Path(__file__).resolve().parent.parent
 QUIET = 3.0
@@ -64,20 +65,10 @@ class Server:
         self.notify("initialized", {})
 
     def _read(self):
-        stream = self.process.stdout
         while True:
-            length = None
-            while True:
-                line = stream.readline()
-                if not line:
-                    return
-                line = line.strip()
-                if not line:
-                    break
-                key, _, value = line.partition(b":")
-                if key.lower() == b"content-length":
-                    length = int(value)
-            message = json.loads(stream.read(length))
+            message = jsonrpc.read_message(self.process.stdout)
+            if message is None:
+                return
             now = time.perf_counter()
             with self.condition:
                 self.last_message = now
@@ -98,9 +89,8 @@ class Server:
                 self.condition.notify_all()
 
     def _send(self, message):
-        body = json.dumps(message).encode()
         with self.lock:
-            self.process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            self.process.stdin.write(jsonrpc.frame(message))
             self.process.stdin.flush()
 
     def notify(self, method, params):

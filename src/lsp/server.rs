@@ -324,123 +324,120 @@ impl Backend {
         let session = self.state.session();
         let state = Arc::clone(&self.state);
         let uri_for_task = uri.clone();
-        let task = tokio::task::spawn_blocking(move || {
-            std::panic::catch_unwind(AssertUnwindSafe(|| {
-                if skip_if_stale && state.documents.revision(&uri_for_task) != Some(snapshot.revision) {
-                    return None;
-                }
-                state.panic_if_injected(PanicSeam::Analysis);
-                let path = file_path(&uri_for_task);
-                let (settings, error) = settings_for(&session, path.as_deref());
-                let text = snapshot.text.as_str();
-                // Over `max-file-size`: no findings, and the log says why (once per document).
-                if text.len() as u64 > settings.max_file_size {
-                    let findings: Arc<[Finding]> = Arc::from([]);
-                    state.documents.set_findings(&uri_for_task, snapshot.revision, Arc::clone(&findings));
-                    let notice = format!(
-                        "{}: {} bytes, more than max-file-size ({} bytes): not checked",
-                        uri_for_task.as_str(),
-                        text.len(),
-                        settings.max_file_size
-                    );
-                    let notice = state.first_time(&notice).then_some(notice);
-                    return Some((Vec::new(), findings, error, Stale::default(), notice));
-                }
-                // The engine reads the text with its lone `\r`s as `\n`s (same offsets, same
-                // lines); fixes go back in the document's own line breaks below.
-                let text = snapshot.analysis_text.as_str();
-                let module = path.as_deref().and_then(|path| state.workspace.module_of(path));
-                let noting = NotingModules { modules: &*state.workspace, asked: Mutex::default() };
-                let view = module.as_ref().map(|module| WorkspaceView {
-                    modules: &noting,
-                    module: &module.name,
-                    is_package: module.is_package,
-                });
-                let generation = state.workspace.generation();
-                let ((found, _), changed_module, raced) = {
-                    // A panic while it was held left a cache that may be half updated: start over.
-                    let mut incremental = snapshot.incremental.lock().unwrap_or_else(|poisoned| {
-                        let mut guard = poisoned.into_inner();
-                        *guard = Incremental::new();
-                        guard
-                    });
-                    // Other documents' summaries changed since (opens, edits): the kept findings
-                    // still hold unless they asked about one of those modules.
-                    incremental
-                        .rebase_generation(generation, |from, asked| state.workspace.unchanged_since(from, asked));
-                    let found =
-                        incremental.update(text, &snapshot.tree, path.as_deref(), &settings, view.as_ref(), generation);
-                    incremental.note_modules_asked(noting.asked.into_inner().unwrap_or_else(PoisonError::into_inner));
-                    // What this document exports may have changed: other open files that import
-                    // it lint differently then (a `def` that became `async def`). An analysis by
-                    // units found the definitions, imports and bodies' digests unchanged, and
-                    // with them the exports. Its own new summary changes nothing for itself
-                    // unless it asked about its own module (`rebase_generation` next time).
-                    let changed_module = module
-                        .as_ref()
-                        .filter(|_| !matches!(found.1, Analysed::Units { .. }))
-                        .filter(|module| {
-                            let summary = summarize(text, &snapshot.tree, &module.name, module.is_package);
-                            state.workspace.set_document_generation(&module.name, summary, &snapshot.text).is_some()
-                        })
-                        .map(|module| module.name.clone());
-                    let nothing_asked = HashSet::new();
-                    let asked = incremental.modules_asked().unwrap_or(&nothing_asked);
-                    state.documents.set_modules_asked(&uri_for_task, asked);
-                    // A module it asked about changed while it ran, perhaps before the lookup of
-                    // that module's importers could see what this analysis asked: lint it again.
-                    let raced = !state.workspace.unchanged_since(generation, asked);
-                    (found, changed_module, raced)
-                };
-                // No fix is offered inside a broken construct; its syntax errors are shown
-                // when the user asked for them.
-                let syntax = if session.show_syntax_errors { SyntaxErrors::Report } else { SyntaxErrors::Hide };
-                let mut found = analysis::with_syntax_errors(text, &snapshot.tree, found, syntax);
-                newlines::restore(&mut found, &snapshot.text);
-                let root = snapshot.tree.root_node();
-                let diagnostics = found
-                    .iter()
-                    .map(|diagnostic| {
-                        // A syntax error cannot be silenced: no `# noqa` action for it.
-                        let suppression =
-                            (!diagnostic.rule.is_pseudo()).then(|| noqa::suppression(text, root, diagnostic)).flatten();
-                        convert::diagnostic(
-                            snapshot.rope.slice(..),
-                            diagnostic,
-                            session.encoding,
-                            snapshot.version,
-                            suppression.as_ref(),
-                        )
-                    })
-                    .collect();
-                let findings: Arc<[Finding]> = found.iter().map(Finding::of).collect();
+        let task = off_the_async_threads(move || {
+            if skip_if_stale && state.documents.revision(&uri_for_task) != Some(snapshot.revision) {
+                return None;
+            }
+            state.panic_if_injected(PanicSeam::Analysis);
+            let path = file_path(&uri_for_task);
+            let (settings, error) = settings_for(&session, path.as_deref());
+            let text = snapshot.text.as_str();
+            // Over `max-file-size`: no findings, and the log says why (once per document).
+            if text.len() as u64 > settings.max_file_size {
+                let findings: Arc<[Finding]> = Arc::from([]);
                 state.documents.set_findings(&uri_for_task, snapshot.revision, Arc::clone(&findings));
-                let mut modules: HashSet<String> = changed_module.into_iter().collect();
-                // Some analysis read what this module's plain functions do (LW109): keep that
-                // current, and lint the documents that read it again when it changed (an edit
-                // of a helper's body changes no summary).
-                if let Some(module) = module.as_ref().filter(|module| state.workspace.wants_facts(&module.name)) {
-                    let mut facts = analysis::helper_facts_in(text, &snapshot.tree, &module.name, module.is_package);
-                    facts.path.clone_from(&path);
-                    if state.workspace.set_document_facts(&module.name, facts) {
-                        modules.insert(module.name.clone());
-                    }
+                let notice = format!(
+                    "{}: {} bytes, more than max-file-size ({} bytes): not checked",
+                    uri_for_task.as_str(),
+                    text.len(),
+                    settings.max_file_size
+                );
+                let notice = state.first_time(&notice).then_some(notice);
+                return Some((Vec::new(), findings, error, Stale::default(), notice));
+            }
+            // The engine reads the text with its lone `\r`s as `\n`s (same offsets, same
+            // lines); fixes go back in the document's own line breaks below.
+            let text = snapshot.analysis_text.as_str();
+            let module = path.as_deref().and_then(|path| state.workspace.module_of(path));
+            let noting = NotingModules { modules: &*state.workspace, asked: Mutex::default() };
+            let view = module.as_ref().map(|module| WorkspaceView {
+                modules: &noting,
+                module: &module.name,
+                is_package: module.is_package,
+            });
+            let generation = state.workspace.generation();
+            let ((found, _), changed_module, raced) = {
+                // A panic while it was held left a cache that may be half updated: start over.
+                let mut incremental = snapshot.incremental.lock().unwrap_or_else(|poisoned| {
+                    let mut guard = poisoned.into_inner();
+                    *guard = Incremental::new();
+                    guard
+                });
+                // Other documents' summaries changed since (opens, edits): the kept findings
+                // still hold unless they asked about one of those modules.
+                incremental.rebase_generation(generation, |from, asked| state.workspace.unchanged_since(from, asked));
+                let found =
+                    incremental.update(text, &snapshot.tree, path.as_deref(), &settings, view.as_ref(), generation);
+                incremental.note_modules_asked(noting.asked.into_inner().unwrap_or_else(PoisonError::into_inner));
+                // What this document exports may have changed: other open files that import
+                // it lint differently then (a `def` that became `async def`). An analysis by
+                // units found the definitions, imports and bodies' digests unchanged, and
+                // with them the exports. Its own new summary changes nothing for itself
+                // unless it asked about its own module (`rebase_generation` next time).
+                let changed_module = module
+                    .as_ref()
+                    .filter(|_| !matches!(found.1, Analysed::Units { .. }))
+                    .filter(|module| {
+                        let summary = summarize(text, &snapshot.tree, &module.name, module.is_package);
+                        state.workspace.set_document_generation(&module.name, summary, &snapshot.text).is_some()
+                    })
+                    .map(|module| module.name.clone());
+                let nothing_asked = HashSet::new();
+                let asked = incremental.modules_asked().unwrap_or(&nothing_asked);
+                state.documents.set_modules_asked(&uri_for_task, asked);
+                // A module it asked about changed while it ran, perhaps before the lookup of
+                // that module's importers could see what this analysis asked: lint it again.
+                let raced = !state.workspace.unchanged_since(generation, asked);
+                (found, changed_module, raced)
+            };
+            // No fix is offered inside a broken construct; its syntax errors are shown
+            // when the user asked for them.
+            let syntax = if session.show_syntax_errors { SyntaxErrors::Report } else { SyntaxErrors::Hide };
+            let mut found = analysis::with_syntax_errors(text, &snapshot.tree, found, syntax);
+            newlines::restore(&mut found, &snapshot.text);
+            let root = snapshot.tree.root_node();
+            let diagnostics = found
+                .iter()
+                .map(|diagnostic| {
+                    // A syntax error cannot be silenced: no `# noqa` action for it.
+                    let suppression =
+                        (!diagnostic.rule.is_pseudo()).then(|| noqa::suppression(text, root, diagnostic)).flatten();
+                    convert::diagnostic(
+                        snapshot.rope.slice(..),
+                        diagnostic,
+                        session.encoding,
+                        snapshot.version,
+                        suppression.as_ref(),
+                    )
+                })
+                .collect();
+            let findings: Arc<[Finding]> = found.iter().map(Finding::of).collect();
+            state.documents.set_findings(&uri_for_task, snapshot.revision, Arc::clone(&findings));
+            let mut modules: HashSet<String> = changed_module.into_iter().collect();
+            // Some analysis read what this module's plain functions do (LW109): keep that
+            // current, and lint the documents that read it again when it changed (an edit
+            // of a helper's body changes no summary).
+            if let Some(module) = module.as_ref().filter(|module| state.workspace.wants_facts(&module.name)) {
+                let mut facts = analysis::helper_facts_in(text, &snapshot.tree, &module.name, module.is_package);
+                facts.path.clone_from(&path);
+                if state.workspace.set_document_facts(&module.name, facts) {
+                    modules.insert(module.name.clone());
                 }
-                let left_stale = Stale { modules, analysed: raced };
-                // Project files the settings could not read: said once per session (the
-                // command line says it on every run), else the defaults stand in silently.
-                let unread: Vec<String> = session
-                    .resolver
-                    .unread_facts_warnings(None)
-                    .into_iter()
-                    .filter(|warning| state.first_time(warning))
-                    .collect();
-                let notice = (!unread.is_empty()).then(|| unread.join("\n"));
-                Some((diagnostics, findings, error, left_stale, notice))
-            }))
+            }
+            let left_stale = Stale { modules, analysed: raced };
+            // Project files the settings could not read: said once per session (the
+            // command line says it on every run), else the defaults stand in silently.
+            let unread: Vec<String> = session
+                .resolver
+                .unread_facts_warnings(None)
+                .into_iter()
+                .filter(|warning| state.first_time(warning))
+                .collect();
+            let notice = (!unread.is_empty()).then(|| unread.join("\n"));
+            Some((diagnostics, findings, error, left_stale, notice))
         });
         match task.await {
-            Ok(Ok(Some((diagnostics, findings, error, left_stale, notice)))) => {
+            Ok(Some((diagnostics, findings, error, left_stale, notice))) => {
                 if let Some(error) = error {
                     self.show_config_error(&error).await;
                 }
@@ -450,9 +447,8 @@ impl Backend {
                 self.mark_stale(uri, &left_stale);
                 Analysis::Diagnostics(diagnostics, findings)
             }
-            Ok(Ok(None)) => Analysis::Stale,
-            Ok(Err(payload)) => Analysis::Failed(panic_message(payload.as_ref())),
-            Err(join_error) => Analysis::Failed(join_error.to_string()),
+            Ok(None) => Analysis::Stale,
+            Err(message) => Analysis::Failed(message),
         }
     }
 
@@ -600,64 +596,59 @@ impl Backend {
         let session = self.state.session();
         let state = Arc::clone(&self.state);
         let uri_for_task = uri.clone();
-        let task = tokio::task::spawn_blocking(move || {
-            std::panic::catch_unwind(AssertUnwindSafe(|| {
-                if skip_if_stale && state.notebooks.revision(&uri_for_task) != Some(snapshot.revision) {
-                    return None;
-                }
-                state.panic_if_injected(PanicSeam::Analysis);
-                let path = file_path(&uri_for_task);
-                let (settings, error) = settings_for(&session, path.as_deref());
-                // A cell's top level runs on the event loop, as the command line checks notebooks.
-                let settings = LintSettings { top_level_await: true, ..(*settings).clone() };
-                let module = path.as_deref().and_then(|path| state.workspace.module_of(path));
-                let noting = NotingModules { modules: &*state.workspace, asked: Mutex::default() };
-                let view = module.as_ref().map(|module| WorkspaceView {
-                    modules: &noting,
-                    module: &module.name,
-                    is_package: module.is_package,
-                });
-                let generation = state.workspace.generation();
-                let (notebook, analysed) = notebooks::joined(&snapshot);
-                let joined = notebook.joined_source();
-                let text = &*newlines::normalized(joined);
-                let tree = analysis::source::parse(text);
-                let found = analysis::lint_in_workspace(text, &tree, path.as_deref(), &settings, view.as_ref());
-                let asked = noting.asked.into_inner().unwrap_or_else(PoisonError::into_inner);
-                // As for a document (`analyze`): a change it raced makes it linted again.
-                let raced = !state.workspace.unchanged_since(generation, &asked);
-                state.notebooks.set_modules_asked(&uri_for_task, asked);
-                let syntax = if session.show_syntax_errors { SyntaxErrors::Report } else { SyntaxErrors::Hide };
-                let mut found = analysis::with_syntax_errors(text, &tree, found, syntax);
-                newlines::restore(&mut found, joined);
-                let root = tree.root_node();
-                let found: Vec<_> = found
-                    .into_iter()
-                    .map(|diagnostic| {
-                        let suppression = (!diagnostic.rule.is_pseudo())
-                            .then(|| noqa::suppression(text, root, &diagnostic))
-                            .flatten();
-                        (diagnostic, suppression)
-                    })
-                    .collect();
-                let reports = notebooks::cell_reports(&snapshot, &notebook, &analysed, &found, session.encoding);
-                let findings =
-                    reports.iter().map(|report| (report.uri.clone(), Arc::clone(&report.findings))).collect();
-                state.notebooks.set_findings(&uri_for_task, snapshot.revision, Arc::new(findings));
-                Some((reports, error, raced))
-            }))
+        let task = off_the_async_threads(move || {
+            if skip_if_stale && state.notebooks.revision(&uri_for_task) != Some(snapshot.revision) {
+                return None;
+            }
+            state.panic_if_injected(PanicSeam::Analysis);
+            let path = file_path(&uri_for_task);
+            let (settings, error) = settings_for(&session, path.as_deref());
+            // A cell's top level runs on the event loop, as the command line checks notebooks.
+            let settings = LintSettings { top_level_await: true, ..(*settings).clone() };
+            let module = path.as_deref().and_then(|path| state.workspace.module_of(path));
+            let noting = NotingModules { modules: &*state.workspace, asked: Mutex::default() };
+            let view = module.as_ref().map(|module| WorkspaceView {
+                modules: &noting,
+                module: &module.name,
+                is_package: module.is_package,
+            });
+            let generation = state.workspace.generation();
+            let (notebook, analysed) = notebooks::joined(&snapshot);
+            let joined = notebook.joined_source();
+            let text = &*newlines::normalized(joined);
+            let tree = analysis::source::parse(text);
+            let found = analysis::lint_in_workspace(text, &tree, path.as_deref(), &settings, view.as_ref());
+            let asked = noting.asked.into_inner().unwrap_or_else(PoisonError::into_inner);
+            // As for a document (`analyze`): a change it raced makes it linted again.
+            let raced = !state.workspace.unchanged_since(generation, &asked);
+            state.notebooks.set_modules_asked(&uri_for_task, asked);
+            let syntax = if session.show_syntax_errors { SyntaxErrors::Report } else { SyntaxErrors::Hide };
+            let mut found = analysis::with_syntax_errors(text, &tree, found, syntax);
+            newlines::restore(&mut found, joined);
+            let root = tree.root_node();
+            let found: Vec<_> = found
+                .into_iter()
+                .map(|diagnostic| {
+                    let suppression =
+                        (!diagnostic.rule.is_pseudo()).then(|| noqa::suppression(text, root, &diagnostic)).flatten();
+                    (diagnostic, suppression)
+                })
+                .collect();
+            let reports = notebooks::cell_reports(&snapshot, &notebook, &analysed, &found, session.encoding);
+            let findings = reports.iter().map(|report| (report.uri.clone(), Arc::clone(&report.findings))).collect();
+            state.notebooks.set_findings(&uri_for_task, snapshot.revision, Arc::new(findings));
+            Some((reports, error, raced))
         });
         match task.await {
-            Ok(Ok(Some((reports, error, raced)))) => {
+            Ok(Some((reports, error, raced))) => {
                 if let Some(error) = error {
                     self.show_config_error(&error).await;
                 }
                 self.mark_stale(uri, &Stale { modules: HashSet::new(), analysed: raced });
                 Some(Ok(reports))
             }
-            Ok(Ok(None)) => None,
-            Ok(Err(payload)) => Some(Err(panic_message(payload.as_ref()))),
-            Err(join_error) => Some(Err(join_error.to_string())),
+            Ok(None) => None,
+            Err(message) => Some(Err(message)),
         }
     }
 
@@ -768,21 +759,14 @@ impl Backend {
         let session_for_task = session.clone();
         let owner_for_task = owner.clone();
         let revision = snapshot.revision;
-        let task = tokio::task::spawn_blocking(move || {
-            std::panic::catch_unwind(AssertUnwindSafe(|| {
-                notebook_fix_all_edits(&state, &session_for_task, &owner_for_task, &snapshot)
-            }))
+        let task = off_the_async_threads(move || {
+            notebook_fix_all_edits(&state, &session_for_task, &owner_for_task, &snapshot)
         });
         let edits = match task.await {
-            Ok(Ok(edits)) => edits,
-            Ok(Err(payload)) => {
-                let message = panic_message(payload.as_ref());
+            Ok(edits) => edits,
+            Err(message) => {
                 self.log(MessageType::ERROR, format!("fixing {} failed: {message}", owner.as_str())).await;
                 return Err(internal_error(format!("fix-all failed: {message}")));
-            }
-            Err(error) => {
-                self.log(MessageType::ERROR, format!("fixing {} failed: {error}", owner.as_str())).await;
-                return Err(internal_error(format!("fix-all failed: {error}")));
             }
         };
         // Edits for an older text would land in the wrong places.
@@ -1467,6 +1451,19 @@ fn file_path(uri: &Uri) -> Option<PathBuf> {
         return None;
     }
     uri.to_file_path().map(std::borrow::Cow::into_owned)
+}
+
+/// Runs `work` on a blocking thread (CPU work and file reads must not stall the handlers that
+/// keep documents in sync); a panic there, or a task that could not finish, comes back as its
+/// message, and the server goes on.
+async fn off_the_async_threads<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> std::result::Result<T, String> {
+    match tokio::task::spawn_blocking(move || std::panic::catch_unwind(AssertUnwindSafe(work))).await {
+        Ok(Ok(result)) => Ok(result),
+        Ok(Err(payload)) => Err(panic_message(payload.as_ref())),
+        Err(join_error) => Err(join_error.to_string()),
+    }
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
