@@ -421,6 +421,13 @@ impl Workspace {
     pub fn offer_summary(&self, module: &str, summary: ModuleSummary) {
         self.on_disk.entry(module.to_string()).or_insert_with(|| Some(Arc::new(summary)));
     }
+
+    /// Records the helper facts of `module`, made by a check of its file `file` (stamped
+    /// `stamp` before it was read): what [`ModuleSource::helper_facts`] would read.
+    pub fn offer_facts(&self, module: &str, file: &Path, stamp: FileStamp, mut facts: HelperFacts) {
+        facts.path = Some(file.to_path_buf());
+        self.facts.entry(module.to_string()).or_insert_with(|| (file.to_path_buf(), stamp, Arc::new(facts)));
+    }
 }
 
 impl Workspace {

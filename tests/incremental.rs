@@ -382,3 +382,14 @@ fn the_documents_own_summary_changes_the_generation_but_not_its_findings_unless_
         assert_eq!(matches!(how, Analysed::Units { .. }), expected_by_units, "{how:?}");
     }
 }
+
+#[test]
+fn a_helper_call_finding_names_the_helper_where_it_moved() {
+    // LW109's steps in the same file are places in the text (a line in the message, a range
+    // in the related information): an edit between the caller and the helper moves the helper
+    // and not the caller, whose finding must then be made again, not kept (`edit_at` compares
+    // every update with a whole analysis).
+    let text = "import asyncio\n\n\nasync def handle(path):\n    return load(path)\n\n\ndef other():\n    return 1\n\n\ndef load(path):\n    return open(path).read()\n";
+    let how = edit_at(text, &[("    return 1", "\n    return 2")]);
+    assert!(matches!(how, Analysed::Units { .. }), "{how:?}");
+}

@@ -766,3 +766,35 @@ async fn a_helper_call_finding_follows_the_helpers_body() {
     let published = client.expect_notification("textDocument/publishDiagnostics").await;
     assert_eq!(codes(&published), [(json!("LW109"), json!(4))]);
 }
+
+/// LW109's steps in the same file name their lines, and editors get each as related
+/// information at the call: both follow the helper when an edit between the caller and the
+/// helper moves it, though neither the caller's text nor its place changed.
+#[tokio::test]
+async fn a_same_file_helper_step_is_related_information_that_moves_with_the_helper() {
+    let text = "import asyncio\n\n\nasync def handle(path):\n    return load(path)\n\n\ndef other():\n    return 1\n\n\ndef load(path):\n    return open(path).read()\n";
+    let (mut client, _) = TestClient::initialized(json!({}), json!({"extend-select": ["LW109"]})).await;
+    let step = |published: &Value| -> (String, Value, Value) {
+        let diagnostic = &published["diagnostics"][0];
+        assert_eq!(diagnostic["code"], "LW109", "{published}");
+        let related = &diagnostic["relatedInformation"];
+        assert_eq!(related.as_array().map(Vec::len), Some(1), "{published}");
+        assert_eq!(related[0]["location"]["uri"], URI, "{published}");
+        assert_eq!(related[0]["message"], "it calls `open()`", "{published}");
+        let message = diagnostic["message"].as_str().expect("a message").to_string();
+        (message, related[0]["location"]["range"]["start"].clone(), diagnostic["range"]["start"].clone())
+    };
+    client.open(URI, 1, text).await;
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
+    let (message, at, call) = step(&published);
+    assert_eq!(message, "`load()` blocks the event loop: it calls `open()` (line 13)");
+    assert_eq!((at, call), (json!({"line": 12, "character": 11}), json!({"line": 4, "character": 11})));
+    // The function between them grows by two lines: the caller (neither its text nor its
+    // place changed) stays as it was, the helper moves down.
+    client.change(URI, 2, (8, 12), (8, 12), "\n    return 2\n    return 3").await;
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
+    assert_eq!(published["version"], 2);
+    let (message, at, call) = step(&published);
+    assert_eq!(message, "`load()` blocks the event loop: it calls `open()` (line 15)");
+    assert_eq!((at, call), (json!({"line": 14, "character": 11}), json!({"line": 4, "character": 11})));
+}

@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use loopwise::analysis::{LintSettings, WorkspaceView, lint_source_in_workspace};
+use loopwise::analysis::{
+    LintSettings, ModuleRequest, WorkspaceView, helper_facts, lint_source_for_importers, lint_source_in_workspace,
+};
 use loopwise::rules::{Rule, RuleSet};
 use loopwise::workspace::Workspace;
 
@@ -104,4 +106,82 @@ fn the_prefilter_keeps_cross_module_findings() {
         assert_eq!(lint_source_in_workspace(&source, Some(&path), &on, Some(&view)), unfiltered, "{}", path.display());
     }
     assert!(findings > 0, "no cross-module finding to keep");
+}
+
+/// The command line takes a module's helper facts (LW109) from the module's own check, not
+/// from a second parse: those facts must be the ones a reading of the file for them alone
+/// gives, whatever rules the check runs, on the fixtures, the package and real code.
+#[test]
+fn a_checks_own_helper_facts_are_those_a_reading_for_them_gives() {
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut files = python_files(&tests.join("fixtures"));
+    files.extend(python_files(&tests.join("workspace")));
+    files.extend(python_files(&tests.join("real_code")));
+    let workspace = Workspace::default();
+    let all = LintSettings { rules: RuleSet::all(), ..LintSettings::default() };
+    let few = LintSettings { rules: [Rule::BlockingHelperCall].into_iter().collect::<RuleSet>(), ..all.clone() };
+    let mut with_facts = 0;
+    for path in &files {
+        let source = std::fs::read_to_string(path).expect("UTF-8 fixture");
+        let (module, is_package) = ("pkg.mod", false);
+        let alone = helper_facts(&source, module, is_package);
+        with_facts += usize::from(!alone.functions.is_empty());
+        for (settings, always) in [(&all, false), (&few, true), (&LintSettings::default(), true)] {
+            let view = WorkspaceView { modules: &workspace, module, is_package };
+            let request = ModuleRequest { module: (module, is_package), always, facts: true };
+            let (_, outputs) = lint_source_for_importers(&source, Some(path), settings, Some(&view), request);
+            if always || outputs.facts.is_some() {
+                assert_eq!(outputs.facts.as_ref(), Some(&alone), "{}", path.display());
+            }
+        }
+    }
+    assert!(with_facts >= 5, "only {with_facts} files with facts: the comparison compares nothing");
+}
+
+/// On the command line, LW109 finds the package's marked lines and names each step's place in
+/// another module whichever check ran first (one thread or two): the facts a module's own
+/// check gives its importers are theirs.
+#[test]
+fn the_command_line_finds_the_helper_chains_across_modules() {
+    // A copy: in the repository, its pyproject.toml would make the modules `tests.workspace.…`.
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/workspace");
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let root = folder.path();
+    let mut expected = BTreeSet::new();
+    for path in python_files(&fixture) {
+        let source = std::fs::read_to_string(&path).expect("UTF-8 fixture");
+        let relative = path.strip_prefix(&fixture).expect("below the fixture");
+        let copy = root.join(relative);
+        std::fs::create_dir_all(copy.parent().expect("a folder")).expect("folders");
+        std::fs::write(&copy, &source).expect("copy");
+        let name = relative.display().to_string();
+        for (index, line) in source.lines().enumerate() {
+            if marked(line, Rule::BlockingHelperCall) {
+                expected.insert(format!("{name}:{}", index + 1));
+            }
+        }
+    }
+    assert!(expected.len() >= 4, "the package fixture lost its LW109 markers");
+    let mut messages = Vec::new();
+    for threads in ["1", "2"] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_loopwise"))
+            .args(["check", "--no-cache", "--select", "LW109", "--output-format", "concise", "."])
+            .current_dir(root)
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .expect("loopwise runs");
+        let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+        let found: BTreeSet<String> = stdout
+            .lines()
+            .filter(|line| line.contains(": LW109"))
+            .filter_map(|line| {
+                let mut parts = line.splitn(3, ':');
+                Some(format!("{}:{}", parts.next()?, parts.next()?))
+            })
+            .collect();
+        assert_eq!(found, expected, "{threads} thread(s):\n{stdout}{}", String::from_utf8_lossy(&output.stderr));
+        assert!(stdout.contains("(shop/helpers/config.py:"), "a step in another module names its place:\n{stdout}");
+        messages.push(stdout);
+    }
+    assert_eq!(messages[0], messages[1], "the findings depend on which check ran first");
 }

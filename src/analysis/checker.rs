@@ -466,7 +466,7 @@ impl<'a, 't> Checker<'a, 't> {
         }
         let helper_calls = std::mem::take(&mut self.helper_calls);
         if !helper_calls.is_empty() {
-            rules::blocking_helper_call::report(&mut self, tree, helper_calls);
+            rules::blocking_helper_call::report(&mut self, helper_calls);
         }
         if self.enabled(Rule::AsyncWithoutAwait) {
             rules::async_without_await::check(&mut self);

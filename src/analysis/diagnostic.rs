@@ -223,6 +223,10 @@ impl Diagnostic {
         [self.range, TextRange::new(self.statement_start, self.statement_start)]
             .into_iter()
             .chain(self.fix.iter().chain(&self.alternatives).flat_map(|fix| fix.edits.iter().map(|edit| edit.range)))
+            .chain(self.related.iter().filter_map(|related| match related.place {
+                Place::Here(range) => Some(range),
+                Place::Elsewhere { .. } => None,
+            }))
     }
 
     /// This diagnostic of the text of `part` after that text moved by `delta` bytes.
@@ -232,6 +236,11 @@ impl Diagnostic {
         moved.statement_start = TextRange::new(self.statement_start, self.statement_start).moved_in(part, delta).start;
         for fix in moved.fix.iter_mut().chain(&mut moved.alternatives) {
             fix.move_part(part, delta);
+        }
+        for related in &mut moved.related {
+            if let Place::Here(range) = &mut related.place {
+                *range = range.moved_in(part, delta);
+            }
         }
         moved
     }
@@ -251,16 +260,23 @@ pub struct Diagnostic {
     /// Byte offset of the start of the statement that holds the finding: a `# noqa` comment on
     /// that line counts as well as one on the reported line.
     pub statement_start: usize,
-    /// Places in other files the finding is about (each step of an LW109 chain in another
-    /// module), for an editor's related information.
+    /// Other places the finding is about (each step of an LW109 chain), for an editor's
+    /// related information.
     pub related: Vec<Related>,
 }
 
-/// A line of another file that a finding is about, and what happens there.
+/// A place a finding is about, and what happens there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Related {
-    pub path: std::path::PathBuf,
-    /// 1-based.
-    pub line: usize,
+    pub place: Place,
     pub message: String,
+}
+
+/// Where a [`Related`] place is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// A line of another file (1-based), as that file was read.
+    Elsewhere { path: std::path::PathBuf, line: usize },
+    /// A range of the analysed text itself: it moves with the text, as the finding's does.
+    Here(TextRange),
 }

@@ -32,7 +32,7 @@ use crate::rules::RuleSet;
 
 pub use async_library::AsyncLibrary;
 pub use checker::{Call, Checker, ExceptHandler, TaskGroupBlock};
-pub use diagnostic::{Applicability, Diagnostic, Edit, Fix, Related, Severity, TextRange};
+pub use diagnostic::{Applicability, Diagnostic, Edit, Fix, Place, Related, Severity, TextRange};
 pub use settings::{LintSettings, PythonVersion};
 
 /// The rest of the workspace, as one file sees it: where its imports lead.
@@ -149,26 +149,59 @@ pub fn with_syntax_errors(
     diagnostics
 }
 
-/// [`check_source_in_workspace`] reporting syntax errors, also summarizing the text as the module `summary_of` (its
-/// dotted name, whether it is a package) from the same parse: a module that other files import
-/// need not be parsed a second time for them.
-pub fn lint_source_and_summarize(
+/// What a file's own check tells its importers, when the check parsed it: its summary (for
+/// LW201 and the rest) and its helper facts (LW109).
+#[derive(Debug, Default)]
+pub struct ModuleOutputs {
+    pub summary: Option<index::ModuleSummary>,
+    pub facts: Option<index::HelperFacts>,
+}
+
+/// What a check of a module makes for its importers besides its findings.
+#[derive(Debug, Clone, Copy)]
+pub struct ModuleRequest<'a> {
+    /// The module's dotted name, and whether the text is its package's `__init__`.
+    pub module: (&'a str, bool),
+    /// Parse and summarize even a text the prefilter would skip (an importer is waiting for
+    /// the summary); otherwise only a text that is parsed anyway is summarized.
+    pub always: bool,
+    /// Also its helper facts, from the same parse and semantic model.
+    pub facts: bool,
+}
+
+/// [`check_source_in_workspace`] reporting syntax errors, also telling what the module's
+/// importers ask of it from the same parse (`request`): a module that other files import need
+/// not be parsed a second time for them.
+pub fn lint_source_for_importers(
     source: &str,
     path: Option<&Path>,
     settings: &LintSettings,
     workspace: Option<&WorkspaceView<'_>>,
-    (module, is_package): (&str, bool),
-) -> (Vec<Diagnostic>, index::ModuleSummary) {
+    request: ModuleRequest<'_>,
+) -> (Vec<Diagnostic>, ModuleOutputs) {
     let original = source;
     let source = &*newlines::normalized(original);
-    let tree = source::parse(source);
-    let summary = index::summarize(source, &tree, module, is_package);
     let rules = rules_for_text(source, path, settings);
-    let diagnostics =
-        if rules.checked.is_empty() { Vec::new() } else { lint_tree(source, &tree, path, settings, workspace, rules) };
+    if rules.checked.is_empty() && !request.always {
+        return (Vec::new(), ModuleOutputs::default());
+    }
+    let (module, is_package) = request.module;
+    let tree = source::parse(source);
+    let summary = Some(index::summarize(source, &tree, module, is_package));
+    let (semantic, diagnostics) = if rules.checked.is_empty() {
+        (None, Vec::new())
+    } else {
+        let file = FileInputs { source, tree: &tree, path, settings, workspace, rules };
+        let (semantic, diagnostics) = lint_parts(&file, &[], None);
+        (Some(semantic), diagnostics)
+    };
+    let facts = request.facts.then(|| match &semantic {
+        Some(semantic) => facts_with_model(semantic, &tree, module, is_package),
+        None => helper_facts_in(source, &tree, module, is_package),
+    });
     let mut diagnostics = with_syntax_errors(source, &tree, diagnostics, SyntaxErrors::Report);
     newlines::restore(&mut diagnostics, original);
-    (diagnostics, summary)
+    (diagnostics, ModuleOutputs { summary, facts })
 }
 
 /// What the plain functions of the module `module` (`source`, a package's `__init__` when
@@ -181,9 +214,20 @@ pub fn helper_facts(source: &str, module: &str, is_package: bool) -> index::Help
 
 /// [`helper_facts`] of a text already parsed into `tree` (the text [`newlines::normalized`]).
 pub fn helper_facts_in(source: &str, tree: &Tree, module: &str, is_package: bool) -> index::HelperFacts {
-    let semantic = semantic::SemanticModel::build(tree, source);
+    facts_with_model(&semantic::SemanticModel::build(tree, source), tree, module, is_package)
+}
+
+/// [`helper_facts_in`] with the semantic model of `tree` already built (by the file's own
+/// check). The facts are the same whatever the file's settings: they use the defaults and no
+/// workspace, as a reading of the file for them alone does.
+fn facts_with_model(
+    semantic: &semantic::SemanticModel<'_>,
+    tree: &Tree,
+    module: &str,
+    is_package: bool,
+) -> index::HelperFacts {
     let settings = LintSettings::default();
-    let mut checker = Checker::new(&semantic, &settings, crate::rules::RuleSet::default());
+    let mut checker = Checker::new(semantic, &settings, crate::rules::RuleSet::default());
     // Where the module is, as its importers' messages name it: its path below the root its
     // dotted name hangs from.
     let file = module.replace('.', "/") + if is_package { "/__init__.py" } else { ".py" };

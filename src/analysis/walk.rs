@@ -131,6 +131,39 @@ pub fn matches<'t>(tree: &'t Tree, source: &str, concepts: ConceptSet, range: Te
     }
 }
 
+/// The matches of `concepts` in the subtree of `root` (itself included), in the order of a
+/// pre-order walk, leaving out each node `pruned` says to and everything below it. Only that
+/// subtree is walked: [`matches`] of a range walks from the root of the tree, past every
+/// sibling of the range's ancestors, and so costs as much as the file for each range asked.
+pub fn matches_below<'t>(
+    root: Node<'t>,
+    source: &str,
+    concepts: ConceptSet,
+    mut pruned: impl FnMut(Node<'t>) -> bool,
+) -> Vec<Match<'t>> {
+    let mut matcher = Matcher::new(source, concepts, TextRange::of(root));
+    // A cursor made at `root` treats it as its root: it goes no higher and has no siblings.
+    let mut cursor = root.walk();
+    loop {
+        let node = cursor.node();
+        let kept = !pruned(node);
+        if kept {
+            matcher.visit(node);
+        }
+        if kept && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return matcher.found;
+            }
+        }
+    }
+}
+
 /// The concepts of a walk found one node at a time, for a walk done by someone else (the
 /// semantic model's): shown every node of the tree in a cursor's order, it finds what
 /// [`matches`] does.

@@ -9,7 +9,7 @@ use tower_lsp_server::ls_types::{
 };
 
 use crate::analysis::noqa::SuppressionLine;
-use crate::analysis::{Diagnostic, Edit, Fix, Severity};
+use crate::analysis::{Diagnostic, Edit, Fix, Place, Severity};
 use crate::position::{self, LineColumn, PositionEncoding};
 
 pub const SOURCE: &str = "loopwise";
@@ -91,13 +91,14 @@ pub fn severity(severity: Severity) -> DiagnosticSeverity {
     }
 }
 
-/// The LSP diagnostic of a finding in `text` (the document at `version`), with its fixes and
-/// its suppression (see [`crate::analysis::noqa::suppression`]) in `data`.
+/// The LSP diagnostic of a finding in `text` (the document `document` at `version`), with its
+/// fixes and its suppression (see [`crate::analysis::noqa::suppression`]) in `data`. Without
+/// `document`, related places in the text itself are left out.
 pub fn diagnostic(
     text: RopeSlice<'_>,
+    (document, version): (Option<&Uri>, i32),
     diagnostic: &Diagnostic,
     encoding: PositionEncoding,
-    version: i32,
     suppression: Option<&(Edit, SuppressionLine)>,
 ) -> ls_types::Diagnostic {
     let rule = diagnostic.rule;
@@ -122,19 +123,24 @@ pub fn diagnostic(
         code_description: rule.url().and_then(|url| url.parse::<Uri>().ok()).map(|href| CodeDescription { href }),
         source: Some(SOURCE.to_string()),
         message: diagnostic.message.clone(),
-        // Each place in another file the finding is about (an LW109 chain's steps there), as
-        // that file's line; a path that makes no URI is left out.
+        // Each place the finding is about (an LW109 chain's steps): in another file as that
+        // file's line, whose columns this text cannot tell; a path that makes no URI is left out.
         related_information: Some(
             diagnostic
                 .related
                 .iter()
                 .filter_map(|related| {
-                    let line = u32::try_from(related.line.saturating_sub(1)).ok()?;
-                    let at = Position::new(line, 0);
-                    Some(DiagnosticRelatedInformation {
-                        location: Location { uri: Uri::from_file_path(&related.path)?, range: Range::new(at, at) },
-                        message: related.message.clone(),
-                    })
+                    let location = match &related.place {
+                        Place::Elsewhere { path, line } => {
+                            let at = Position::new(u32::try_from(line.saturating_sub(1)).ok()?, 0);
+                            Location { uri: Uri::from_file_path(path)?, range: Range::new(at, at) }
+                        }
+                        Place::Here(range) => Location {
+                            uri: document?.clone(),
+                            range: lsp_range(text, range.start, range.end, encoding),
+                        },
+                    };
+                    Some(DiagnosticRelatedInformation { location, message: related.message.clone() })
                 })
                 .collect::<Vec<_>>(),
         )
@@ -210,9 +216,9 @@ mod tests {
             related: Vec::new(),
         };
         let deprecated =
-            diagnostic(text.slice(..), &finding(Rule::DeprecatedAsyncioApi), PositionEncoding::Utf16, 1, None);
+            diagnostic(text.slice(..), (None, 1), &finding(Rule::DeprecatedAsyncioApi), PositionEncoding::Utf16, None);
         assert_eq!(deprecated.tags, Some(vec![DiagnosticTag::DEPRECATED]));
-        let other = diagnostic(text.slice(..), &finding(Rule::BlockingSleep), PositionEncoding::Utf16, 1, None);
+        let other = diagnostic(text.slice(..), (None, 1), &finding(Rule::BlockingSleep), PositionEncoding::Utf16, None);
         assert_eq!(other.tags, None);
     }
 
@@ -253,7 +259,7 @@ mod tests {
             related: Vec::new(),
         };
         let suppression = (edit(13, 13, "  # noqa: LW101"), SuppressionLine::StatementStart);
-        let converted = diagnostic(text.slice(..), &finding, PositionEncoding::Utf16, 3, Some(&suppression));
+        let converted = diagnostic(text.slice(..), (None, 3), &finding, PositionEncoding::Utf16, Some(&suppression));
         let range = |start, end| serde_json::json!({"start": {"line": 0, "character": start}, "end": {"line": 0, "character": end}});
         assert_eq!(
             converted.data,

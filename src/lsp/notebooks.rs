@@ -364,7 +364,8 @@ pub fn cell_reports(
         };
         let local =
             Diagnostic { range: shift(diagnostic.range), fix: None, alternatives: Vec::new(), ..diagnostic.clone() };
-        let mut converted = convert::diagnostic(text, &local, encoding, here.version, None);
+        // A related place in the joined text may be in another cell: left out.
+        let mut converted = convert::diagnostic(text, (None, here.version), &local, encoding, None);
         // Plain structs of strings and numbers always serialize.
         converted.data = serde_json::to_value(data).ok();
         diagnostics[cell].push(converted);

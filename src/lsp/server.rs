@@ -404,9 +404,9 @@ impl Backend {
                         (!diagnostic.rule.is_pseudo()).then(|| noqa::suppression(text, root, diagnostic)).flatten();
                     convert::diagnostic(
                         snapshot.rope.slice(..),
+                        (Some(&uri_for_task), snapshot.version),
                         diagnostic,
                         session.encoding,
-                        snapshot.version,
                         suppression.as_ref(),
                     )
                 })

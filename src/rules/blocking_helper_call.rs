@@ -6,9 +6,9 @@ use crate::analysis::index::{
     FactStep, FunctionKind, HelperFact, HelperFacts, absolute_name, helper_fact_of, is_transparent_decorator,
 };
 use crate::analysis::queries::{Concept, ConceptSet};
-use crate::analysis::source::{NodeFields, field};
+use crate::analysis::source::{Kind, NodeFields, field, kind};
 use crate::analysis::walk;
-use crate::analysis::{Call, Checker, Related, TextRange};
+use crate::analysis::{Call, Checker, Place, Related, TextRange};
 use crate::rules::Rule;
 use crate::rules::to_thread_fix::to_thread_fix;
 
@@ -19,8 +19,8 @@ define_rule! {
     /// async function, directly or through up to two more such functions. The function may be
     /// one of the same file (methods through `self.`/`cls.`) or one another module of the
     /// workspace defines and this file imports; the message names the chain, with each step's
-    /// place in another module (``it calls `open()` (pkg/config.py:12)``), which editors also
-    /// get as related information pointing at that line.
+    /// place (``it calls `open()` (line 12)`` in this file, ``(pkg/config.py:12)`` in another
+    /// module), which editors also get as related information pointing at it.
     ///
     /// ## Why is this bad?
     /// The helper runs on the event loop when it is called, so its blocking call stops every
@@ -72,9 +72,10 @@ define_rule! {
     ///
     /// In the editor, another module's functions are read from its open document (an edit of
     /// a helper's body there diagnoses its callers again) or else as saved on disk; and a
-    /// keystroke in a file whose async functions call helpers analyses
-    /// the whole file while this rule is on (the answer reads the helpers' bodies, which an
-    /// analysis of only the edited function does not walk). On the command line, a file that
+    /// keystroke in a file where this rule reports a chain through helpers of the same file
+    /// analyses those callers again (their findings name places outside them), and the whole
+    /// file when a helper's body binds a name the answer looks up (an analysis of only the
+    /// edited function does not walk the helpers' bodies). On the command line, a file that
     /// imports anything and defines an `async def` is parsed while this rule is on (+18% CPU on
     /// Home Assistant). Off by default for those costs.
     ///
@@ -125,21 +126,23 @@ struct Body<'t> {
     helpers: Vec<(Helper<'t>, Step)>,
 }
 
-/// A step of a chain: the call as a message says it (``calls `open()` ``), and where it is
-/// when that is another file (its line).
+/// A step of a chain: the call as a message says it (``calls `open()` ``), and where it is:
+/// another file's line (which the text names already), or the call in this file.
 #[derive(Debug, Clone)]
 struct Step {
     text: String,
     elsewhere: Option<(std::path::PathBuf, usize)>,
+    /// The call's range in this file, and its line (1-based).
+    here: Option<(TextRange, usize)>,
 }
 
 impl Step {
-    fn here(text: String) -> Self {
-        Self { text, elsewhere: None }
+    fn here(text: String, call: Node<'_>) -> Self {
+        Self { text, elsewhere: None, here: Some((TextRange::of(call), call.start_position().row + 1)) }
     }
 
     fn of(step: FactStep, path: Option<&std::path::PathBuf>) -> Self {
-        Self { text: step.text, elsewhere: path.map(|path| (path.clone(), step.line)) }
+        Self { text: step.text, elsewhere: path.map(|path| (path.clone(), step.line)), here: None }
     }
 }
 
@@ -205,7 +208,7 @@ fn runs_its_body(checker: &Checker<'_, '_>, helper: Node<'_>) -> bool {
 }
 
 /// Reports each candidate whose helper blocks, naming the chain.
-pub(crate) fn report<'t>(checker: &mut Checker<'_, 't>, tree: &'t Tree, candidates: Vec<Candidate<'t>>) {
+pub(crate) fn report<'t>(checker: &mut Checker<'_, 't>, candidates: Vec<Candidate<'t>>) {
     // A call the blocking-call rules report themselves (a configured one) is theirs.
     let reported: HashSet<TextRange> = checker
         .diagnostics()
@@ -219,21 +222,34 @@ pub(crate) fn report<'t>(checker: &mut Checker<'_, 't>, tree: &'t Tree, candidat
             continue;
         }
         let mut visited = vec![candidate.helper.key()];
-        let Some(chain) = chain(checker, tree, &mut bodies, &candidate.helper, 1, &mut visited) else { continue };
-        // No line numbers: the server keeps this finding while edits elsewhere move the
-        // helpers' lines (it re-checks the call only when a helper's body changes).
+        let Some(chain) = chain(checker, &mut bodies, &candidate.helper, 1, &mut visited) else { continue };
+        // A step in this file names its line and is related information by its range: the
+        // server analyses a finding whose ranges reach outside its own unit again on every
+        // edit, so neither goes stale as edits move the helpers. Not in a notebook, whose
+        // lines are its cells'.
+        let in_notebook = checker.path.is_some_and(crate::notebook::is_notebook);
         let callee = checker.text(candidate.call.callee);
         let mut message = match &candidate.helper {
             Helper::Here(_) => format!("`{callee}()` blocks the event loop: it "),
             Helper::Module(name) => format!("`{callee}()` (`{name}`) blocks the event loop: it "),
         };
-        let texts: Vec<&str> = chain.iter().map(|step| step.text.as_str()).collect();
+        let texts: Vec<String> = chain
+            .iter()
+            .map(|step| match step.here {
+                Some((_, line)) if !in_notebook => format!("{} (line {line})", step.text),
+                _ => step.text.clone(),
+            })
+            .collect();
         message.push_str(&texts.join(", which "));
         let related = chain
             .iter()
             .filter_map(|step| {
-                let (path, line) = step.elsewhere.clone()?;
-                Some(Related { path, line, message: format!("it {}", step.text) })
+                let place = match (&step.elsewhere, step.here) {
+                    (Some((path, line)), _) => Place::Elsewhere { path: path.clone(), line: *line },
+                    (None, Some((range, _))) if !in_notebook => Place::Here(range),
+                    _ => return None,
+                };
+                Some(Related { place, message: format!("it {}", step.text) })
             })
             .collect();
         let fix = to_thread_fix(checker, &candidate.call);
@@ -246,7 +262,6 @@ pub(crate) fn report<'t>(checker: &mut Checker<'_, 't>, tree: &'t Tree, candidat
 /// The steps from `helper` to a blocking call, when there is one within the depth left.
 fn chain<'t>(
     checker: &mut Checker<'_, 't>,
-    tree: &'t Tree,
     bodies: &mut HashMap<String, Option<Body<'t>>>,
     helper: &Helper<'t>,
     depth: usize,
@@ -257,7 +272,7 @@ fn chain<'t>(
         body.clone()
     } else {
         let body = match helper {
-            Helper::Here(node) => Some(body_of(checker, tree, *node)),
+            Helper::Here(node) => Some(body_of(checker, *node)),
             Helper::Module(name) => module_body(checker, name),
         };
         bodies.insert(key, body.clone());
@@ -276,7 +291,7 @@ fn chain<'t>(
             continue;
         }
         visited.push(key);
-        if let Some(mut rest) = chain(checker, tree, bodies, &next, depth + 1, visited) {
+        if let Some(mut rest) = chain(checker, bodies, &next, depth + 1, visited) {
             rest.insert(0, step);
             return Some(rest);
         }
@@ -299,17 +314,17 @@ fn module_body<'t>(checker: &Checker<'_, 't>, name: &str) -> Option<Body<'t>> {
 
 /// What `helper`'s own body does (not its nested functions, lambdas or classes): the calls
 /// the blocking-call rules would report were it an `async def`, and the helpers it calls.
-fn body_of<'t>(checker: &mut Checker<'_, 't>, tree: &'t Tree, helper: Node<'t>) -> Body<'t> {
+fn body_of<'t>(checker: &mut Checker<'_, 't>, helper: Node<'t>) -> Body<'t> {
     let mut body = Body::default();
-    for (found, next) in body_calls(checker, tree, helper) {
+    for (found, next) in body_calls(checker, helper) {
         if let Some(blocks) = checker.would_block(&found) {
             // The first blocking call is the one the message names: the rest cannot change
             // the answer.
-            body.blocks = Some(Step::here(blocks));
+            body.blocks = Some(Step::here(blocks, found.node));
             break;
         }
         if let (Some(next), Some(callee)) = (next, found.first) {
-            body.helpers.push((next, Step::here(format!("calls `{}()`", checker.text(callee)))));
+            body.helpers.push((next, Step::here(format!("calls `{}()`", checker.text(callee)), found.node)));
         }
     }
     body
@@ -317,24 +332,15 @@ fn body_of<'t>(checker: &mut Checker<'_, 't>, tree: &'t Tree, helper: Node<'t>) 
 
 /// The calls and `with` items of `helper`'s own body, in order, each call with the helper it
 /// runs when it runs one.
-fn body_calls<'t>(
-    checker: &Checker<'_, 't>,
-    tree: &'t Tree,
-    helper: Node<'t>,
-) -> Vec<(walk::Match<'t>, Option<Helper<'t>>)> {
+fn body_calls<'t>(checker: &Checker<'_, 't>, helper: Node<'t>) -> Vec<(walk::Match<'t>, Option<Helper<'t>>)> {
     let Some(block) = helper.field(&field::BODY) else { return Vec::new() };
     let semantic = checker.semantic;
     let concepts: ConceptSet = [Concept::Call, Concept::WithItem].into_iter().collect();
-    // Told from the tree, not the semantic model's scopes: the server's model may not have
-    // walked this body (an unchanged part of the file), and then holds no scopes inside it.
-    let nested = nested_scopes(block);
-    walk::matches(tree, semantic.source(), concepts, TextRange::of(block))
+    // The bodies of the functions, lambdas and classes it defines do not run when the helper
+    // does. Told from the tree, not the semantic model's scopes: the server's model may not
+    // have walked this body (an unchanged part of the file), and then holds no scopes inside it.
+    walk::matches_below(block, semantic.source(), concepts, is_nested_scope)
         .into_iter()
-        .filter(|found| {
-            let at = found.node.start_byte();
-            let index = nested.partition_point(|range| range.end <= at);
-            nested.get(index).is_none_or(|range| range.start > at)
-        })
         .map(|found| {
             let next = (found.concept == Concept::Call)
                 .then(|| found.first.and_then(|callee| followed_helper(checker, callee)))
@@ -354,22 +360,20 @@ pub(crate) fn module_facts<'t>(checker: &mut Checker<'_, 't>, tree: &'t Tree, mo
     let statements: Vec<Node<'t>> = root.named_children(&mut cursor).collect();
     for statement in statements {
         let Some(definition) = undecorated(statement) else { continue };
-        match definition.kind() {
-            "function_definition" => functions.extend(fact_of(checker, tree, (module, file), definition, "")),
-            "class_definition" => {
-                let (Some(name), Some(body)) = (definition.field(&field::NAME), definition.field(&field::BODY)) else {
-                    continue;
-                };
-                let prefix = format!("{}.", semantic.text(name));
-                let mut methods = body.walk();
-                let members: Vec<Node<'t>> = body.named_children(&mut methods).collect();
-                for member in members {
-                    if let Some(method) = undecorated(member).filter(|method| method.kind() == "function_definition") {
-                        functions.extend(fact_of(checker, tree, (module, file), method, &prefix));
-                    }
+        if kind::FUNCTION_DEFINITION.is(definition) {
+            functions.extend(fact_of(checker, (module, file), definition, ""));
+        } else if CLASS_DEFINITION.is(definition) {
+            let (Some(name), Some(body)) = (definition.field(&field::NAME), definition.field(&field::BODY)) else {
+                continue;
+            };
+            let prefix = format!("{}.", semantic.text(name));
+            let mut methods = body.walk();
+            let members: Vec<Node<'t>> = body.named_children(&mut methods).collect();
+            for member in members {
+                if let Some(method) = undecorated(member).filter(|method| kind::FUNCTION_DEFINITION.is(*method)) {
+                    functions.extend(fact_of(checker, (module, file), method, &prefix));
                 }
             }
-            _ => {}
         }
     }
     functions.sort_by(|(a, _), (b, _)| a.cmp(b));
@@ -378,14 +382,13 @@ pub(crate) fn module_facts<'t>(checker: &mut Checker<'_, 't>, tree: &'t Tree, mo
 }
 
 fn undecorated(statement: Node<'_>) -> Option<Node<'_>> {
-    if statement.kind() == "decorated_definition" { statement.field(&field::DEFINITION) } else { Some(statement) }
+    if kind::DECORATED_DEFINITION.is(statement) { statement.field(&field::DEFINITION) } else { Some(statement) }
 }
 
 /// The fact of one plain function `definition` (named `prefix` + its name in `module`), when
 /// a call of it runs its body ([`runs_its_body`]) and it does something worth saying.
 fn fact_of<'t>(
     checker: &mut Checker<'_, 't>,
-    tree: &'t Tree,
     (module, file): (&str, &str),
     definition: Node<'t>,
     prefix: &str,
@@ -396,7 +399,7 @@ fn fact_of<'t>(
     }
     let semantic = checker.semantic;
     let mut fact = HelperFact::default();
-    for (found, next) in body_calls(checker, tree, definition) {
+    for (found, next) in body_calls(checker, definition) {
         // Another file's lines: they go stale only with that file, whose facts are then read
         // again.
         let line = found.node.start_position().row + 1;
@@ -442,33 +445,10 @@ fn local_name(semantic: &crate::analysis::semantic::SemanticModel<'_>, definitio
     }
 }
 
-/// The functions, lambdas and classes in `block` that are not inside another of them, in
-/// order: their bodies do not run when the helper does.
-fn nested_scopes(block: Node<'_>) -> Vec<TextRange> {
-    let mut nested = Vec::new();
-    let mut cursor = block.walk();
-    let mut descend = cursor.goto_first_child();
-    while descend || cursor.goto_next_sibling() || climb(&mut cursor, block) {
-        let node = cursor.node();
-        if matches!(node.kind(), "function_definition" | "lambda" | "class_definition") {
-            nested.push(TextRange::of(node));
-            descend = false;
-        } else {
-            descend = cursor.goto_first_child();
-        }
-    }
-    nested
-}
+static CLASS_DEFINITION: Kind = Kind::new("class_definition", true);
 
-/// Moves `cursor` up to the next sibling of an ancestor below `root`; false at the end.
-fn climb(cursor: &mut tree_sitter::TreeCursor<'_>, root: Node<'_>) -> bool {
-    while cursor.goto_parent() {
-        if cursor.node() == root {
-            return false;
-        }
-        if cursor.goto_next_sibling() {
-            return true;
-        }
-    }
-    false
+/// Whether `node` is a function, a lambda or a class: what it defines runs later, if ever.
+fn is_nested_scope(node: Node<'_>) -> bool {
+    static LAMBDA: Kind = Kind::new("lambda", true);
+    kind::FUNCTION_DEFINITION.is(node) || LAMBDA.is(node) || CLASS_DEFINITION.is(node)
 }
