@@ -5,7 +5,7 @@ the diagnostics of that very version arrive (issue 11's goals: typing in a funct
 20k-line one's; opening within 1.5x of tree-sitter's own parse; RSS after opening the 100k-line
 file and after 1,000 edits).
 
-    python3 benches/keystroke.py [--ruff /tmp/peers/bin/ruff] [--keys 120] [--only 20k]
+    python3 benches/keystroke.py [--ruff /tmp/peers/bin/ruff] [--keys 120] [--only 20k] [--extend-select LW109]
 
 The files are real code: aiohttp 3.11.18 and redis 5.2.1 (sdists from PyPI, downloaded once into
 benches/.corpus/, git-ignored), their modules concatenated until 20,000 and 100,000 lines. Each
@@ -32,6 +32,8 @@ CACHE = ROOT / "benches" / ".corpus"
 PACKAGES = [("aiohttp", "3.11.18", "aiohttp"), ("redis", "5.2.1", "redis")]
 # The rules of ruff's that loopwise's default set covers (the peers named in docs/rules.md).
 RUFF_SELECT = ["ASYNC", "RUF006", "UP041", "PLE1142"]
+# Rules loopwise runs besides its defaults (`--extend-select`, for an off-by-default rule's cost).
+EXTEND_SELECT = []
 
 
 def sources():
@@ -96,7 +98,10 @@ class Server:
                 },
                 "workspace": {"configuration": False, "workspaceFolders": True},
             },
-            "initializationOptions": {"settings": {"lint": {"select": RUFF_SELECT}}} if name == "ruff" else {},
+            "initializationOptions": (
+                {"settings": {"lint": {"select": RUFF_SELECT}}} if name == "ruff"
+                else {"extend-select": EXTEND_SELECT} if EXTEND_SELECT else {}
+            ),
         })
         self.notify("initialized", {})
 
@@ -306,7 +311,9 @@ def main():
     parser.add_argument("--keys", type=int, default=120, help="keys typed per scenario")
     parser.add_argument("--only", choices=["20k", "100k"])
     parser.add_argument("--edits", type=int, default=1000, help="edits before the last RSS reading")
+    parser.add_argument("--extend-select", default="", help="loopwise rules besides the defaults (LW109,...)")
     args = parser.parse_args()
+    EXTEND_SELECT.extend(code for code in args.extend_select.split(",") if code)
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     loopwise = [str(ROOT / "target/release/loopwise"), "server"]
     ruff = [args.ruff, "server"]

@@ -365,7 +365,9 @@ fn blocking_rules_still_report_in_trio_and_anyio_modules() {
         // Its quiet lines are coroutines run by `asyncio.run(coro())` in a thread: rewritten,
         // `trio.run(coro())` is a call trio refuses (it takes the function), so nothing runs
         // them on a thread's loop and they are rightly reported.
-        let asyncio_only = path.file_stem().is_some_and(|stem| stem == "lw101_blocking_sleep_worker_thread");
+        let asyncio_only = path.file_stem().is_some_and(|stem| {
+            stem == "lw101_blocking_sleep_worker_thread" || stem == "lw109_blocking_helper_call_worker_thread"
+        });
         if !rule.code().starts_with("LW1") || asyncio_only {
             continue;
         }

@@ -2312,13 +2312,22 @@ fn is_staticmethod(parent: Node<'_>, source: &str) -> bool {
 /// Every identifier of the tree under `root`, and every attribute by its last part, as byte
 /// ranges by name, in one cursor walk.
 fn name_index(source: &str, root: Node<'_>) -> foldhash::HashMap<String, Vec<TextRange>> {
+    /// 1: an identifier, 2: an attribute, by kind id (a `kind()` string per node was most of
+    /// the walk).
+    static KINDS: LazyLock<Vec<u8>> = LazyLock::new(|| {
+        named_kind_table(0, |name| match name {
+            "identifier" => Some(1),
+            "attribute" => Some(2),
+            _ => None,
+        })
+    });
     let mut index: foldhash::HashMap<String, Vec<TextRange>> = foldhash::HashMap::default();
     let mut cursor = root.walk();
     loop {
         let node = cursor.node();
-        let key = match node.kind() {
-            "identifier" => Some(node),
-            "attribute" => node.field(&field::ATTRIBUTE),
+        let key = match KINDS.get(usize::from(node.kind_id())).copied().unwrap_or(0) {
+            1 => Some(node),
+            2 => node.field(&field::ATTRIBUTE),
             _ => None,
         };
         if let Some(key) = key

@@ -159,13 +159,16 @@ pub(crate) struct Candidate<'t> {
 pub(crate) fn candidate<'t>(checker: &Checker<'_, 't>, call: &Call<'t>) -> Option<Helper<'t>> {
     // Most calls in an async function are of methods and imported names: the file's own
     // `def`s and the workspace's plain functions are asked about first, the rest only then.
-    let helper = followed_helper(checker, call.callee)?;
+    // Whether the async function runs on a worker thread's loop is asked only of a chain that
+    // blocks ([`report`]): the question reads every reference to the function in the file.
+    followed_helper(checker, call.callee)
+}
+
+/// Whether the call `call` runs on a worker thread's own loop, where blocking stops no one else.
+fn on_a_worker_threads_loop(checker: &Checker<'_, '_>, call: &Call<'_>) -> bool {
     let semantic = checker.semantic;
     let function = semantic.enclosing_function(call.node.start_byte()).map(|scope| semantic.scope(scope).node);
-    if function.is_some_and(|function| semantic.runs_on_worker_thread_loop(function)) {
-        return None;
-    }
-    Some(helper)
+    function.is_some_and(|function| semantic.runs_on_worker_thread_loop(function))
 }
 
 fn followed_helper<'t>(checker: &Checker<'_, 't>, callee: Node<'_>) -> Option<Helper<'t>> {
@@ -223,6 +226,9 @@ pub(crate) fn report<'t>(checker: &mut Checker<'_, 't>, candidates: Vec<Candidat
         }
         let mut visited = vec![candidate.helper.key()];
         let Some(chain) = chain(checker, &mut bodies, &candidate.helper, 1, &mut visited) else { continue };
+        if on_a_worker_threads_loop(checker, &candidate.call) {
+            continue;
+        }
         // A step in this file names its line and is related information by its range: the
         // server analyses a finding whose ranges reach outside its own unit again on every
         // edit, so neither goes stale as edits move the helpers. Not in a notebook, whose
