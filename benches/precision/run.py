@@ -27,6 +27,8 @@ ROOT = HERE.parent.parent
 CACHE = HERE / ".corpus"
 FINDINGS = CACHE / "findings.json"
 VERDICTS = HERE / "verdicts.txt"
+# Rules off by default that have verdicts (judged with `run --extend-select`).
+OFF_BY_DEFAULT = {"LW109"}
 
 # name, version, sdist file, sha256 (as PyPI's JSON API gives it), what it is. None of these
 # projects was used to build or tune loopwise. Every sdist ships its test suite.
@@ -220,7 +222,8 @@ def run(args):
         if not root.is_dir():
             raise SystemExit(f"{root} missing: run `download` first")
         # From the project's root with no path, as a user would: its configuration counts.
-        done = subprocess.run([str(binary), "check", "--output-format", "json"], cwd=root,
+        extra = ["--extend-select", ",".join(args.extend_select)] if args.extend_select else []
+        done = subprocess.run([str(binary), "check", "--output-format", "json", *extra], cwd=root,
                               capture_output=True, text=True)
         if done.returncode not in (0, 1):
             raise SystemExit(f"{name}: loopwise exited {done.returncode}: {done.stderr[-2000:]}")
@@ -231,12 +234,16 @@ def run(args):
                              "code": item["code"], "name": item["name"], "message": item["message"],
                              "severity": item["severity"]})
         lines[name] = python_lines(root)
-    FINDINGS.write_text(json.dumps({"lines": lines, "findings": findings}, indent=1))
-    report(findings, lines)
+    FINDINGS.write_text(json.dumps({"lines": lines, "findings": findings, "extend_select": args.extend_select},
+                                   indent=1))
+    report(findings, lines, args.extend_select)
 
 
-def report(findings, lines):
-    verdicts = read_verdicts()
+def report(findings, lines, extended=()):
+    # The verdicts of an off-by-default rule count only in a run that selected it: otherwise
+    # they would all read as findings no longer reported.
+    verdicts = {key: value for key, value in read_verdicts().items()
+                if key[3] not in OFF_BY_DEFAULT or key[3] in extended}
     total_lines = sum(total for total, _ in lines.values())
     test_lines = sum(tests for _, tests in lines.values())
     print(f"corpus: {len(lines)} projects, {total_lines} lines of Python ({test_lines} in test/example/script code)")
@@ -318,6 +325,8 @@ def main():
     get.add_argument("--force", action="store_true", help="fetch again even when extracted")
     check = commands.add_parser("run", help="check every project and print the table")
     check.add_argument("--loopwise", help="the loopwise binary to run (default: build the release one)")
+    check.add_argument("--extend-select", type=lambda text: [code for code in text.split(",") if code], default=[],
+                       help="off-by-default rules to run too (LW109,...)")
     table = commands.add_parser("report", help="print the table again from the last run's findings")
     del table
     pick = commands.add_parser("sample", help="random findings of a rule not yet judged, with context")
@@ -335,7 +344,7 @@ def main():
         if not FINDINGS.exists():
             raise SystemExit("no findings yet: run `run` first")
         data = json.loads(FINDINGS.read_text())
-        report(data["findings"], data["lines"])
+        report(data["findings"], data["lines"], data.get("extend_select", []))
     else:
         sample(args)
 
