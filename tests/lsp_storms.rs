@@ -390,3 +390,28 @@ async fn a_project_file_that_cannot_be_read_is_named_in_the_log_once() {
         said[0]
     );
 }
+
+/// A module a conftest.py names in `pytest_plugins` is a project file: when it starts to define
+/// an `anyio_backend` fixture on disk, an open async test runs under anyio and LW801 goes away,
+/// though no file with a project file's name changed (it stayed after the per-module re-lints).
+#[tokio::test]
+async fn a_changed_pytest_plugins_module_changes_the_findings_of_open_tests() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let root = folder.path();
+    write(root, "pyproject.toml", "[project]\nname = \"demo\"\n\n[tool.pytest.ini_options]\ntestpaths = [\"tests\"]\n");
+    write(root, "tests/conftest.py", "pytest_plugins = [\"tests.helpers\"]\n");
+    let plugin = write(root, "tests/helpers.py", "import pytest\n");
+    let (mut client, _) = TestClient::initialized(push_client(), Value::Null).await;
+    let test = uri_in(root, "tests/test_app.py");
+    client.open(&test, 1, "import pytest\n\n\nasync def test_fetch():\n    assert True\n").await;
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
+    assert_eq!(published["diagnostics"][0]["code"], "LW801", "{published}");
+    std::fs::write(
+        root.join("tests/helpers.py"),
+        "import pytest\n\n\n@pytest.fixture\ndef anyio_backend():\n    return \"asyncio\"\n",
+    )
+    .expect("write");
+    client.notify("workspace/didChangeWatchedFiles", json!({"changes": [{"uri": plugin, "type": 2}]})).await;
+    let published = client.expect_notification("textDocument/publishDiagnostics").await;
+    assert_eq!(published["diagnostics"], json!([]), "the plugin's fixture runs the test: {published}");
+}

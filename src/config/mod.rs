@@ -642,6 +642,11 @@ impl<T: Clone> PathMemo<T> {
     pub fn clear(&self) {
         lock(&self.0).clear();
     }
+
+    /// Whether some value kept satisfies `predicate`.
+    pub fn any(&self, predicate: impl Fn(&T) -> bool) -> bool {
+        lock(&self.0).values().any(predicate)
+    }
 }
 
 impl<T> Default for PathMemo<T> {
@@ -716,6 +721,13 @@ impl Resolver {
         });
         self.settings_by_folder.insert(folder, result.clone());
         result
+    }
+
+    /// Whether the facts found so far were read from the Python file `path` though it is no
+    /// project file by its name: a plugin module a conftest.py names in `pytest_plugins`. A
+    /// change of it changes the settings, as a change of the conftest.py does.
+    pub fn facts_read_from(&self, path: &Path) -> bool {
+        self.facts.read_plugin_module(path)
     }
 
     /// The project files (pyproject.toml, setup.cfg, pytest.ini, conftest.py, ...) that were

@@ -229,6 +229,12 @@ impl ProjectFacts {
         found
     }
 
+    /// Whether a conftest.py read so far pulled in the plugin module `path`.
+    pub fn read_plugin_module(&self, path: &Path) -> bool {
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        self.conftests.any(|facts| facts.as_ref().is_some_and(|(_, modules)| modules.contains(&path)))
+    }
+
     /// The conftest.py of `folder`, if any: its runner reason and the plugin modules it read.
     fn conftest(&self, folder: &Path, root: &Path) -> Option<ConftestFacts> {
         let path = folder.join("conftest.py");

@@ -1267,6 +1267,8 @@ impl LanguageServer for Backend {
                 if is_settings_file(&path) {
                     settings_changed = true;
                 } else if path.extension().is_some_and(|extension| extension == "py" || extension == "pyi") {
+                    // A `pytest_plugins` module is a project file too, and a module.
+                    settings_changed |= self.state.session().resolver.facts_read_from(&path);
                     python_files.push((path, change.typ != FileChangeType::CHANGED));
                 } else {
                     // Not a file the watchers name: a folder that was deleted or renamed, and
