@@ -385,8 +385,9 @@ fn vscode_initialization_options_are_accepted_by_the_server() {
     let parsed = server_accepts(options).expect("the server accepts what the extension sends");
     // Naming every field: a key added to `Options` or to the server's own settings fails to
     // compile here until the extension offers it (package.json, src/settings.ts, the fixtures).
-    let EditorSettings { options: parsed, show_syntax_errors } = parsed;
+    let EditorSettings { options: parsed, show_syntax_errors, index_limit } = parsed;
     assert!(show_syntax_errors, "the fixture turns showSyntaxErrors on");
+    assert_eq!(index_limit, Some(5000), "the fixture sets indexLimit");
     let Options {
         target_version,
         select,

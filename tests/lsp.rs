@@ -637,6 +637,16 @@ async fn a_show_syntax_errors_that_is_not_a_boolean_is_a_settings_error() {
 }
 
 #[tokio::test]
+async fn an_index_limit_that_is_not_a_whole_number_is_a_settings_error() {
+    for bad in [json!(-1), json!("many"), json!(2.5)] {
+        let (mut client, _) = TestClient::initialized(json!({}), json!({"indexLimit": bad})).await;
+        let (message, _) = client.recv_until(|message| message["method"] == "window/showMessage").await;
+        let text = message["params"]["message"].as_str().unwrap_or_default();
+        assert!(text.contains("`indexLimit` must be a whole number of files"), "{bad}: {text}");
+    }
+}
+
+#[tokio::test]
 async fn ids_the_decoder_cannot_hold_are_answered_with_the_clients_id_and_the_server_lives_on() {
     let (mut client, _) = TestClient::initialized(pull_client(), Value::Null).await;
     client.open(URI, 1, SLEEPY).await;

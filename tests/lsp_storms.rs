@@ -277,11 +277,15 @@ async fn the_index_walks_as_the_command_line_does_and_stops_at_its_limit_naming_
         "workspaceFolders": [{"uri": folder_uri, "name": "project"}],
     });
 
-    let indexed = |limit: usize| {
-        let initialize = initialize.clone();
+    // The bound set by the test seam, or by the `indexLimit` setting.
+    let indexed = |limit: Option<usize>, options: Value| {
+        let mut initialize = initialize.clone();
+        initialize["initializationOptions"] = options;
         async move {
             let mut client = TestClient::start();
-            client.state.limit_index(limit);
+            if let Some(limit) = limit {
+                client.state.limit_index(limit);
+            }
             client.request_ok("initialize", initialize).await;
             client.notify("initialized", json!({})).await;
             let (end, before) = client
@@ -296,14 +300,16 @@ async fn the_index_walks_as_the_command_line_does_and_stops_at_its_limit_naming_
         }
     };
     // Only the four modules of `pkg`: not the ignored, the excluded, the large or the linked file.
-    let (message, logs) = indexed(100).await;
+    let (message, logs) = indexed(Some(100), Value::Null).await;
     assert_eq!(message, "4 modules indexed", "{logs:?}");
     let too_large = format!("{}: 1 Python files larger than max-file-size are not indexed", root.display());
     assert!(logs.contains(&too_large), "{logs:?}");
     assert!(!logs.iter().any(|log| log.contains("at most")), "{logs:?}");
 
-    let (message, logs) = indexed(3).await;
+    let (message, logs) = indexed(Some(3), Value::Null).await;
     assert_eq!(message, "3 modules indexed", "{logs:?}");
+    let (by_setting, _) = indexed(None, json!({"indexLimit": 3})).await;
+    assert_eq!(by_setting, "3 modules indexed", "the indexLimit setting bounds the index too");
     let limit = format!(
         "{}: the workspace index holds at most 3 Python files; the others are read only when a document imports them",
         root.display()

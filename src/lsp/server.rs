@@ -1013,11 +1013,15 @@ impl LanguageServer for Backend {
                 (None, Some(root)) => file_path(root).into_iter().collect(),
                 (None, None) => Vec::new(),
             };
-            let (EditorSettings { options, show_syntax_errors }, settings_error) =
+            let (EditorSettings { options, show_syntax_errors, index_limit }, settings_error) =
                 match editor_settings(params.initialization_options.clone()) {
                     Ok(settings) => (settings, None),
                     Err(error) => (EditorSettings::default(), Some(error)),
                 };
+            // Read when `initialized` starts the index.
+            if let Some(limit) = index_limit {
+                self.state.index_limit.store(limit, Ordering::Release);
+            }
             self.state.update_session(|session| {
                 *session = Session {
                     encoding,
@@ -1242,13 +1246,18 @@ impl LanguageServer for Backend {
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
         self.guard_notification("workspace/didChangeConfiguration", async {
-            let EditorSettings { options, show_syntax_errors } = match editor_settings(Some(params.settings)) {
-                Ok(settings) => settings,
-                Err(error) => {
-                    self.show_config_error(&error).await;
-                    EditorSettings::default()
-                }
-            };
+            // `indexLimit` counts for the folders indexed from now on (added ones).
+            let EditorSettings { options, show_syntax_errors, index_limit } =
+                match editor_settings(Some(params.settings)) {
+                    Ok(settings) => settings,
+                    Err(error) => {
+                        self.show_config_error(&error).await;
+                        EditorSettings::default()
+                    }
+                };
+            if let Some(limit) = index_limit {
+                self.state.index_limit.store(limit, Ordering::Release);
+            }
             self.state.update_session(|session| {
                 session.resolver = Arc::new(Resolver::new(options));
                 session.show_syntax_errors = show_syntax_errors;
@@ -1323,6 +1332,8 @@ pub struct EditorSettings {
     pub options: Options,
     /// `showSyntaxErrors`, which only the server has.
     pub show_syntax_errors: bool,
+    /// `indexLimit`: the most Python files the workspace index reads (default [`INDEX_LIMIT`]).
+    pub index_limit: Option<usize>,
 }
 
 /// The editor's settings, optionally under a `loopwise` key: the configuration keys and
@@ -1337,7 +1348,25 @@ pub fn editor_settings(settings: Option<serde_json::Value>) -> std::result::Resu
         Some(settings) => settings,
     };
     let mut show_syntax_errors = false;
+    let mut index_limit = None;
     if let Some(map) = settings.as_object_mut() {
+        for key in ["indexLimit", "index-limit"] {
+            match map.remove(key) {
+                None => {}
+                Some(value) => match value.as_u64().and_then(|limit| usize::try_from(limit).ok()) {
+                    Some(limit) => index_limit = Some(limit),
+                    None => {
+                        return Err(ConfigError {
+                            path: None,
+                            line: None,
+                            message: format!(
+                                "invalid loopwise settings: `{key}` must be a whole number of files, not {value}"
+                            ),
+                        });
+                    }
+                },
+            }
+        }
         for key in ["showSyntaxErrors", "show-syntax-errors"] {
             match map.remove(key) {
                 None => {}
@@ -1361,7 +1390,7 @@ pub fn editor_settings(settings: Option<serde_json::Value>) -> std::result::Resu
     } else {
         Options::from_json(settings)?
     };
-    Ok(EditorSettings { options, show_syntax_errors })
+    Ok(EditorSettings { options, show_syntax_errors, index_limit })
 }
 
 /// The settings for a document at `path` (the defaults for one without a file), and the
@@ -1534,10 +1563,10 @@ async fn index_workspace(state: Arc<State>) {
 /// Files read per background step: small enough to report progress often.
 const INDEX_CHUNK: usize = 64;
 
-/// The most Python files the workspace index reads, all folders together (the README's "The
-/// language server" says so): a summary per module is kept for the server's life, and opening
-/// `/` as a folder read 52,000 files for a minute and kept 1.5 GB. Modules past the limit are
-/// still read when a document imports them.
+/// The most Python files the workspace index reads, all folders together, unless the
+/// `indexLimit` setting says otherwise (the README's "The language server" says so): a summary
+/// per module is kept for the server's life, and opening `/` as a folder read 52,000 files for
+/// a minute and kept 1.5 GB. Modules past the limit are still read when a document imports them.
 const INDEX_LIMIT: usize = 20_000;
 
 /// The Python files the index reads under `folders`, walked as `loopwise check` walks them

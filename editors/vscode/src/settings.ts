@@ -20,8 +20,9 @@ export const SERVER_SETTINGS: ReadonlyArray<readonly [setting: string, key: stri
   ['testPaths', 'test-paths'],
   ['testIgnore', 'test-ignore'],
   ['maxFileSize', 'max-file-size'],
-  // The server's own setting, not a configuration key: off unless set.
+  // The server's own settings, not configuration keys: off (the server's default) unless set.
   ['showSyntaxErrors', 'show-syntax-errors'],
+  ['indexLimit', 'index-limit'],
 ];
 
 /** Settings of the extension itself, never sent to the server. */
