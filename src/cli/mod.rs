@@ -807,10 +807,14 @@ impl<'a> Checks<'a> {
     }
 
     /// The module `located` is, as its importers find it (name, is a package), when a check
-    /// of it on its turn can tell them: not with `--fix` (they read the files as they were
-    /// before any fix), and only when the module's name finds this very file.
-    fn importable(&self, located: &Located) -> Option<(String, bool)> {
+    /// of it on its turn should tell them what they ask: an importer has asked for its helper
+    /// facts already, not with `--fix` (importers read the files as they were before any fix),
+    /// and only when the module's name finds this very file.
+    fn asked_for(&self, located: &Located) -> Option<(String, bool)> {
         let module = located.module.as_ref().filter(|_| self.fixing.is_none())?;
+        if !self.workspace.wants_facts(&module.name) {
+            return None;
+        }
         let found = self.workspace.find_file(&module.name)?;
         (found == located.absolute_path).then(|| (module.name.clone(), module.is_package))
     }
@@ -828,7 +832,7 @@ impl<'a> Checks<'a> {
                 // A module checked on its turn tells its importers what they ask only when one
                 // has asked for its helper facts already: summarizing every file parsed cost
                 // more than the second parses for summaries it saved (HA: +0.9% instructions).
-                let module = self.importable(&located).filter(|(name, _)| self.workspace.wants_facts(name));
+                let module = self.asked_for(&located);
                 let request = module.as_ref().map(|(name, is_package)| ModuleRequest {
                     module: (name, *is_package),
                     always: false,
