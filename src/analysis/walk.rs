@@ -112,23 +112,9 @@ fn has_token(node: Node<'_>, token: &str) -> bool {
 /// intersect it, the range's ancestors included.)
 pub fn matches<'t>(tree: &'t Tree, source: &str, concepts: ConceptSet, range: TextRange) -> Vec<Match<'t>> {
     let mut matcher = Matcher::new(source, concepts, range);
-    let mut cursor = tree.root_node().walk();
-    loop {
-        let node = cursor.node();
-        let intersects = matcher.visit(node);
-        // Nodes outside the range hold nothing inside it.
-        if intersects && cursor.goto_first_child() {
-            continue;
-        }
-        loop {
-            if cursor.goto_next_sibling() {
-                break;
-            }
-            if !cursor.goto_parent() {
-                return matcher.found;
-            }
-        }
-    }
+    // Nodes outside the range hold nothing inside it.
+    pre_order(tree.root_node(), |node| matcher.visit(node));
+    matcher.found
 }
 
 /// The matches of `concepts` in the subtree of `root` (itself included), in the order of a
@@ -142,15 +128,23 @@ pub fn matches_below<'t>(
     mut pruned: impl FnMut(Node<'t>) -> bool,
 ) -> Vec<Match<'t>> {
     let mut matcher = Matcher::new(source, concepts, TextRange::of(root));
-    // A cursor made at `root` treats it as its root: it goes no higher and has no siblings.
-    let mut cursor = root.walk();
-    loop {
-        let node = cursor.node();
+    pre_order(root, |node| {
         let kept = !pruned(node);
         if kept {
             matcher.visit(node);
         }
-        if kept && cursor.goto_first_child() {
+        kept
+    });
+    matcher.found
+}
+
+/// Shows `visit` each node of `root`'s subtree in pre-order, below a node only when `visit`
+/// returned true for it. A cursor made at `root` treats it as its root: it goes no higher and
+/// has no siblings.
+fn pre_order<'t>(root: Node<'t>, mut visit: impl FnMut(Node<'t>) -> bool) {
+    let mut cursor = root.walk();
+    loop {
+        if visit(cursor.node()) && cursor.goto_first_child() {
             continue;
         }
         loop {
@@ -158,7 +152,7 @@ pub fn matches_below<'t>(
                 break;
             }
             if !cursor.goto_parent() {
-                return matcher.found;
+                return;
             }
         }
     }
