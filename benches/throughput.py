@@ -141,7 +141,9 @@ def main():
     if not Path(args.ruff).is_file():
         raise SystemExit(f"no ruff at {args.ruff}: python3 -m venv /tmp/peers && /tmp/peers/bin/pip install ruff==0.17.6")
     if args.loopwise:
-        loopwise = args.loopwise
+        # The tools run in the tree's folder, so a relative path given here must not be taken
+        # relative to that folder.
+        loopwise = str(Path(args.loopwise).resolve())
     else:
         subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
         loopwise = str(ROOT / "target" / "release" / "loopwise")
@@ -156,7 +158,7 @@ def main():
         else:
             print("\n(no precision corpus: run `python3 benches/precision/run.py download` for the second corpus)")
     for name, path in corpora:
-        compare(name, path, loopwise, args.ruff, args.runs)
+        compare(name, path, loopwise, str(Path(args.ruff).resolve()), args.runs)
     if not args.no_scaling:
         scaling(corpora[0][1], loopwise, args.ruff, max(1, args.runs // 2))
 

@@ -39,14 +39,45 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// The cache file in the cache folder `folder` (the folder listings are beside it).
 fn the_cache_file(folder: &Path) -> PathBuf {
     let version = folder.join(env!("CARGO_PKG_VERSION"));
     let mut files: Vec<PathBuf> = std::fs::read_dir(&version)
         .unwrap_or_else(|error| panic!("{}: {error}", version.display()))
         .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.extension().is_none_or(|extension| extension != "folders"))
         .collect();
     assert_eq!(files.len(), 1, "one cache file: {files:?}");
     files.remove(0)
+}
+
+/// Sets the modification time of the folder `folder` to an hour ago, as of a folder nobody
+/// touched lately: only such a folder's listing is kept for the next run.
+fn age(folder: &Path) {
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let handle = std::fs::File::open(folder).unwrap_or_else(|error| panic!("{}: {error}", folder.display()));
+    handle.set_modified(hour_ago).unwrap_or_else(|error| panic!("{}: {error}", folder.display()));
+}
+
+/// `loopwise ARGS` in `folder`, killed and failed if it has not ended within 20 seconds.
+fn loopwise_within_20_s(folder: &Path, args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_loopwise"))
+        .current_dir(folder)
+        .env_remove("LOOPWISE_CACHE_DIR")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the loopwise binary runs");
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("loopwise {args:?} did not end within 20 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("wait")
 }
 
 #[test]
@@ -157,6 +188,45 @@ fn editing_a_helpers_body_rechecks_the_async_callers_that_asked_about_it() {
     let back = loopwise(root, &args);
     assert!(stdout(&back).contains("pkg/app.py:5:12: LW109"), "{}", stdout(&back));
     assert_eq!(stdout(&back), stdout(&first));
+}
+
+/// A cached run trusts the listing of configuration names an earlier run took of a folder
+/// while the folder's time stamp is as it was. A file added to the folder changes the stamp,
+/// so the next run reads the folder again: a new configuration file applies at once, and a
+/// FIFO named `.gitignore` is still refused, not waited on.
+#[cfg(unix)]
+#[test]
+fn a_file_added_to_a_folder_a_cached_run_listed_is_seen_by_the_next_run() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let root = folder.path();
+    write(root, "pyproject.toml", "[project]\nname = \"app\"\n");
+    write(root, "sub/app.py", "import time\n\n\nasync def handler():\n    time.sleep(1)\n");
+    age(&root.join("sub"));
+    age(root);
+    let args = ["check", "--output-format", "concise", "-v"];
+    assert!(stdout(&loopwise(root, &args)).contains("LW101"));
+    let listings = the_cache_file(&root.join(".loopwise_cache")).with_extension("folders");
+    assert!(listings.is_file(), "the listings are kept beside the cache file");
+    let trusted = loopwise(root, &args);
+    assert!(stdout(&trusted).contains("LW101"), "{}", stdout(&trusted));
+    assert_eq!(cache_use(&trusted), (1, 1));
+
+    write(root, "sub/loopwise.toml", "ignore = [\"LW101\"]\n");
+    let output = loopwise(root, &args);
+    assert!(!stdout(&output).contains("LW101"), "the new configuration applies: {}", stdout(&output));
+
+    std::fs::remove_file(root.join("sub/loopwise.toml")).expect("remove");
+    age(&root.join("sub"));
+    assert!(stdout(&loopwise(root, &args)).contains("LW101"));
+    assert!(stdout(&loopwise(root, &args)).contains("LW101"));
+    let status = Command::new("mkfifo").arg(root.join("sub/.gitignore")).status().expect("mkfifo runs");
+    assert!(status.success());
+    let output = loopwise_within_20_s(root, &args);
+    assert!(
+        stderr(&output).contains("./sub/.gitignore: not a regular file, so the folder ./sub is not checked"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]

@@ -105,7 +105,7 @@ pub struct TestCode {
 }
 
 /// What the configuration layer found out about the test runner of a file's folder.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct TestRunners {
     /// A pytest configuration (an ini section pytest reads, or a conftest.py) applies.
     pub pytest_configured: bool,

@@ -18,9 +18,14 @@
 //! entries. A file that is truncated, corrupt (its checksum fails), of another format or of
 //! another loopwise build is ignored and rebuilt, never trusted.
 //!
+//! Beside the cache file, a smaller one keeps each folder's listing of configuration names
+//! (`config::KnownListings`), read before the walk begins; the configuration layer trusts a
+//! listing while the folder's modification time is as it was.
+//!
 //! Owns the cache's files and format. It must not know what a rule checks: findings are data.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ffi::OsString;
 use std::hash::Hasher as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -34,6 +39,7 @@ use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
 use crate::analysis::index::{HelperFacts, ModuleSource, ModuleSummary};
 use crate::analysis::{Applicability, Diagnostic, Edit, Fix, LintSettings, Severity, TextRange};
+use crate::config::KnownListings;
 use crate::rules::Rule;
 use crate::workspace::{ModuleName, Workspace};
 
@@ -143,7 +149,9 @@ pub struct Cache {
     started: u64,
     /// When the run that wrote the loaded entries began.
     loaded_started: u64,
-    loaded: foldhash::HashMap<PathBuf, Entry>,
+    /// By the path's bytes: `Path`'s own hash takes the path apart at each separator (a
+    /// twentieth of a cached run's instructions on HA).
+    loaded: foldhash::HashMap<OsString, Entry>,
     loaded_modules: Vec<StoredModule>,
     /// Whether each loaded module state still holds, decided once per run.
     holds: Vec<OnceLock<bool>>,
@@ -151,7 +159,7 @@ pub struct Cache {
     /// part of the key.
     fingerprints: Mutex<HashMap<usize, (Arc<LintSettings>, u64)>>,
     /// The entries of this run: reused or new.
-    fresh: Mutex<foldhash::HashMap<PathBuf, Entry>>,
+    fresh: Mutex<foldhash::HashMap<OsString, Entry>>,
     hits: AtomicUsize,
     /// Whether the file on disk needs writing: an entry is new or its stamp changed.
     changed: AtomicBool,
@@ -287,18 +295,15 @@ impl Cache {
     /// `LOOPWISE_CACHE_DIR`), else in `.loopwise_cache` in that project folder (as ruff puts
     /// `.ruff_cache`). Empty when there is none or it cannot be trusted.
     pub fn open(explicit: Option<&Path>) -> Self {
-        let current = std::path::absolute(".").unwrap_or_else(|_| PathBuf::from("."));
-        let root = crate::config::nearest_project_folder(&current).unwrap_or(&current);
-        let folder = explicit.map_or_else(|| root.join(FOLDER), Path::to_path_buf);
-        Self::load(&folder, root)
+        let (folder, root) = folder_and_root(explicit);
+        Self::load(&folder, &root)
     }
 
     /// The cache in `folder` for the project at `root`.
     fn load(folder: &Path, root: &Path) -> Self {
-        let name = format!("{:016x}", xxh3_64(root.as_os_str().as_encoded_bytes()));
-        let file = folder.join(env!("CARGO_PKG_VERSION")).join(name);
+        let file = cache_file(folder, root);
         let readable = std::fs::metadata(&file).is_ok_and(|metadata| metadata.len() <= SIZE_LIMIT);
-        let stored = readable
+        let stored: Stored = readable
             .then(|| crate::files::read_regular(&file, None).ok().and_then(|bytes| decode(&bytes)))
             .flatten()
             .unwrap_or_default();
@@ -320,7 +325,7 @@ impl Cache {
                         dependencies: Dependencies::Loaded(file.dependencies),
                         diagnostics: file.diagnostics,
                     };
-                    (PathBuf::from(file.path), entry)
+                    (OsString::from(file.path), entry)
                 }),
         );
         Self {
@@ -379,7 +384,7 @@ impl Cache {
         workspace: &Workspace,
         reusable: impl Fn(&[Diagnostic]) -> bool,
     ) -> Lookup {
-        let Some(entry) = self.loaded.get(path).filter(|entry| entry.key == key) else {
+        let Some(entry) = self.loaded.get(path.as_os_str()).filter(|entry| entry.key == key) else {
             return Lookup::Miss { bytes: None };
         };
         let trusted_stamp = entry.stamp == stamp && stamp.modified < self.loaded_started;
@@ -413,7 +418,7 @@ impl Cache {
         // The loaded entry is written back as it is unless the file was touched.
         if entry.stamp != stamp {
             let entry = Entry { stamp, ..entry.clone() };
-            self.fresh.lock().unwrap_or_else(PoisonError::into_inner).insert(path.to_path_buf(), entry);
+            self.fresh.lock().unwrap_or_else(PoisonError::into_inner).insert(path.as_os_str().to_owned(), entry);
         }
         Lookup::Hit { diagnostics, source }
     }
@@ -435,7 +440,7 @@ impl Cache {
         );
         let entry = Entry { stamp, content, key, dependencies, diagnostics: diagnostics.iter().map(store).collect() };
         self.changed.store(true, Ordering::Relaxed);
-        self.fresh.lock().unwrap_or_else(PoisonError::into_inner).insert(path.to_path_buf(), entry);
+        self.fresh.lock().unwrap_or_else(PoisonError::into_inner).insert(path.as_os_str().to_owned(), entry);
     }
 
     /// Whether a module the stored findings consulted still has the summary they saw. The
@@ -479,8 +484,11 @@ impl Cache {
         }
         let fresh = self.fresh.into_inner().unwrap_or_else(PoisonError::into_inner);
         // Entries of files that are gone are dropped, so the cache does not grow forever.
-        let mut entries: HashMap<PathBuf, Entry> =
-            self.loaded.into_par_iter().filter(|(path, _)| fresh.contains_key(path) || path.exists()).collect();
+        let mut entries: HashMap<OsString, Entry> = self
+            .loaded
+            .into_par_iter()
+            .filter(|(path, _)| fresh.contains_key(path) || Path::new(path).exists())
+            .collect();
         entries.extend(fresh);
         let mut stored = Stored { started: self.started, ..Stored::default() };
         let mut indexes: HashMap<StoredModule, u32> = HashMap::new();
@@ -513,15 +521,64 @@ impl Cache {
                 diagnostics: entry.diagnostics,
             });
         }
-        let Some(folder) = self.file.parent() else { return Ok(()) };
-        create_folder(folder)?;
-        let payload = postcard::to_stdvec(&stored).map_err(std::io::Error::other)?;
-        let mut temporary = tempfile::NamedTempFile::new_in(folder)?;
-        temporary.write_all(&encode_header(&payload))?;
-        temporary.write_all(&payload)?;
-        temporary.persist(&self.file).map_err(|error| error.error)?;
-        Ok(())
+        write_atomically(&self.file, &stored)
     }
+}
+
+/// The cache folder for the project of the current folder (see [`Cache::open`]), and that
+/// project's folder.
+fn folder_and_root(explicit: Option<&Path>) -> (PathBuf, PathBuf) {
+    let current = std::path::absolute(".").unwrap_or_else(|_| PathBuf::from("."));
+    let root = crate::config::nearest_project_folder(&current).unwrap_or(&current).to_path_buf();
+    let folder = explicit.map_or_else(|| root.join(FOLDER), Path::to_path_buf);
+    (folder, root)
+}
+
+/// The cache file of the project at `root` in the cache folder `folder`.
+fn cache_file(folder: &Path, root: &Path) -> PathBuf {
+    let name = format!("{:016x}", xxh3_64(root.as_os_str().as_encoded_bytes()));
+    folder.join(env!("CARGO_PKG_VERSION")).join(name)
+}
+
+/// The folder listings of configuration names that the last run kept, next to the cache file
+/// (see `config::KnownListings`): read before the walk, which needs them from its first
+/// folder on, so they are a file of their own, a small one, not part of the cache file, which
+/// is read while the walk runs.
+pub struct Listings {
+    file: PathBuf,
+}
+
+impl Listings {
+    /// The listings of the project of the current folder (see [`Cache::open`]), and what they
+    /// hold: nothing when there are none or they cannot be trusted.
+    pub fn open(explicit: Option<&Path>) -> (Self, KnownListings) {
+        // A listing per folder: a file larger than this was not written by loopwise.
+        const LIMIT: u64 = 64 << 20;
+        let (folder, root) = folder_and_root(explicit);
+        let mut file = cache_file(&folder, &root).into_os_string();
+        file.push(".folders");
+        let file = PathBuf::from(file);
+        let known = crate::files::read_regular(&file, Some(LIMIT)).ok().and_then(|bytes| decode(&bytes));
+        (Self { file }, known.unwrap_or_default())
+    }
+
+    /// Writes `listings` atomically, as the cache file is written.
+    pub fn write(&self, listings: &KnownListings) -> std::io::Result<()> {
+        write_atomically(&self.file, listings)
+    }
+}
+
+/// Writes `value` with its header to a temporary file in `file`'s folder and renames that into
+/// place: a concurrent run sees the old file or the new one, never half of one.
+fn write_atomically(file: &Path, value: &impl Serialize) -> std::io::Result<()> {
+    let Some(folder) = file.parent() else { return Ok(()) };
+    create_folder(folder)?;
+    let payload = postcard::to_stdvec(value).map_err(std::io::Error::other)?;
+    let mut temporary = tempfile::NamedTempFile::new_in(folder)?;
+    temporary.write_all(&encode_header(&payload))?;
+    temporary.write_all(&payload)?;
+    temporary.persist(file).map_err(|error| error.error)?;
+    Ok(())
 }
 
 /// Creates the cache folder with a `.gitignore` that keeps it out of version control and a
@@ -555,7 +612,7 @@ fn encode_header(payload: &[u8]) -> Vec<u8> {
     header
 }
 
-fn decode(bytes: &[u8]) -> Option<Stored> {
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
     let rest = bytes.strip_prefix(MAGIC)?;
     let (length, rest) = rest.split_at_checked(4)?;
     let length = usize::try_from(u32::from_le_bytes(length.try_into().ok()?)).ok()?;

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+use rayon::prelude::*;
 use ropey::Rope;
 use serde_json::json;
 
@@ -185,33 +186,50 @@ pub fn write(out: &mut impl Write, files: &[CheckedFile], format: OutputFormat, 
         }
         OutputFormat::Concise | OutputFormat::Full => {
             let palette = Palette { on: summary.color };
-            for file in files.iter().filter(|file| !file.diagnostics.is_empty()) {
-                let rope = Rope::from_str(&file.source);
-                for diagnostic in &file.diagnostics {
-                    if format == OutputFormat::Full {
-                        write_frame(out, palette, file, &rope, diagnostic)?;
-                    } else {
-                        let (cell, start) = place(file, &rope, diagnostic.range.start);
-                        // The code right after the location, as flake8 and ruff print it, so
-                        // that their parsers (editors' error formats, reviewdog) still read it.
-                        let severity = diagnostic.severity;
-                        writeln!(
-                            out,
-                            "{}:{}:{}: {} {} {}",
-                            palette.bold(formats::path_in_cell(&file.path, cell)),
-                            start.row,
-                            start.column,
-                            palette.paint(Palette::severity(severity), diagnostic.rule),
-                            palette.paint(Palette::severity(severity), format_args!("[{}]", severity.as_str())),
-                            diagnostic.message
-                        )?;
-                    }
-                }
+            // Each file's findings are laid out on every core, then written in order: on one
+            // core this was the last tenth of a cached run on HA (191 files with findings).
+            let texts: Vec<io::Result<Vec<u8>>> = files
+                .par_iter()
+                .filter(|file| !file.diagnostics.is_empty())
+                .map(|file| {
+                    let mut text = Vec::new();
+                    write_human(&mut text, palette, format, file)?;
+                    Ok(text)
+                })
+                .collect();
+            for text in texts {
+                out.write_all(&text?)?;
             }
             let counts = Counts::of(files.iter().flat_map(|file| &file.diagnostics));
             write_summary(out, counts, files.len(), summary, Fixables::of(files))
         }
     }
+}
+
+/// One file's findings in the `full` or the `concise` layout.
+fn write_human(out: &mut impl Write, palette: Palette, format: OutputFormat, file: &CheckedFile) -> io::Result<()> {
+    let rope = Rope::from_str(&file.source);
+    for diagnostic in &file.diagnostics {
+        if format == OutputFormat::Full {
+            write_frame(out, palette, file, &rope, diagnostic)?;
+        } else {
+            let (cell, start) = place(file, &rope, diagnostic.range.start);
+            // The code right after the location, as flake8 and ruff print it, so that their
+            // parsers (editors' error formats, reviewdog) still read it.
+            let severity = diagnostic.severity;
+            writeln!(
+                out,
+                "{}:{}:{}: {} {} {}",
+                palette.bold(formats::path_in_cell(&file.path, cell)),
+                start.row,
+                start.column,
+                palette.paint(Palette::severity(severity), diagnostic.rule),
+                palette.paint(Palette::severity(severity), format_args!("[{}]", severity.as_str())),
+                diagnostic.message
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// The closing lines: `Found 2 findings: 1 warning, 1 hint.` (ruff's `Found 5 errors (3

@@ -17,6 +17,7 @@ use crate::analysis::{LintSettings, PythonVersion, Severity};
 use crate::rules::{DEFAULT_TEST_IGNORE, Rule, RuleSet, parse_selector};
 
 mod project;
+pub use project::KnownListings;
 
 pub use project::{
     NEWEST_KNOWN, OLDEST_KNOWN, ProjectFacts, PytestFacts, Sourced, lower_bound, nearest_project_folder,
@@ -655,6 +656,17 @@ impl<T> Default for PathMemo<T> {
     }
 }
 
+/// What a folder's settings are made of (see `Resolver::settings_in`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct SettingsParts {
+    configuration: usize,
+    target_version: PythonVersion,
+    test_runners: TestRunners,
+}
+
+/// Settings made of a configuration, kept with it.
+type MadeSettings = (Arc<Configuration>, Arc<LintSettings>);
+
 /// Finds and caches the configuration that applies to each file.
 pub struct Resolver {
     overrides: Options,
@@ -666,6 +678,11 @@ pub struct Resolver {
     by_file: Cached<Result<Arc<Configuration>, ConfigError>>,
     /// Folder -> the settings of its files: the configuration plus the folder's project facts.
     settings_by_folder: Cached<Result<Arc<LintSettings>, ConfigError>>,
+    /// The distinct settings made so far, by what they are made of. Most folders of a project
+    /// share one: HA's 1,273 folders made 1,273 copies, each cloned and each fingerprinted by
+    /// the cache again, for a handful of distinct values.
+    /// The configuration is kept with them, so that its address is not reused meanwhile.
+    distinct_settings: Mutex<foldhash::HashMap<SettingsParts, MadeSettings>>,
     /// (pattern root, project root) -> the configuration of folders without a configuration file.
     unconfigured: Mutex<foldhash::HashMap<(PathBuf, PathBuf), Arc<Configuration>>>,
     /// Folder -> the configuration file that applies to it, if any.
@@ -682,6 +699,7 @@ impl Resolver {
             by_folder: PathMemo::default(),
             by_file: PathMemo::default(),
             settings_by_folder: PathMemo::default(),
+            distinct_settings: Mutex::default(),
             unconfigured: Mutex::default(),
             config_files: PathMemo::default(),
             facts: ProjectFacts::default(),
@@ -710,17 +728,40 @@ impl Resolver {
             return cached.clone();
         }
         let result = self.configuration_in(folder).map(|configuration| {
-            let mut settings = LintSettings::clone(&configuration.settings);
-            if configuration.explicit_target.is_none()
-                && let Some(declared) = self.facts.target_version(folder)
-            {
-                settings.target_version = declared.value;
+            let target_version = match configuration.explicit_target {
+                None => self.facts.target_version(folder).map(|declared| declared.value),
+                Some(_) => None,
             }
-            settings.test_runners = self.facts.pytest(folder).runners();
-            Arc::new(settings)
+            .unwrap_or(configuration.settings.target_version);
+            let test_runners = self.facts.pytest(folder).runners();
+            let parts =
+                SettingsParts { configuration: Arc::as_ptr(&configuration) as usize, target_version, test_runners };
+            let mut distinct = lock(&self.distinct_settings);
+            let (_, settings) = distinct.entry(parts).or_insert_with(|| {
+                let settings =
+                    LintSettings { target_version, test_runners, ..LintSettings::clone(&configuration.settings) };
+                (Arc::clone(&configuration), Arc::new(settings))
+            });
+            Arc::clone(settings)
         });
         self.settings_by_folder.insert(folder, result.clone());
         result
+    }
+
+    /// See [`ProjectFacts::remember_listings`].
+    pub fn remember_listings(&self, known: project::KnownListings) {
+        self.facts.remember_listings(known);
+    }
+
+    /// See [`ProjectFacts::listings_to_keep`].
+    pub fn listings_to_keep(&self) -> Option<project::KnownListings> {
+        self.facts.listings_to_keep()
+    }
+
+    /// Whether the folder `folder` (absolute) may hold an entry `name` (one of the names
+    /// configuration lookups ask about): false only when its listing says it does not.
+    pub fn folder_may_hold(&self, folder: &Path, name: &str) -> bool {
+        self.facts.listing(folder).may_hold(name)
     }
 
     /// Whether the facts found so far were read from the Python file `path` though it is no
@@ -929,6 +970,7 @@ impl Resolver {
         self.by_folder.clear();
         self.by_file.clear();
         self.settings_by_folder.clear();
+        lock(&self.distinct_settings).clear();
         lock(&self.unconfigured).clear();
         self.config_files.clear();
         self.facts.clear();

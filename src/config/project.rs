@@ -69,7 +69,9 @@ pub struct ProjectFacts {
     /// Folder -> the nearest project folder at or above it.
     project_folders: PathMemo<Option<PathBuf>>,
     /// Folder -> which of the names lookups ask about it holds.
-    listings: PathMemo<Arc<Listing>>,
+    listings: PathMemo<Listing>,
+    /// Listings kept between runs, when the caller keeps them (`remember_listings`).
+    remembered: std::sync::OnceLock<Remembered>,
     passed_over: PassedOver,
 }
 
@@ -116,32 +118,96 @@ const ASKED: &[&str] = &[
     "ruff.toml",
     ".ruff.toml",
     "conftest.py",
+    // Not configuration, but the walk reads them: it asks whether they are special files.
+    ".gitignore",
+    ".ignore",
 ];
 
-/// Which of [`ASKED`] a folder holds (as any kind of entry: the real lookup follows); `None`
-/// when the folder cannot be listed, and then any name may be there.
-#[derive(Debug, Default)]
-pub struct Listing(Option<Vec<&'static str>>);
+/// Which of [`ASKED`] a folder holds (as any kind of entry: the real lookup follows), a bit
+/// for each in `ASKED`'s order; `None` when the folder cannot be listed, and then any name may
+/// be there.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Listing(Option<u16>);
+
+const _: () = assert!(ASKED.len() <= 16, "a listing keeps a bit per asked name");
 
 impl Listing {
     fn of(folder: &Path) -> Self {
         let Ok(entries) = std::fs::read_dir(folder) else { return Self(None) };
-        let mut names = Vec::new();
+        let mut held = 0;
         for entry in entries {
             let Ok(entry) = entry else { return Self(None) };
-            if let Some(asked) = ASKED.iter().find(|asked| entry.file_name() == **asked) {
-                names.push(*asked);
+            let name = entry.file_name();
+            if let Some(index) = ASKED.iter().position(|asked| name == **asked) {
+                held |= 1 << index;
             }
         }
-        Self(Some(names))
+        Self(Some(held))
     }
 
     /// Whether `name` may be in the folder: false only when the listing says it is not.
-    pub fn may_hold(&self, name: &str) -> bool {
-        match &self.0 {
-            Some(names) => !ASKED.contains(&name) || names.contains(&name),
-            None => true,
+    pub fn may_hold(self, name: &str) -> bool {
+        match (self.0, ASKED.iter().position(|asked| *asked == name)) {
+            (Some(held), Some(index)) => held & (1 << index) != 0,
+            _ => true,
         }
+    }
+}
+
+/// Folder listings a run took, for the next run to trust where a folder has not changed since:
+/// a folder's modification time changes whenever an entry is added to it, removed from it or
+/// renamed in it. On HA, listing each of its 1,279 folders again was a fifth of a cached run's
+/// system time. Data only: the CLI's cache keeps them between runs.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KnownListings {
+    /// (folder, its modification time in nanoseconds since the epoch when it was listed, which
+    /// of `names` it held as bits in their order).
+    pub folders: Vec<(String, u64, u16)>,
+    /// The names the bits stand for: listings of another set of names are not trusted.
+    pub names: Vec<String>,
+}
+
+/// How long before a run a folder must have last changed for the run to keep its listing, in
+/// nanoseconds: far more than a tick of the clock that stamps folders (at most 10 ms).
+const SETTLED: u64 = 1_000_000_000;
+
+/// The listings of a run that remembers them: those a previous run took, and those this run
+/// took or trusted.
+struct Remembered {
+    known: foldhash::HashMap<String, (u64, u16)>,
+    /// When this run began: a folder modified less than [`SETTLED`] before it may change
+    /// again within one tick of the file system's clock without a new time, so its listing is
+    /// not kept.
+    started: u64,
+    taken: Mutex<foldhash::HashMap<String, (u64, u16)>>,
+    changed: std::sync::atomic::AtomicBool,
+}
+
+impl Remembered {
+    fn listing(&self, folder: &Path) -> Listing {
+        // The time is taken before the folder is read: a change while it is read gives the
+        // folder a newer time, and the next run reads it again.
+        let modified = std::fs::metadata(folder)
+            .ok()
+            .filter(std::fs::Metadata::is_dir)
+            .and_then(|metadata| metadata.modified().ok())
+            .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+            .and_then(|since| u64::try_from(since.as_nanos()).ok());
+        let (Some(name), Some(modified)) = (folder.to_str(), modified) else { return Listing::of(folder) };
+        if let Some(&(known, held)) = self.known.get(name)
+            && known == modified
+        {
+            super::lock(&self.taken).insert(name.to_string(), (modified, held));
+            return Listing(Some(held));
+        }
+        let listing = Listing::of(folder);
+        if let Some(held) = listing.0
+            && modified.saturating_add(SETTLED) < self.started
+        {
+            super::lock(&self.taken).insert(name.to_string(), (modified, held));
+            self.changed.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        listing
     }
 }
 
@@ -179,14 +245,58 @@ impl ProjectFacts {
         self.passed_over.files()
     }
 
-    /// Which of the configuration names `folder` holds, listed once.
-    pub fn listing(&self, folder: &Path) -> Arc<Listing> {
+    /// Which of the configuration names `folder` holds, listed once (or trusted from an
+    /// earlier run's listing, see [`ProjectFacts::remember_listings`]).
+    pub fn listing(&self, folder: &Path) -> Listing {
         if let Some(known) = self.listings.get(folder) {
             return known;
         }
-        let listing = Arc::new(Listing::of(folder));
-        self.listings.insert(folder, Arc::clone(&listing));
+        let listing = match self.remembered.get() {
+            Some(remembered) => remembered.listing(folder),
+            None => Listing::of(folder),
+        };
+        self.listings.insert(folder, listing);
         listing
+    }
+
+    /// Trusts `known` listings (an earlier run's [`ProjectFacts::listings_to_keep`]) of the
+    /// folders whose time stamps are as they were, and notes this run's for the next. Once per
+    /// run, before any lookup; a second call is ignored.
+    pub fn remember_listings(&self, known: KnownListings) {
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| u64::try_from(since.as_nanos()).unwrap_or(0));
+        let same_names = known.names.iter().map(String::as_str).eq(ASKED.iter().copied());
+        let known = if same_names {
+            known.folders.into_iter().map(|(folder, modified, held)| (folder, (modified, held))).collect()
+        } else {
+            foldhash::HashMap::default()
+        };
+        let _ = self.remembered.set(Remembered {
+            known,
+            started,
+            taken: Mutex::default(),
+            changed: std::sync::atomic::AtomicBool::new(!same_names),
+        });
+    }
+
+    /// The listings for the next run to trust, when they differ from the ones it was given:
+    /// this run's, and the earlier ones of folders it did not list that are still there.
+    pub fn listings_to_keep(&self) -> Option<KnownListings> {
+        let remembered = self.remembered.get()?;
+        if !remembered.changed.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
+        let taken = super::lock(&remembered.taken);
+        let mut folders: Vec<(String, u64, u16)> = remembered
+            .known
+            .iter()
+            .filter(|(folder, _)| !taken.contains_key(*folder) && Path::new(folder).is_dir())
+            .chain(taken.iter())
+            .map(|(folder, (modified, held))| (folder.clone(), *modified, *held))
+            .collect();
+        folders.sort_unstable();
+        Some(KnownListings { folders, names: ASKED.iter().map(|name| (*name).to_string()).collect() })
     }
 
     /// [`nearest_project_folder`], each folder looked at once however many files are below it.
@@ -262,7 +372,7 @@ impl ProjectFacts {
         if let Some(known) = self.target_versions.get(folder) {
             return known.clone();
         }
-        let found = declared_version(folder, &self.listing(folder), &self.passed_over)
+        let found = declared_version(folder, self.listing(folder), &self.passed_over)
             .or_else(|| folder.parent().and_then(|parent| self.target_version(parent)));
         self.target_versions.insert(folder, found.clone());
         found
@@ -280,7 +390,7 @@ impl ProjectFacts {
 }
 
 /// The version declared in `folder` itself (no ancestors).
-fn declared_version(folder: &Path, listing: &Listing, passed_over: &PassedOver) -> Option<Sourced<PythonVersion>> {
+fn declared_version(folder: &Path, listing: Listing, passed_over: &PassedOver) -> Option<Sourced<PythonVersion>> {
     let read_small = |path: &Path| {
         path.file_name()
             .and_then(|name| name.to_str())
