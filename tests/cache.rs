@@ -229,6 +229,31 @@ fn a_file_added_to_a_folder_a_cached_run_listed_is_seen_by_the_next_run() {
     );
 }
 
+/// Which rules run on a file is part of its key: the per-file ignores and the test-code
+/// patterns that decide it, not only the rules selected.
+#[test]
+fn per_file_ignores_and_test_paths_are_part_of_the_key() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let root = folder.path();
+    write(root, "app.py", "import time\n\n\nasync def handler():\n    time.sleep(1)\n");
+    let args = ["check", "--output-format", "concise", "-v"];
+    let configurations = [
+        ("", true),
+        ("[tool.loopwise.per-file-ignores]\n\"app.py\" = [\"LW101\"]\n", false),
+        ("[tool.loopwise.per-file-ignores]\n\"other.py\" = [\"LW101\"]\n", true),
+        ("[tool.loopwise]\ntest-paths = [\"app.py\"]\ntest-ignore = [\"LW101\"]\n", false),
+        ("[tool.loopwise]\ntest-paths = [\"tests\"]\ntest-ignore = [\"LW101\"]\n", true),
+        ("[tool.loopwise]\ntest-paths = [\"app.py\"]\ntest-ignore = [\"LW102\"]\n", true),
+    ];
+    for (configuration, reported) in configurations {
+        write(root, "pyproject.toml", &format!("[project]\nname = \"app\"\n{configuration}"));
+        for _ in 0..2 {
+            let output = loopwise(root, &args);
+            assert_eq!(stdout(&output).contains("LW101"), reported, "{configuration}\n{}", stdout(&output));
+        }
+    }
+}
+
 #[test]
 fn a_damaged_cache_is_ignored_and_rebuilt() {
     let folder = tempfile::tempdir().expect("temporary folder");

@@ -101,6 +101,8 @@ pub struct TestCode {
     /// Shared by every configuration with the same patterns: a compiled glob set keeps its own
     /// match caches, so one per folder would cost memory for each.
     pub matcher: Arc<GlobSet>,
+    /// What `matcher` was made of (a compiled set does not say).
+    pub patterns: Vec<String>,
     pub rules: RuleSet,
 }
 

@@ -222,10 +222,12 @@ fn fingerprint(settings: &LintSettings) -> u64 {
     // said here to reach the key another way), so no cached finding outlives a change to it.
     let LintSettings {
         target_version,
-        // These three decide which rules run on a file: `Cache::key` hashes `rules_for(path)`.
-        rules: _,
-        per_file_ignores: _,
-        test_code: _,
+        // These three decide which rules run on a file, with its path, which names the entry:
+        // what they are made of is hashed, not `rules_for(path)`, whose glob matching was a
+        // tenth of a cached run's instructions on HA.
+        rules,
+        per_file_ignores,
+        test_code,
         // A file over it is not checked, so never cached: nothing to key.
         max_file_size: _,
         severity,
@@ -238,9 +240,16 @@ fn fingerprint(settings: &LintSettings) -> u64 {
     let severity: BTreeMap<&str, &str> =
         severity.iter().map(|(rule, severity)| (rule.meta().code, severity.as_str())).collect();
     let blocking: BTreeMap<&String, &Option<String>> = blocking_calls.iter().collect();
+    let ignores: Vec<(&str, bool, u128)> = per_file_ignores
+        .iter()
+        .map(|ignore| (ignore.matcher.glob().glob(), ignore.match_basename, ignore.rules.bits()))
+        .collect();
+    let test_code = test_code.as_ref().map(|test| (&test.root, &test.patterns, test.rules.bits()));
     let text = format!(
-        "{}|{target_version}|{severity:?}|{}|{blocking:?}|{test_runners:?}|{prefilter}|{top_level_await}",
+        "{}|{target_version}|{}|{ignores:?}|{test_code:?}|{severity:?}|{}|{blocking:?}|{test_runners:?}|{prefilter}|\
+         {top_level_await}",
         build_id(),
+        rules.bits(),
         default_timeout.to_bits(),
     );
     xxh3_64(text.as_bytes())
@@ -342,9 +351,9 @@ impl Cache {
         }
     }
 
-    /// What the findings of `path` (absolute) depend on besides its text and the modules it
-    /// consulted: its settings, the rules that run on it, its module name.
-    pub fn key(&self, settings: &Arc<LintSettings>, path: &Path, module: Option<&ModuleName>) -> u64 {
+    /// What the findings of a file depend on besides its path (which names its entry), its
+    /// text and the modules it consulted: its settings and its module name.
+    pub fn key(&self, settings: &Arc<LintSettings>, module: Option<&ModuleName>) -> u64 {
         let address = Arc::as_ptr(settings) as usize;
         let known = self.fingerprints.lock().unwrap_or_else(PoisonError::into_inner).get(&address).map(|known| known.1);
         let fingerprint = known.unwrap_or_else(|| {
@@ -355,7 +364,6 @@ impl Cache {
         });
         let mut hasher = Xxh3::new();
         hasher.write_u64(fingerprint);
-        hasher.write_u128(settings.rules_for(Some(path)).bits());
         if let Some(module) = module {
             hasher.write(module.name.as_bytes());
             hasher.write_u8(u8::from(module.is_package));

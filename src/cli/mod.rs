@@ -680,7 +680,7 @@ fn check_file(
     // Facts only where this file's importers probably ask for them: those of the same project
     // share its settings. Another importer reads the file for them.
     let request = request.map(|request| ModuleRequest {
-        facts: request.facts && settings.rules_for(Some(path)).contains(Rule::BlockingHelperCall),
+        facts: request.facts && settings.rules_for(Some(&absolute_path)).contains(Rule::BlockingHelperCall),
         ..request
     });
     // Taken before the text is read, as a reading for the facts alone takes it.
@@ -712,7 +712,7 @@ fn check_file(
     };
     // The stamp is taken before the text is read: a change after it makes the next run look.
     let stamp = stamp.or_else(|| Stamp::of(path));
-    let key = cache.key(&settings, &absolute_path, module.as_ref());
+    let key = cache.key(&settings, module.as_ref());
     // With `--fix` or `--diff`, stored findings stand only when none of them has a fix to apply.
     let reusable = |diagnostics: &[Diagnostic]| {
         fixing.is_none_or(|level| {

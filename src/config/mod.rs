@@ -533,7 +533,12 @@ impl Configuration {
                 Some(paths) => paths.clone(),
                 None => DEFAULT_TEST_PATHS.iter().map(|path| (*path).to_string()).collect(),
             };
-            Arc::new(TestCode { root: root.to_path_buf(), matcher: test_path_matcher(&patterns), rules: test_ignore })
+            Arc::new(TestCode {
+                root: root.to_path_buf(),
+                matcher: test_path_matcher(&patterns),
+                patterns,
+                rules: test_ignore,
+            })
         });
         let blocking_calls = match &merged.blocking_calls {
             Some(BlockingCalls::Table(table)) => table
