@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use rayon::prelude::*;
-use ropey::Rope;
 use serde_json::json;
 
 use anstyle::{AnsiColor, Style};
@@ -18,7 +17,7 @@ use anstyle::{AnsiColor, Style};
 use crate::analysis::{Applicability, Diagnostic, Severity};
 use crate::cli::CheckedFile;
 use crate::cli::formats;
-use crate::position::{PositionEncoding, offset_to_position};
+use crate::position::{LineStarts, PositionEncoding};
 use crate::rules::Rule;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -159,14 +158,14 @@ fn plural(count: usize, one: &str, many: &str) -> String {
     if count == 1 { format!("{count} {one}") } else { format!("{count} {many}") }
 }
 
-fn location(rope: &Rope, offset: usize) -> Location {
-    let position = offset_to_position(rope.slice(..), offset, PositionEncoding::Utf32).value;
+fn location(lines: &LineStarts<'_>, offset: usize) -> Location {
+    let position = lines.position(offset, PositionEncoding::Utf32).value;
     Location { row: position.line + 1, column: position.column + 1 }
 }
 
 /// [`formats::place`], in this module's `Location`.
-fn place(file: &CheckedFile, rope: &Rope, offset: usize) -> (Option<usize>, Location) {
-    let (cell, at) = formats::place(file, rope, offset);
+fn place(file: &CheckedFile, lines: &LineStarts<'_>, offset: usize) -> (Option<usize>, Location) {
+    let (cell, at) = formats::place(file, lines, offset);
     (cell, Location { row: at.row, column: at.column })
 }
 
@@ -208,12 +207,12 @@ pub fn write(out: &mut impl Write, files: &[CheckedFile], format: OutputFormat, 
 
 /// One file's findings in the `full` or the `concise` layout.
 fn write_human(out: &mut impl Write, palette: Palette, format: OutputFormat, file: &CheckedFile) -> io::Result<()> {
-    let rope = Rope::from_str(&file.source);
+    let lines = LineStarts::new(&file.source);
     for diagnostic in &file.diagnostics {
         if format == OutputFormat::Full {
-            write_frame(out, palette, file, &rope, diagnostic)?;
+            write_frame(out, palette, file, &lines, diagnostic)?;
         } else {
-            let (cell, start) = place(file, &rope, diagnostic.range.start);
+            let (cell, start) = place(file, &lines, diagnostic.range.start);
             // The code right after the location, as flake8 and ruff print it, so that their
             // parsers (editors' error formats, reviewdog) still read it.
             let severity = diagnostic.severity;
@@ -327,11 +326,11 @@ fn write_frame(
     out: &mut impl Write,
     palette: Palette,
     file: &CheckedFile,
-    rope: &Rope,
+    lines: &LineStarts<'_>,
     diagnostic: &Diagnostic,
 ) -> io::Result<()> {
-    let start = location(rope, diagnostic.range.start);
-    let end = location(rope, diagnostic.range.end);
+    let start = location(lines, diagnostic.range.start);
+    let end = location(lines, diagnostic.range.end);
     // Rows of the file that the frame may show, and what the first of them is numbered.
     let (cell, shown) = match file.cell_at(diagnostic.range.start) {
         Some(cell) => {
@@ -340,11 +339,11 @@ fn write_frame(
             });
             // A cell that ends with a line break ends on the row before its end's.
             let end = next.unwrap_or(file.source.len());
-            let row = location(rope, end).row;
+            let row = location(lines, end).row;
             let last = if file.source.as_bytes().get(end.wrapping_sub(1)) == Some(&b'\n') { row - 1 } else { row };
-            (Some(cell.number), (location(rope, cell.offset).row, last))
+            (Some(cell.number), (location(lines, cell.offset).row, last))
         }
-        None => (None, (1, rope.len_lines())),
+        None => (None, (1, lines.len_lines())),
     };
     let number = |row: usize| row + 1 - shown.0;
     writeln!(out, "{}: {}", palette.heading(diagnostic), palette.bold(&diagnostic.message))?;
@@ -363,7 +362,7 @@ fn write_frame(
     )?;
     writeln!(out, "{:gutter$} {bar}", "")?;
     for row in first..=last {
-        let Some(line) = rope.get_line(row - 1) else { break };
+        let Some(line) = lines.line(row - 1) else { break };
         let text: String = line.chars().filter(|c| *c != '\n' && *c != '\r').collect();
         let shown_row = number(row);
         writeln!(out, "{} {bar} {text}", palette.frame(format_args!("{shown_row:>gutter$}")))?;
@@ -394,19 +393,19 @@ fn write_json(out: &mut impl Write, files: &[CheckedFile]) -> io::Result<()> {
 fn json_messages(files: &[CheckedFile]) -> Vec<serde_json::Value> {
     let mut messages = Vec::new();
     for file in files.iter().filter(|file| !file.diagnostics.is_empty()) {
-        let rope = Rope::from_str(&file.source);
+        let lines = LineStarts::new(&file.source);
         let filename = std::path::absolute(&file.path).unwrap_or_else(|_| file.path.clone());
         for diagnostic in &file.diagnostics {
-            let (cell, start) = place(file, &rope, diagnostic.range.start);
-            let (end_cell, end) = place(file, &rope, diagnostic.range.end);
+            let (cell, start) = place(file, &lines, diagnostic.range.start);
+            let (end_cell, end) = place(file, &lines, diagnostic.range.end);
             let end = if end_cell == cell { end } else { start };
             let fix = diagnostic.fix.as_ref().map(|fix| {
                 let edits: Vec<_> = fix
                     .edits()
                     .iter()
                     .map(|edit| {
-                        let (_, from) = place(file, &rope, edit.range.start);
-                        let (_, to) = place(file, &rope, edit.range.end);
+                        let (_, from) = place(file, &lines, edit.range.start);
+                        let (_, to) = place(file, &lines, edit.range.end);
                         json!({
                             "content": edit.content,
                             "location": {"row": from.row, "column": from.column},

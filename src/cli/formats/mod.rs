@@ -22,12 +22,11 @@ use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
 
-use ropey::Rope;
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::analysis::{Diagnostic, Severity};
 use crate::cli::CheckedFile;
-use crate::position::{PositionEncoding, offset_to_position};
+use crate::position::{LineStarts, PositionEncoding};
 
 /// A 1-based row and character column, as `cli::output`'s `location` counts them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,19 +35,19 @@ pub struct Location {
     pub column: usize,
 }
 
-pub fn location(rope: &Rope, offset: usize) -> Location {
-    let position = offset_to_position(rope.slice(..), offset, PositionEncoding::Utf32).value;
+pub fn location(lines: &LineStarts<'_>, offset: usize) -> Location {
+    let position = lines.position(offset, PositionEncoding::Utf32).value;
     Location { row: position.line + 1, column: position.column + 1 }
 }
 
-/// Where `offset` of `file` (whose text is `rope`) is for a reader: in a notebook, the number
+/// Where `offset` of `file` (whose lines are `lines`) is for a reader: in a notebook, the number
 /// of the cell that holds it (as ruff numbers cells) and the row within that cell; in any other
 /// file, no cell and the row of the file.
-pub fn place(file: &CheckedFile, rope: &Rope, offset: usize) -> (Option<usize>, Location) {
-    let at = location(rope, offset);
+pub fn place(file: &CheckedFile, lines: &LineStarts<'_>, offset: usize) -> (Option<usize>, Location) {
+    let at = location(lines, offset);
     let Some(cell) = file.cell_at(offset) else { return (None, at) };
     // A cell starts at a line start, so its first row is row 1 and columns are unchanged.
-    let first = location(rope, cell.offset).row;
+    let first = location(lines, cell.offset).row;
     (Some(cell.number), Location { row: at.row + 1 - first.min(at.row), column: at.column })
 }
 
@@ -72,7 +71,7 @@ pub struct Finding<'a> {
     /// The text of the finding's first line, without its line break.
     pub line_text: String,
     /// The file's text, to locate the finding's fix.
-    pub rope: Rc<Rope>,
+    pub lines: Rc<LineStarts<'a>>,
 }
 
 /// The findings of every file, in the order they are reported.
@@ -84,18 +83,18 @@ impl<'a> Findings<'a> {
     pub fn of(files: &'a [CheckedFile]) -> Self {
         let mut findings = Vec::new();
         for file in files.iter().filter(|file| !file.diagnostics.is_empty()) {
-            let rope = Rc::new(Rope::from_str(&file.source));
+            let lines = Rc::new(LineStarts::new(&file.source));
             for diagnostic in &file.diagnostics {
-                let (cell, start) = place(file, &rope, diagnostic.range.start);
-                let (end_cell, mut end) = place(file, &rope, diagnostic.range.end);
+                let (cell, start) = place(file, &lines, diagnostic.range.start);
+                let (end_cell, mut end) = place(file, &lines, diagnostic.range.end);
                 if end_cell != cell {
                     end = start;
                 }
-                let line_text = rope
-                    .get_line(location(&rope, diagnostic.range.start).row - 1)
+                let line_text = lines
+                    .line(location(&lines, diagnostic.range.start).row - 1)
                     .map(|line| line.chars().filter(|c| *c != '\n' && *c != '\r').collect())
                     .unwrap_or_default();
-                findings.push(Finding { file, diagnostic, start, end, cell, line_text, rope: Rc::clone(&rope) });
+                findings.push(Finding { file, diagnostic, start, end, cell, line_text, lines: Rc::clone(&lines) });
             }
         }
         Self { findings }

@@ -136,7 +136,7 @@ fn fix(finding: &Finding, artifact: &Value) -> Option<Value> {
         .edits()
         .iter()
         .map(|edit| {
-            let deleted = region(location(&finding.rope, edit.range.start), location(&finding.rope, edit.range.end));
+            let deleted = region(location(&finding.lines, edit.range.start), location(&finding.lines, edit.range.end));
             let mut replacement = json!({"deletedRegion": deleted});
             if !edit.content.is_empty() {
                 replacement["insertedContent"] = json!({"text": edit.content});
