@@ -1195,6 +1195,25 @@ fn a_file_name_that_is_not_utf8_is_reported_without_ambiguity() {
         .collect();
     uris.sort();
     assert_eq!(uris, ["bad%EF%BF%BDname.py", "bad%FFname.py"]);
+
+    // GitLab reads `location.path`, a JSON string: lossy, with the name's bytes besides.
+    let output = loopwise(folder.path(), &["check", "--no-cache", "--output-format", "gitlab"]);
+    let issues: serde_json::Value = serde_json::from_slice(&output.stdout).expect("GitLab's report is JSON");
+    let issues = issues.as_array().expect("an array");
+    assert_eq!(issues.len(), 2);
+    assert!(issues.iter().all(|issue| issue["location"]["path"] == "bad\u{fffd}name.py"), "{issues:?}");
+    let bytes: Vec<Vec<u8>> = issues
+        .iter()
+        .filter_map(|issue| serde_json::from_value(issue["location"].get("path_bytes")?.clone()).ok())
+        .collect();
+    assert_eq!(bytes, [b"bad\xffname.py".to_vec()], "only the name that is not UTF-8 has its bytes: {issues:?}");
+
+    // GitHub's runner reads text: `file=` can only be lossy, so the message names the file as
+    // the other text formats do.
+    let output = loopwise(folder.path(), &["check", "--no-cache", "--output-format", "github"]);
+    let out = stdout(&output);
+    assert!(out.contains("::\"bad\\xFFname.py\":4:5: LW101 "), "{out}");
+    assert!(out.contains("::bad\u{fffd}name.py:4:5: LW101 "), "{out}");
 }
 
 #[cfg(unix)]

@@ -6,7 +6,8 @@
 //!
 //! Severities: error `critical`, warning `major`, information `minor`, hint `info` (GitLab
 //! knows `info`, `minor`, `major`, `critical` and `blocker`; ruff writes `major` for all). The
-//! fingerprint stays the same when lines above a finding move, and no two findings share one
+//! A path that is not UTF-8 is written lossily, as GitLab reads it, with its bytes besides
+//! (`location.path_bytes`). The fingerprint stays the same when lines above a finding move, and no two findings share one
 //! ([`super::Findings::fingerprints`]), which GitLab needs to tell new findings from old.
 
 use std::io::{self, Write};
@@ -33,7 +34,7 @@ pub fn write(out: &mut impl Write, files: &[CheckedFile]) -> io::Result<()> {
                 Severity::Info => "minor",
                 Severity::Hint => "info",
             };
-            json!({
+            let mut issue = json!({
                 "check_name": diagnostic.rule.code(),
                 "description": match finding.cell {
                     Some(cell) => format!("{}: cell {cell}: {}", diagnostic.rule.code(), diagnostic.message),
@@ -48,7 +49,15 @@ pub fn write(out: &mut impl Write, files: &[CheckedFile]) -> io::Result<()> {
                         "end": {"line": finding.end.row, "column": finding.end.column},
                     },
                 },
-            })
+            });
+            // JSON strings are Unicode: a name that is not UTF-8 is `path` lossily (what GitLab
+            // reads) and its bytes besides, as the `json` format's `filename_bytes`, so that no
+            // two files read alike.
+            let path = super::relative_path_bytes(&finding.file.path, &root);
+            if std::str::from_utf8(&path).is_err() {
+                issue["location"]["path_bytes"] = json!(path);
+            }
+            issue
         })
         .collect();
     serde_json::to_writer_pretty(&mut *out, &issues).map_err(io::Error::other)?;

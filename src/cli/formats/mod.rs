@@ -161,32 +161,50 @@ pub fn project_root() -> PathBuf {
 
 /// `path` below `root` with `/` between its parts, or `None` when it is not below `root`.
 pub fn path_below(path: &Path, root: &Path) -> Option<String> {
+    path_below_bytes(path, root).map(lossy)
+}
+
+/// [`path_below`] in the name's own bytes.
+fn path_below_bytes(path: &Path, root: &Path) -> Option<Vec<u8>> {
     let absolute = normalized(path);
     let rest = absolute.strip_prefix(root).ok()?;
-    let parts: Vec<String> = rest
+    let parts: Vec<&[u8]> = rest
         .components()
         .map(|component| match component {
-            Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
+            Component::Normal(part) => Some(part.as_encoded_bytes()),
             _ => None,
         })
         .collect::<Option<_>>()?;
-    (!parts.is_empty()).then(|| parts.join("/"))
+    (!parts.is_empty()).then(|| parts.join(&b'/'))
 }
 
 /// `path` relative to `root`, or its absolute form (with `/` between parts) outside it.
 pub fn relative_path(path: &Path, root: &Path) -> String {
-    path_below(path, root).unwrap_or_else(|| {
-        normalized(path)
+    lossy(relative_path_bytes(path, root))
+}
+
+/// [`relative_path`] in the name's own bytes: for a name that is not UTF-8, which a JSON
+/// string can only hold lossily.
+pub fn relative_path_bytes(path: &Path, root: &Path) -> Vec<u8> {
+    path_below_bytes(path, root).unwrap_or_else(|| {
+        let normalized = normalized(path);
+        let parts: Vec<&[u8]> = normalized
             .components()
             .filter_map(|component| match component {
-                Component::RootDir => Some(String::new()),
-                Component::Prefix(prefix) => Some(prefix.as_os_str().to_string_lossy().into_owned()),
-                Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
+                Component::RootDir => Some(&b""[..]),
+                Component::Prefix(prefix) => Some(prefix.as_os_str().as_encoded_bytes()),
+                Component::Normal(part) => Some(part.as_encoded_bytes()),
                 Component::CurDir | Component::ParentDir => None,
             })
-            .collect::<Vec<_>>()
-            .join("/")
+            .collect();
+        parts.join(&b'/')
     })
+}
+
+/// Bytes as text, each sequence that is not UTF-8 shown as U+FFFD (`/` is never part of one,
+/// so this is the parts' `to_string_lossy` joined).
+fn lossy(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
 }
 
 /// The three levels most CI formats know: errors, warnings, and everything else.
