@@ -347,13 +347,17 @@ impl ProjectFacts {
 
     /// The conftest.py of `folder`, if any: its runner reason and the plugin modules it read.
     fn conftest(&self, folder: &Path, root: &Path) -> Option<ConftestFacts> {
+        // Most folders hold none, and their listing says so: every folder's facts ask about
+        // each of its ancestors up to the root.
+        if !self.listing(folder).may_hold("conftest.py") {
+            return None;
+        }
         let path = folder.join("conftest.py");
         if let Some(known) = self.conftests.get(&path) {
             return known.clone();
         }
         let passed_over = &self.passed_over;
-        let listed = self.listing(folder).may_hold("conftest.py");
-        let found = listed.then(|| read_small(&path, passed_over)).flatten().map(|text| {
+        let found = read_small(&path, passed_over).map(|text| {
             let mut seen = Vec::new();
             let reason = conftest_runner(&path, &text, root, &mut seen, passed_over);
             (reason, seen)
