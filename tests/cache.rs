@@ -219,6 +219,17 @@ fn a_file_added_to_a_folder_a_cached_run_listed_is_seen_by_the_next_run() {
     age(&root.join("sub"));
     assert!(stdout(&loopwise(root, &args)).contains("LW101"));
     assert!(stdout(&loopwise(root, &args)).contains("LW101"));
+    // A damaged listings file is survived: the run reads the folders again and still sees changes.
+    let bytes = std::fs::read(&listings).expect("listings");
+    for damaged in [bytes[..bytes.len() / 2].to_vec(), Vec::new(), b"not listings".to_vec()] {
+        std::fs::write(&listings, &damaged).expect("damage");
+        write(root, "sub/loopwise.toml", "ignore = [\"LW101\"]\n");
+        age(&root.join("sub"));
+        assert!(!stdout(&loopwise(root, &args)).contains("LW101"), "read again, not trusted");
+        std::fs::remove_file(root.join("sub/loopwise.toml")).expect("remove");
+        age(&root.join("sub"));
+        assert!(stdout(&loopwise(root, &args)).contains("LW101"));
+    }
     let status = Command::new("mkfifo").arg(root.join("sub/.gitignore")).status().expect("mkfifo runs");
     assert!(status.success());
     let output = loopwise_within_20_s(root, &args);
